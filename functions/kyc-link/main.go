@@ -1,0 +1,61 @@
+// Command kyc-link serves POST /customers/{customerId}/kyc-link: as an AWS
+// Lambda function behind API Gateway, or, started outside Lambda, as a local
+// HTTP server on 127.0.0.1:$PORT.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/grid-kyc/kyc-link/pkg/app"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(logger); err != nil {
+		logger.Error("kyc-link stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	inLambda := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
+	cfg, err := app.ConfigFromEnv(os.Getenv, inLambda)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if inLambda {
+		cfg.PublicURL = "http://127.0.0.1:3000"
+		a, err := app.New(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		lambda.Start(a.Lambda().Invoke)
+		return nil
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port))
+	if err != nil {
+		return err
+	}
+	cfg.PublicURL = "http://" + ln.Addr().String()
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("listening", "url", cfg.PublicURL, "backend", cfg.Backend, "provider", cfg.Provider)
+	if curl := a.CurlExample(cfg.PublicURL); curl != "" {
+		fmt.Fprintf(os.Stderr, "\nkyc-link is up on %s (%s backend, %s provider). Try:\n\n  %s\n\n", cfg.PublicURL, cfg.Backend, cfg.Provider, curl)
+	}
+	return a.Serve(ctx, ln)
+}

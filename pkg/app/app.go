@@ -1,0 +1,187 @@
+// Package app wires the service from its configuration: it picks the real
+// or in-memory implementations and hands back the HTTP handler and the
+// Lambda adapter that serve it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/customers"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
+	"github.com/grid-kyc/kyc-link/pkg/sandbox"
+	"github.com/grid-kyc/kyc-link/pkg/secrets"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+)
+
+// Secrets are reread this often; a token added in Secrets Manager works at
+// once anyway through the early refresh on an unknown token id.
+const (
+	secretsMaxAge       = 5 * time.Minute
+	secretsEarlyRefresh = 30 * time.Second
+	// lambdaReserve is kept back from the invocation deadline so a hung
+	// dependency gets our 503, not a Lambda timeout.
+	lambdaReserve = 500 * time.Millisecond
+)
+
+// App is the wired service.
+type App struct {
+	API     *httpapi.Handler
+	Sandbox *sandbox.Provider // nil unless KYC_PROVIDER=sandbox
+	Seed    *Seed             // nil unless KYC_BACKEND=memory
+}
+
+// New wires the service. It makes no network call: secrets load on first
+// use, so an outage at cold start fails requests (503), not the process.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	var (
+		src   secrets.Source
+		store kyc.CustomerStore
+		idem  idempotency.Store
+		a     = &App{}
+	)
+	switch cfg.Backend {
+	case BackendMemory:
+		raw := defaultSeed
+		if cfg.SeedFile != "" {
+			var err error
+			if raw, err = os.ReadFile(cfg.SeedFile); err != nil {
+				return nil, fmt.Errorf("KYC_SEED_FILE: %w", err)
+			}
+		}
+		seed, err := ParseSeed(raw)
+		if err != nil {
+			return nil, err
+		}
+		a.Seed = &seed
+		mem := secrets.Memory{cfg.APITokensSecretID: string(seed.APITokens)}
+		if len(seed.Sumsub) > 0 {
+			mem[cfg.SumsubSecretID] = string(seed.Sumsub)
+		}
+		src, store, idem = mem, customers.NewMemory(seed.customers()...), idempotency.NewMemory()
+	case BackendAWS:
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("AWS configuration: %w", err)
+		}
+		db := dynamodb.NewFromConfig(awsCfg)
+		src = &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
+		store = &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
+		idem = &idempotency.DynamoDB{Client: db, Table: cfg.IdempotencyTable}
+	default:
+		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
+	}
+
+	var provider kyc.Provider
+	switch cfg.Provider {
+	case ProviderSandbox:
+		a.Sandbox = &sandbox.Provider{BaseURL: cfg.PublicURL, Now: time.Now}
+		provider = a.Sandbox
+	case ProviderSumsub:
+		provider = &sumsub.Provider{
+			Client: &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now},
+			Credentials: &secrets.Cached[sumsub.Credentials]{
+				Source: src, ID: cfg.SumsubSecretID, Parse: sumsub.ParseCredentials,
+				MaxAge: secretsMaxAge, MinInterval: secretsEarlyRefresh, Logger: logger,
+			},
+			Levels: map[kyc.CustomerType]string{kyc.Individual: cfg.LevelIndividual, kyc.Business: cfg.LevelBusiness},
+		}
+	default:
+		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
+	}
+
+	a.API = &httpapi.Handler{
+		Auth: &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{
+			Source: src, ID: cfg.APITokensSecretID, Parse: auth.ParseTokens,
+			MaxAge: secretsMaxAge, MinInterval: secretsEarlyRefresh, Logger: logger,
+		}},
+		Links: &kyc.Service{Customers: store, Provider: provider, TTL: cfg.LinkTTL, Now: time.Now},
+		// Only a 201 is stored: an error must not stick to the key.
+		Idempotency: &idempotency.Guard{Store: idem, Logger: logger,
+			Keep: func(r idempotency.Response) bool { return r.Status == http.StatusCreated }},
+		Logger: logger,
+	}
+	if !cfg.InLambda {
+		a.API.Timeout = cfg.RequestTimeout
+	}
+	return a, nil
+}
+
+// newHTTPClient keeps connections to the provider alive across requests
+// (and Lambda invocations). Each call is bounded by its context, not here.
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 8
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t}
+}
+
+// Handler is the whole HTTP surface: the API, plus the sandbox pages when
+// the sandbox provider is on.
+func (a *App) Handler() http.Handler {
+	if a.Sandbox == nil {
+		return a.API
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, sandbox.PathPrefix) {
+			a.Sandbox.ServeHTTP(w, r)
+			return
+		}
+		a.API.ServeHTTP(w, r)
+	})
+}
+
+// Lambda returns the adapter whose Invoke is the Lambda handler.
+func (a *App) Lambda() *lambdahttp.Adapter {
+	return &lambdahttp.Adapter{Handler: a.Handler(), BadEvent: a.API.RejectEvent, Reserve: lambdaReserve}
+}
+
+// Serve serves the HTTP surface on ln until ctx ends, then drains.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// CurlExample is a ready-to-paste request against the seeded demo data.
+func (a *App) CurlExample(baseURL string) string {
+	if a.Seed == nil || a.Seed.Demo.TokenID == "" {
+		return ""
+	}
+	d := a.Seed.Demo
+	return fmt.Sprintf(`curl -sS -X POST -u '%s:%s' -H 'Content-Type: application/json' -H "Idempotency-Key: $(date +%%s%%N)" -d '{"redirectUri":"https://app.example.com/onboarding/done"}' '%s/customers/%s/kyc-link'`,
+		d.TokenID, d.ClientSecret, baseURL, d.CustomerID)
+}

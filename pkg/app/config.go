@@ -1,0 +1,98 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Backends and providers.
+const (
+	BackendMemory   = "memory"
+	BackendAWS      = "aws"
+	ProviderSandbox = "sandbox"
+	ProviderSumsub  = "sumsub"
+)
+
+// Config is everything the service reads from its environment. The variable
+// names are a fixed contract (README "Configuration").
+type Config struct {
+	InLambda bool
+	Port     string
+
+	Backend  string
+	Provider string
+	SeedFile string // memory backend: "" is the embedded seed
+
+	APITokensSecretID string
+	SumsubSecretID    string
+	CustomersTable    string
+	IdempotencyTable  string
+
+	SumsubBaseURL   string
+	LevelIndividual string
+	LevelBusiness   string
+	LinkTTL         time.Duration
+	RequestTimeout  time.Duration
+
+	// PublicURL is where this process is reachable; sandbox links point
+	// there. Set by the caller, not read from the environment.
+	PublicURL string
+}
+
+// ConfigFromEnv reads the configuration. Outside Lambda it defaults to the
+// embedded, account-free setup; in Lambda to AWS and Sumsub.
+func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
+	get := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	backend, provider := BackendMemory, ProviderSandbox
+	if inLambda {
+		backend, provider = BackendAWS, ProviderSumsub
+	}
+	c := Config{
+		InLambda:          inLambda,
+		Port:              get("PORT", "3000"),
+		Backend:           get("KYC_BACKEND", backend),
+		Provider:          get("KYC_PROVIDER", provider),
+		SeedFile:          getenv("KYC_SEED_FILE"),
+		APITokensSecretID: get("API_TOKENS_SECRET_ID", "kyc-link/api-tokens"),
+		SumsubSecretID:    get("SUMSUB_SECRET_ID", "kyc-link/sumsub"),
+		CustomersTable:    get("CUSTOMERS_TABLE", "customers"),
+		IdempotencyTable:  get("IDEMPOTENCY_TABLE", "kyc-link-idempotency"),
+		SumsubBaseURL:     get("SUMSUB_BASE_URL", "https://api.sumsub.com"),
+		LevelIndividual:   get("SUMSUB_LEVEL_INDIVIDUAL", "basic-kyc-level"),
+		LevelBusiness:     get("SUMSUB_LEVEL_BUSINESS", "basic-kyb-level"),
+	}
+	var errs []error
+	var err error
+	if c.LinkTTL, err = duration(get("KYC_LINK_TTL", "30m"), "KYC_LINK_TTL"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RequestTimeout, err = duration(get("KYC_REQUEST_TIMEOUT", "10s"), "KYC_REQUEST_TIMEOUT"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Backend != BackendMemory && c.Backend != BackendAWS {
+		errs = append(errs, fmt.Errorf("KYC_BACKEND=%q: want %q or %q", c.Backend, BackendMemory, BackendAWS))
+	}
+	if c.Provider != ProviderSandbox && c.Provider != ProviderSumsub {
+		errs = append(errs, fmt.Errorf("KYC_PROVIDER=%q: want %q or %q", c.Provider, ProviderSandbox, ProviderSumsub))
+	}
+	// Sumsub links live at most a day in our contract; a TTL under a minute
+	// is a typo.
+	if c.LinkTTL != 0 && (c.LinkTTL < time.Minute || c.LinkTTL > 24*time.Hour) {
+		errs = append(errs, fmt.Errorf("KYC_LINK_TTL=%s: want between 1m and 24h", c.LinkTTL))
+	}
+	return c, errors.Join(errs...)
+}
+
+func duration(s, name string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive Go duration such as 30m or 10s", name, s)
+	}
+	return d, nil
+}

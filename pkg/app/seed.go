@@ -1,0 +1,69 @@
+package app
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// defaultSeed is the local-mode data: a demo platform, its token and a few
+// customers. README "Local data" documents the format.
+//
+//go:embed seed.json
+var defaultSeed []byte
+
+// Seed is local-mode data standing in for the secrets and the customers
+// table.
+type Seed struct {
+	// Demo is what the startup banner's curl example uses.
+	Demo struct {
+		TokenID      string `json:"tokenId"`
+		ClientSecret string `json:"clientSecret"`
+		CustomerID   string `json:"customerId"`
+	} `json:"demo"`
+	// APITokens has the API tokens secret's format.
+	APITokens json.RawMessage `json:"apiTokens"`
+	// Sumsub has the Sumsub secret's format; needed only with
+	// KYC_PROVIDER=sumsub.
+	Sumsub    json.RawMessage `json:"sumsub,omitempty"`
+	Customers []seedCustomer  `json:"customers"`
+}
+
+// seedCustomer uses the customers table's attribute names.
+type seedCustomer struct {
+	ID                 string `json:"id"`
+	PlatformID         string `json:"platformId"`
+	CustomerType       string `json:"customerType"`
+	KYCStatus          string `json:"kycStatus"`
+	Email              string `json:"email"`
+	PhoneNumber        string `json:"phoneNumber"`
+	PlatformCustomerID string `json:"platformCustomerId"`
+	IsDeleted          bool   `json:"isDeleted"`
+	CreatedAt          string `json:"createdAt"`
+	UpdatedAt          string `json:"updatedAt"`
+}
+
+// ParseSeed reads a seed file.
+func ParseSeed(b []byte) (Seed, error) {
+	var s Seed
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Seed{}, fmt.Errorf("seed: %w", err)
+	}
+	if len(s.APITokens) == 0 {
+		return Seed{}, fmt.Errorf("seed: apiTokens is missing")
+	}
+	return s, nil
+}
+
+func (s Seed) customers() []kyc.Customer {
+	out := make([]kyc.Customer, len(s.Customers))
+	for i, c := range s.Customers {
+		out[i] = kyc.Customer{
+			ID: c.ID, PlatformID: c.PlatformID, Type: kyc.CustomerType(c.CustomerType), KYCStatus: c.KYCStatus,
+			Email: c.Email, PhoneNumber: c.PhoneNumber, PlatformCustomerID: c.PlatformCustomerID, IsDeleted: c.IsDeleted,
+		}
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package customers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// GetItemAPI is the one DynamoDB call the store makes; the function's IAM
+// policy grants nothing more on the customers table.
+type GetItemAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// DynamoDB reads customers from a table keyed by id (S).
+type DynamoDB struct {
+	Client GetItemAPI
+	Table  string
+}
+
+var _ kyc.CustomerStore = (*DynamoDB)(nil)
+
+func (d *DynamoDB) FindCustomer(ctx context.Context, id string) (kyc.Customer, error) {
+	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(d.Table),
+		Key:       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}},
+		// A customer created a moment ago must be found.
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return kyc.Customer{}, &kyc.Error{Code: kyc.Unavailable, Message: "The customer store is temporarily unavailable.",
+			Cause: fmt.Errorf("get customer: %w", err)}
+	}
+	if out.Item == nil {
+		return kyc.Customer{}, kyc.CustomerNotFound()
+	}
+	return customerFromItem(id, out.Item), nil
+}
+
+// customerFromItem reads the attributes it knows; an attribute of an
+// unexpected type reads as absent rather than failing the request.
+func customerFromItem(id string, item map[string]types.AttributeValue) kyc.Customer {
+	str := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	deleted, _ := item["isDeleted"].(*types.AttributeValueMemberBOOL)
+	return kyc.Customer{
+		ID:                 id,
+		PlatformID:         str("platformId"),
+		Type:               kyc.CustomerType(str("customerType")),
+		KYCStatus:          str("kycStatus"),
+		Email:              str("email"),
+		PhoneNumber:        str("phoneNumber"),
+		PlatformCustomerID: str("platformCustomerId"),
+		IsDeleted:          deleted != nil && deleted.Value,
+	}
+}

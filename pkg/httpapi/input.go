@@ -1,0 +1,242 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// Input limits; README "Input rules" explains each.
+const (
+	MaxBody           = 64 << 10
+	MaxCustomerID     = 128
+	MaxIdempotencyKey = 255
+	MaxRedirectURI    = 2048
+)
+
+// linkInput is a validated request.
+type linkInput struct {
+	CustomerID     string
+	IdempotencyKey string // empty: none sent
+	RedirectURI    string
+	// Body is the raw body, kept for the idempotency fingerprint.
+	Body []byte
+}
+
+func validCustomerID(id string) error {
+	if id == "" {
+		return kyc.InvalidField("customerId", "The customer id in the path is empty.")
+	}
+	if len(id) > MaxCustomerID {
+		return kyc.InvalidField("customerId", "The customer id is longer than %d characters.", MaxCustomerID)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ':' || c == '_' || c == '-') {
+			return kyc.InvalidField("customerId", "The customer id may contain only letters, digits, ':', '_' and '-'.")
+		}
+	}
+	return nil
+}
+
+func idempotencyKey(h http.Header) (string, error) {
+	vs, sent := h["Idempotency-Key"]
+	if !sent {
+		return "", nil
+	}
+	if len(vs) != 1 {
+		return "", kyc.InvalidField("Idempotency-Key", "Send one Idempotency-Key header, not %d.", len(vs))
+	}
+	k := vs[0]
+	if k == "" {
+		return "", kyc.InvalidField("Idempotency-Key", "The Idempotency-Key header is empty; send a unique value such as a UUID, or leave the header out.")
+	}
+	if len(k) > MaxIdempotencyKey {
+		return "", kyc.InvalidField("Idempotency-Key", "The Idempotency-Key header is longer than %d characters.", MaxIdempotencyKey)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return "", kyc.InvalidField("Idempotency-Key", "The Idempotency-Key header may contain only printable ASCII characters.")
+		}
+	}
+	return k, nil
+}
+
+// readBody reads at most MaxBody bytes and checks the content type.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return nil, kyc.InvalidField("body", "The request body could not be read.")
+	}
+	if len(body) > MaxBody {
+		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", MaxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, kyc.InvalidField("Content-Type", "The request body must be JSON; send Content-Type: application/json.")
+		}
+	}
+	return body, nil
+}
+
+// decodeBody reads {"redirectUri": "..."} strictly: one JSON object, no
+// unknown or repeated fields, nothing after it. It returns the redirect URI.
+func decodeBody(body []byte) (string, error) {
+	if len(body) == 0 {
+		return "", nil
+	}
+	if !utf8.Valid(body) {
+		return "", kyc.InvalidField("body", "The request body is not valid UTF-8.")
+	}
+	notObject := kyc.InvalidField("body", `The request body must be a JSON object such as {"redirectUri": "https://…"}, or empty.`)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", notObject
+	}
+	var redirect string
+	seen := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", notObject
+		}
+		name, _ := t.(string)
+		if name != "redirectUri" {
+			if len(name) > 64 {
+				name = name[:64] + "…"
+			}
+			return "", kyc.InvalidField(name, "Unknown field %q; the only accepted field is \"redirectUri\".", name)
+		}
+		if seen {
+			return "", kyc.InvalidField("redirectUri", "The field \"redirectUri\" appears more than once.")
+		}
+		seen = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", notObject
+		}
+		if err := json.Unmarshal(v, &redirect); err != nil || bytes.Equal(v, []byte("null")) {
+			return "", kyc.InvalidField("redirectUri", "redirectUri must be a string.")
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return "", notObject
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", notObject
+	}
+	if seen {
+		if err := validRedirect(redirect); err != nil {
+			return "", err
+		}
+	}
+	return redirect, nil
+}
+
+// validRedirect accepts absolute https URLs, and http ones only to loopback
+// hosts (local development). Anything a browser could be tricked by (other
+// schemes, userinfo, non-ASCII hosts, control characters) is refused.
+func validRedirect(s string) error {
+	bad := func(why string, args ...any) error {
+		return kyc.InvalidField("redirectUri", "redirectUri "+why, args...)
+	}
+	if len(s) > MaxRedirectURI {
+		return bad("is longer than %d characters.", MaxRedirectURI)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return bad("may contain only printable ASCII without spaces; percent-encode anything else.")
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Opaque != "" || u.Host == "" {
+		return bad("must be an absolute URL such as https://app.example.com/done.")
+	}
+	if u.User != nil {
+		return bad("must not contain a user name or password.")
+	}
+	host := u.Hostname()
+	if !validHost(host) {
+		return bad("has an invalid host %q.", host)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(host) {
+			return nil
+		}
+		return bad("must use https (http is allowed only for localhost).")
+	default:
+		return bad("must use https (http is allowed only for localhost).")
+	}
+}
+
+// validHost accepts DNS names in ASCII (IDNs in their xn-- form) and IP
+// literals.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLoopback(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parseInput validates everything the caller sent, before anything is
+// looked up or written.
+func parseInput(r *http.Request, rawCustomerID string) (linkInput, error) {
+	id, err := url.PathUnescape(rawCustomerID)
+	if err != nil {
+		return linkInput{}, kyc.InvalidField("customerId", "The customer id in the path is not validly percent-encoded.")
+	}
+	if err := validCustomerID(id); err != nil {
+		return linkInput{}, err
+	}
+	key, err := idempotencyKey(r.Header)
+	if err != nil {
+		return linkInput{}, err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return linkInput{}, err
+	}
+	redirect, err := decodeBody(body)
+	if err != nil {
+		return linkInput{}, err
+	}
+	return linkInput{CustomerID: id, IdempotencyKey: key, RedirectURI: redirect, Body: body}, nil
+}

@@ -1,0 +1,225 @@
+package idempotency
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDBAPI is the calls the store makes: item reads and writes on one
+// table, nothing else.
+type DynamoDBAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+// DynamoDB is a Store in a table with partition key pk (S) and TTL on
+// expiresAt (N, epoch seconds).
+type DynamoDB struct {
+	Client DynamoDBAPI
+	Table  string
+}
+
+var _ Store = (*DynamoDB)(nil)
+
+// Attribute names.
+const (
+	attrPK          = "pk"
+	attrFingerprint = "fingerprint"
+	attrStatus      = "status"
+	attrLockToken   = "lockToken"
+	attrLockExpires = "lockExpiresAtMs"
+	attrExpires     = "expiresAt"
+	attrRespStatus  = "responseStatus"
+	attrRespHeader  = "responseHeaders"
+	attrRespBody    = "responseBody"
+)
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+func (d *DynamoDB) key(k string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: s(k)}
+}
+
+// acquireCondition: no record, or it expired, or it is in progress with
+// its lock expired. Expiry is checked here because TTL deletes late.
+const acquireCondition = "attribute_not_exists(#pk) OR #exp < :now OR (#status = :inprogress AND #lock < :nowms)"
+
+func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Record, error) {
+	item := d.item(rec)
+	// If the record that blocked us vanishes before we read it, try again;
+	// twice more is plenty, as each pass means another request finished.
+	for range 3 {
+		_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:           aws.String(d.Table),
+			Item:                item,
+			ConditionExpression: aws.String(acquireCondition),
+			ExpressionAttributeNames: map[string]string{
+				"#pk": attrPK, "#exp": attrExpires, "#status": attrStatus, "#lock": attrLockExpires,
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now": n(now.Unix()), ":nowms": n(now.UnixMilli()), ":inprogress": s(string(InProgress)),
+			},
+			// One round trip on a duplicate: the blocking record comes back
+			// with the failure.
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if err == nil {
+			return nil, nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return nil, fmt.Errorf("idempotency: acquire: %w", err)
+		}
+		if len(ccf.Item) > 0 {
+			return recordFromItem(ccf.Item)
+		}
+		// Some emulators omit the item; read it.
+		existing, err := d.Get(ctx, rec.Key)
+		if err != nil || existing != nil {
+			return existing, err
+		}
+	}
+	return nil, fmt.Errorf("idempotency: acquire: key %s keeps changing hands", rec.Key)
+}
+
+func (d *DynamoDB) Get(ctx context.Context, key string) (*Record, error) {
+	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(d.Table), Key: d.key(key), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: get: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return recordFromItem(out.Item)
+}
+
+// ownerCondition makes Complete and Release touch only a record this
+// request still holds.
+const ownerCondition = "#token = :token AND #status = :inprogress"
+
+func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Response) error {
+	headers, err := json.Marshal(resp.Header)
+	if err != nil {
+		return fmt.Errorf("idempotency: complete: %w", err)
+	}
+	body := resp.Body
+	if body == nil {
+		body = []byte{} // DynamoDB refuses a null binary
+	}
+	_, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(d.Table),
+		Key:                 d.key(key),
+		ConditionExpression: aws.String(ownerCondition),
+		UpdateExpression:    aws.String("SET #status = :completed, #rs = :rs, #rh = :rh, #rb = :rb"),
+		ExpressionAttributeNames: map[string]string{
+			"#token": attrLockToken, "#status": attrStatus, "#rs": attrRespStatus, "#rh": attrRespHeader, "#rb": attrRespBody,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":token": s(lockToken), ":inprogress": s(string(InProgress)), ":completed": s(string(Completed)),
+			":rs": n(int64(resp.Status)), ":rh": s(string(headers)), ":rb": &types.AttributeValueMemberB{Value: body},
+		},
+	})
+	return ownerErr("complete", err)
+}
+
+func (d *DynamoDB) Release(ctx context.Context, key, lockToken string) error {
+	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(d.Table),
+		Key:                       d.key(key),
+		ConditionExpression:       aws.String(ownerCondition),
+		ExpressionAttributeNames:  map[string]string{"#token": attrLockToken, "#status": attrStatus},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(InProgress))},
+	})
+	return ownerErr("release", err)
+}
+
+// Put writes rec unconditionally, for tests that need a record in a given
+// state.
+func (d *DynamoDB) Put(ctx context.Context, rec Record) error {
+	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: d.item(rec)})
+	return err
+}
+
+func ownerErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrNotOwner
+	}
+	return fmt.Errorf("idempotency: %s: %w", op, err)
+}
+
+func (d *DynamoDB) item(rec Record) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK:          s(rec.Key),
+		attrFingerprint: s(rec.Fingerprint),
+		attrStatus:      s(string(rec.Status)),
+		attrLockToken:   s(rec.LockToken),
+		attrLockExpires: n(rec.LockExpiresAt.UnixMilli()),
+		attrExpires:     n(rec.ExpiresAt.Unix()),
+	}
+	if r := rec.Response; r != nil {
+		headers, _ := json.Marshal(r.Header)
+		item[attrRespStatus] = n(int64(r.Status))
+		item[attrRespHeader] = s(string(headers))
+		item[attrRespBody] = &types.AttributeValueMemberB{Value: append([]byte{}, r.Body...)}
+	}
+	return item
+}
+
+func recordFromItem(item map[string]types.AttributeValue) (*Record, error) {
+	str := func(name string) string {
+		v, _ := item[name].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		return v.Value
+	}
+	num := func(name string) int64 {
+		v, _ := item[name].(*types.AttributeValueMemberN)
+		if v == nil {
+			return 0
+		}
+		x, _ := strconv.ParseInt(v.Value, 10, 64)
+		return x
+	}
+	rec := &Record{
+		Key:           str(attrPK),
+		Fingerprint:   str(attrFingerprint),
+		Status:        Status(str(attrStatus)),
+		LockToken:     str(attrLockToken),
+		LockExpiresAt: time.UnixMilli(num(attrLockExpires)),
+		ExpiresAt:     time.Unix(num(attrExpires), 0),
+	}
+	if rec.Status == Completed {
+		resp := &Response{Status: int(num(attrRespStatus)), Header: http.Header{}}
+		if h := str(attrRespHeader); h != "" {
+			if err := json.Unmarshal([]byte(h), &resp.Header); err != nil {
+				return nil, fmt.Errorf("idempotency: record %s has unreadable headers: %w", rec.Key, err)
+			}
+		}
+		if b, ok := item[attrRespBody].(*types.AttributeValueMemberB); ok {
+			resp.Body = b.Value
+		}
+		rec.Response = resp
+	}
+	return rec, nil
+}

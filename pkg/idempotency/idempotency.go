@@ -1,0 +1,266 @@
+// Package idempotency makes a request handler safe to retry: the first
+// request with a key runs, later ones with the same key and payload get its
+// stored response. It is built for AWS Lambda with DynamoDB conditional
+// writes (see DynamoDB) and works the same in memory (see Memory).
+//
+// The policy:
+//   - A record belongs to a scope (the caller's identity) and a key; the
+//     stored key is a hash of both, so equal keys of two callers never meet.
+//   - A request is a duplicate only when key and payload fingerprint match;
+//     the same key with another payload is ErrKeyReused.
+//   - The first request holds a lock until its deadline plus LockMargin, so a
+//     crashed or timed-out request never blocks its retries for longer.
+//   - A duplicate that arrives while the first runs waits for it (bounded by
+//     its own deadline and MaxWait) and replays its response, or gets
+//     ErrKeyInUse.
+//   - Only responses Keep accepts are stored; on any other the record is
+//     deleted so a retry runs again.
+//   - Records expire TTL after creation (24 h by default); an expired record
+//     counts as absent even before DynamoDB's TTL deletes it.
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Errors Do returns besides the store's own.
+var (
+	ErrKeyReused = errors.New("idempotency: key reused with a different payload")
+	ErrKeyInUse  = errors.New("idempotency: a request with this key is still in progress")
+	// ErrNotOwner is a store's answer when the record is no longer held by
+	// the lock token given (it expired and was taken over).
+	ErrNotOwner = errors.New("idempotency: record is not held by this lock token")
+)
+
+// Response is a stored HTTP response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Status of a record.
+type Status string
+
+const (
+	InProgress Status = "INPROGRESS"
+	Completed  Status = "COMPLETED"
+)
+
+// Record is one stored key.
+type Record struct {
+	Key         string
+	Fingerprint string
+	Status      Status
+	LockToken   string
+	// LockExpiresAt ends an in-progress record's hold on the key.
+	LockExpiresAt time.Time
+	// ExpiresAt ends the record (the table's TTL attribute).
+	ExpiresAt time.Time
+	Response  *Response // set once Completed
+}
+
+// Live reports whether r still holds its key at now. The comparisons are
+// the ones DynamoDB's condition makes, at the same precision.
+func (r *Record) Live(now time.Time) bool {
+	if r.ExpiresAt.Unix() < now.Unix() {
+		return false
+	}
+	return r.Status == Completed || r.LockExpiresAt.UnixMilli() >= now.UnixMilli()
+}
+
+// Store keeps records. Implementations must make Acquire atomic.
+type Store interface {
+	// Acquire writes rec unless a live record holds rec.Key at now; then it
+	// writes nothing and returns that record.
+	Acquire(ctx context.Context, rec Record, now time.Time) (existing *Record, err error)
+	// Get reads a record with a consistent read; nil when there is none.
+	Get(ctx context.Context, key string) (*Record, error)
+	// Complete stores resp in the in-progress record held by lockToken.
+	Complete(ctx context.Context, key, lockToken string, resp Response) error
+	// Release deletes the in-progress record held by lockToken.
+	Release(ctx context.Context, key, lockToken string) error
+}
+
+// Guard runs handlers at most once per key.
+type Guard struct {
+	Store Store
+	// TTL is how long a record is kept (default 24 h).
+	TTL time.Duration
+	// LockMargin is added to the request's deadline to get the lock's
+	// (default 2 s).
+	LockMargin time.Duration
+	// MaxWait bounds how long a duplicate waits for the first (default 5 s).
+	MaxWait time.Duration
+	// Keep says which responses are stored (default: 2xx).
+	Keep   func(Response) bool
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (g *Guard) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Key derives the stored key from the caller's scope and its key. It is a
+// hash so the table never holds client keys, and one caller's key cannot be
+// used to look up another's record.
+func Key(scope, key string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%s:%s", len(scope), scope, key)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Fingerprint identifies a payload: method, path and the body as canonical
+// JSON (so whitespace and key order do not matter; an empty body is {}).
+func Fingerprint(method, path string, body []byte) (string, error) {
+	canonical := []byte("{}")
+	if len(bytes.TrimSpace(body)) > 0 {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return "", fmt.Errorf("idempotency: fingerprint: body is not JSON: %w", err)
+		}
+		var err error
+		if canonical, err = json.Marshal(v); err != nil {
+			return "", fmt.Errorf("idempotency: fingerprint: %w", err)
+		}
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", method, path)
+	h.Write(canonical)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Do runs fn once for (scope, key) and stores its response; a duplicate
+// gets that response with replayed true. fn's context is ctx.
+func (g *Guard) Do(ctx context.Context, scope, key, fingerprint string, fn func(context.Context) Response) (resp Response, replayed bool, err error) {
+	k := Key(scope, key)
+	maxWait := orDefault(g.MaxWait, 5*time.Second)
+	waitUntil := g.now().Add(maxWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(waitUntil) {
+		waitUntil = d
+	}
+	for {
+		now := g.now()
+		rec := Record{
+			Key: k, Fingerprint: fingerprint, Status: InProgress, LockToken: newToken(),
+			LockExpiresAt: g.lockExpiry(ctx, now), ExpiresAt: now.Add(orDefault(g.TTL, 24*time.Hour)),
+		}
+		existing, err := g.Store.Acquire(ctx, rec, now)
+		if err != nil {
+			return Response{}, false, err
+		}
+		if existing == nil {
+			return g.run(ctx, rec, fn), false, nil
+		}
+		// Waits for the holder to finish; returns with existing completed,
+		// or nil when the key came free.
+		existing, err = g.await(ctx, existing, fingerprint, waitUntil)
+		if err != nil {
+			return Response{}, false, err
+		}
+		if existing != nil {
+			return *existing.Response, true, nil
+		}
+	}
+}
+
+// lockExpiry is the request's deadline plus the margin, so the lock outlives
+// the request but not by much.
+func (g *Guard) lockExpiry(ctx context.Context, now time.Time) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = now.Add(30 * time.Second)
+	}
+	return d.Add(orDefault(g.LockMargin, 2*time.Second))
+}
+
+func (g *Guard) await(ctx context.Context, rec *Record, fingerprint string, until time.Time) (*Record, error) {
+	pause := 25 * time.Millisecond
+	for {
+		if rec == nil || !rec.Live(g.now()) {
+			return nil, nil
+		}
+		if rec.Fingerprint != fingerprint {
+			return nil, ErrKeyReused
+		}
+		if rec.Status == Completed {
+			return rec, nil
+		}
+		if !g.now().Add(pause).Before(until) {
+			return nil, ErrKeyInUse
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ErrKeyInUse
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, 400*time.Millisecond)
+		var err error
+		if rec, err = g.Store.Get(ctx, rec.Key); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// run calls fn holding the lock, then stores or releases. The store calls
+// use a context that survives the request's cancellation, so a request that
+// timed out still cleans up after itself.
+func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Response) Response {
+	resp := fn(ctx)
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	keep := g.Keep
+	if keep == nil {
+		keep = func(r Response) bool { return r.Status/100 == 2 }
+	}
+	if keep(resp) {
+		err := g.Store.Complete(cleanup, rec.Key, rec.LockToken, resp)
+		if err == nil {
+			return resp
+		}
+		// The response was not stored; free the key rather than make
+		// retries wait for the lock to expire.
+		g.logger().WarnContext(ctx, "idempotency: storing the response failed; releasing the key", "error", err.Error())
+	}
+	if err := g.Store.Release(cleanup, rec.Key, rec.LockToken); err != nil {
+		g.logger().WarnContext(ctx, "idempotency: releasing the key failed; it frees when its lock expires",
+			"lock_expires_at", rec.LockExpiresAt.UTC().Format(time.RFC3339Nano), "error", err.Error())
+	}
+	return resp
+}
+
+func (g *Guard) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return slog.Default()
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,51 @@
+package kyc
+
+import (
+	"context"
+	"time"
+)
+
+// Service issues verification links for a platform's customers.
+type Service struct {
+	Customers CustomerStore
+	Provider  Provider
+	TTL       time.Duration
+	Now       func() time.Time
+}
+
+// CustomerNotFound is the one answer for a customer that is missing,
+// deleted or owned by another platform, so a caller cannot tell them apart.
+func CustomerNotFound() *Error {
+	return Errorf(NotFound, "Customer not found.")
+}
+
+// CreateLink returns a fresh link for customerID, which must belong to
+// platformID. It never changes the customer.
+func (s *Service) CreateLink(ctx context.Context, platformID, customerID, redirectURI string) (Link, error) {
+	c, err := s.Customers.FindCustomer(ctx, customerID)
+	if err != nil {
+		return Link{}, err
+	}
+	if c.IsDeleted || c.PlatformID != platformID {
+		return Link{}, CustomerNotFound()
+	}
+	typ := c.Type
+	if typ == "" {
+		typ = Individual
+	}
+	// The expiry is taken before the provider is asked, so the link lives at
+	// least as long as we say.
+	expires := s.Now().Add(s.TTL).UTC().Truncate(time.Second)
+	url, token, err := s.Provider.CreateLink(ctx, LinkRequest{
+		CustomerID:  c.ID,
+		Type:        typ,
+		Email:       c.Email,
+		PhoneNumber: c.PhoneNumber,
+		RedirectURI: redirectURI,
+		TTL:         s.TTL,
+	})
+	if err != nil {
+		return Link{}, err
+	}
+	return Link{URL: url, Token: token, ExpiresAt: expires, Provider: s.Provider.Name()}, nil
+}

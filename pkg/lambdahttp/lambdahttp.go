@@ -1,0 +1,135 @@
+// Package lambdahttp serves an http.Handler from API Gateway events of both
+// payload versions: REST API (v1) and HTTP API (v2).
+package lambdahttp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/grid-kyc/kyc-link/pkg/requestid"
+)
+
+// ErrNotHTTPEvent is returned for a payload that is no API Gateway event.
+var ErrNotHTTPEvent = errors.New("lambdahttp: the event is neither an API Gateway REST (v1) nor HTTP API (v2) proxy event")
+
+// Adapter turns events into requests for Handler and its answers into
+// API Gateway responses.
+type Adapter struct {
+	Handler http.Handler
+	// BadEvent answers an event that cannot become an http.Request (a body
+	// flagged base64 that is not, a path that is no URL path). The request
+	// it gets carries only the method.
+	BadEvent func(w http.ResponseWriter, r *http.Request, err error)
+	// Reserve is kept back from the invocation deadline so the handler
+	// times out and answers before Lambda kills the invocation.
+	Reserve time.Duration
+
+	v1 core.RequestAccessor
+	v2 core.RequestAccessorV2
+}
+
+// probe reads just enough of an event to tell the payload versions apart.
+type probe struct {
+	Version    string `json:"version"`
+	HTTPMethod string `json:"httpMethod"`
+}
+
+// Invoke is the Lambda handler: it takes any API Gateway proxy event and
+// returns the matching response type.
+func (a *Adapter) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	var p probe
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, ErrNotHTTPEvent
+	}
+	if deadline, ok := ctx.Deadline(); ok && a.Reserve > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-a.Reserve))
+		defer cancel()
+	}
+	switch {
+	case p.Version == "2.0":
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, ErrNotHTTPEvent
+		}
+		return a.serveV2(ctx, ev)
+	case p.HTTPMethod != "":
+		var ev events.APIGatewayProxyRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, ErrNotHTTPEvent
+		}
+		return a.serveV1(ctx, ev)
+	}
+	return nil, ErrNotHTTPEvent
+}
+
+func (a *Adapter) serveV1(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	// An empty but present multiValueHeaders would hide every header.
+	if len(ev.MultiValueHeaders) == 0 {
+		ev.MultiValueHeaders = nil
+	}
+	w := core.NewProxyResponseWriter()
+	ctx = requestid.With(ctx, ev.RequestContext.RequestID)
+	var req *http.Request
+	err := decodeBody(&ev.Body, &ev.IsBase64Encoded)
+	if err == nil {
+		req, err = a.v1.EventToRequestWithContext(ctx, ev)
+	}
+	a.serve(ctx, w, req, ev.HTTPMethod, err)
+	return w.GetProxyResponse()
+}
+
+func (a *Adapter) serveV2(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	// On a named stage the stage is the first path segment; our routes
+	// do not include it.
+	if st := ev.RequestContext.Stage; st != "" && st != "$default" {
+		for _, p := range []*string{&ev.RawPath, &ev.RequestContext.HTTP.Path} {
+			if rest, ok := strings.CutPrefix(*p, "/"+st+"/"); ok {
+				*p = "/" + rest
+			}
+		}
+	}
+	w := core.NewProxyResponseWriterV2()
+	ctx = requestid.With(ctx, ev.RequestContext.RequestID)
+	var req *http.Request
+	err := decodeBody(&ev.Body, &ev.IsBase64Encoded)
+	if err == nil {
+		req, err = a.v2.EventToRequestWithContext(ctx, ev)
+	}
+	a.serve(ctx, w, req, ev.RequestContext.HTTP.Method, err)
+	return w.GetProxyResponse()
+}
+
+// decodeBody decodes a base64 body in place, so a bad one is reported to the
+// caller instead of failing inside the proxy library.
+func decodeBody(body *string, isBase64 *bool) error {
+	if !*isBase64 {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(*body)
+	if err != nil {
+		return errBadBase64
+	}
+	*body, *isBase64 = string(raw), false
+	return nil
+}
+
+var errBadBase64 = errors.New("the body is flagged base64 but is not valid base64")
+
+func (a *Adapter) serve(ctx context.Context, w http.ResponseWriter, req *http.Request, method string, err error) {
+	if err != nil {
+		bad, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+		bad.Method = method
+		a.BadEvent(w, bad, err)
+		return
+	}
+	a.Handler.ServeHTTP(w, req)
+}

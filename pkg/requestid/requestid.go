@@ -1,0 +1,26 @@
+// Package requestid carries the id that ties a request's answer to its log
+// line: API Gateway's own id under Lambda, a random one elsewhere.
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+)
+
+type key struct{}
+
+// With returns ctx carrying id.
+func With(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, key{}, id)
+}
+
+// From returns the id in ctx, or a new random one.
+func From(ctx context.Context) string {
+	if id, ok := ctx.Value(key{}).(string); ok && id != "" {
+		return id
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,117 @@
+// Package sandbox is a stand-in KYC provider for local runs: it mints links
+// to a page served by the same process, so the whole flow can be clicked
+// through without a Sumsub account. It verifies nobody.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// PathPrefix is where the sandbox pages live.
+const PathPrefix = "/sandbox/kyc/"
+
+type session struct {
+	req       kyc.LinkRequest
+	expiresAt time.Time
+	used      bool
+}
+
+// Provider mints sandbox links and serves their pages.
+type Provider struct {
+	// BaseURL is where this process is reachable, e.g. http://127.0.0.1:3000.
+	BaseURL string
+	Now     func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+var _ kyc.Provider = (*Provider)(nil)
+
+func (p *Provider) Name() string { return "SUMSUB" }
+
+func (p *Provider) CreateLink(_ context.Context, r kyc.LinkRequest) (string, string, error) {
+	id := randomID()
+	now := p.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sessions == nil {
+		p.sessions = make(map[string]*session)
+	}
+	// Drop expired sessions so a long local run does not grow without end.
+	for k, s := range p.sessions {
+		if now.After(s.expiresAt) {
+			delete(p.sessions, k)
+		}
+	}
+	p.sessions[id] = &session{req: r, expiresAt: now.Add(r.TTL)}
+	return strings.TrimRight(p.BaseURL, "/") + PathPrefix + id, "_act-sandbox-" + randomID(), nil
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SANDBOX verification</title>
+<style>body{font-family:sans-serif;max-width:40em;margin:3em auto}.banner{background:#b00;color:#fff;padding:.5em 1em;font-weight:bold}</style>
+</head><body>
+<p class="banner">SANDBOX: no identity is verified here. This page stands in for the provider's hosted flow.</p>
+{{if .Problem}}<h1>{{.Problem}}</h1>
+{{else if .Done}}<h1>Verification complete (sandbox). You can close this page.</h1>
+{{else}}<h1>Verify your identity</h1>
+<dl><dt>Customer</dt><dd>{{.Req.CustomerID}}</dd><dt>Verification</dt><dd>{{.Req.Type}}</dd><dt>Link expires</dt><dd>{{.ExpiresAt}}</dd></dl>
+<form method="post"><button type="submit">Complete verification (sandbox)</button></form>
+{{end}}
+</body></html>
+`))
+
+type view struct {
+	Problem   string
+	Done      bool
+	Req       kyc.LinkRequest
+	ExpiresAt string
+}
+
+// ServeHTTP shows a session (GET) and completes it (POST), sending the
+// customer on to the redirect URI when there is one. A session is single-use.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := p.visit(strings.TrimPrefix(r.URL.Path, PathPrefix), r.Method == http.MethodPost)
+	w.Header().Set("Cache-Control", "no-store")
+	if v.Done && v.Req.RedirectURI != "" {
+		http.Redirect(w, r, v.Req.RedirectURI, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if v.Problem != "" {
+		w.WriteHeader(http.StatusNotFound)
+	}
+	page.Execute(w, v)
+}
+
+func (p *Provider) visit(id string, complete bool) view {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.sessions[id]
+	switch {
+	case !ok:
+		return view{Problem: "This link is unknown."}
+	case p.Now().After(s.expiresAt):
+		return view{Problem: "This link has expired."}
+	case s.used:
+		return view{Problem: "This link has already been used."}
+	}
+	s.used = s.used || complete
+	return view{Done: complete, Req: s.req, ExpiresAt: s.expiresAt.UTC().Format(time.RFC3339)}
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

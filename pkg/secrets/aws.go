@@ -1,0 +1,38 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// SecretsManagerAPI is the one call we make, so tests can wrap it.
+type SecretsManagerAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// SecretsManager is a Source backed by AWS Secrets Manager.
+type SecretsManager struct {
+	Client SecretsManagerAPI
+}
+
+var _ Source = (*SecretsManager)(nil)
+
+func (s *SecretsManager) SecretString(ctx context.Context, id string) (string, error) {
+	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return "", fmt.Errorf("secret %q: %w", id, ErrNotFound)
+		}
+		return "", fmt.Errorf("get secret %q: %w", id, err)
+	}
+	if out.SecretString == nil {
+		return "", fmt.Errorf("secret %q has no SecretString (binary secrets are not supported)", id)
+	}
+	return *out.SecretString, nil
+}

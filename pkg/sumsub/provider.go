@@ -1,0 +1,89 @@
+package sumsub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// CredentialSource supplies the current app token and secret key.
+type CredentialSource interface {
+	Get(ctx context.Context) (Credentials, error)
+}
+
+// Provider issues Sumsub links: the hosted link and the SDK token, asked for
+// at the same time.
+type Provider struct {
+	Client      *Client
+	Credentials CredentialSource
+	// Levels maps a customer type to a Sumsub level name.
+	Levels map[kyc.CustomerType]string
+}
+
+var _ kyc.Provider = (*Provider)(nil)
+
+func (p *Provider) Name() string { return "SUMSUB" }
+
+// retryAfter is what we suggest to callers when Sumsub is not answering.
+const retryAfter = 2 * time.Second
+
+func (p *Provider) CreateLink(ctx context.Context, r kyc.LinkRequest) (string, string, error) {
+	creds, err := p.Credentials.Get(ctx)
+	if err != nil {
+		return "", "", &kyc.Error{Code: kyc.Unavailable, Message: "The verification provider is temporarily unavailable.",
+			RetryAfter: retryAfter, Cause: err}
+	}
+	params := LinkParams{
+		LevelName:   p.Levels[r.Type],
+		UserID:      r.CustomerID,
+		TTL:         r.TTL,
+		Identifiers: Identifiers{Email: r.Email, Phone: r.PhoneNumber},
+	}
+	if params.LevelName == "" {
+		params.LevelName = p.Levels[kyc.Individual]
+	}
+	if r.RedirectURI != "" {
+		params.Redirect = &Redirect{SuccessURL: r.RedirectURI, RejectURL: r.RedirectURI}
+	}
+
+	// If one call fails the other is cancelled: we never answer with half a link.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		token string
+		err   error
+	}
+	tokenc := make(chan result, 1)
+	go func() {
+		t, err := p.Client.AccessToken(ctx, creds, params)
+		if err != nil {
+			cancel()
+		}
+		tokenc <- result{t, err}
+	}()
+	url, linkErr := p.Client.WebSDKLink(ctx, creds, params)
+	if linkErr != nil {
+		cancel()
+	}
+	tok := <-tokenc
+	if err := errors.Join(linkErr, tok.err); err != nil {
+		return "", "", classify(err)
+	}
+	return url, tok.token, nil
+}
+
+// classify turns a Sumsub failure into the answer our caller gets. Sumsub
+// refusing our credentials or our request is our misconfiguration (500,
+// retrying will not help); anything else is an outage worth retrying (503).
+func classify(err error) error {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 &&
+		apiErr.Status != http.StatusTooManyRequests && apiErr.Status != http.StatusRequestTimeout {
+		return &kyc.Error{Code: kyc.Internal, Message: "An internal error occurred.", Cause: err}
+	}
+	return &kyc.Error{Code: kyc.Unavailable, Message: "The verification provider is temporarily unavailable.",
+		RetryAfter: retryAfter, Cause: err}
+}
