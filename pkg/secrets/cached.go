@@ -89,7 +89,7 @@ func (c *Cached[T]) load(ctx context.Context) (T, error) {
 	}
 	v, err := c.Parse(s)
 	if err != nil {
-		// The parse error may quote the secret; only say where it failed.
+		// Parse functions must not quote the secret in their errors.
 		return zero, fmt.Errorf("secret %q is not in the expected format: %w", c.ID, err)
 	}
 	return v, nil

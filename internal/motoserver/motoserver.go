@@ -1,0 +1,137 @@
+// Package motoserver starts moto_server (a local AWS emulator serving
+// DynamoDB and Secrets Manager) for tests, on a free port, and stops it when
+// the test ends.
+package motoserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Region is the region the emulator's clients use.
+const Region = "us-east-1"
+
+// Server is a running moto_server.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// New starts moto_server on a free loopback port and waits until it
+// answers. Stop it with Stop.
+func New() (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, fmt.Errorf("moto_server is not on PATH; these tests need it (it ships with the machine image; elsewhere: pip install 'moto[server]>=5')")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("find a free port: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	if os.Getenv("MOTO_LOG") != "" {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("moto_server did not answer on %s within 30s: %w", s.URL, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop ends the emulator.
+func (s *Server) Stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+// Start runs moto_server for the rest of tb.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Main runs a test binary's tests with one moto_server shared by them, and
+// stops it afterwards. Use it from TestMain: os.Exit(motoserver.Main(m, &srv)).
+func Main(m *testing.M, srv **Server) int {
+	s, err := New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Stop()
+	*srv = s
+	return m.Run()
+}
+
+// Config is an AWS configuration pointed at the emulator.
+func (s *Server) Config() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(s.URL),
+	}
+}
+
+// DynamoDB returns a client for the emulator.
+func (s *Server) DynamoDB() *dynamodb.Client { return dynamodb.NewFromConfig(s.Config()) }
+
+// SecretsManager returns a client for the emulator.
+func (s *Server) SecretsManager() *secretsmanager.Client { return secretsmanager.NewFromConfig(s.Config()) }
+
+// CreateTable makes an on-demand table with a string partition key.
+func (s *Server) CreateTable(tb testing.TB, name, pk string) {
+	tb.Helper()
+	_, err := s.DynamoDB().CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(pk), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		tb.Fatalf("create table %s: %v", name, err)
+	}
+}
+
+// PutSecret creates a secret with a SecretString.
+func (s *Server) PutSecret(tb testing.TB, id, value string) {
+	tb.Helper()
+	_, err := s.SecretsManager().CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(id), SecretString: aws.String(value),
+	})
+	if err != nil {
+		tb.Fatalf("create secret %s: %v", id, err)
+	}
+}

@@ -1,0 +1,135 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+)
+
+// store is a Store that tests can also put records into directly.
+type store interface {
+	idempotency.Store
+	Put(ctx context.Context, rec idempotency.Record) error
+}
+
+// testStore runs the conformance suite against one implementation.
+func testStore(t *testing.T, newStore func(t *testing.T) store) {
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	rec := func(key, token string) idempotency.Record {
+		return idempotency.Record{Key: key, Fingerprint: "fp", Status: idempotency.InProgress, LockToken: token,
+			LockExpiresAt: now.Add(10 * time.Second), ExpiresAt: now.Add(24 * time.Hour)}
+	}
+	resp := idempotency.Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"a":1}`)}
+
+	t.Run("acquire, then duplicate sees the holder", func(t *testing.T) {
+		s := newStore(t)
+		if got, err := s.Acquire(ctx, rec("k", "t1"), now); err != nil || got != nil {
+			t.Fatalf("first Acquire = %v, %v; want acquired", got, err)
+		}
+		got, err := s.Acquire(ctx, rec("k", "t2"), now)
+		if err != nil || got == nil || got.LockToken != "t1" || got.Status != idempotency.InProgress {
+			t.Fatalf("second Acquire = %+v, %v; want the t1 record", got, err)
+		}
+	})
+	t.Run("complete stores the response for replay", func(t *testing.T) {
+		s := newStore(t)
+		s.Acquire(ctx, rec("k", "t1"), now)
+		if err := s.Complete(ctx, "k", "t1", resp); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Acquire(ctx, rec("k", "t2"), now.Add(time.Hour))
+		if err != nil || got == nil || got.Status != idempotency.Completed || got.Response == nil {
+			t.Fatalf("Acquire after complete = %+v, %v", got, err)
+		}
+		if got.Response.Status != 201 || string(got.Response.Body) != `{"a":1}` || got.Response.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("stored response = %+v", got.Response)
+		}
+		if g, _ := s.Get(ctx, "k"); g == nil || g.Status != idempotency.Completed {
+			t.Fatalf("Get = %+v", g)
+		}
+	})
+	t.Run("expired completed record is absent", func(t *testing.T) {
+		s := newStore(t)
+		old := rec("k", "old")
+		old.Status, old.Response, old.ExpiresAt = idempotency.Completed, &resp, now.Add(-time.Second)
+		if err := s.Put(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Acquire(ctx, rec("k", "new"), now); err != nil || got != nil {
+			t.Fatalf("Acquire over expired record = %+v, %v; want acquired", got, err)
+		}
+	})
+	t.Run("expired lock is taken over and the old owner is refused", func(t *testing.T) {
+		s := newStore(t)
+		s.Acquire(ctx, rec("k", "old"), now)
+		later := now.Add(11 * time.Second)
+		if got, err := s.Acquire(ctx, rec("k", "new"), later); err != nil || got != nil {
+			t.Fatalf("Acquire after lock expiry = %+v, %v; want acquired", got, err)
+		}
+		if err := s.Complete(ctx, "k", "old", resp); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("late Complete by old owner = %v; want ErrNotOwner", err)
+		}
+		if err := s.Release(ctx, "k", "old"); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("late Release by old owner = %v; want ErrNotOwner", err)
+		}
+		if g, _ := s.Get(ctx, "k"); g == nil || g.LockToken != "new" || g.Status != idempotency.InProgress {
+			t.Fatalf("record after refused late calls = %+v; want new owner's, in progress", g)
+		}
+	})
+	t.Run("unexpired lock is not taken over", func(t *testing.T) {
+		s := newStore(t)
+		s.Acquire(ctx, rec("k", "old"), now)
+		if got, _ := s.Acquire(ctx, rec("k", "new"), now.Add(9*time.Second)); got == nil || got.LockToken != "old" {
+			t.Fatalf("Acquire before lock expiry = %+v; want old holder", got)
+		}
+	})
+	t.Run("release frees the key", func(t *testing.T) {
+		s := newStore(t)
+		s.Acquire(ctx, rec("k", "t1"), now)
+		if err := s.Release(ctx, "k", "t1"); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := s.Get(ctx, "k"); g != nil {
+			t.Fatalf("Get after release = %+v; want none", g)
+		}
+		if got, err := s.Acquire(ctx, rec("k", "t2"), now); err != nil || got != nil {
+			t.Fatalf("Acquire after release = %+v, %v", got, err)
+		}
+	})
+	t.Run("completed record cannot be released or completed again", func(t *testing.T) {
+		s := newStore(t)
+		s.Acquire(ctx, rec("k", "t1"), now)
+		s.Complete(ctx, "k", "t1", resp)
+		if err := s.Release(ctx, "k", "t1"); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("Release of completed = %v", err)
+		}
+		if err := s.Complete(ctx, "k", "t1", resp); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("second Complete = %v", err)
+		}
+	})
+	t.Run("missing record", func(t *testing.T) {
+		s := newStore(t)
+		if g, err := s.Get(ctx, "nope"); g != nil || err != nil {
+			t.Fatalf("Get = %+v, %v", g, err)
+		}
+		if err := s.Release(ctx, "nope", "t"); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("Release = %v", err)
+		}
+	})
+}
+
+func TestMemoryStore(t *testing.T) {
+	testStore(t, func(*testing.T) store { return idempotency.NewMemory() })
+}
+
+func TestDynamoDBStore(t *testing.T) {
+	testStore(t, func(t *testing.T) store {
+		s, _ := dynamoStore(t, false)
+		return s
+	})
+}

@@ -1,0 +1,294 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+)
+
+// countingDB counts DynamoDB calls by operation and can drop the item a
+// failed condition returns, as some emulators do.
+type countingDB struct {
+	idempotency.DynamoDBAPI
+	dropOld bool
+	calls   sync.Map // op -> *atomic.Int64
+}
+
+func (c *countingDB) inc(op string) {
+	v, _ := c.calls.LoadOrStore(op, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+func (c *countingDB) count(op string) int64 {
+	v, ok := c.calls.Load(op)
+	if !ok {
+		return 0
+	}
+	return v.(*atomic.Int64).Load()
+}
+
+func (c *countingDB) total() int64 {
+	return c.count("Put") + c.count("Get") + c.count("Update") + c.count("Delete")
+}
+
+func (c *countingDB) reset() { c.calls.Clear() }
+
+func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.inc("Put")
+	out, err := c.DynamoDBAPI.PutItem(ctx, in, o...)
+	var ccf *types.ConditionalCheckFailedException
+	if c.dropOld && errors.As(err, &ccf) {
+		ccf.Item = nil
+	}
+	return out, err
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.inc("Get")
+	return c.DynamoDBAPI.GetItem(ctx, in, o...)
+}
+
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.inc("Update")
+	return c.DynamoDBAPI.UpdateItem(ctx, in, o...)
+}
+
+func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.inc("Delete")
+	return c.DynamoDBAPI.DeleteItem(ctx, in, o...)
+}
+
+var (
+	moto   *motoserver.Server
+	tables atomic.Int64
+)
+
+func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
+
+// dynamoStore returns a store on a fresh table of a moto shared by the
+// package's tests.
+func dynamoStore(t testing.TB, dropOld bool) (*idempotency.DynamoDB, *countingDB) {
+	t.Helper()
+	name := fmt.Sprintf("guard-%d", tables.Add(1))
+	moto.CreateTable(t, name, "pk")
+	db := &countingDB{DynamoDBAPI: moto.DynamoDB(), dropOld: dropOld}
+	return &idempotency.DynamoDB{Client: db, Table: name}, db
+}
+
+func created(body string) idempotency.Response {
+	return idempotency.Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
+}
+
+// backends runs f against memory and DynamoDB (moto) stores.
+func backends(t *testing.T, f func(t *testing.T, s idempotency.Store)) {
+	t.Run("memory", func(t *testing.T) { f(t, idempotency.NewMemory()) })
+	t.Run("dynamodb", func(t *testing.T) {
+		s, _ := dynamoStore(t, false)
+		f(t, s)
+	})
+	t.Run("dynamodb-without-ALL_OLD", func(t *testing.T) {
+		s, _ := dynamoStore(t, true)
+		f(t, s)
+	})
+}
+
+func withDeadline(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestGuardReplaysAndRejectsMismatch(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		g := &idempotency.Guard{Store: s}
+		ctx := withDeadline(t, 5*time.Second)
+		calls := 0
+		fn := func(context.Context) idempotency.Response { calls++; return created(fmt.Sprintf(`{"n":%d}`, calls)) }
+
+		first, replayed, err := g.Do(ctx, "platform-a", "key-1", "fp1", fn)
+		if err != nil || replayed || string(first.Body) != `{"n":1}` {
+			t.Fatalf("first = %s, %v, %v", first.Body, replayed, err)
+		}
+		again, replayed, err := g.Do(ctx, "platform-a", "key-1", "fp1", fn)
+		if err != nil || !replayed || string(again.Body) != `{"n":1}` || again.Status != 201 {
+			t.Fatalf("replay = %d %s, %v, %v; want the first response", again.Status, again.Body, replayed, err)
+		}
+		if _, _, err := g.Do(ctx, "platform-a", "key-1", "fp2", fn); !errors.Is(err, idempotency.ErrKeyReused) {
+			t.Fatalf("other payload = %v; want ErrKeyReused", err)
+		}
+		// The same key from another platform is another record.
+		other, replayed, err := g.Do(ctx, "platform-b", "key-1", "fp1", fn)
+		if err != nil || replayed || string(other.Body) != `{"n":2}` {
+			t.Fatalf("other scope = %s, %v, %v; want a fresh run", other.Body, replayed, err)
+		}
+		if calls != 2 {
+			t.Fatalf("handler ran %d times; want 2", calls)
+		}
+	})
+}
+
+func TestGuardFailureReleasesKey(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		g := &idempotency.Guard{Store: s}
+		ctx := withDeadline(t, 5*time.Second)
+		resp, _, err := g.Do(ctx, "p", "k", "fp", func(context.Context) idempotency.Response {
+			return idempotency.Response{Status: 503, Body: []byte("down")}
+		})
+		if err != nil || resp.Status != 503 {
+			t.Fatalf("failing run = %d, %v", resp.Status, err)
+		}
+		resp, replayed, err := g.Do(ctx, "p", "k", "fp", func(context.Context) idempotency.Response { return created("ok") })
+		if err != nil || replayed || resp.Status != 201 {
+			t.Fatalf("retry after failure = %d, replayed %v, %v; want a fresh 201", resp.Status, replayed, err)
+		}
+	})
+}
+
+func TestGuardExpiredRecordRunsAgain(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		now := time.Now()
+		clock := func() time.Time { return now }
+		g := &idempotency.Guard{Store: s, Now: clock, TTL: time.Hour}
+		ctx := withDeadline(t, 5*time.Second)
+		n := 0
+		fn := func(context.Context) idempotency.Response { n++; return created(fmt.Sprint(n)) }
+		g.Do(ctx, "p", "k", "fp", fn)
+		now = now.Add(time.Hour + 2*time.Second)
+		resp, replayed, err := g.Do(ctx, "p", "k", "other-fp", fn)
+		if err != nil || replayed || string(resp.Body) != "2" {
+			t.Fatalf("after expiry = %s, %v, %v; want a fresh run (even with another payload)", resp.Body, replayed, err)
+		}
+	})
+}
+
+func TestGuardCrashedRequestBlocksOnlyUntilItsDeadline(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		g := &idempotency.Guard{Store: s, LockMargin: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond}
+		// The first request holds the lock and dies: its handler never
+		// returns within its life, and nothing releases the key.
+		crashCtx, crash := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		started := make(chan struct{})
+		go g.Do(crashCtx, "p", "k", "fp", func(ctx context.Context) idempotency.Response {
+			close(started)
+			select {} // a Lambda that was killed never comes back
+		})
+		<-started
+		_, _, err := g.Do(withDeadline(t, time.Second), "p", "k", "fp", func(context.Context) idempotency.Response { return created("retry") })
+		if !errors.Is(err, idempotency.ErrKeyInUse) {
+			t.Fatalf("retry inside the lock's life = %v; want ErrKeyInUse", err)
+		}
+		crash()
+		time.Sleep(500 * time.Millisecond) // past the deadline plus margin
+		resp, replayed, err := g.Do(withDeadline(t, time.Second), "p", "k", "fp", func(context.Context) idempotency.Response { return created("retry") })
+		if err != nil || replayed || string(resp.Body) != "retry" {
+			t.Fatalf("retry after the lock expired = %s, %v, %v; want a fresh run", resp.Body, replayed, err)
+		}
+	})
+}
+
+func TestGuardWaitsForInProgressAndReplays(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		g := &idempotency.Guard{Store: s}
+		release := make(chan struct{})
+		started := make(chan struct{})
+		var runs atomic.Int32
+		fn := func(context.Context) idempotency.Response {
+			if runs.Add(1) == 1 {
+				close(started)
+			}
+			<-release
+			return created("only")
+		}
+		done := make(chan idempotency.Response, 1)
+		go func() {
+			r, _, _ := g.Do(withDeadline(t, 5*time.Second), "p", "k", "fp", fn)
+			done <- r
+		}()
+		<-started
+		go func() { time.Sleep(200 * time.Millisecond); close(release) }()
+		resp, replayed, err := g.Do(withDeadline(t, 5*time.Second), "p", "k", "fp", fn)
+		if err != nil || !replayed || string(resp.Body) != "only" {
+			t.Fatalf("waiting duplicate = %s, %v, %v; want the replay", resp.Body, replayed, err)
+		}
+		if r := <-done; string(r.Body) != "only" || runs.Load() != 1 {
+			t.Fatalf("first = %s, runs = %d", r.Body, runs.Load())
+		}
+	})
+}
+
+func TestFingerprintIsCanonical(t *testing.T) {
+	a, _ := idempotency.Fingerprint("POST", "/customers/c1/kyc-link", []byte(`{"redirectUri":"https://x.example","b":[1,2]}`))
+	b, _ := idempotency.Fingerprint("POST", "/customers/c1/kyc-link", []byte(" {\n \"b\" : [1, 2], \"redirectUri\":\"https://x.example\"}\n"))
+	if a != b {
+		t.Fatal("whitespace or key order changed the fingerprint")
+	}
+	empty, _ := idempotency.Fingerprint("POST", "/customers/c1/kyc-link", nil)
+	obj, _ := idempotency.Fingerprint("POST", "/customers/c1/kyc-link", []byte("{}"))
+	if empty != obj {
+		t.Fatal("an empty body must equal {}")
+	}
+	other, _ := idempotency.Fingerprint("POST", "/customers/c2/kyc-link", nil)
+	if other == empty {
+		t.Fatal("another customer must change the fingerprint")
+	}
+	if _, err := idempotency.Fingerprint("POST", "/", []byte("{")); err == nil {
+		t.Fatal("a body that is not JSON must not get a fingerprint")
+	}
+}
+
+func TestKeyIsScopedAndOpaque(t *testing.T) {
+	if idempotency.Key("a", "k") == idempotency.Key("b", "k") {
+		t.Fatal("two scopes share a key")
+	}
+	// A scope/key split must not collide with another split of the same text.
+	if idempotency.Key("ab", "c") == idempotency.Key("a", "bc") {
+		t.Fatal("scope and key run together")
+	}
+	if k := idempotency.Key("a", "key-1"); len(k) != 64 {
+		t.Fatalf("Key = %q; want a hex SHA-256", k)
+	}
+}
+
+// TestDynamoDBCallsPerRequest pins the round trips: first request 2
+// (acquire, complete), replay 1, and the GetItem fallback only when the
+// emulator drops ALL_OLD.
+func TestDynamoDBCallsPerRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		dropOld               bool
+		wantFirst, wantReplay int64
+	}{
+		{"ALL_OLD", false, 2, 1},
+		{"GetItem fallback", true, 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, db := dynamoStore(t, tc.dropOld)
+			g := &idempotency.Guard{Store: s}
+			ctx := withDeadline(t, 5*time.Second)
+			fn := func(context.Context) idempotency.Response { return created("x") }
+			g.Do(ctx, "p", "k", "fp", fn)
+			if got := db.total(); got != tc.wantFirst {
+				t.Errorf("first request: %d DynamoDB calls; want %d", got, tc.wantFirst)
+			}
+			db.reset()
+			if _, replayed, _ := g.Do(ctx, "p", "k", "fp", fn); !replayed {
+				t.Fatal("not replayed")
+			}
+			if got := db.total(); got != tc.wantReplay {
+				t.Errorf("replay: %d DynamoDB calls; want %d", got, tc.wantReplay)
+			}
+		})
+	}
+}

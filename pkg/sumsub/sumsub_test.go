@@ -1,0 +1,176 @@
+package sumsub_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
+)
+
+var creds = sumsub.Credentials{AppToken: "sbx:app-token", SecretKey: "secret-key"}
+
+type staticCreds sumsub.Credentials
+
+func (c staticCreds) Get(context.Context) (sumsub.Credentials, error) { return sumsub.Credentials(c), nil }
+
+func provider(srv *sumsubtest.Server, c sumsub.Credentials, now func() time.Time) *sumsub.Provider {
+	return &sumsub.Provider{
+		Client:      &sumsub.Client{BaseURL: srv.URL, HTTP: srv.Client(), Now: now},
+		Credentials: staticCreds(c),
+		Levels:      map[kyc.CustomerType]string{kyc.Individual: "kyc-level", kyc.Business: "kyb-level"},
+	}
+}
+
+func TestSignVector(t *testing.T) {
+	// Computed independently:
+	// printf '%s' '1700000000POST/resources/accessTokens/sdk?x=1{}' | openssl dgst -sha256 -hmac secret-key
+	const want = "f79306ca8ef883464044c62975fbaa9c2acae023be4f5c7b8b48b9d3f7e03a10"
+	if got := sumsub.Sign("secret-key", "1700000000", "post", "/resources/accessTokens/sdk?x=1", []byte("{}")); got != want {
+		t.Fatalf("Sign = %s; want %s", got, want)
+	}
+}
+
+func TestCreateLinkSendsSignedRequestsBothCalls(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	defer srv.Close()
+	p := provider(srv, creds, time.Now)
+	url, token, err := p.CreateLink(context.Background(), kyc.LinkRequest{
+		CustomerID: "Customer:1", Type: kyc.Business, Email: "a@example.com", PhoneNumber: "+14155550100",
+		RedirectURI: "https://app.example.com/done", TTL: 30 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(url, srv.URL+"/websdk/p/") || !strings.HasPrefix(token, "_act-sbx-jwt-") {
+		t.Fatalf("CreateLink = %q, %q", url, token)
+	}
+	if srv.Rejected() != 0 || srv.Count(sumsubtest.LinkPath) != 1 || srv.Count(sumsubtest.TokenPath) != 1 {
+		t.Fatalf("rejected %d, link calls %d, token calls %d", srv.Rejected(), srv.Count(sumsubtest.LinkPath), srv.Count(sumsubtest.TokenPath))
+	}
+	for _, r := range srv.Accepted() {
+		b := r.Body
+		if b["levelName"] != "kyb-level" || b["userId"] != "Customer:1" || b["ttlInSecs"].(interface{ String() string }).String() != "1800" {
+			t.Errorf("%s body = %v", r.Path, b)
+		}
+		ids, _ := b["applicantIdentifiers"].(map[string]any)
+		if ids["email"] != "a@example.com" || ids["phone"] != "+14155550100" {
+			t.Errorf("%s applicantIdentifiers = %v", r.Path, ids)
+		}
+		redirect, hasRedirect := b["redirect"].(map[string]any)
+		if r.Path == sumsubtest.LinkPath && (redirect["successUrl"] != "https://app.example.com/done" || redirect["rejectUrl"] != "https://app.example.com/done") {
+			t.Errorf("link redirect = %v", redirect)
+		}
+		if r.Path == sumsubtest.TokenPath && hasRedirect {
+			t.Errorf("token call carries a redirect")
+		}
+	}
+}
+
+func TestCreateLinkIndividualWithoutContactOrRedirect(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	defer srv.Close()
+	_, _, err := provider(srv, creds, time.Now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", Type: "SOMETHING-NEW", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range srv.Accepted() {
+		if r.Body["levelName"] != "kyc-level" {
+			t.Errorf("unknown type must fall back to the individual level; got %v", r.Body["levelName"])
+		}
+		if _, ok := r.Body["applicantIdentifiers"]; ok {
+			t.Errorf("empty identifiers must be left out: %v", r.Body)
+		}
+		if _, ok := r.Body["redirect"]; ok {
+			t.Errorf("no redirect URI must mean no redirect: %v", r.Body)
+		}
+	}
+}
+
+// The fake rejects exactly what Sumsub rejects, so these prove the signing.
+func TestFakeRejectsBadSignatureTokenAndClock(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	defer srv.Close()
+	for name, tc := range map[string]struct {
+		creds sumsub.Credentials
+		now   func() time.Time
+	}{
+		"wrong secret key": {sumsub.Credentials{AppToken: creds.AppToken, SecretKey: "other"}, time.Now},
+		"wrong app token":  {sumsub.Credentials{AppToken: "sbx:other", SecretKey: creds.SecretKey}, time.Now},
+		"clock skew":       {creds, func() time.Time { return time.Now().Add(-5 * time.Minute) }},
+	} {
+		_, _, err := provider(srv, tc.creds, tc.now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+		var apiErr *sumsub.APIError
+		if !errors.As(err, &apiErr) || apiErr.Status != 401 || apiErr.ErrorCode != 4003 {
+			t.Errorf("%s: err = %v; want Sumsub's 401/4003", name, err)
+		}
+		// Sumsub refusing our credentials is our misconfiguration: 500.
+		if kyc.AsError(err).Code != kyc.Internal {
+			t.Errorf("%s: code = %s; want INTERNAL_ERROR", name, kyc.AsError(err).Code)
+		}
+	}
+	if srv.Rejected() == 0 || len(srv.Accepted()) != 0 {
+		t.Fatalf("rejected %d, accepted %d", srv.Rejected(), len(srv.Accepted()))
+	}
+}
+
+func TestProviderFailuresAreUnavailable(t *testing.T) {
+	for name, fail := range map[string]func(w http.ResponseWriter, r *http.Request) bool{
+		"500 on link":    func(w http.ResponseWriter, r *http.Request) bool { return failOn(w, r, sumsubtest.LinkPath, 500) },
+		"429 on token":   func(w http.ResponseWriter, r *http.Request) bool { return failOn(w, r, sumsubtest.TokenPath, 429) },
+		"malformed JSON": func(w http.ResponseWriter, r *http.Request) bool { w.Write([]byte("{")); return true },
+		"200 without url or token": func(w http.ResponseWriter, r *http.Request) bool {
+			w.Write([]byte(`{}`))
+			return true
+		},
+	} {
+		srv := sumsubtest.NewServer(creds)
+		srv.SetFail(fail)
+		url, token, err := provider(srv, creds, time.Now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+		e := kyc.AsError(err)
+		if e.Code != kyc.Unavailable || e.RetryAfter <= 0 || url != "" || token != "" {
+			t.Errorf("%s: = %q, %q, %v; want SERVICE_UNAVAILABLE with Retry-After and nothing else", name, url, token, err)
+		}
+		srv.Close()
+	}
+}
+
+func failOn(w http.ResponseWriter, r *http.Request, path string, status int) bool {
+	if r.URL.Path != path {
+		return false
+	}
+	sumsubtest.WriteError(w, status, 0, "injected")
+	return true
+}
+
+func TestProviderHonoursDeadline(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	defer srv.Close()
+	srv.SetDelay(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+	if kyc.AsError(err).Code != kyc.Unavailable {
+		t.Fatalf("slow provider = %v; want SERVICE_UNAVAILABLE", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("the call outlived its deadline by far")
+	}
+}
+
+func TestParseCredentials(t *testing.T) {
+	if c, err := sumsub.ParseCredentials(`{"appToken":"a","secretKey":"s"}`); err != nil || c.AppToken != "a" || c.SecretKey != "s" {
+		t.Fatalf("ParseCredentials = %+v, %v", c, err)
+	}
+	for _, s := range []string{``, `{"appToken":"a"}`, `[]`, `{"appToken":"a","secretKey":1}`} {
+		if _, err := sumsub.ParseCredentials(s); err == nil {
+			t.Errorf("ParseCredentials(%q) accepted", s)
+		}
+	}
+}
