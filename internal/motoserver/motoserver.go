@@ -109,7 +109,9 @@ func (s *Server) Config() aws.Config {
 func (s *Server) DynamoDB() *dynamodb.Client { return dynamodb.NewFromConfig(s.Config()) }
 
 // SecretsManager returns a client for the emulator.
-func (s *Server) SecretsManager() *secretsmanager.Client { return secretsmanager.NewFromConfig(s.Config()) }
+func (s *Server) SecretsManager() *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(s.Config())
+}
 
 // CreateTable makes an on-demand table with a string partition key.
 func (s *Server) CreateTable(tb testing.TB, name, pk string) {

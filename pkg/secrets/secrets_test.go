@@ -88,4 +88,3 @@ func TestCachedLoadsOnceRefreshesAndSurvivesOutage(t *testing.T) {
 		t.Fatalf("Get during outage after a good load = %q, %v; want the last good value", v, err)
 	}
 }
-

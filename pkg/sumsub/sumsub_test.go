@@ -17,7 +17,9 @@ var creds = sumsub.Credentials{AppToken: "sbx:app-token", SecretKey: "secret-key
 
 type staticCreds sumsub.Credentials
 
-func (c staticCreds) Get(context.Context) (sumsub.Credentials, error) { return sumsub.Credentials(c), nil }
+func (c staticCreds) Get(context.Context) (sumsub.Credentials, error) {
+	return sumsub.Credentials(c), nil
+}
 
 func provider(srv *sumsubtest.Server, c sumsub.Credentials, now func() time.Time) *sumsub.Provider {
 	return &sumsub.Provider{

@@ -1,0 +1,396 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/customers"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/secrets"
+)
+
+const (
+	custA    = "Customer:019542f5-b3e7-1d02-0000-000000000001"
+	custB    = "Customer:019542f5-b3e7-1d02-0000-000000000004" // platform-b's
+	custGone = "Customer:019542f5-b3e7-1d02-0000-000000000003"
+	secretA  = "secret-a-0123456789"
+)
+
+// fakeProvider counts calls and can be made slow or failing.
+type fakeProvider struct {
+	calls atomic.Int32
+	delay time.Duration
+	err   error
+	last  atomic.Pointer[kyc.LinkRequest]
+}
+
+func (p *fakeProvider) Name() string { return "SUMSUB" }
+
+func (p *fakeProvider) CreateLink(ctx context.Context, r kyc.LinkRequest) (string, string, error) {
+	n := p.calls.Add(1)
+	p.last.Store(&r)
+	if p.delay > 0 {
+		select {
+		case <-time.After(p.delay):
+		case <-ctx.Done():
+			return "", "", &kyc.Error{Code: kyc.Unavailable, Message: "slow", RetryAfter: time.Second, Cause: ctx.Err()}
+		}
+	}
+	if p.err != nil {
+		return "", "", p.err
+	}
+	return "https://in.sumsub.com/websdk/p/" + strings.Repeat("x", int(n)), "_act-sbx-jwt-token", nil
+}
+
+type env struct {
+	h        *httpapi.Handler
+	provider *fakeProvider
+	logs     *bytes.Buffer
+	idem     idempotency.Store
+}
+
+func tokensSecret() string {
+	return `{"tokens":[{"id":"tok-a","platformId":"platform-a","secretSha256":"` + auth.DigestHex(secretA) + `"},` +
+		`{"id":"tok-b","platformId":"platform-b","secretSha256":"` + auth.DigestHex("secret-b") + `"}]}`
+}
+
+func newEnv(t *testing.T, idem idempotency.Store) *env {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	p := &fakeProvider{}
+	store := customers.NewMemory(
+		kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual, Email: "ada@example.com", PhoneNumber: "+14155550100"},
+		kyc.Customer{ID: custB, PlatformID: "platform-b"},
+		kyc.Customer{ID: custGone, PlatformID: "platform-a", IsDeleted: true},
+	)
+	h := &httpapi.Handler{
+		Auth: &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{
+			Source: secrets.Memory{"tokens": tokensSecret()}, ID: "tokens", Parse: auth.ParseTokens, MaxAge: time.Minute}},
+		Links:   &kyc.Service{Customers: store, Provider: p, TTL: 30 * time.Minute, Now: time.Now},
+		Logger:  slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)),
+		Timeout: 5 * time.Second,
+	}
+	if idem != nil {
+		h.Idempotency = &idempotency.Guard{Store: idem, Keep: func(r idempotency.Response) bool { return r.Status == 201 }}
+	}
+	return &env{h: h, provider: p, logs: logs, idem: idem}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func basic(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+}
+
+type req struct {
+	method, path, body string
+	header             map[string]string
+}
+
+func post(path, body string, header ...string) req {
+	r := req{method: "POST", path: path, body: body, header: map[string]string{
+		"Authorization": basic("tok-a", secretA), "Content-Type": "application/json"}}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "<unset>" {
+			delete(r.header, header[i])
+			continue
+		}
+		r.header[header[i]] = header[i+1]
+	}
+	return r
+}
+
+func link(id string) string { return "/customers/" + id + "/kyc-link" }
+
+func (e *env) do(r req) *httptest.ResponseRecorder {
+	hr := httptest.NewRequest(r.method, "http://api.test/", strings.NewReader(r.body))
+	hr.URL.Path, hr.URL.RawPath = "", ""
+	hr.URL = mustURL(r.path)
+	hr.RequestURI = r.path
+	for k, v := range r.header {
+		hr.Header[http.CanonicalHeaderKey(k)] = []string{v}
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, hr)
+	return w
+}
+
+type gridError struct {
+	Status  int            `json:"status"`
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details"`
+}
+
+// checkError asserts the Grid error shape and returns it.
+func checkError(t *testing.T, w *httptest.ResponseRecorder, status int, code string) gridError {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("status = %d; want %d; body %s", w.Code, status, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	var e gridError
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("body is not a Grid error: %v: %s", err, w.Body)
+	}
+	if e.Status != status || e.Code != code || e.Message == "" {
+		t.Fatalf("error = %+v; want status %d code %s and a message", e, status, code)
+	}
+	return e
+}
+
+func TestCreatesLink(t *testing.T) {
+	e := newEnv(t, nil)
+	before := time.Now()
+	w := e.do(post(link(custA), `{"redirectUri":"https://app.example.com/onboarding/done"}`))
+	if w.Code != 201 {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var body map[string]string
+	json.Unmarshal(w.Body.Bytes(), &body)
+	if body["kycUrl"] != "https://in.sumsub.com/websdk/p/x" || body["provider"] != "SUMSUB" || body["token"] != "_act-sbx-jwt-token" || len(body) != 4 {
+		t.Fatalf("body = %v", body)
+	}
+	exp, err := time.Parse(time.RFC3339, body["expiresAt"])
+	if err != nil || !strings.HasSuffix(body["expiresAt"], "Z") {
+		t.Fatalf("expiresAt %q is not RFC 3339 UTC", body["expiresAt"])
+	}
+	if d := exp.Sub(before); d < 29*time.Minute || d > 31*time.Minute {
+		t.Fatalf("expiresAt is %s from now; want the 30m TTL", d)
+	}
+	if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("X-Request-Id") == "" {
+		t.Fatalf("headers = %v", w.Header())
+	}
+	r := e.provider.last.Load()
+	if r.CustomerID != custA || r.RedirectURI != "https://app.example.com/onboarding/done" || r.Email != "ada@example.com" || r.TTL != 30*time.Minute {
+		t.Fatalf("provider got %+v", r)
+	}
+}
+
+func TestEmptyBodiesAndEncodedColon(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, r := range []req{
+		post(link(custA), ""),
+		post(link(custA), "{}"),
+		post(link(custA), " \n"),
+		post(link(strings.ReplaceAll(custA, ":", "%3A")), ""),
+		post(link(custA), "", "Content-Type", "<unset>"),
+		post(link(custA), `{"redirectUri":"http://localhost:8080/done"}`),
+		post(link(custA), `{"redirectUri":"http://127.0.0.2/done"}`),
+		post(link(custA), `{"redirectUri":"http://[::1]:3000/done"}`),
+		post(link(custA), `{"redirectUri":"https://xn--bcher-kva.example/done?x=%20y#frag"}`),
+		post(link(custA), "{}", "Content-Type", "application/json; charset=utf-8"),
+		post(link(custA), "", "Authorization", "basic "+strings.TrimPrefix(basic("tok-a", secretA), "Basic ")),
+	} {
+		if w := e.do(r); w.Code != 201 {
+			t.Errorf("%s %q %v = %d %s; want 201", r.path, r.body, r.header, w.Code, w.Body)
+		}
+	}
+}
+
+func TestUnauthorized(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, h := range map[string]string{
+		"missing": "<unset>", "bearer": "Bearer x", "bad base64": "Basic %%%", "no colon": "Basic " + base64.StdEncoding.EncodeToString([]byte("tok-a")),
+		"empty id": basic("", secretA), "empty secret": basic("tok-a", ""), "unknown id": basic("tok-x", secretA),
+		"wrong secret": basic("tok-a", "nope"), "other token's secret": basic("tok-a", "secret-b"), "huge": "Basic " + strings.Repeat("QUFB", 3000),
+	} {
+		w := e.do(post(link(custA), "{}", "Authorization", h))
+		checkError(t, w, 401, "UNAUTHORIZED")
+		if w.Header().Get("WWW-Authenticate") != `Basic realm="Grid"` {
+			t.Errorf("%s: WWW-Authenticate = %q", name, w.Header().Get("WWW-Authenticate"))
+		}
+	}
+	if n := e.provider.calls.Load(); n != 0 {
+		t.Fatalf("provider called %d times for unauthenticated requests", n)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	long := strings.Repeat("a", 129)
+	for name, tc := range map[string]struct {
+		r     req
+		field string
+	}{
+		"malformed JSON":           {post(link(custA), `{"redirectUri":`), "body"},
+		"array":                    {post(link(custA), `[]`), "body"},
+		"null":                     {post(link(custA), `null`), "body"},
+		"string":                   {post(link(custA), `"x"`), "body"},
+		"trailing data":            {post(link(custA), `{} {}`), "body"},
+		"unknown snake field":      {post(link(custA), `{"redirect_uri":"https://a.example"}`), "redirect_uri"},
+		"duplicate field":          {post(link(custA), `{"redirectUri":"https://a.example","redirectUri":"https://b.example"}`), "redirectUri"},
+		"number uri":               {post(link(custA), `{"redirectUri":1}`), "redirectUri"},
+		"null uri":                 {post(link(custA), `{"redirectUri":null}`), "redirectUri"},
+		"object uri":               {post(link(custA), `{"redirectUri":{"a":1}}`), "redirectUri"},
+		"invalid utf-8":            {post(link(custA), "{\"redirectUri\":\"https://a.example/\xff\"}"), "body"},
+		"too large":                {post(link(custA), `{"redirectUri":"https://a.example/`+strings.Repeat("a", 64<<10)+`"}`), "body"},
+		"form content type":        {post(link(custA), `{}`, "Content-Type", "application/x-www-form-urlencoded"), "Content-Type"},
+		"text content type":        {post(link(custA), `{}`, "Content-Type", "text/plain"), "Content-Type"},
+		"javascript uri":           {post(link(custA), `{"redirectUri":"javascript:alert(1)"}`), "redirectUri"},
+		"data uri":                 {post(link(custA), `{"redirectUri":"data:text/html,hi"}`), "redirectUri"},
+		"ftp uri":                  {post(link(custA), `{"redirectUri":"ftp://a.example/x"}`), "redirectUri"},
+		"relative uri":             {post(link(custA), `{"redirectUri":"/done"}`), "redirectUri"},
+		"scheme-relative":          {post(link(custA), `{"redirectUri":"//evil.example/x"}`), "redirectUri"},
+		"userinfo":                 {post(link(custA), `{"redirectUri":"https://user:pw@a.example/"}`), "redirectUri"},
+		"http public host":         {post(link(custA), `{"redirectUri":"http://a.example/"}`), "redirectUri"},
+		"http localhost lookalike": {post(link(custA), `{"redirectUri":"http://localhost.evil.example/"}`), "redirectUri"},
+		"IDN":                      {post(link(custA), `{"redirectUri":"https://bücher.example/"}`), "redirectUri"},
+		"percent host":             {post(link(custA), `{"redirectUri":"https://a%2eexample/"}`), "redirectUri"},
+		"2049 chars":               {post(link(custA), `{"redirectUri":"https://a.example/`+strings.Repeat("a", 2049-len("https://a.example/"))+`"}`), "redirectUri"},
+		"space":                    {post(link(custA), `{"redirectUri":"https://a.example/a b"}`), "redirectUri"},
+		"tab":                      {post(link(custA), `{"redirectUri":"https://a.example/\t"}`), "redirectUri"},
+		"empty uri":                {post(link(custA), `{"redirectUri":""}`), "redirectUri"},
+		"opaque https":             {post(link(custA), `{"redirectUri":"https:a.example"}`), "redirectUri"},
+		"empty customer id":        {post("/customers//kyc-link", ``), "customerId"},
+		"129-char id":              {post(link(long), ``), "customerId"},
+		"encoded slash":            {post(link("a%2Fb"), ``), "customerId"},
+		"dot dot":                  {post(link(".."), ``), "customerId"},
+		"unicode id":               {post(link("%C3%A9"), ``), "customerId"},
+		"bad escape":               {post(link("a%zz"), ``), "customerId"},
+		"empty idempotency key":    {post(link(custA), ``, "Idempotency-Key", ""), "Idempotency-Key"},
+		"256-char key":             {post(link(custA), ``, "Idempotency-Key", strings.Repeat("k", 256)), "Idempotency-Key"},
+		"control char key":         {post(link(custA), ``, "Idempotency-Key", "a\x01b"), "Idempotency-Key"},
+		"non-ascii key":            {post(link(custA), ``, "Idempotency-Key", "clé"), "Idempotency-Key"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, idempotency.NewMemory())
+			w := e.do(tc.r)
+			ge := checkError(t, w, 400, "INVALID_INPUT")
+			if f, _ := ge.Details["field"].(string); f != tc.field {
+				t.Errorf("details.field = %q; want %q (%s)", f, tc.field, ge.Message)
+			}
+			if n := e.provider.calls.Load(); n != 0 {
+				t.Errorf("provider called for bad input")
+			}
+		})
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, m := range []string{"GET", "PUT", "DELETE", "PATCH"} {
+		r := post(link(custA), "")
+		r.method = m
+		w := e.do(r)
+		checkError(t, w, 405, "METHOD_NOT_ALLOWED")
+		if w.Header().Get("Allow") != "POST" {
+			t.Errorf("%s: Allow = %q", m, w.Header().Get("Allow"))
+		}
+	}
+	for _, p := range []string{"/", "/customers", "/customers/x", "/customers/x/kyc-link/", "/customers/a/b/kyc-link", "/nope"} {
+		checkError(t, e.do(post(p, "")), 404, "NOT_FOUND")
+	}
+}
+
+// TestTenantIsolation: another platform's, a deleted and a missing customer
+// all get the same answer, byte for byte, apart from the request id.
+func TestTenantIsolation(t *testing.T) {
+	e := newEnv(t, nil)
+	var bodies []string
+	for _, id := range []string{custB, custGone, "Customer:missing"} {
+		w := e.do(post(link(id), `{}`))
+		checkError(t, w, 404, "USER_NOT_FOUND")
+		h := w.Header().Clone()
+		h.Del("X-Request-Id")
+		bodies = append(bodies, w.Body.String()+"|"+headerString(h))
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Fatalf("answers differ:\n%s", strings.Join(bodies, "\n"))
+	}
+	if e.provider.calls.Load() != 0 {
+		t.Fatal("provider called for a customer the platform does not own")
+	}
+}
+
+func headerString(h http.Header) string {
+	var b strings.Builder
+	h.Write(&b)
+	return b.String()
+}
+
+func TestProviderFailures(t *testing.T) {
+	e := newEnv(t, nil)
+	e.provider.err = &kyc.Error{Code: kyc.Unavailable, Message: "The verification provider is temporarily unavailable.", RetryAfter: 2 * time.Second, Cause: errors.New("sumsub: HTTP 502")}
+	w := e.do(post(link(custA), ""))
+	ge := checkError(t, w, 503, "SERVICE_UNAVAILABLE")
+	if w.Header().Get("Retry-After") != "2" || w.Header().Get("Retry-After-Ms") != "2000" {
+		t.Errorf("retry headers = %v", w.Header())
+	}
+	if ge.Details["requestId"] != w.Header().Get("X-Request-Id") {
+		t.Errorf("details.requestId = %v; want the X-Request-Id", ge.Details["requestId"])
+	}
+	e.provider.err = errors.New("boom: internal detail")
+	w = e.do(post(link(custA), ""))
+	ge = checkError(t, w, 500, "INTERNAL_ERROR")
+	if strings.Contains(w.Body.String(), "internal detail") || ge.Details["requestId"] == nil {
+		t.Errorf("500 body leaks the cause or lacks the request id: %s", w.Body)
+	}
+	if !strings.Contains(e.logs.String(), "internal detail") {
+		t.Errorf("the cause must be logged")
+	}
+}
+
+func TestTokenSecretUnavailableIs503(t *testing.T) {
+	e := newEnv(t, nil)
+	e.h.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: secrets.Memory{}, ID: "gone", Parse: auth.ParseTokens}}
+	checkError(t, e.do(post(link(custA), "")), 503, "SERVICE_UNAVAILABLE")
+}
+
+type panicky struct{}
+
+func (panicky) CreateLink(context.Context, string, string, string) (kyc.Link, error) { panic("bug") }
+
+func TestPanicIs500(t *testing.T) {
+	e := newEnv(t, nil)
+	e.h.Links = panicky{}
+	checkError(t, e.do(post(link(custA), "")), 500, "INTERNAL_ERROR")
+}
+
+func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
+	e := newEnv(t, nil)
+	e.do(post(link(custA), `{"redirectUri":"https://app.example.com/x"}`))
+	e.do(post(link(custA), `{}`, "Authorization", basic("tok-a", "wrong-secret-value")))
+	lines := strings.Split(strings.TrimSpace(e.logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines; want 2:\n%s", len(lines), e.logs)
+	}
+	var first map[string]any
+	json.Unmarshal([]byte(lines[0]), &first)
+	for _, k := range []string{"request_id", "route", "status", "latency_ms", "customer_id", "platform_id"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("log line lacks %s: %s", k, lines[0])
+		}
+	}
+	for _, secret := range []string{secretA, "wrong-secret-value", "ada@example.com", "+14155550100", "_act-sbx-jwt-token"} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}

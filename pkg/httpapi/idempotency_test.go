@@ -1,0 +1,163 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+)
+
+var moto *motoserver.Server
+
+func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
+
+var tableN int
+
+func dynamoIdem(t *testing.T) idempotency.Store {
+	tableN++
+	name := fmt.Sprintf("idem-%d", tableN)
+	moto.CreateTable(t, name, "pk")
+	return &idempotency.DynamoDB{Client: moto.DynamoDB(), Table: name}
+}
+
+func TestIdempotencyThroughHandler(t *testing.T) {
+	for name, store := range map[string]func(t *testing.T) idempotency.Store{
+		"memory":   func(*testing.T) idempotency.Store { return idempotency.NewMemory() },
+		"dynamodb": dynamoIdem,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, store(t))
+			first := e.do(post(link(custA), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", "k1"))
+			// Whitespace and key order do not make another request.
+			again := e.do(post(link(custA), " {\"redirectUri\" : \"https://a.example/x\"}\n", "Idempotency-Key", "k1"))
+			if first.Code != 201 || again.Code != 201 || first.Body.String() != again.Body.String() {
+				t.Fatalf("first %d %s, again %d %s", first.Code, first.Body, again.Code, again.Body)
+			}
+			if again.Header().Get("Idempotent-Replayed") != "true" || first.Header().Get("Idempotent-Replayed") != "" {
+				t.Fatalf("Idempotent-Replayed: first %q, again %q", first.Header().Get("Idempotent-Replayed"), again.Header().Get("Idempotent-Replayed"))
+			}
+			if again.Header().Get("X-Request-Id") == first.Header().Get("X-Request-Id") {
+				t.Fatal("a replay must carry its own request id")
+			}
+			for _, r := range []req{
+				post(link(custA), `{"redirectUri":"https://a.example/other"}`, "Idempotency-Key", "k1"),
+				post(link("Customer:other"), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", "k1"),
+			} {
+				w := e.do(r)
+				ge := checkError(t, w, 409, "CONFLICT")
+				if ge.Details["reason"] != "IDEMPOTENCY_KEY_REUSED" || w.Header().Get("X-Should-Retry") != "false" {
+					t.Fatalf("mismatch answer = %+v %v", ge, w.Header())
+				}
+			}
+			// Another platform's identical key is its own request.
+			other := e.do(post(link(custA), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", "k1", "Authorization", basic("tok-b", "secret-b")))
+			checkError(t, other, 404, "USER_NOT_FOUND")
+			if e.provider.calls.Load() != 1 {
+				t.Fatalf("provider called %d times; want 1", e.provider.calls.Load())
+			}
+			// No key: every call is fresh.
+			e.do(post(link(custA), ``))
+			e.do(post(link(custA), ``))
+			if e.provider.calls.Load() != 3 {
+				t.Fatalf("provider called %d times; want 3", e.provider.calls.Load())
+			}
+		})
+	}
+}
+
+func TestFailureIsNotStored(t *testing.T) {
+	e := newEnv(t, dynamoIdem(t))
+	checkError(t, e.do(post(link("Customer:missing"), ``, "Idempotency-Key", "k")), 404, "USER_NOT_FOUND")
+	e.provider.err = fmt.Errorf("down")
+	checkError(t, e.do(post(link(custA), ``, "Idempotency-Key", "k2")), 500, "INTERNAL_ERROR")
+	e.provider.err = nil
+	if w := e.do(post(link(custA), ``, "Idempotency-Key", "k2")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry after a failure = %d replayed=%q; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"))
+	}
+}
+
+// TestConcurrentDuplicates sends one key 50 times at once through the whole
+// handler, against moto, with a slow provider: one link is made, every 201
+// is the same, anything else is the documented in-progress 409.
+func TestConcurrentDuplicates(t *testing.T) {
+	e := newEnv(t, dynamoIdem(t))
+	e.provider.delay = 300 * time.Millisecond
+	const n = 50
+	var wg sync.WaitGroup
+	results := make([]struct {
+		code            int
+		body, retry, ms string
+	}, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := e.do(post(link(custA), `{}`, "Idempotency-Key", "same-key"))
+			results[i].code, results[i].body = w.Code, w.Body.String()
+			results[i].retry, results[i].ms = w.Header().Get("Retry-After"), w.Header().Get("Retry-After-Ms")
+		}()
+	}
+	wg.Wait()
+	if c := e.provider.calls.Load(); c != 1 {
+		t.Fatalf("provider called %d times; want exactly 1", c)
+	}
+	var created string
+	count201 := 0
+	for _, r := range results {
+		switch r.code {
+		case 201:
+			count201++
+			if created == "" {
+				created = r.body
+			}
+			if r.body != created {
+				t.Fatalf("two different 201 bodies:\n%s\n%s", created, r.body)
+			}
+		case 409:
+			if r.retry == "" || r.ms == "" || !strings.Contains(r.body, "IDEMPOTENCY_KEY_IN_USE") {
+				t.Fatalf("409 without retry headers or reason: %+v", r)
+			}
+		default:
+			t.Fatalf("unexpected answer %d %s", r.code, r.body)
+		}
+	}
+	if count201 == 0 {
+		t.Fatal("no request got the 201")
+	}
+	t.Logf("%d x 201, %d x 409", count201, n-count201)
+}
+
+// TestCrashedRequest: a request killed mid-flight (its context cancelled,
+// nothing released) blocks retries only until its lock expires.
+func TestCrashedRequest(t *testing.T) {
+	store := dynamoIdem(t)
+	e := newEnv(t, store)
+	e.h.Idempotency.LockMargin = 200 * time.Millisecond
+	e.h.Idempotency.MaxWait = 100 * time.Millisecond
+	// Simulate the crash at the store level: the record a killed invocation
+	// leaves behind, with the lock ending at its deadline plus margin.
+	now := time.Now()
+	fp, _ := idempotency.Fingerprint("POST", link(custA), []byte(`{}`))
+	put := store.(*idempotency.DynamoDB).Put
+	if err := put(context.Background(), idempotency.Record{
+		Key: idempotency.Key("platform-a", "crash-key"), Fingerprint: fp, Status: idempotency.InProgress,
+		LockToken: "dead", LockExpiresAt: now.Add(700 * time.Millisecond), ExpiresAt: now.Add(24 * time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := e.do(post(link(custA), `{}`, "Idempotency-Key", "crash-key"))
+	ge := checkError(t, w, 409, "CONFLICT")
+	if ge.Details["reason"] != "IDEMPOTENCY_KEY_IN_USE" || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("retry inside the lock = %+v %v", ge, w.Header())
+	}
+	time.Sleep(time.Until(now.Add(800 * time.Millisecond)))
+	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "crash-key")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry after the lock = %d %s; want a fresh 201", w.Code, w.Body)
+	}
+}
