@@ -1,0 +1,209 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kyc-link-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "kyc-link")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// start runs the binary in local mode with env and returns its base URL.
+func start(t *testing.T, env ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), append([]string{"PORT=0", "AWS_LAMBDA_RUNTIME_API="}, env...)...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "listening" {
+				urlc <- line["url"].(string)
+			}
+			if testing.Verbose() {
+				fmt.Println(sc.Text())
+			}
+		}
+	}()
+	select {
+	case u := <-urlc:
+		return u
+	case <-time.After(20 * time.Second):
+		t.Fatal("the binary did not start listening")
+		return ""
+	}
+}
+
+func call(t *testing.T, method, url, auth, body string, header ...string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	if m == nil {
+		m = map[string]any{"raw": string(raw)}
+	}
+	return resp, m
+}
+
+func basicAuth(id, secret string) string {
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.SetBasicAuth(id, secret)
+	return req.Header.Get("Authorization")
+}
+
+// TestAWSModeAgainstMotoAndFakeSumsub runs the real binary with the AWS
+// backend (moto_server) and the Sumsub provider (the signature-checking fake).
+func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
+	moto := motoserver.Start(t)
+	creds := sumsub.Credentials{AppToken: "sbx:e2e-token", SecretKey: "e2e-secret-key"}
+	fake := sumsubtest.NewServer(creds)
+	defer fake.Close()
+
+	moto.CreateTable(t, "e2e-customers", "id")
+	moto.CreateTable(t, "e2e-idempotency", "pk")
+	moto.PutSecret(t, "e2e/api-tokens", `{"tokens":[{"id":"tok-e2e","platformId":"platform-e2e","secretSha256":"`+auth.DigestHex("e2e-client-secret")+`"}]}`)
+	moto.PutSecret(t, "e2e/sumsub", `{"appToken":"sbx:e2e-token","secretKey":"e2e-secret-key"}`)
+	_, err := moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String("e2e-customers"),
+		Item: map[string]types.AttributeValue{
+			"id":           &types.AttributeValueMemberS{Value: "Customer:e2e-1"},
+			"platformId":   &types.AttributeValueMemberS{Value: "platform-e2e"},
+			"customerType": &types.AttributeValueMemberS{Value: "BUSINESS"},
+			"kycStatus":    &types.AttributeValueMemberS{Value: "UNVERIFIED"},
+			"email":        &types.AttributeValueMemberS{Value: "e2e@example.com"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base := start(t,
+		"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub",
+		"AWS_ENDPOINT_URL="+moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"CUSTOMERS_TABLE=e2e-customers", "IDEMPOTENCY_TABLE=e2e-idempotency",
+		"API_TOKENS_SECRET_ID=e2e/api-tokens", "SUMSUB_SECRET_ID=e2e/sumsub",
+		"SUMSUB_BASE_URL="+fake.URL, "SUMSUB_LEVEL_BUSINESS=e2e-kyb", "KYC_LINK_TTL=15m",
+	)
+	good := basicAuth("tok-e2e", "e2e-client-secret")
+	url := base + "/customers/Customer:e2e-1/kyc-link"
+
+	resp, body := call(t, "POST", url, good, `{"redirectUri":"https://app.example.com/done"}`, "Idempotency-Key", "e2e-key")
+	if resp.StatusCode != 201 || !strings.HasPrefix(body["kycUrl"].(string), fake.URL+"/websdk/p/") || !strings.HasPrefix(body["token"].(string), "_act-sbx-jwt-") {
+		t.Fatalf("201 expected: %d %v", resp.StatusCode, body)
+	}
+	exp, _ := time.Parse(time.RFC3339, body["expiresAt"].(string))
+	if d := time.Until(exp); d < 14*time.Minute || d > 16*time.Minute {
+		t.Fatalf("expiresAt %v is not 15m away", exp)
+	}
+	for _, r := range fake.Accepted() {
+		if r.Body["levelName"] != "e2e-kyb" || r.Body["userId"] != "Customer:e2e-1" {
+			t.Fatalf("Sumsub got %v", r.Body)
+		}
+	}
+	replay, again := call(t, "POST", url, good, `{ "redirectUri": "https://app.example.com/done" }`, "Idempotency-Key", "e2e-key")
+	if replay.StatusCode != 201 || replay.Header.Get("Idempotent-Replayed") != "true" || again["kycUrl"] != body["kycUrl"] {
+		t.Fatalf("replay = %d %v %v", replay.StatusCode, replay.Header, again)
+	}
+	if fake.Count(sumsubtest.LinkPath) != 1 || fake.Rejected() != 0 {
+		t.Fatalf("Sumsub link calls %d, rejected %d", fake.Count(sumsubtest.LinkPath), fake.Rejected())
+	}
+	if resp, body := call(t, "POST", url, basicAuth("tok-e2e", "nope"), `{}`); resp.StatusCode != 401 || body["code"] != "UNAUTHORIZED" {
+		t.Fatalf("wrong secret = %d %v", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "POST", base+"/customers/Customer:none/kyc-link", good, `{}`); resp.StatusCode != 404 || body["code"] != "USER_NOT_FOUND" {
+		t.Fatalf("unknown customer = %d %v", resp.StatusCode, body)
+	}
+	// Sumsub down: 503 with Retry-After, and the key is free for the retry.
+	fake.SetFail(func(w http.ResponseWriter, r *http.Request) bool {
+		sumsubtest.WriteError(w, 502, 0, "injected")
+		return true
+	})
+	resp, body = call(t, "POST", url, good, `{}`, "Idempotency-Key", "e2e-key-2")
+	if resp.StatusCode != 503 || body["code"] != "SERVICE_UNAVAILABLE" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("Sumsub down = %d %v", resp.StatusCode, body)
+	}
+	fake.SetFail(nil)
+	if resp, body := call(t, "POST", url, good, `{}`, "Idempotency-Key", "e2e-key-2"); resp.StatusCode != 201 || resp.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry after outage = %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestLocalModeSandboxFlow runs the binary as `make run` does, on the
+// embedded seed, and clicks through the sandbox page.
+func TestLocalModeSandboxFlow(t *testing.T) {
+	base := start(t)
+	good := basicAuth("demo-token", "demo-secret-not-for-production")
+	resp, body := call(t, "POST", base+"/customers/Customer:019542f5-b3e7-1d02-0000-000000000001/kyc-link", good,
+		`{"redirectUri":"http://localhost:8080/done"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("%d %v", resp.StatusCode, body)
+	}
+	page := body["kycUrl"].(string)
+	if !strings.HasPrefix(page, base+"/sandbox/kyc/") {
+		t.Fatalf("sandbox link %q is not served by this process", page)
+	}
+	if resp, body := call(t, "GET", page, "", ""); resp.StatusCode != 200 || !strings.Contains(body["raw"].(string), "SANDBOX") {
+		t.Fatalf("sandbox page = %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "POST", page, "", ""); resp.StatusCode != 303 || resp.Header.Get("Location") != "http://localhost:8080/done" {
+		t.Fatalf("completing = %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp, _ := call(t, "GET", page, "", ""); resp.StatusCode != 404 {
+		t.Fatalf("a used link = %d; want 404 (single use)", resp.StatusCode)
+	}
+}

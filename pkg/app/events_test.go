@@ -1,0 +1,137 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/app"
+)
+
+// expectedStatuses reads events/expected-status.tsv.
+func expectedStatuses(t *testing.T) map[string]int {
+	f, err := os.Open("../../events/expected-status.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, status, _ := strings.Cut(line, "\t")
+		n, err := strconv.Atoi(status)
+		if err != nil {
+			t.Fatalf("expected-status.tsv: %q", line)
+		}
+		want[name] = n
+	}
+	return want
+}
+
+// TestEventFixtures sends every events/*.json through the exact function
+// Lambda calls, on the embedded local data, and checks its status.
+func TestEventFixtures(t *testing.T) {
+	cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InLambda = true
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke := a.Lambda().Invoke
+	want := expectedStatuses(t)
+	files, _ := filepath.Glob("../../events/*.json")
+	if len(files) < 7 {
+		t.Fatalf("only %d fixtures", len(files))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			status, ok := want[name]
+			if !ok {
+				t.Fatalf("%s has no expected status in events/expected-status.tsv", name)
+			}
+			payload, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			out, err := invoke(ctx, payload)
+			if err != nil {
+				t.Fatalf("invoke: %v", err)
+			}
+			raw, _ := json.Marshal(out)
+			var resp struct {
+				StatusCode int                 `json:"statusCode"`
+				Headers    map[string]string   `json:"headers"`
+				MultiValue map[string][]string `json:"multiValueHeaders"`
+				Body       string              `json:"body"`
+			}
+			json.Unmarshal(raw, &resp)
+			if resp.StatusCode != status {
+				t.Fatalf("status %d; want %d; body %s", resp.StatusCode, status, resp.Body)
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+				t.Fatalf("body is not JSON: %s", resp.Body)
+			}
+			if status == 201 {
+				if body["kycUrl"] == nil || body["expiresAt"] == nil || body["provider"] != "SUMSUB" {
+					t.Fatalf("201 body = %v", body)
+				}
+			} else if body["status"] != float64(status) || body["code"] == nil || body["message"] == nil {
+				t.Fatalf("error body = %v", body)
+			}
+		})
+	}
+}
+
+func TestInvokeRejectsNonHTTPEvents(t *testing.T) {
+	cfg, _ := app.ConfigFromEnv(func(string) string { return "" }, false)
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{`{}`, `[]`, `"x"`, `{"Records":[]}`, `not json`} {
+		if _, err := a.Lambda().Invoke(context.Background(), json.RawMessage(p)); err == nil {
+			t.Errorf("Invoke(%s) succeeded; want an error", p)
+		}
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	local, err := app.ConfigFromEnv(env(nil), false)
+	if err != nil || local.Backend != "memory" || local.Provider != "sandbox" || local.Port != "3000" ||
+		local.LinkTTL != 30*time.Minute || local.RequestTimeout != 10*time.Second || local.SumsubBaseURL != "https://api.sumsub.com" ||
+		local.LevelIndividual != "basic-kyc-level" || local.LevelBusiness != "basic-kyb-level" {
+		t.Fatalf("local defaults = %+v, %v", local, err)
+	}
+	lambda, err := app.ConfigFromEnv(env(nil), true)
+	if err != nil || lambda.Backend != "aws" || lambda.Provider != "sumsub" {
+		t.Fatalf("Lambda defaults = %+v, %v", lambda, err)
+	}
+	for _, bad := range []map[string]string{
+		{"KYC_LINK_TTL": "soon"}, {"KYC_LINK_TTL": "10s"}, {"KYC_LINK_TTL": "48h"}, {"KYC_REQUEST_TIMEOUT": "-1s"},
+		{"KYC_BACKEND": "postgres"}, {"KYC_PROVIDER": "onfido"},
+	} {
+		if _, err := app.ConfigFromEnv(env(bad), false); err == nil {
+			t.Errorf("ConfigFromEnv(%v) accepted", bad)
+		}
+	}
+}
