@@ -1,0 +1,27 @@
+// Command newtoken creates an API token: a random id and client secret. It
+// prints the secret once (store it with the platform; we keep only its
+// digest) and the JSON entry to add to the API tokens secret.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+)
+
+func main() {
+	platform := flag.String("platform", "", "the platform id the token acts for (required)")
+	flag.Parse()
+	if *platform == "" {
+		fmt.Fprintln(os.Stderr, "usage: newtoken -platform <platform id>   (make token PLATFORM=<platform id>)")
+		os.Exit(2)
+	}
+	id, secret := "tok_"+rand.Text()[:16], rand.Text()+rand.Text()
+	entry, _ := json.Marshal(auth.Token{ID: id, PlatformID: *platform, SecretSHA256: auth.DigestHex(secret)})
+	fmt.Printf("token id:      %s\nclient secret: %s   (shown once; give it to the platform, do not store it)\n\n", id, secret)
+	fmt.Printf("Add this entry to the \"tokens\" array of the API tokens secret:\n%s\n", entry)
+}

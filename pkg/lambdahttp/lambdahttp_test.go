@@ -1,0 +1,116 @@
+package lambdahttp_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
+	"github.com/grid-kyc/kyc-link/pkg/requestid"
+)
+
+// echo answers with what the handler saw.
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	body := make([]byte, 100)
+	n, _ := r.Body.Read(body)
+	dl, _ := r.Context().Deadline()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	json.NewEncoder(w).Encode(map[string]any{
+		"method": r.Method, "path": r.URL.EscapedPath(), "auth": r.Header.Get("Authorization"),
+		"key": r.Header.Get("Idempotency-Key"), "body": string(body[:n]), "rid": requestid.From(r.Context()),
+		"deadline": dl.UnixMilli(),
+	})
+})
+
+func adapter() *lambdahttp.Adapter {
+	return &lambdahttp.Adapter{Handler: echo, Reserve: 500 * time.Millisecond,
+		BadEvent: func(w http.ResponseWriter, r *http.Request, err error) {
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"method":%q,"err":%q}`, r.Method, err)
+		}}
+}
+
+func invoke(t *testing.T, ctx context.Context, ev any) (int, map[string]any) {
+	t.Helper()
+	payload, _ := json.Marshal(ev)
+	out, err := adapter().Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status int
+	var body string
+	switch r := out.(type) {
+	case events.APIGatewayProxyResponse:
+		status, body = r.StatusCode, r.Body
+	case events.APIGatewayV2HTTPResponse:
+		status, body = r.StatusCode, r.Body
+	default:
+		t.Fatalf("response type %T", out)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	return status, m
+}
+
+func TestV1(t *testing.T) {
+	ev := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/customers/c%3A1/kyc-link", Body: "eyJhIjoxfQ==", IsBase64Encoded: true,
+		Headers:           map[string]string{"Authorization": "Basic x", "Idempotency-Key": "k"},
+		MultiValueHeaders: map[string][]string{}, // present but empty: must not hide Headers
+		RequestContext:    events.APIGatewayProxyRequestContext{RequestID: "rid-1"}}
+	status, m := invoke(t, context.Background(), ev)
+	if status != 201 || m["auth"] != "Basic x" || m["key"] != "k" || m["body"] != `{"a":1}` || m["rid"] != "rid-1" || m["path"] != "/customers/c%3A1/kyc-link" {
+		t.Fatalf("v1 = %d %v", status, m)
+	}
+}
+
+func TestV2NamedStage(t *testing.T) {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/prod/customers/c1/kyc-link", Body: "{}",
+		Headers: map[string]string{"authorization": "Basic y"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{Stage: "prod", RequestID: "rid-2",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/prod/customers/c1/kyc-link"}}}
+	status, m := invoke(t, context.Background(), ev)
+	if status != 201 || m["path"] != "/customers/c1/kyc-link" || m["auth"] != "Basic y" || m["rid"] != "rid-2" || m["method"] != "POST" {
+		t.Fatalf("v2 = %d %v", status, m)
+	}
+}
+
+func TestBadEvents(t *testing.T) {
+	for name, ev := range map[string]any{
+		"v1 bad base64": events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/x", Body: "%%%", IsBase64Encoded: true},
+		"v2 bad base64": events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/x", Body: "%%%", IsBase64Encoded: true,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}}},
+		"v1 bad path": events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/a b%zz"},
+	} {
+		status, m := invoke(t, context.Background(), ev)
+		if status != 400 || m["method"] != "POST" {
+			t.Errorf("%s = %d %v; want the BadEvent answer", name, status, m)
+		}
+	}
+}
+
+func TestReserveShortensDeadline(t *testing.T) {
+	deadline := time.Now().Add(5 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	_, m := invoke(t, ctx, events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/"})
+	if got := int64(m["deadline"].(float64)); got != deadline.Add(-500*time.Millisecond).UnixMilli() {
+		t.Fatalf("handler deadline %d; want the invocation's minus the reserve", got)
+	}
+}
+
+func TestNotHTTPEvent(t *testing.T) {
+	for _, p := range []string{`{}`, `{"Records":[]}`, `[1]`, `nope`} {
+		if _, err := adapter().Invoke(context.Background(), json.RawMessage(p)); !errors.Is(err, lambdahttp.ErrNotHTTPEvent) {
+			t.Errorf("Invoke(%s) = %v", p, err)
+		}
+	}
+}
