@@ -68,7 +68,7 @@ func tokensSecret() string {
 		`{"id":"tok-b","platformId":"platform-b","secretSha256":"` + auth.DigestHex("secret-b") + `"}]}`
 }
 
-func newEnv(t *testing.T, idem idempotency.Store) *env {
+func newEnv(t testing.TB, idem idempotency.Store) *env {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	p := &fakeProvider{}

@@ -6,69 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
+	"github.com/grid-kyc/kyc-link/internal/ddbcount"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
-
-// countingDB counts DynamoDB calls by operation and can drop the item a
-// failed condition returns, as some emulators do.
-type countingDB struct {
-	idempotency.DynamoDBAPI
-	dropOld bool
-	calls   sync.Map // op -> *atomic.Int64
-}
-
-func (c *countingDB) inc(op string) {
-	v, _ := c.calls.LoadOrStore(op, new(atomic.Int64))
-	v.(*atomic.Int64).Add(1)
-}
-
-func (c *countingDB) count(op string) int64 {
-	v, ok := c.calls.Load(op)
-	if !ok {
-		return 0
-	}
-	return v.(*atomic.Int64).Load()
-}
-
-func (c *countingDB) total() int64 {
-	return c.count("Put") + c.count("Get") + c.count("Update") + c.count("Delete")
-}
-
-func (c *countingDB) reset() { c.calls.Clear() }
-
-func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.inc("Put")
-	out, err := c.DynamoDBAPI.PutItem(ctx, in, o...)
-	var ccf *types.ConditionalCheckFailedException
-	if c.dropOld && errors.As(err, &ccf) {
-		ccf.Item = nil
-	}
-	return out, err
-}
-
-func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.inc("Get")
-	return c.DynamoDBAPI.GetItem(ctx, in, o...)
-}
-
-func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.inc("Update")
-	return c.DynamoDBAPI.UpdateItem(ctx, in, o...)
-}
-
-func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.inc("Delete")
-	return c.DynamoDBAPI.DeleteItem(ctx, in, o...)
-}
 
 var (
 	moto   *motoserver.Server
@@ -79,11 +24,11 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 // dynamoStore returns a store on a fresh table of a moto shared by the
 // package's tests.
-func dynamoStore(t testing.TB, dropOld bool) (*idempotency.DynamoDB, *countingDB) {
+func dynamoStore(t testing.TB, dropOld bool) (*idempotency.DynamoDB, *ddbcount.Client) {
 	t.Helper()
 	name := fmt.Sprintf("guard-%d", tables.Add(1))
 	moto.CreateTable(t, name, "pk")
-	db := &countingDB{DynamoDBAPI: moto.DynamoDB(), dropOld: dropOld}
+	db := &ddbcount.Client{API: moto.DynamoDB(), DropOld: dropOld}
 	return &idempotency.DynamoDB{Client: db, Table: name}, db
 }
 
@@ -279,14 +224,14 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 			ctx := withDeadline(t, 5*time.Second)
 			fn := func(context.Context) idempotency.Response { return created("x") }
 			g.Do(ctx, "p", "k", "fp", fn)
-			if got := db.total(); got != tc.wantFirst {
+			if got := db.Total(); got != tc.wantFirst {
 				t.Errorf("first request: %d DynamoDB calls; want %d", got, tc.wantFirst)
 			}
-			db.reset()
+			db.Reset()
 			if _, replayed, _ := g.Do(ctx, "p", "k", "fp", fn); !replayed {
 				t.Fatal("not replayed")
 			}
-			if got := db.total(); got != tc.wantReplay {
+			if got := db.Total(); got != tc.wantReplay {
 				t.Errorf("replay: %d DynamoDB calls; want %d", got, tc.wantReplay)
 			}
 		})
