@@ -5,6 +5,7 @@ package motoserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -122,7 +123,10 @@ func (s *Server) CreateTable(tb testing.TB, name, pk string) {
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
-	if err != nil {
+	// The SDK may retry a create whose answer was lost; the retry then
+	// finds the table, which is what we wanted.
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
 		tb.Fatalf("create table %s: %v", name, err)
 	}
 }

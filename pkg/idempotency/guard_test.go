@@ -124,10 +124,12 @@ func TestGuardCrashedRequestBlocksOnlyUntilItsDeadline(t *testing.T) {
 		// The first request holds the lock and dies: its handler never
 		// returns within its life, and nothing releases the key.
 		crashCtx, crash := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		started := make(chan struct{})
+		started, gone := make(chan struct{}), make(chan struct{})
+		defer close(gone)
 		go g.Do(crashCtx, "p", "k", "fp", func(ctx context.Context) idempotency.Response {
 			close(started)
-			select {} // a Lambda that was killed never comes back
+			<-gone // a Lambda that was killed never comes back
+			return idempotency.Response{}
 		})
 		<-started
 		_, _, err := g.Do(withDeadline(t, time.Second), "p", "k", "fp", func(context.Context) idempotency.Response { return created("retry") })
