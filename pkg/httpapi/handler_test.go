@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
@@ -57,6 +58,7 @@ func (p *fakeProvider) CreateLink(ctx context.Context, r kyc.LinkRequest) (strin
 }
 
 type env struct {
+	t        testing.TB
 	h        *httpapi.Handler
 	provider *fakeProvider
 	logs     *bytes.Buffer
@@ -87,7 +89,7 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 	if idem != nil {
 		h.Idempotency = &idempotency.Guard{Store: idem, Keep: func(r idempotency.Response) bool { return r.Status == 201 }}
 	}
-	return &env{h: h, provider: p, logs: logs, idem: idem}
+	return &env{t: t, h: h, provider: p, logs: logs, idem: idem}
 }
 
 type syncWriter struct {
@@ -135,6 +137,10 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, hr)
+	// Every response the handler tests produce must keep the contract.
+	if err := contract.CheckResponse(w.Code, w.Header(), w.Body.Bytes()); err != nil {
+		e.t.Errorf("%s %.80s: %v", r.method, r.path, err)
+	}
 	return w
 }
 
