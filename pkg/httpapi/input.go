@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -171,6 +172,11 @@ func validRedirect(s string) error {
 	host := u.Hostname()
 	if !validHost(host) {
 		return bad("has an invalid host %q.", host)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("has an invalid port %q.", p)
+		}
 	}
 	switch u.Scheme {
 	case "https":
