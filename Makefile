@@ -7,6 +7,9 @@ BIN       := bin
 PORT      ?= 3000
 EVENT     ?= events/v1-success.json
 FUZZTIME  ?= 30s
+FUZZ_BURST ?= 5s
+# package:target pairs for go test -fuzz
+FUZZ_TARGETS := ./pkg/httpapi:FuzzRequest ./pkg/auth:FuzzParseBasic ./pkg/app:FuzzLambdaEvent
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE       := $(BIN)/aws-lambda-rie
 
@@ -26,9 +29,18 @@ invoke: $(RIE) ## run the bootstrap under the Lambda Runtime Interface Emulator 
 	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(BIN)/bootstrap ./functions/kyc-link
 	scripts/invoke.sh $(RIE) $(BIN)/bootstrap $(EVENT)
 
-test: lint ## the whole suite: vet, gofmt, cfn-lint, unit, moto, end-to-end, fuzz seeds
+test: lint ## the whole suite: vet, gofmt, cfn-lint, unit, moto, end-to-end, fuzz seeds and a short fuzz burst
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_BURST)
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | grep -E '^(fuzz: elapsed.*execs|ok|FAIL|---|\s)' | tail -3; \
+	  test $${PIPESTATUS[0]} -eq 0; \
+	done
 
 lint: ## gofmt, go vet, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
