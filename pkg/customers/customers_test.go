@@ -66,7 +66,7 @@ func TestDynamoDB(t *testing.T) {
 func TestDynamoDBOutageIsUnavailable(t *testing.T) {
 	s := &customers.DynamoDB{Client: moto.DynamoDB(), Table: "no-such-table"}
 	_, err := s.FindCustomer(context.Background(), "Customer:1")
-	if kyc.AsError(err).Code != kyc.Unavailable {
-		t.Fatalf("FindCustomer on a failing table = %v; want SERVICE_UNAVAILABLE", err)
+	if e := kyc.AsError(err); e.Code != kyc.Unavailable || e.RetryAfter == 0 {
+		t.Fatalf("FindCustomer on a failing table = %v; want SERVICE_UNAVAILABLE with a retry hint", err)
 	}
 }

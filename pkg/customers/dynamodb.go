@@ -3,6 +3,7 @@ package customers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -34,7 +35,7 @@ func (d *DynamoDB) FindCustomer(ctx context.Context, id string) (kyc.Customer, e
 	})
 	if err != nil {
 		return kyc.Customer{}, &kyc.Error{Code: kyc.Unavailable, Message: "The customer store is temporarily unavailable.",
-			Cause: fmt.Errorf("get customer: %w", err)}
+			RetryAfter: time.Second, Cause: fmt.Errorf("get customer: %w", err)}
 	}
 	if out.Item == nil {
 		return kyc.Customer{}, kyc.CustomerNotFound()

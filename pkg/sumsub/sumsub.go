@@ -10,11 +10,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -70,12 +74,53 @@ type Client struct {
 // maxResponse bounds what we read from Sumsub; its answers are tiny.
 const maxResponse = 1 << 20
 
+// Retries: one more attempt after a jittered pause, only for failures that
+// mean Sumsub did not act on the request or asks us to come back (5xx, 429,
+// a failed connection), and only when the deadline leaves room for it. Both
+// calls only mint a link or token, so repeating one is harmless.
+const (
+	maxAttempts   = 2
+	retryPause    = 100 * time.Millisecond
+	retryJitter   = 200 * time.Millisecond
+	retryHeadroom = time.Second
+)
+
 // do posts a signed JSON request and decodes a 2xx answer into out.
 func (c *Client) do(ctx context.Context, creds Credentials, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("sumsub: encode request: %w", err)
 	}
+	for attempt := 1; ; attempt++ {
+		err = c.once(ctx, creds, path, body, out)
+		if err == nil || attempt == maxAttempts || !retryable(ctx, err) {
+			return err
+		}
+		pause := retryPause + rand.N(retryJitter)
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < pause+retryHeadroom {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status >= 500 || apiErr.Status == http.StatusTooManyRequests
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func (c *Client) once(ctx context.Context, creds Credentials, path string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("sumsub: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,5 +175,61 @@ func TestParseCredentials(t *testing.T) {
 		if _, err := sumsub.ParseCredentials(s); err == nil {
 			t.Errorf("ParseCredentials(%q) accepted", s)
 		}
+	}
+}
+
+func TestRetriesOnceOnOutage(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	defer srv.Close()
+	var failures atomic.Int32
+	srv.SetFail(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == sumsubtest.LinkPath && failures.Add(1) == 1 {
+			sumsubtest.WriteError(w, 502, 0, "injected")
+			return true
+		}
+		return false
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+	if err != nil || url == "" || srv.Count(sumsubtest.LinkPath) != 2 {
+		t.Fatalf("after one 502 = %q, %v with %d link calls; want success on the second", url, err, srv.Count(sumsubtest.LinkPath))
+	}
+}
+
+func TestRetryLimits(t *testing.T) {
+	for name, tc := range map[string]struct {
+		status    int
+		timeout   time.Duration
+		wantCalls int
+	}{
+		"persistent 503 is tried twice":          {503, 5 * time.Second, 2},
+		"429 is tried twice":                     {429, 5 * time.Second, 2},
+		"401 is not retried":                     {401, 5 * time.Second, 1},
+		"no retry when the deadline has no room": {503, 800 * time.Millisecond, 1},
+	} {
+		srv := sumsubtest.NewServer(creds)
+		srv.SetFail(func(w http.ResponseWriter, r *http.Request) bool { return failOn(w, r, sumsubtest.LinkPath, tc.status) })
+		ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+		_, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+		cancel()
+		if err == nil || srv.Count(sumsubtest.LinkPath) != tc.wantCalls {
+			t.Errorf("%s: %v with %d link calls; want an error after %d", name, err, srv.Count(sumsubtest.LinkPath), tc.wantCalls)
+		}
+		srv.Close()
+	}
+}
+
+func TestConnectionRefusedIsUnavailable(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	url := srv.URL
+	srv.Close()
+	p := &sumsub.Provider{Client: &sumsub.Client{BaseURL: url, HTTP: http.DefaultClient, Now: time.Now},
+		Credentials: staticCreds(creds), Levels: map[kyc.CustomerType]string{kyc.Individual: "l"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err := p.CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+	if e := kyc.AsError(err); e.Code != kyc.Unavailable || e.RetryAfter == 0 {
+		t.Fatalf("connection refused = %v; want SERVICE_UNAVAILABLE with Retry-After", err)
 	}
 }
