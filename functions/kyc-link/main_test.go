@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,8 +43,27 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// start runs the binary in local mode with env and returns its base URL.
-func start(t *testing.T, env ...string) string {
+// logBuffer collects the binary's log lines.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuffer) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// start runs the binary in local mode with env and returns its base URL and
+// its log.
+func start(t *testing.T, env ...string) (string, *logBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary)
 	cmd.Env = append(os.Environ(), append([]string{"PORT=0", "AWS_LAMBDA_RUNTIME_API="}, env...)...)
@@ -54,9 +74,11 @@ func start(t *testing.T, env ...string) string {
 	}
 	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
 	urlc := make(chan string, 1)
+	logs := &logBuffer{}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			logs.add(sc.Text())
 			var line map[string]any
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "listening" {
 				urlc <- line["url"].(string)
@@ -68,10 +90,10 @@ func start(t *testing.T, env ...string) string {
 	}()
 	select {
 	case u := <-urlc:
-		return u
+		return u, logs
 	case <-time.After(20 * time.Second):
 		t.Fatal("the binary did not start listening")
-		return ""
+		return "", nil
 	}
 }
 
@@ -132,7 +154,7 @@ func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	base := start(t,
+	base, logs := start(t,
 		"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub",
 		"AWS_ENDPOINT_URL="+moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"CUSTOMERS_TABLE=e2e-customers", "IDEMPOTENCY_TABLE=e2e-idempotency",
@@ -146,6 +168,7 @@ func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
 	if resp.StatusCode != 201 || !strings.HasPrefix(body["kycUrl"].(string), fake.URL+"/websdk/p/") || !strings.HasPrefix(body["token"].(string), "_act-sbx-jwt-") {
 		t.Fatalf("201 expected: %d %v", resp.StatusCode, body)
 	}
+	sdkToken := body["token"].(string)
 	exp, _ := time.Parse(time.RFC3339, body["expiresAt"].(string))
 	if d := time.Until(exp); d < 14*time.Minute || d > 16*time.Minute {
 		t.Fatalf("expiresAt %v is not 15m away", exp)
@@ -181,12 +204,30 @@ func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
 	if resp, body := call(t, "POST", url, good, `{}`, "Idempotency-Key", "e2e-key-2"); resp.StatusCode != 201 || resp.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("retry after outage = %d %v", resp.StatusCode, body)
 	}
+	// Sumsub refusing our credentials is logged loudly as our fault.
+	fake.SetFail(func(w http.ResponseWriter, r *http.Request) bool {
+		sumsubtest.WriteError(w, 401, 4003, "App-token-signature mismatch")
+		return true
+	})
+	if resp, body := call(t, "POST", url, good, `{}`); resp.StatusCode != 500 || body["code"] != "INTERNAL_ERROR" {
+		t.Fatalf("Sumsub 401 = %d %v; want 500", resp.StatusCode, body)
+	}
+	time.Sleep(100 * time.Millisecond) // let the last log line arrive
+	out := logs.String()
+	if !strings.Contains(out, `"level":"ERROR"`) || !strings.Contains(out, "4003") {
+		t.Errorf("the Sumsub 401 was not logged as an error:\n%s", out)
+	}
+	for _, secret := range []string{"e2e-client-secret", "e2e-secret-key", "sbx:e2e-token", "e2e@example.com", sdkToken} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log contains %q", secret)
+		}
+	}
 }
 
 // TestLocalModeSandboxFlow runs the binary as `make run` does, on the
 // embedded seed, and clicks through the sandbox page.
 func TestLocalModeSandboxFlow(t *testing.T) {
-	base := start(t)
+	base, _ := start(t)
 	good := basicAuth("demo-token", "demo-secret-not-for-production")
 	resp, body := call(t, "POST", base+"/customers/Customer:019542f5-b3e7-1d02-0000-000000000001/kyc-link", good,
 		`{"redirectUri":"http://localhost:8080/done"}`)

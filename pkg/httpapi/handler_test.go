@@ -221,21 +221,47 @@ func TestEmptyBodiesAndEncodedColon(t *testing.T) {
 	}
 }
 
+// TestTenantIsolation: platform A sends every kind of request for platform
+// B's customer; each answer is indistinguishable (status, body, headers,
+// apart from the request id) from the same request for a customer that does
+// not exist, or was deleted, and nothing reaches the provider.
 func TestTenantIsolation(t *testing.T) {
-	e := newEnv(t, nil)
-	var bodies []string
-	for _, id := range []string{custB, custGone, "Customer:missing"} {
-		w := e.do(post(link(id), `{}`))
-		checkError(t, w, 404, "USER_NOT_FOUND")
-		h := w.Header().Clone()
-		h.Del("X-Request-Id")
-		bodies = append(bodies, w.Body.String()+"|"+headerString(h))
+	e := newEnv(t, idempotency.NewMemory())
+	variants := map[string]func(id string) req{
+		"no body":       func(id string) req { return post(link(id), ``) },
+		"empty object":  func(id string) req { return post(link(id), `{}`) },
+		"redirect":      func(id string) req { return post(link(id), `{"redirectUri":"https://a.example/x"}`) },
+		"localhost":     func(id string) req { return post(link(id), `{"redirectUri":"http://localhost/x"}`) },
+		"encoded colon": func(id string) req { return post(link(strings.ReplaceAll(id, ":", "%3A")), `{}`) },
+		"charset":       func(id string) req { return post(link(id), `{}`, "Content-Type", "application/json; charset=utf-8") },
+		"no type":       func(id string) req { return post(link(id), `{}`, "Content-Type", "<unset>") },
+		"idempotent":    func(id string) req { return post(link(id), `{}`, "Idempotency-Key", "iso-"+id) },
+		"key reused":    func(id string) req { return post(link(id), `{}`, "Idempotency-Key", "iso-shared") },
+		"lower basic": func(id string) req {
+			return post(link(id), `{}`, "Authorization", "basic "+basic("tok-a", secretA)[6:])
+		},
 	}
-	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
-		t.Fatalf("answers differ:\n%s", strings.Join(bodies, "\n"))
+	for name, mk := range variants {
+		t.Run(name, func(t *testing.T) {
+			var answers []string
+			for _, id := range []string{custB, "Customer:019542f5-b3e7-1d02-0000-00000000ffff", custGone} {
+				w := e.do(mk(id))
+				checkError(t, w, 404, "USER_NOT_FOUND")
+				h := w.Header().Clone()
+				h.Del("X-Request-Id")
+				answers = append(answers, w.Body.String()+"|"+headerString(h))
+			}
+			if answers[0] != answers[1] || answers[1] != answers[2] {
+				t.Fatalf("answers differ:\n%s", strings.Join(answers, "\n"))
+			}
+		})
 	}
 	if e.provider.calls.Load() != 0 {
 		t.Fatal("provider called for a customer the platform does not own")
+	}
+	// Platform B reaches its own customer: the 404s above were not a broken fixture.
+	if w := e.do(post(link(custB), `{}`, "Authorization", basic("tok-b", "secret-b"))); w.Code != 201 {
+		t.Fatalf("platform B for its own customer = %d %s", w.Code, w.Body)
 	}
 }
 
