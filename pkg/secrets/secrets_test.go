@@ -1,10 +1,13 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,8 +59,10 @@ func TestCachedLoadsOnceRefreshesAndSurvivesOutage(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(0, 0)
 	src := &flaky{}
+	var logs bytes.Buffer
 	c := &secrets.Cached[string]{Source: src, ID: "x", Parse: func(s string) (string, error) { return s, nil },
-		MaxAge: 5 * time.Minute, MinInterval: 30 * time.Second, Now: func() time.Time { return now }}
+		MaxAge: 5 * time.Minute, MinInterval: 30 * time.Second, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 
 	src.down.Store(true)
 	if _, err := c.Get(ctx); err == nil {
@@ -86,5 +91,8 @@ func TestCachedLoadsOnceRefreshesAndSurvivesOutage(t *testing.T) {
 	src.down.Store(true)
 	if v, err := c.Get(ctx); err != nil || v != "3" {
 		t.Fatalf("Get during outage after a good load = %q, %v; want the last good value", v, err)
+	}
+	if !strings.Contains(logs.String(), "serving the last good value") {
+		t.Fatalf("the failed refresh was not logged: %q", logs.String())
 	}
 }
