@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 )
 
@@ -69,20 +71,7 @@ func TestEventFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			out, err := invoke(ctx, payload)
-			if err != nil {
-				t.Fatalf("invoke: %v", err)
-			}
-			raw, _ := json.Marshal(out)
-			var resp struct {
-				StatusCode int                 `json:"statusCode"`
-				Headers    map[string]string   `json:"headers"`
-				MultiValue map[string][]string `json:"multiValueHeaders"`
-				Body       string              `json:"body"`
-			}
-			json.Unmarshal(raw, &resp)
+			resp := invokeHTTP(t, invoke, payload)
 			if resp.StatusCode != status {
 				t.Fatalf("status %d; want %d; body %s", resp.StatusCode, status, resp.Body)
 			}
@@ -99,6 +88,44 @@ func TestEventFixtures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lambdaResponse is either payload version's response.
+type lambdaResponse struct {
+	StatusCode int
+	Header     http.Header
+	Body       string
+}
+
+// invokeHTTP calls the Lambda handler with an HTTP event, which must not
+// fail, and checks the answer against the contract.
+func invokeHTTP(t *testing.T, invoke func(context.Context, json.RawMessage) (any, error), payload []byte) lambdaResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := invoke(ctx, payload)
+	if err != nil {
+		t.Fatalf("invocation error for an HTTP event: %v", err)
+	}
+	raw, _ := json.Marshal(out)
+	var resp struct {
+		StatusCode int                 `json:"statusCode"`
+		Headers    map[string]string   `json:"headers"`
+		MultiValue map[string][]string `json:"multiValueHeaders"`
+		Body       string              `json:"body"`
+	}
+	json.Unmarshal(raw, &resp)
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValue {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	if err := contract.CheckResponse(resp.StatusCode, h, []byte(resp.Body)); err != nil {
+		t.Fatal(err)
+	}
+	return lambdaResponse{StatusCode: resp.StatusCode, Header: h, Body: resp.Body}
 }
 
 func TestInvokeRejectsNonHTTPEvents(t *testing.T) {
