@@ -16,6 +16,7 @@ func BenchmarkRequest(b *testing.B) {
 	moto.CreateTable(b, "bench-idem", "pk")
 	db := &ddbcount.Client{API: moto.DynamoDB()}
 	e := newEnv(b, &idempotency.DynamoDB{Client: db, Table: "bench-idem"})
+	e.unchecked = true
 
 	run := func(b *testing.B, key func(i int) string) {
 		db.Reset()
