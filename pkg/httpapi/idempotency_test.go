@@ -147,7 +147,7 @@ func TestCrashedRequest(t *testing.T) {
 	put := store.(*idempotency.DynamoDB).Put
 	if err := put(context.Background(), idempotency.Record{
 		Key: idempotency.Key("platform-a", "crash-key"), Fingerprint: fp, Status: idempotency.InProgress,
-		LockToken: "dead", LockExpiresAt: now.Add(700 * time.Millisecond), ExpiresAt: now.Add(24 * time.Hour),
+		LockToken: "dead", LockExpiresAt: now.Add(1500 * time.Millisecond), ExpiresAt: now.Add(24 * time.Hour),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestCrashedRequest(t *testing.T) {
 	if ge.Details["reason"] != "IDEMPOTENCY_KEY_IN_USE" || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("retry inside the lock = %+v %v", ge, w.Header())
 	}
-	time.Sleep(time.Until(now.Add(800 * time.Millisecond)))
+	time.Sleep(time.Until(now.Add(1600 * time.Millisecond)))
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "crash-key")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("retry after the lock = %d %s; want a fresh 201", w.Code, w.Body)
 	}

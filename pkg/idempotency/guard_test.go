@@ -120,10 +120,11 @@ func TestGuardExpiredRecordRunsAgain(t *testing.T) {
 
 func TestGuardCrashedRequestBlocksOnlyUntilItsDeadline(t *testing.T) {
 	backends(t, func(t *testing.T, s idempotency.Store) {
-		g := &idempotency.Guard{Store: s, LockMargin: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond}
+		g := &idempotency.Guard{Store: s, LockMargin: 200 * time.Millisecond, MaxWait: 50 * time.Millisecond}
 		// The first request holds the lock and dies: its handler never
 		// returns within its life, and nothing releases the key.
-		crashCtx, crash := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		lockEnds := time.Now().Add(1200 * time.Millisecond) // deadline 1 s + margin 200 ms
+		crashCtx, crash := context.WithDeadline(context.Background(), lockEnds.Add(-200*time.Millisecond))
 		started, gone := make(chan struct{}), make(chan struct{})
 		defer close(gone)
 		go g.Do(crashCtx, "p", "k", "fp", func(ctx context.Context) idempotency.Response {
@@ -137,7 +138,7 @@ func TestGuardCrashedRequestBlocksOnlyUntilItsDeadline(t *testing.T) {
 			t.Fatalf("retry inside the lock's life = %v; want ErrKeyInUse", err)
 		}
 		crash()
-		time.Sleep(500 * time.Millisecond) // past the deadline plus margin
+		time.Sleep(time.Until(lockEnds.Add(100 * time.Millisecond))) // past the deadline plus margin
 		resp, replayed, err := g.Do(withDeadline(t, time.Second), "p", "k", "fp", func(context.Context) idempotency.Response { return created("retry") })
 		if err != nil || replayed || string(resp.Body) != "retry" {
 			t.Fatalf("retry after the lock expired = %s, %v, %v; want a fresh run", resp.Body, replayed, err)

@@ -21,9 +21,9 @@ var moto *motoserver.Server
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 // testSource is the conformance suite every Source passes.
-func testSource(t *testing.T, src secrets.Source) {
+func testSource(t *testing.T, src secrets.Source, present string) {
 	ctx := context.Background()
-	got, err := src.SecretString(ctx, "kyc/present")
+	got, err := src.SecretString(ctx, present)
 	if err != nil || got != `{"a":"b"}` {
 		t.Fatalf("SecretString(present) = %q, %v", got, err)
 	}
@@ -33,12 +33,14 @@ func testSource(t *testing.T, src secrets.Source) {
 }
 
 func TestMemorySource(t *testing.T) {
-	testSource(t, secrets.Memory{"kyc/present": `{"a":"b"}`})
+	testSource(t, secrets.Memory{"kyc/present": `{"a":"b"}`}, "kyc/present")
 }
 
 func TestSecretsManagerSource(t *testing.T) {
-	moto.PutSecret(t, "kyc/present", `{"a":"b"}`)
-	testSource(t, &secrets.SecretsManager{Client: moto.SecretsManager()})
+	// A fresh name per run: the emulator outlives one run under -count.
+	id := "kyc/present-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	moto.PutSecret(t, id, `{"a":"b"}`)
+	testSource(t, &secrets.SecretsManager{Client: moto.SecretsManager()}, id)
 }
 
 // flaky is a Source that counts calls and fails while down is set.
