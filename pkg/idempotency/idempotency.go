@@ -165,7 +165,7 @@ func (g *Guard) Do(ctx context.Context, scope, key, fingerprint string, fn func(
 	for {
 		now := g.now()
 		rec := Record{
-			Key: k, Fingerprint: fingerprint, Status: InProgress, LockToken: newToken(),
+			Key: k, Fingerprint: fingerprint, Status: InProgress, LockToken: rand.Text(),
 			LockExpiresAt: g.lockExpiry(ctx, now), ExpiresAt: now.Add(orDefault(g.TTL, 24*time.Hour)),
 		}
 		existing, err := g.Store.Acquire(ctx, rec, now)
@@ -257,10 +257,4 @@ func (g *Guard) logger() *slog.Logger {
 		return g.Logger
 	}
 	return slog.Default()
-}
-
-func newToken() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

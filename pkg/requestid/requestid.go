@@ -5,7 +5,7 @@ package requestid
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"strings"
 )
 
 type key struct{}
@@ -20,7 +20,5 @@ func From(ctx context.Context) string {
 	if id, ok := ctx.Value(key{}).(string); ok && id != "" {
 		return id
 	}
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return strings.ToLower(rand.Text())
 }

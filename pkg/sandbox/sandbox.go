@@ -6,7 +6,6 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"html/template"
 	"net/http"
 	"strings"
@@ -40,7 +39,7 @@ var _ kyc.Provider = (*Provider)(nil)
 func (p *Provider) Name() string { return "SUMSUB" }
 
 func (p *Provider) CreateLink(_ context.Context, r kyc.LinkRequest) (string, string, error) {
-	id := randomID()
+	id := rand.Text()
 	now := p.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -54,7 +53,7 @@ func (p *Provider) CreateLink(_ context.Context, r kyc.LinkRequest) (string, str
 		}
 	}
 	p.sessions[id] = &session{req: r, expiresAt: now.Add(r.TTL)}
-	return strings.TrimRight(p.BaseURL, "/") + PathPrefix + id, "_act-sandbox-" + randomID(), nil
+	return strings.TrimRight(p.BaseURL, "/") + PathPrefix + id, "_act-sandbox-" + rand.Text(), nil
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -108,10 +107,4 @@ func (p *Provider) visit(id string, complete bool) view {
 	}
 	s.used = s.used || complete
 	return view{Done: complete, Req: s.req, ExpiresAt: s.expiresAt.UTC().Format(time.RFC3339)}
-}
-
-func randomID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

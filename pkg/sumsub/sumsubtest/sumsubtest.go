@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -103,7 +102,7 @@ func WriteError(w http.ResponseWriter, status, errorCode int, description string
 	json.NewEncoder(w).Encode(map[string]any{
 		"description":   description,
 		"code":          status,
-		"correlationId": randomHex(12),
+		"correlationId": rand.Text(),
 		"errorCode":     errorCode,
 		"errorName":     "fake-sumsub-error",
 	})
@@ -154,10 +153,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if r.URL.Path == LinkPath {
-		json.NewEncoder(w).Encode(map[string]string{"url": s.URL + "/websdk/p/" + randomHex(16)})
+		json.NewEncoder(w).Encode(map[string]string{"url": s.URL + "/websdk/p/" + rand.Text()})
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]string{"token": "_act-sbx-jwt-" + randomHex(24), "userId": in["userId"].(string)})
+	json.NewEncoder(w).Encode(map[string]string{"token": "_act-sbx-jwt-" + rand.Text(), "userId": in["userId"].(string)})
 }
 
 // authenticate returns why the request would be refused, or "".
@@ -195,10 +194,4 @@ func validate(path string, in map[string]any) string {
 		return "redirect is not accepted here"
 	}
 	return ""
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
