@@ -94,22 +94,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		provider = a.Sandbox
 	case ProviderSumsub:
 		provider = &sumsub.Provider{
-			Client: &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now},
-			Credentials: &secrets.Cached[sumsub.Credentials]{
-				Source: src, ID: cfg.SumsubSecretID, Parse: sumsub.ParseCredentials,
-				MaxAge: secretsMaxAge, MinInterval: secretsEarlyRefresh, Logger: logger,
-			},
-			Levels: map[kyc.CustomerType]string{kyc.Individual: cfg.LevelIndividual, kyc.Business: cfg.LevelBusiness},
+			Client:      &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now},
+			Credentials: cachedSecret(src, cfg.SumsubSecretID, sumsub.ParseCredentials, logger),
+			Levels:      map[kyc.CustomerType]string{kyc.Individual: cfg.LevelIndividual, kyc.Business: cfg.LevelBusiness},
 		}
 	default:
 		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
 	}
 
 	a.API = &httpapi.Handler{
-		Auth: &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{
-			Source: src, ID: cfg.APITokensSecretID, Parse: auth.ParseTokens,
-			MaxAge: secretsMaxAge, MinInterval: secretsEarlyRefresh, Logger: logger,
-		}},
+		Auth:  &auth.Authenticator{Tokens: cachedSecret(src, cfg.APITokensSecretID, auth.ParseTokens, logger)},
 		Links: &kyc.Service{Customers: store, Provider: provider, TTL: cfg.LinkTTL, Now: time.Now},
 		// Only a 201 is stored: an error must not stick to the key.
 		Idempotency: &idempotency.Guard{Store: idem, Logger: logger,
@@ -120,6 +114,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		a.API.Timeout = cfg.RequestTimeout
 	}
 	return a, nil
+}
+
+// cachedSecret keeps one secret parsed in memory with the service's refresh
+// policy.
+func cachedSecret[T any](src secrets.Source, id string, parse func(string) (T, error), logger *slog.Logger) *secrets.Cached[T] {
+	return &secrets.Cached[T]{Source: src, ID: id, Parse: parse,
+		MaxAge: secretsMaxAge, MinInterval: secretsEarlyRefresh, Logger: logger}
 }
 
 // newHTTPClient keeps connections to the provider alive across requests
