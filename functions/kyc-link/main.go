@@ -17,8 +17,16 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/app"
 )
 
+// sandboxURLInLambda is where sandbox links point when the function runs
+// under Lambda (only with KYC_PROVIDER=sandbox, as make invoke does):
+// make run serves the sandbox pages there, on its default port.
+const sandboxURLInLambda = "http://127.0.0.1:3000"
+
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	// Libraries that log through the standard log package (aws-lambda-go)
+	// then write JSON lines like ours, their text escaped.
+	slog.SetDefault(logger)
 	if err := run(logger); err != nil {
 		logger.Error("kyc-link stopped", "error", err.Error())
 		os.Exit(1)
@@ -35,7 +43,7 @@ func run(logger *slog.Logger) error {
 	defer stop()
 
 	if inLambda {
-		cfg.PublicURL = "http://127.0.0.1:3000"
+		cfg.PublicURL = sandboxURLInLambda
 		a, err := app.New(ctx, cfg, logger)
 		if err != nil {
 			return err

@@ -20,7 +20,8 @@ type API = idempotency.DynamoDBAPI
 // Client counts calls to the API it wraps.
 type Client struct {
 	API
-	// DropOld removes the item from ConditionalCheckFailedException.
+	// DropOld removes the item from ConditionalCheckFailedException (of
+	// PutItem, UpdateItem and DeleteItem).
 	DropOld                   bool
 	Puts, Gets, Updates, Dels atomic.Int64
 }
@@ -41,11 +42,16 @@ func (c *Client) Reset() {
 func (c *Client) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	c.Puts.Add(1)
 	out, err := c.API.PutItem(ctx, in, o...)
+	c.drop(err)
+	return out, err
+}
+
+// drop removes the item a failed condition returned, when DropOld is set.
+func (c *Client) drop(err error) {
 	var ccf *types.ConditionalCheckFailedException
 	if c.DropOld && errors.As(err, &ccf) {
 		ccf.Item = nil
 	}
-	return out, err
 }
 
 func (c *Client) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
@@ -55,10 +61,14 @@ func (c *Client) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...fu
 
 func (c *Client) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	c.Updates.Add(1)
-	return c.API.UpdateItem(ctx, in, o...)
+	out, err := c.API.UpdateItem(ctx, in, o...)
+	c.drop(err)
+	return out, err
 }
 
 func (c *Client) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	c.Dels.Add(1)
-	return c.API.DeleteItem(ctx, in, o...)
+	out, err := c.API.DeleteItem(ctx, in, o...)
+	c.drop(err)
+	return out, err
 }

@@ -1,10 +1,15 @@
 // Package motoserver starts moto_server (a local AWS emulator serving
 // DynamoDB and Secrets Manager) for tests, on a free port, and stops it when
 // the test ends.
+//
+// Where moto_server is not installed, tests that need it skip (Need) and
+// the rest of the package still runs; with RequireEnv set (make test sets
+// it) a missing moto_server fails the run instead.
 package motoserver
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +31,13 @@ import (
 // Region is the region the emulator's clients use.
 const Region = "us-east-1"
 
+// RequireEnv, when set to anything, makes a missing moto_server a failure
+// rather than a skip.
+const RequireEnv = "KYC_REQUIRE_MOTO"
+
+// errMissing is New's answer when moto_server is not on PATH.
+var errMissing = errors.New("moto_server is not on PATH; these tests need it (it ships with this project's machine image; elsewhere: pip install 'moto[server]>=5')")
+
 // Server is a running moto_server.
 type Server struct {
 	URL string
@@ -36,7 +49,7 @@ type Server struct {
 func New() (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		return nil, fmt.Errorf("moto_server is not on PATH; these tests need it (it ships with the machine image; elsewhere: pip install 'moto[server]>=5')")
+		return nil, errMissing
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,10 +86,14 @@ func (s *Server) Stop() {
 	s.cmd.Wait()
 }
 
-// Start runs moto_server for the rest of tb.
+// Start runs moto_server for the rest of tb; it skips tb where moto_server
+// is not installed (see Need).
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s, err := New()
+	if errors.Is(err, errMissing) {
+		s.Need(tb) // a nil s: skips or fails
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,16 +102,43 @@ func Start(tb testing.TB) *Server {
 }
 
 // Main runs a test binary's tests with one moto_server shared by them, and
-// stops it afterwards. Use it from TestMain: os.Exit(motoserver.Main(m, &srv)).
+// stops it afterwards. Use it from TestMain: os.Exit(motoserver.Main(m,
+// &srv)). Without moto_server on PATH the tests still run with *srv nil,
+// and those that call srv.Need skip.
 func Main(m *testing.M, srv **Server) int {
 	s, err := New()
-	if err != nil {
+	switch {
+	case errors.Is(err, errMissing) && os.Getenv(RequireEnv) == "":
+		fmt.Fprintf(os.Stderr, "motoserver: %v; tests that need it are skipped\n", err)
+		return m.Run()
+	case err != nil:
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer s.Stop()
 	*srv = s
 	return m.Run()
+}
+
+// Need skips tb when there is no moto_server (s is nil), or fails it when
+// RequireEnv is set; otherwise it returns s.
+func (s *Server) Need(tb testing.TB) *Server {
+	tb.Helper()
+	if s != nil {
+		return s
+	}
+	if os.Getenv(RequireEnv) != "" {
+		tb.Fatalf("%v (%s is set)", errMissing, RequireEnv)
+	}
+	tb.Skipf("skipped: %v", errMissing)
+	return nil
+}
+
+// Name returns a table or secret name that no other test, run or -count
+// pass uses: the emulator outlives one test, and secrets cannot be
+// recreated under a deleted name at once.
+func Name(prefix string) string {
+	return prefix + "-" + strings.ToLower(rand.Text()[:12])
 }
 
 // Config is an AWS configuration pointed at the emulator.

@@ -29,11 +29,13 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
-// Secrets are reread this often; a token added in Secrets Manager works at
-// once anyway through the early refresh on an unknown token id.
+// Secrets are reread in the background this often. A token added in
+// Secrets Manager works sooner: an unknown token id starts a reload (at most
+// one per secretsEarlyRefresh per process), and the requests after it ends
+// see the new token.
 const (
 	secretsMaxAge       = 5 * time.Minute
-	secretsEarlyRefresh = 30 * time.Second
+	secretsEarlyRefresh = 5 * time.Second
 	// lambdaReserve is kept back from the invocation deadline so a hung
 	// dependency gets our 503, not a Lambda timeout.
 	lambdaReserve = 500 * time.Millisecond
@@ -105,9 +107,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a.API = &httpapi.Handler{
 		Auth:  &auth.Authenticator{Tokens: cachedSecret(src, cfg.APITokensSecretID, auth.ParseTokens, logger)},
 		Links: &kyc.Service{Customers: store, Provider: provider, TTL: cfg.LinkTTL, Now: time.Now},
-		// Only a 201 is stored: an error must not stick to the key.
-		Idempotency: &idempotency.Guard{Store: idem, Logger: logger,
-			Keep: func(r idempotency.Response) bool { return r.Status == http.StatusCreated }},
+		// The guard stores only 2xx answers (this route's one is 201): an
+		// error must not stick to the key.
+		Idempotency: &idempotency.Guard{Store: idem, Logger: logger},
 		Logger: logger,
 	}
 	if !cfg.InLambda {
@@ -152,13 +154,21 @@ func (a *App) Lambda() *lambdahttp.Adapter {
 	return &lambdahttp.Adapter{Handler: a.Handler(), BadEvent: a.API.RejectEvent, Reserve: lambdaReserve}
 }
 
+// Local server limits. Reading the body is further bounded by each
+// request's deadline (httpapi), so these are the backstops for what comes
+// before the handler runs and after it answered.
+const (
+	readHeaderTimeout = 5 * time.Second
+	idleTimeout       = 30 * time.Second
+	// maxHeaderBytes is net/http's own limit, above httpapi.MaxHeaderBytes
+	// so that oversized headers up to it get our Grid-shaped 400; beyond it
+	// net/http answers 431 itself.
+	maxHeaderBytes = 1 << 20
+)
+
 // Serve serves the HTTP surface on ln until ctx ends, then drains.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := a.server()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -175,6 +185,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// server is the local HTTP server: every phase of a connection is bounded,
+// so a slow or idle client holds nothing for long.
+func (a *App) server() *http.Server {
+	timeout := a.API.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readHeaderTimeout + timeout,
+		WriteTimeout:      readHeaderTimeout + timeout + 5*time.Second,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 }
 
 // CurlExample is a ready-to-paste request against the seeded demo data.

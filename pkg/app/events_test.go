@@ -3,6 +3,7 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/app"
@@ -159,6 +162,47 @@ func TestConfigFromEnv(t *testing.T) {
 	} {
 		if _, err := app.ConfigFromEnv(env(bad), false); err == nil {
 			t.Errorf("ConfigFromEnv(%v) accepted", bad)
+		}
+	}
+}
+
+// TestIdempotencyKeyWhitespaceThroughLambda: API Gateway events keep the
+// whitespace around a header value that net/http strips locally; the key is
+// the same either way, through v1 and v2 events alike.
+func TestIdempotencyKeyWhitespaceThroughLambda(t *testing.T) {
+	cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InLambda = true
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "/customers/Customer:019542f5-b3e7-1d02-0000-000000000001/kyc-link"
+	authz := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo-token:demo-secret-not-for-production"))
+	v1 := func(key string) []byte {
+		b, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: path, Body: "{}",
+			Headers: map[string]string{"Authorization": authz, "Idempotency-Key": key}})
+		return b
+	}
+	v2 := func(key string) []byte {
+		b, _ := json.Marshal(events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, Body: "{}",
+			Headers: map[string]string{"authorization": authz, "idempotency-key": key},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path}}})
+		return b
+	}
+	first := invokeHTTP(t, a.Lambda().Invoke, v1("ws-key"))
+	if first.StatusCode != 201 {
+		t.Fatalf("first = %d %s", first.StatusCode, first.Body)
+	}
+	for name, payload := range map[string][]byte{
+		"v1 padded": v1("  ws-key  "), "v2 padded": v2("\tws-key "), "v2 plain": v2("ws-key"),
+	} {
+		r := invokeHTTP(t, a.Lambda().Invoke, payload)
+		if r.StatusCode != 201 || r.Header.Get("Idempotent-Replayed") != "true" || r.Body != first.Body {
+			t.Errorf("%s = %d replayed=%q; want the replay of the first", name, r.StatusCode, r.Header.Get("Idempotent-Replayed"))
 		}
 	}
 }

@@ -7,18 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/grid-kyc/kyc-link/internal/awsfault"
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/app"
@@ -31,93 +30,20 @@ var moto *motoserver.Server
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
-// Fault modes the AWS proxy can inject, per operation (X-Amz-Target, e.g.
-// "DynamoDB_20120810.UpdateItem" or "secretsmanager.GetSecretValue").
-const (
-	pass     = ""
-	down     = "down"     // connection dropped
-	throttle = "throttle" // DynamoDB ThrottlingException
-	fail5xx  = "5xx"      // InternalServerError
-	hang     = "hang"     // no answer until the caller gives up
-)
-
-// awsProxy stands between the service and moto_server and injects faults.
-type awsProxy struct {
-	*httptest.Server
-	mu     sync.Mutex
-	faults map[string]string // operation suffix or service prefix -> mode
-	stop   chan struct{}
-}
-
-func newAWSProxy(t *testing.T) *awsProxy {
-	target, _ := url.Parse(moto.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	p := &awsProxy{faults: map[string]string{}, stop: make(chan struct{})}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch p.mode(r.Header.Get("X-Amz-Target")) {
-		case down:
-			conn, _, _ := w.(http.Hijacker).Hijack()
-			conn.Close()
-		case throttle:
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(400)
-			io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`)
-		case fail5xx:
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(500)
-			io.WriteString(w, `{"__type":"InternalServerError","message":"injected"}`)
-		case hang:
-			// Reading the body lets the server notice the client leaving.
-			io.Copy(io.Discard, r.Body)
-			select {
-			case <-r.Context().Done():
-			case <-p.stop:
-			}
-		default:
-			rp.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(p.Close)
-	t.Cleanup(func() { close(p.stop) }) // runs first: frees hung handlers so Close can finish
-	return p
-}
-
-func (p *awsProxy) mode(target string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, m := range p.faults {
-		if strings.HasPrefix(target, k) || strings.HasSuffix(target, "."+k) {
-			return m
-		}
-	}
-	return pass
-}
-
-func (p *awsProxy) set(op, mode string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if mode == pass {
-		delete(p.faults, op)
-	} else {
-		p.faults[op] = mode
-	}
-}
-
 type faultEnv struct {
-	proxy *awsProxy
-	fake  *sumsubtest.Server
-	h     http.Handler
-	table string
+	proxy  *awsfault.Proxy
+	fake   *sumsubtest.Server
+	h      http.Handler
+	table  string
+	tokens string // the API tokens secret's id
 }
-
-var envN int
 
 // newFaultEnv wires the real app (AWS backend, Sumsub provider) through the
 // fault proxy to moto and to the fake Sumsub, with a 1 s request timeout.
 func newFaultEnv(t *testing.T) *faultEnv {
-	envN++
-	sfx := strings.Repeat("x", envN)
-	proxy := newAWSProxy(t)
+	moto := moto.Need(t)
+	sfx := motoserver.Name("f")
+	proxy := awsfault.New(t, moto.URL)
 	creds := sumsub.Credentials{AppToken: "sbx:f", SecretKey: "fault-secret-key"}
 	fake := sumsubtest.NewServer(creds)
 	t.Cleanup(fake.Close)
@@ -145,14 +71,19 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &faultEnv{proxy: proxy, fake: fake, h: a.Handler(), table: "idem-" + sfx}
+	return &faultEnv{proxy: proxy, fake: fake, h: a.Handler(), table: "idem-" + sfx, tokens: "tokens-" + sfx}
 }
 
 // call posts for customer c1 and returns the status, headers, and how long
 // the answer took.
 func (e *faultEnv) call(t *testing.T, key string) (*httptest.ResponseRecorder, time.Duration) {
+	return e.callAs(t, "tok:s", key)
+}
+
+// callAs is call with other credentials ("id:secret").
+func (e *faultEnv) callAs(t *testing.T, credentials, key string) (*httptest.ResponseRecorder, time.Duration) {
 	r := httptest.NewRequest("POST", "/customers/c1/kyc-link", strings.NewReader(`{}`))
-	r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("tok:s")))
+	r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(credentials)))
 	r.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		r.Header.Set("Idempotency-Key", key)
@@ -176,10 +107,10 @@ func want503(t *testing.T, w *httptest.ResponseRecorder, what string) {
 
 func TestSecretsManagerDownAtColdStartThenRecovers(t *testing.T) {
 	e := newFaultEnv(t)
-	e.proxy.set("secretsmanager", down)
+	e.proxy.Set("secretsmanager", awsfault.Down)
 	w, _ := e.call(t, "")
 	want503(t, w, "Secrets Manager unreachable at cold start")
-	e.proxy.set("secretsmanager", pass)
+	e.proxy.Set("secretsmanager", awsfault.Pass)
 	if w, _ := e.call(t, ""); w.Code != 201 {
 		t.Fatalf("after Secrets Manager came back: %d %s", w.Code, w.Body)
 	}
@@ -190,14 +121,17 @@ func TestDynamoDBFaultsAre503(t *testing.T) {
 	if w, _ := e.call(t, ""); w.Code != 201 { // warm the secrets
 		t.Fatalf("warm-up: %d %s", w.Code, w.Body)
 	}
-	for _, tc := range []struct{ op, mode string }{
-		{"GetItem", throttle}, {"GetItem", fail5xx}, {"GetItem", down},
-		{"PutItem", throttle}, {"PutItem", fail5xx},
+	for _, tc := range []struct {
+		op   string
+		mode awsfault.Mode
+	}{
+		{"GetItem", awsfault.Throttle}, {"GetItem", awsfault.Fail5xx}, {"GetItem", awsfault.Down},
+		{"PutItem", awsfault.Throttle}, {"PutItem", awsfault.Fail5xx},
 	} {
-		e.proxy.set(tc.op, tc.mode)
-		w, _ := e.call(t, "key-"+tc.op+tc.mode)
-		want503(t, w, tc.op+" "+tc.mode)
-		e.proxy.set(tc.op, pass)
+		e.proxy.Set(tc.op, tc.mode)
+		w, _ := e.call(t, "key-"+tc.op+string(tc.mode))
+		want503(t, w, tc.op+" "+string(tc.mode))
+		e.proxy.Set(tc.op, awsfault.Pass)
 	}
 	if n := e.fake.Count(sumsubtest.LinkPath); n != 1 {
 		t.Fatalf("Sumsub was called %d times; only the warm-up should reach it", n)
@@ -216,7 +150,7 @@ func TestHungDependencyCannotHoldRequest(t *testing.T) {
 			if dep == "sumsub" {
 				e.fake.SetDelay(time.Minute)
 			} else {
-				e.proxy.set(dep, hang)
+				e.proxy.Set(dep, awsfault.Hang)
 			}
 			w, took := e.call(t, "hang-key")
 			want503(t, w, dep+" hanging")
@@ -232,7 +166,7 @@ func TestHungDependencyCannotHoldRequest(t *testing.T) {
 // success it cannot replay), and a retry runs afresh.
 func TestCompleteFailureLeavesNoFalseSuccess(t *testing.T) {
 	e := newFaultEnv(t)
-	e.proxy.set("UpdateItem", fail5xx)
+	e.proxy.Set("UpdateItem", awsfault.Fail5xx)
 	w, _ := e.call(t, "complete-fails")
 	if w.Code != 201 {
 		t.Fatalf("first call: %d %s", w.Code, w.Body)
@@ -241,9 +175,40 @@ func TestCompleteFailureLeavesNoFalseSuccess(t *testing.T) {
 	if err != nil || len(out.Items) != 0 {
 		t.Fatalf("idempotency table after a failed complete holds %d items (%v); want none", len(out.Items), err)
 	}
-	e.proxy.set("UpdateItem", pass)
+	e.proxy.Set("UpdateItem", awsfault.Pass)
 	w, _ = e.call(t, "complete-fails")
 	if w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("retry: %d replayed=%q; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"))
+	}
+}
+
+// TestNewTokenWorksWithinSeconds: a token added to the tokens secret is
+// refused on first sight (which starts a reload, at most one per 5 s per
+// process) and accepted within seconds, not after the 5-minute refresh.
+func TestNewTokenWorksWithinSeconds(t *testing.T) {
+	e := newFaultEnv(t)
+	if w, _ := e.call(t, ""); w.Code != 201 {
+		t.Fatalf("warm-up: %d %s", w.Code, w.Body)
+	}
+	_, err := moto.SecretsManager().PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.tokens),
+		SecretString: aws.String(`{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") +
+			`"},{"id":"tok-new","platformId":"p","secretSha256":"` + auth.DigestHex("s2") + `"}]}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 s covers the 5 s rate limit since the first load plus the reload.
+	for start := time.Now(); ; time.Sleep(250 * time.Millisecond) {
+		w, _ := e.callAs(t, "tok-new:s2", "")
+		if w.Code == 201 {
+			return
+		}
+		if w.Code != 401 {
+			t.Fatalf("new token = %d %s; want 401, then 201", w.Code, w.Body)
+		}
+		if time.Since(start) > 8*time.Second {
+			t.Fatal("a new token was still refused after 8 s")
+		}
 	}
 }

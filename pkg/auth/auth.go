@@ -81,11 +81,11 @@ func ParseTokens(s string) (Tokens, error) {
 	return out, nil
 }
 
-// TokenCache supplies the current tokens; Refresh asks the source again,
-// at most as often as it allows, and reports whether it did.
+// TokenCache supplies the current tokens. Refresh asks the source again in
+// the background (at most as often as the cache allows) without waiting.
 type TokenCache interface {
 	Get(ctx context.Context) (Tokens, error)
-	Refresh(ctx context.Context) (Tokens, bool, error)
+	Refresh() bool
 }
 
 // Authenticator checks Basic credentials against the tokens.
@@ -107,11 +107,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (platfo
 	}
 	e, ok := tokens[id]
 	if !ok {
-		// A token created minutes ago may not be in our copy yet.
-		if tokens, _, err = a.Tokens.Refresh(ctx); err != nil {
-			return "", err
-		}
-		e, ok = tokens[id]
+		// A token created a moment ago may not be in our copy yet: reload
+		// in the background, so it works on the next request. This one is
+		// refused now, so an unknown id costs the same whether or not a
+		// reload starts (no timing oracle for which ids exist).
+		a.Tokens.Refresh()
 	}
 	// Compare even for an unknown id so both paths cost the same.
 	digest := sha256.Sum256([]byte(secret))

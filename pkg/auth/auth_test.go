@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,31 +53,107 @@ func tokensJSON(tokens ...[3]string) string {
 	return `{"tokens":[` + strings.Join(parts, ",") + `]}`
 }
 
+// tokenSource is a tokens secret that tests can change and hold while the
+// cache's background load reads it.
+type tokenSource struct {
+	mu      sync.Mutex
+	value   string
+	held    chan struct{} // non-nil: calls wait until it is closed
+	started chan struct{}
+}
+
+func (s *tokenSource) set(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.value = v
+}
+
+func (s *tokenSource) SecretString(ctx context.Context, _ string) (string, error) {
+	s.mu.Lock()
+	held, v := s.held, s.value
+	s.mu.Unlock()
+	if held != nil {
+		s.started <- struct{}{}
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	return v, nil
+}
+
 func TestAuthenticate(t *testing.T) {
-	src := secrets.Memory{"t": tokensJSON([3]string{"tok-a", "platform-a", "secret-a"})}
-	now := time.Unix(0, 0)
+	src := &tokenSource{value: tokensJSON([3]string{"tok-a", "platform-a", "secret-a"})}
+	var now atomic.Int64
 	cache := &secrets.Cached[auth.Tokens]{Source: src, ID: "t", Parse: auth.ParseTokens,
-		MaxAge: 5 * time.Minute, MinInterval: 30 * time.Second, Now: func() time.Time { return now }}
+		MaxAge: 5 * time.Minute, MinInterval: 5 * time.Second, Now: func() time.Time { return time.Unix(now.Load(), 0) }}
 	a := &auth.Authenticator{Tokens: cache}
 	ctx := context.Background()
 
 	if p, err := a.Authenticate(ctx, basic("tok-a:secret-a")); err != nil || p != "platform-a" {
-		t.Fatalf("good credentials = %q, %v", p, err)
+		t.Fatalf("good credentials = %q, %v; want platform-a", p, err)
 	}
 	for _, h := range []string{basic("tok-a:wrong"), basic("tok-x:secret-a"), "Bearer x", ""} {
 		if _, err := a.Authenticate(ctx, h); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Errorf("Authenticate(%q) = %v; want ErrBadCredentials", h, err)
 		}
 	}
-	// A token added to the secret works after at most one early refresh,
-	// once 30 s have passed since the last look.
-	src["t"] = tokensJSON([3]string{"tok-a", "platform-a", "secret-a"}, [3]string{"tok-b", "platform-b", "secret-b"})
+	cache.Wait(ctx) // the unknown id above started a reload at most
+	// A token added to the secret: its first use is refused and starts a
+	// reload (at most one per MinInterval); once that ends it works.
+	src.set(tokensJSON([3]string{"tok-a", "platform-a", "secret-a"}, [3]string{"tok-b", "platform-b", "secret-b"}))
+	now.Add(6)
 	if _, err := a.Authenticate(ctx, basic("tok-b:secret-b")); !errors.Is(err, auth.ErrBadCredentials) {
-		t.Fatalf("new token inside the refresh interval = %v; want refused (rate-limited refresh)", err)
+		t.Fatalf("new token before the reload = %v; want refused", err)
 	}
-	now = now.Add(31 * time.Second)
+	cache.Wait(ctx)
 	if p, err := a.Authenticate(ctx, basic("tok-b:secret-b")); err != nil || p != "platform-b" {
-		t.Fatalf("new token after the interval = %q, %v", p, err)
+		t.Fatalf("new token after the reload = %q, %v; want platform-b", p, err)
+	}
+}
+
+// TestUnknownIDDoesNotWaitForTheReload: the 401 for an unknown id is
+// answered while the reload it started still hangs, and a known token is
+// not held by it either; so an unknown id costs the same with or without
+// a reload.
+func TestUnknownIDDoesNotWaitForTheReload(t *testing.T) {
+	src := &tokenSource{value: tokensJSON([3]string{"tok-a", "platform-a", "secret-a"})}
+	cache := &secrets.Cached[auth.Tokens]{Source: src, ID: "t", Parse: auth.ParseTokens, MaxAge: time.Hour}
+	a := &auth.Authenticator{Tokens: cache}
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, basic("tok-a:secret-a")); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan struct{})
+	defer close(held)
+	src.mu.Lock()
+	src.held, src.started = held, make(chan struct{}, 10)
+	src.mu.Unlock()
+
+	type result struct {
+		platform string
+		err      error
+	}
+	results := make(chan result, 2)
+	go func() {
+		p, err := a.Authenticate(ctx, basic("tok-new:secret"))
+		results <- result{p, err}
+	}()
+	<-src.started // the reload is running and hangs
+	go func() {
+		p, err := a.Authenticate(ctx, basic("tok-a:secret-a"))
+		results <- result{p, err}
+	}()
+	for range 2 {
+		select {
+		case r := <-results:
+			if r.err != nil && !errors.Is(r.err, auth.ErrBadCredentials) || r.err == nil && r.platform != "platform-a" {
+				t.Fatalf("Authenticate = %q, %v", r.platform, r.err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("Authenticate waited for a hanging reload")
+		}
 	}
 }
 

@@ -35,7 +35,7 @@ func testStore(t *testing.T, s kyc.CustomerStore) {
 		}
 	}
 	_, err := s.FindCustomer(ctx, "Customer:missing")
-	if kyc.AsError(err).Code != kyc.NotFound {
+	if kyc.AsError(err).Code != kyc.CodeNotFound {
 		t.Errorf("FindCustomer(missing) = %v; want USER_NOT_FOUND", err)
 	}
 }
@@ -66,7 +66,7 @@ func TestDynamoDB(t *testing.T) {
 func TestDynamoDBOutageIsUnavailable(t *testing.T) {
 	s := &customers.DynamoDB{Client: moto.DynamoDB(), Table: "no-such-table"}
 	_, err := s.FindCustomer(context.Background(), "Customer:1")
-	if e := kyc.AsError(err); e.Code != kyc.Unavailable || e.RetryAfter == 0 {
+	if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter == 0 {
 		t.Fatalf("FindCustomer on a failing table = %v; want SERVICE_UNAVAILABLE with a retry hint", err)
 	}
 }

@@ -34,8 +34,8 @@ func (d *DynamoDB) FindCustomer(ctx context.Context, id string) (kyc.Customer, e
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return kyc.Customer{}, &kyc.Error{Code: kyc.Unavailable, Message: "The customer store is temporarily unavailable.",
-			RetryAfter: time.Second, Cause: fmt.Errorf("get customer: %w", err)}
+		return kyc.Customer{}, kyc.Unavailable("The customer store is temporarily unavailable.",
+			time.Second, fmt.Errorf("get customer: %w", err))
 	}
 	if out.Item == nil {
 		return kyc.Customer{}, kyc.CustomerNotFound()

@@ -124,6 +124,11 @@ func badCases() []badCase {
 		{"bad port", uri(`"https://a.example:99999999/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"label too long", uri(`"https://` + strings.Repeat("a", 64) + `.example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"underscore host", uri(`"https://a_b.example/"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"host over 253 chars", uri(`"https://` + strings.Repeat(strings.Repeat("a", 63)+".", 30) + `example/"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"invalid punycode", uri(`"https://xn--zz.example/"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"punycode of nothing", uri(`"https://xn--.example/"`), bad, "INVALID_INPUT", "redirectUri"},
+		// Headers.
+		{"headers over 32 KiB", withKey(post(link(custA), `{}`, "X-Padding", strings.Repeat("a", 33<<10))), bad, "INVALID_INPUT", "headers"},
 		// Auth.
 		{"missing auth", auth("<unset>"), unauth, "UNAUTHORIZED", ""},
 		{"bearer", auth("Bearer abc"), unauth, "UNAUTHORIZED", ""},
@@ -163,6 +168,7 @@ func badCases() []badCase {
 		{"OPTIONS", method("OPTIONS", withKey(post(link(custA), ``))), 405, "METHOD_NOT_ALLOWED", ""},
 		// Idempotency-Key.
 		{"empty key", key(""), bad, "INVALID_INPUT", "Idempotency-Key"},
+		{"blank key", key("  \t "), bad, "INVALID_INPUT", "Idempotency-Key"},
 		{"256-char key", key(strings.Repeat("k", 256)), bad, "INVALID_INPUT", "Idempotency-Key"},
 		{"control char key", key("a\x01b"), bad, "INVALID_INPUT", "Idempotency-Key"},
 		{"DEL in key", key("a\x7fb"), bad, "INVALID_INPUT", "Idempotency-Key"},

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -51,29 +52,34 @@ type Handler struct {
 // response is one answer, buffered so it can be stored and replayed whole.
 type response = idempotency.Response
 
-// accessLog collects what the request's single log line reports.
-type accessLog struct {
+// request is one call, from arrival to answer: what it carries and what its
+// single log line reports.
+type request struct {
+	h   *Handler
+	r   *http.Request
+	ctx context.Context // carries the request deadline
+	id  string          // X-Request-Id
+
 	route, customerID, platformID string
-	err                           error
+	// cause is what went wrong behind the answer, for the log only.
+	cause error
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.handle(w, r, h.serve)
+	h.handle(w, r, (*request).serve)
 }
 
 // RejectEvent answers a request whose event could not be turned into an
 // http.Request (see lambdahttp.Adapter.BadEvent).
 func (h *Handler) RejectEvent(w http.ResponseWriter, r *http.Request, err error) {
-	h.handle(w, r, func(_ context.Context, _ *http.Request, rid string, _ *accessLog) response {
-		return errorResponse(kyc.InvalidField("request", "The request could not be read: %v.", err), rid)
+	h.handle(w, r, func(q *request) response {
+		return q.fail(kyc.InvalidField("request", "The request could not be read: %v.", err))
 	})
 }
 
-type serveFunc func(ctx context.Context, r *http.Request, rid string, log *accessLog) response
-
 // handle runs serve under the request deadline, writes its answer and logs
 // one line for it.
-func (h *Handler) handle(w http.ResponseWriter, r *http.Request, serve serveFunc) {
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request, serve func(*request) response) {
 	start := time.Now()
 	ctx := r.Context()
 	if h.Timeout > 0 {
@@ -81,88 +87,116 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, serve serveFunc
 		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
 		defer cancel()
 	}
-	rid := requestid.From(ctx)
-	log := &accessLog{route: "unmatched"}
+	// On a real connection (the local server) reading the body is bounded
+	// by the request deadline too; in Lambda the body is already in memory.
+	body := &trackedBody{ReadCloser: r.Body}
+	if r.Body == nil {
+		body.ReadCloser = http.NoBody
+	}
+	r.Body = body
+	onConn := false
+	if d, ok := ctx.Deadline(); ok {
+		onConn = http.NewResponseController(w).SetReadDeadline(d) == nil
+	}
 
-	resp := serve(ctx, r, rid, log)
+	q := &request{h: h, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: "unmatched"}
+	resp := serve(q)
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
-	w.Header().Set("X-Request-Id", rid)
+	w.Header().Set("X-Request-Id", q.id)
+	if onConn && r.ContentLength != 0 && !body.eof {
+		// We answer without the rest of the body (a 401 before reading
+		// it, a body that stalled): net/http would otherwise wait to drain
+		// it before sending our answer.
+		w.Header().Set("Connection", "close")
+	}
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body)
+	q.log(resp.Status, time.Since(start))
+}
 
+// trackedBody notes whether the request body was read to its end.
+type trackedBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// log writes the request's one line: INFO for answers, WARN for 503s (a
+// dependency's fault), ERROR for other 5xx (ours).
+func (q *request) log(status int, latency time.Duration) {
 	level := slog.LevelInfo
 	switch {
-	case resp.Status >= 500 && resp.Status != http.StatusServiceUnavailable:
+	case status >= 500 && status != http.StatusServiceUnavailable:
 		level = slog.LevelError
-	case resp.Status >= 500:
+	case status >= 500:
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
-		slog.String("request_id", rid),
-		slog.String("method", r.Method),
-		slog.String("route", log.route),
-		slog.Int("status", resp.Status),
-		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("request_id", q.id),
+		slog.String("method", q.r.Method),
+		slog.String("route", q.route),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
 	}
-	if log.customerID != "" {
-		attrs = append(attrs, slog.String("customer_id", log.customerID))
+	if q.customerID != "" {
+		attrs = append(attrs, slog.String("customer_id", q.customerID))
 	}
-	if log.platformID != "" {
-		attrs = append(attrs, slog.String("platform_id", log.platformID))
+	if q.platformID != "" {
+		attrs = append(attrs, slog.String("platform_id", q.platformID))
 	}
-	if log.err != nil {
-		attrs = append(attrs, slog.String("error", log.err.Error()))
+	if q.cause != nil {
+		attrs = append(attrs, slog.String("error", q.cause.Error()))
 	}
-	h.Logger.LogAttrs(ctx, level, "request", attrs...)
+	q.h.Logger.LogAttrs(q.ctx, level, "request", attrs...)
 }
 
 // serve produces the answer; a panic anywhere below becomes a 500.
-func (h *Handler) serve(ctx context.Context, r *http.Request, rid string, log *accessLog) (resp response) {
+func (q *request) serve() (resp response) {
 	defer func() {
 		if p := recover(); p != nil {
-			log.err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-			resp = errorResponse(kyc.Errorf(kyc.Internal, "An internal error occurred."), rid)
+			resp = q.fail(kyc.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack())))
 		}
 	}()
-	rawID, err := matchRoute(r)
-	if err != nil {
-		return errorResponse(err, rid)
+	if err := checkHeaderSize(q.r.Header); err != nil {
+		return q.fail(err)
 	}
-	log.route = Route
-
-	platformID, err := h.Auth.Authenticate(ctx, r.Header.Get("Authorization"))
+	rawID, err := matchRoute(q.r)
 	if err != nil {
+		return q.fail(err)
+	}
+	q.route = Route
+
+	if q.platformID, err = q.h.Auth.Authenticate(q.ctx, q.r.Header.Get("Authorization")); err != nil {
 		if !errors.Is(err, auth.ErrBadCredentials) {
-			log.err = err
-			err = &kyc.Error{Code: kyc.Unavailable, Message: "Authentication is temporarily unavailable.", RetryAfter: time.Second, Cause: err}
+			err = kyc.Unavailable("Authentication is temporarily unavailable.", time.Second, err)
 		}
-		return errorResponse(err, rid)
+		return q.fail(err)
 	}
-	log.platformID = platformID
 
-	in, err := parseInput(r, rawID)
+	in, err := parseInput(q.r, rawID)
 	if err != nil {
-		return errorResponse(err, rid)
+		return q.fail(err)
 	}
-	log.customerID = in.CustomerID
-
-	create := func(ctx context.Context) response { return h.createLink(ctx, platformID, in, rid, log) }
-	if in.IdempotencyKey == "" || h.Idempotency == nil {
-		return create(ctx)
+	q.customerID = in.CustomerID
+	if in.IdempotencyKey == "" || q.h.Idempotency == nil {
+		return q.createLink(q.ctx, in)
 	}
-	return h.idempotent(ctx, platformID, in, rid, log, create)
+	return q.idempotent(in)
 }
 
-func (h *Handler) createLink(ctx context.Context, platformID string, in linkInput, rid string, log *accessLog) response {
-	link, err := h.Links.CreateLink(ctx, platformID, in.CustomerID, in.RedirectURI)
+func (q *request) createLink(ctx context.Context, in linkInput) response {
+	link, err := q.h.Links.CreateLink(ctx, q.platformID, in.CustomerID, in.RedirectURI)
 	if err != nil {
-		e := kyc.AsError(err)
-		if e.Cause != nil {
-			log.err = e.Cause
-		}
-		return errorResponse(e, rid)
+		return q.fail(err)
 	}
 	return jsonResponse(http.StatusCreated, linkBody{
 		KYCURL:    link.URL,
@@ -170,6 +204,14 @@ func (h *Handler) createLink(ctx context.Context, platformID string, in linkInpu
 		Provider:  link.Provider,
 		Token:     link.Token,
 	})
+}
+
+// fail renders err for the caller and keeps its cause for the log line.
+func (q *request) fail(err error) response {
+	if e := kyc.AsError(err); e.Cause != nil && !errors.Is(err, auth.ErrBadCredentials) {
+		q.cause = e.Cause
+	}
+	return errorResponse(err, q.id)
 }
 
 type linkBody struct {
@@ -187,10 +229,10 @@ func matchRoute(r *http.Request) (string, error) {
 		rest, ok = strings.CutSuffix(rest, "/kyc-link")
 	}
 	if !ok || strings.Contains(rest, "/") {
-		return "", kyc.Errorf(kyc.RouteNotFound, "No route matches %s %s.", r.Method, truncate(r.URL.EscapedPath(), 200))
+		return "", kyc.Errorf(codeRouteNotFound, "No route matches %s %s.", r.Method, truncate(r.URL.EscapedPath(), 200))
 	}
 	if r.Method != http.MethodPost {
-		return "", kyc.Errorf(kyc.MethodNotAllowed, "This route accepts only POST.")
+		return "", kyc.Errorf(codeMethodNotAllowed, "This route accepts only POST.")
 	}
 	return rest, nil
 }
@@ -202,15 +244,22 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// Routing codes: the edge's own, the domain has no routes.
+const (
+	codeRouteNotFound    kyc.Code = "NOT_FOUND"
+	codeMethodNotAllowed kyc.Code = "METHOD_NOT_ALLOWED"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[kyc.Code]int{
-	kyc.Invalid:          http.StatusBadRequest,
-	kyc.Unauthorized:     http.StatusUnauthorized,
-	kyc.NotFound:         http.StatusNotFound,
-	kyc.RouteNotFound:    http.StatusNotFound,
-	kyc.MethodNotAllowed: http.StatusMethodNotAllowed,
-	kyc.Conflict:         http.StatusConflict,
-	kyc.Unavailable:      http.StatusServiceUnavailable,
-	kyc.Internal:         http.StatusInternalServerError,
+	kyc.CodeInvalid:      http.StatusBadRequest,
+	kyc.CodeUnauthorized: http.StatusUnauthorized,
+	kyc.CodeNotFound:     http.StatusNotFound,
+	codeRouteNotFound:    http.StatusNotFound,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	kyc.CodeConflict:     http.StatusConflict,
+	kyc.CodeUnavailable:  http.StatusServiceUnavailable,
+	kyc.CodeInternal:     http.StatusInternalServerError,
 }
 
 type errorBody struct {
@@ -226,12 +275,12 @@ type errorBody struct {
 func errorResponse(err error, rid string) response {
 	e := kyc.AsError(err)
 	if errors.Is(err, auth.ErrBadCredentials) {
-		e = kyc.Errorf(kyc.Unauthorized, "Missing or invalid API credentials; use HTTP Basic auth with your API token id and client secret.")
+		e = kyc.Errorf(kyc.CodeUnauthorized, "Missing or invalid API credentials; use HTTP Basic auth with your API token id and client secret.")
 	}
 	status, ok := statusOf[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
-		e = kyc.Errorf(kyc.Internal, "An internal error occurred.")
+		e = kyc.Internal(e)
 	}
 	details := e.Details
 	if status >= 500 {
@@ -242,9 +291,9 @@ func errorResponse(err error, rid string) response {
 	}
 	resp := jsonResponse(status, errorBody{Status: status, Code: e.Code, Message: e.Message, Details: details})
 	switch e.Code {
-	case kyc.Unauthorized:
+	case kyc.CodeUnauthorized:
 		resp.Header.Set("WWW-Authenticate", `Basic realm="Grid"`)
-	case kyc.MethodNotAllowed:
+	case codeMethodNotAllowed:
 		resp.Header.Set("Allow", http.MethodPost)
 	}
 	if e.RetryAfter > 0 {

@@ -48,7 +48,7 @@ func (p *fakeProvider) CreateLink(ctx context.Context, r kyc.LinkRequest) (strin
 		select {
 		case <-time.After(p.delay):
 		case <-ctx.Done():
-			return "", "", &kyc.Error{Code: kyc.Unavailable, Message: "slow", RetryAfter: time.Second, Cause: ctx.Err()}
+			return "", "", &kyc.Error{Code: kyc.CodeUnavailable, Message: "slow", RetryAfter: time.Second, Cause: ctx.Err()}
 		}
 	}
 	if p.err != nil {
@@ -217,6 +217,8 @@ func TestEmptyBodiesAndEncodedColon(t *testing.T) {
 		post(link(custA), `{"redirectUri":"http://127.0.0.2/done"}`),
 		post(link(custA), `{"redirectUri":"http://[::1]:3000/done"}`),
 		post(link(custA), `{"redirectUri":"https://xn--bcher-kva.example/done?x=%20y#frag"}`),
+		post(link(custA), `{"redirectUri":"https://XN--BCHER-KVA.example./done"}`),
+		post(link(custA), `{"redirectUri":"https://`+strings.Repeat(strings.Repeat("a", 63)+".", 3)+`example/"}`),
 		post(link(custA), "{}", "Content-Type", "application/json; charset=utf-8"),
 		post(link(custA), "", "Authorization", "basic "+strings.TrimPrefix(basic("tok-a", secretA), "Basic ")),
 	} {
@@ -278,7 +280,7 @@ func headerString(h http.Header) string {
 
 func TestProviderFailures(t *testing.T) {
 	e := newEnv(t, nil)
-	e.provider.err = &kyc.Error{Code: kyc.Unavailable, Message: "The verification provider is temporarily unavailable.", RetryAfter: 2 * time.Second, Cause: errors.New("sumsub: HTTP 502")}
+	e.provider.err = &kyc.Error{Code: kyc.CodeUnavailable, Message: "The verification provider is temporarily unavailable.", RetryAfter: 2 * time.Second, Cause: errors.New("sumsub: HTTP 502")}
 	w := e.do(post(link(custA), ""))
 	ge := checkError(t, w, 503, "SERVICE_UNAVAILABLE")
 	if w.Header().Get("Retry-After") != "2" || w.Header().Get("Retry-After-Ms") != "2000" {

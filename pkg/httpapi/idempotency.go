@@ -10,33 +10,34 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
-// idempotent runs create at most once per (platform, Idempotency-Key).
-func (h *Handler) idempotent(ctx context.Context, platformID string, in linkInput, rid string, log *accessLog,
-	create func(context.Context) response) response {
+// The details.reason of each 409 this route answers.
+const (
+	reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	reasonKeyInUse  = "IDEMPOTENCY_KEY_IN_USE"
+)
+
+// idempotent creates the link at most once per (platform, Idempotency-Key).
+func (q *request) idempotent(in linkInput) response {
 	path := "/customers/" + url.PathEscape(in.CustomerID) + "/kyc-link"
 	fp, err := idempotency.Fingerprint("POST", path, in.Body)
 	if err != nil {
 		// The body was validated as JSON already; this is our bug.
-		log.err = err
-		return errorResponse(err, rid)
+		return q.fail(kyc.Internal(err))
 	}
-	resp, replayed, err := h.Idempotency.Do(ctx, platformID, in.IdempotencyKey, fp, create)
+	resp, replayed, err := q.h.Idempotency.Do(q.ctx, q.platformID, in.IdempotencyKey, fp,
+		func(ctx context.Context) response { return q.createLink(ctx, in) })
 	switch {
 	case errors.Is(err, idempotency.ErrKeyReused):
-		r := errorResponse(&kyc.Error{Code: kyc.Conflict,
-			Message: "This Idempotency-Key was already used with a different request; use a new key for a new request.",
-			Details: map[string]any{"reason": "IDEMPOTENCY_KEY_REUSED"}}, rid)
+		r := q.fail(kyc.Conflict(reasonKeyReused,
+			"This Idempotency-Key was already used with a different request; use a new key for a new request."))
 		r.Header.Set("X-Should-Retry", "false")
 		return r
 	case errors.Is(err, idempotency.ErrKeyInUse):
-		return errorResponse(&kyc.Error{Code: kyc.Conflict,
-			Message:    "A request with this Idempotency-Key is still in progress; retry shortly.",
-			Details:    map[string]any{"reason": "IDEMPOTENCY_KEY_IN_USE"},
-			RetryAfter: time.Second}, rid)
+		e := kyc.Conflict(reasonKeyInUse, "A request with this Idempotency-Key is still in progress; retry shortly.")
+		e.RetryAfter = time.Second
+		return q.fail(e)
 	case err != nil:
-		log.err = err
-		return errorResponse(&kyc.Error{Code: kyc.Unavailable, Message: "The service is temporarily unavailable.",
-			RetryAfter: time.Second, Cause: err}, rid)
+		return q.fail(kyc.Unavailable("The service is temporarily unavailable.", time.Second, err))
 	}
 	if replayed {
 		resp.Header = resp.Header.Clone()

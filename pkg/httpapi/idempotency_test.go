@@ -45,6 +45,12 @@ func TestIdempotencyThroughHandler(t *testing.T) {
 			if again.Header().Get("X-Request-Id") == first.Header().Get("X-Request-Id") {
 				t.Fatal("a replay must carry its own request id")
 			}
+			// Whitespace around the key is not part of it (net/http strips
+			// it locally, API Gateway events keep it): the same key.
+			padded := e.do(post(link(custA), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", " \tk1  "))
+			if padded.Code != 201 || padded.Header().Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("key with surrounding whitespace = %d replayed=%q; want the replay of k1", padded.Code, padded.Header().Get("Idempotent-Replayed"))
+			}
 			for _, r := range []req{
 				post(link(custA), `{"redirectUri":"https://a.example/other"}`, "Idempotency-Key", "k1"),
 				post(link("Customer:other"), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", "k1"),

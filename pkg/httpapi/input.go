@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -22,6 +24,11 @@ const (
 	MaxCustomerID     = 128
 	MaxIdempotencyKey = 255
 	MaxRedirectURI    = 2048
+	// MaxHost is DNS's limit on a name (RFC 1035), without a trailing dot.
+	MaxHost = 253
+	// MaxHeaderBytes bounds all request headers together (names, values
+	// and separators); API Gateway's own limit is lower still.
+	MaxHeaderBytes = 32 << 10
 )
 
 // linkInput is a validated request.
@@ -49,6 +56,22 @@ func validCustomerID(id string) error {
 	return nil
 }
 
+// checkHeaderSize refuses requests whose headers together exceed
+// MaxHeaderBytes, in the Grid shape (the local server lets larger ones
+// through to us so that we, not net/http, answer them).
+func checkHeaderSize(h http.Header) error {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // ": " and CRLF
+		}
+	}
+	if n > MaxHeaderBytes {
+		return kyc.InvalidField("headers", "The request headers are larger than %d bytes.", MaxHeaderBytes)
+	}
+	return nil
+}
+
 func idempotencyKey(h http.Header) (string, error) {
 	vs, sent := h["Idempotency-Key"]
 	if !sent {
@@ -57,7 +80,10 @@ func idempotencyKey(h http.Header) (string, error) {
 	if len(vs) != 1 {
 		return "", kyc.InvalidField("Idempotency-Key", "Send one Idempotency-Key header, not %d.", len(vs))
 	}
-	k := vs[0]
+	// Whitespace around a field value is not part of it (RFC 9110 5.5):
+	// net/http strips it, API Gateway events keep it, so we strip it here
+	// and "k" and " k " are one key on every entry.
+	k := strings.Trim(vs[0], " \t")
 	if k == "" {
 		return "", kyc.InvalidField("Idempotency-Key", "The Idempotency-Key header is empty; send a unique value such as a UUID, or leave the header out.")
 	}
@@ -76,7 +102,9 @@ func idempotencyKey(h http.Header) (string, error) {
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
-		return nil, kyc.InvalidField("body", "The request body could not be read.")
+		// A client that declares more than it sends runs into the
+		// request deadline here.
+		return nil, kyc.InvalidField("body", "The request body could not be read completely in time.")
 	}
 	if len(body) > MaxBody {
 		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", MaxBody)
@@ -191,8 +219,8 @@ func validRedirect(s string) error {
 	}
 }
 
-// validHost accepts DNS names in ASCII (IDNs in their xn-- form) and IP
-// literals.
+// validHost accepts DNS names in ASCII (IDNs in their valid xn-- form) of
+// at most MaxHost characters, and IP literals.
 func validHost(h string) bool {
 	if h == "" {
 		return false
@@ -200,7 +228,13 @@ func validHost(h string) bool {
 	if net.ParseIP(h) != nil {
 		return true
 	}
-	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+	name := strings.TrimSuffix(h, ".")
+	if len(name) > MaxHost {
+		return false
+	}
+	idn := false
+	for _, label := range strings.Split(name, ".") {
+		idn = idn || len(label) >= 4 && strings.EqualFold(label[:4], "xn--")
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
@@ -209,6 +243,13 @@ func validHost(h string) bool {
 			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
 				return false
 			}
+		}
+	}
+	if idn {
+		// An xn-- label must decode to a valid IDN; Sumsub and browsers
+		// would refuse one that does not.
+		if _, err := idna.Lookup.ToUnicode(name); err != nil {
+			return false
 		}
 	}
 	return true

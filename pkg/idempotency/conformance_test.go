@@ -101,24 +101,49 @@ func testStore(t *testing.T, newStore func(t *testing.T) store) {
 			t.Fatalf("Acquire after release = %+v, %v", got, err)
 		}
 	})
-	t.Run("completed record cannot be released or completed again", func(t *testing.T) {
+	t.Run("completed record cannot be released, nor completed by another token", func(t *testing.T) {
 		s := newStore(t)
 		s.Acquire(ctx, rec("k", "t1"), now)
 		s.Complete(ctx, "k", "t1", resp)
 		if err := s.Release(ctx, "k", "t1"); !errors.Is(err, idempotency.ErrNotOwner) {
-			t.Fatalf("Release of completed = %v", err)
+			t.Fatalf("Release of completed = %v; want ErrNotOwner", err)
 		}
-		if err := s.Complete(ctx, "k", "t1", resp); !errors.Is(err, idempotency.ErrNotOwner) {
-			t.Fatalf("second Complete = %v", err)
+		if err := s.Complete(ctx, "k", "t2", resp); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("Complete by another token = %v; want ErrNotOwner", err)
+		}
+	})
+	// A client that lost the answer to a write re-sends it; finding the
+	// record as that write left it is success, not a conflict.
+	t.Run("repeated writes of the same owner succeed", func(t *testing.T) {
+		s := newStore(t)
+		if got, err := s.Acquire(ctx, rec("k", "t1"), now); err != nil || got != nil {
+			t.Fatalf("Acquire = %+v, %v", got, err)
+		}
+		if got, err := s.Acquire(ctx, rec("k", "t1"), now); err != nil || got != nil {
+			t.Fatalf("repeated Acquire by the holder = %+v, %v; want acquired (nil, nil)", got, err)
+		}
+		if err := s.Complete(ctx, "k", "t1", resp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Complete(ctx, "k", "t1", resp); err != nil {
+			t.Fatalf("repeated Complete by the holder = %v; want nil", err)
+		}
+		s.Acquire(ctx, rec("k2", "t2"), now)
+		s.Release(ctx, "k2", "t2")
+		if err := s.Release(ctx, "k2", "t2"); err != nil {
+			t.Fatalf("repeated Release = %v; want nil (the key is free)", err)
 		}
 	})
 	t.Run("missing record", func(t *testing.T) {
 		s := newStore(t)
 		if g, err := s.Get(ctx, "nope"); g != nil || err != nil {
-			t.Fatalf("Get = %+v, %v", g, err)
+			t.Fatalf("Get = %+v, %v; want nil, nil", g, err)
 		}
-		if err := s.Release(ctx, "nope", "t"); !errors.Is(err, idempotency.ErrNotOwner) {
-			t.Fatalf("Release = %v", err)
+		if err := s.Release(ctx, "nope", "t"); err != nil {
+			t.Fatalf("Release of a missing record = %v; want nil (the key is free)", err)
+		}
+		if err := s.Complete(ctx, "nope", "t", resp); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("Complete of a missing record = %v; want ErrNotOwner", err)
 		}
 	})
 }

@@ -84,16 +84,30 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 		if !errors.As(err, &ccf) {
 			return nil, fmt.Errorf("idempotency: acquire: %w", err)
 		}
-		if len(ccf.Item) > 0 {
-			return recordFromItem(ccf.Item)
+		existing, err := d.blocking(ctx, rec.Key, ccf)
+		if err != nil {
+			return nil, err
 		}
-		// Some emulators omit the item; read it.
-		existing, err := d.Get(ctx, rec.Key)
-		if err != nil || existing != nil {
-			return existing, err
+		if existing != nil && existing.LockToken == rec.LockToken {
+			// Our own write: the SDK re-sent a PutItem whose first attempt
+			// succeeded but whose answer was lost.
+			return nil, nil
+		}
+		if existing != nil {
+			return existing, nil
 		}
 	}
 	return nil, fmt.Errorf("idempotency: acquire: key %s keeps changing hands", rec.Key)
+}
+
+// blocking returns the record that failed a condition: the one the
+// failure carries (ALL_OLD), or, from emulators that omit it, a fresh read.
+// nil means there is none.
+func (d *DynamoDB) blocking(ctx context.Context, key string, ccf *types.ConditionalCheckFailedException) (*Record, error) {
+	if len(ccf.Item) > 0 {
+		return recordFromItem(ccf.Item)
+	}
+	return d.Get(ctx, key)
 }
 
 func (d *DynamoDB) Get(ctx context.Context, key string) (*Record, error) {
@@ -134,19 +148,27 @@ func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Res
 			":token": s(lockToken), ":inprogress": s(string(InProgress)), ":completed": s(string(Completed)),
 			":rs": n(int64(resp.Status)), ":rh": s(string(headers)), ":rb": &types.AttributeValueMemberB{Value: body},
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	return ownerErr("complete", err)
+	return d.ownerErr(ctx, "complete", key, err, func(r *Record) bool {
+		// Already completed by this token: a retried write whose first
+		// attempt succeeded.
+		return r != nil && r.Status == Completed && r.LockToken == lockToken
+	})
 }
 
 func (d *DynamoDB) Release(ctx context.Context, key, lockToken string) error {
 	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 aws.String(d.Table),
-		Key:                       d.key(key),
-		ConditionExpression:       aws.String(ownerCondition),
-		ExpressionAttributeNames:  map[string]string{"#token": attrLockToken, "#status": attrStatus},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(InProgress))},
+		TableName:                           aws.String(d.Table),
+		Key:                                 d.key(key),
+		ConditionExpression:                 aws.String(ownerCondition),
+		ExpressionAttributeNames:            map[string]string{"#token": attrLockToken, "#status": attrStatus},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(InProgress))},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	return ownerErr("release", err)
+	// Gone already: the key is free, which is all Release promises (a
+	// retried DeleteItem whose first attempt succeeded lands here).
+	return d.ownerErr(ctx, "release", key, err, func(r *Record) bool { return r == nil })
 }
 
 // Put writes rec unconditionally, for tests that need a record in a given
@@ -156,15 +178,24 @@ func (d *DynamoDB) Put(ctx context.Context, rec Record) error {
 	return err
 }
 
-func ownerErr(op string, err error) error {
+// ownerErr turns a failed owner condition into ErrNotOwner, unless done
+// says the record is already in the state the write was meant to leave.
+func (d *DynamoDB) ownerErr(ctx context.Context, op, key string, err error, done func(*Record) bool) error {
 	if err == nil {
 		return nil
 	}
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return ErrNotOwner
+	if !errors.As(err, &ccf) {
+		return fmt.Errorf("idempotency: %s: %w", op, err)
 	}
-	return fmt.Errorf("idempotency: %s: %w", op, err)
+	rec, err := d.blocking(ctx, key, ccf)
+	if err != nil {
+		return fmt.Errorf("idempotency: %s: %w", op, err)
+	}
+	if done(rec) {
+		return nil
+	}
+	return ErrNotOwner
 }
 
 func (d *DynamoDB) item(rec Record) map[string]types.AttributeValue {

@@ -240,3 +240,87 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		})
 	}
 }
+
+// stallingStore wraps a store so that Complete and/or Release hang until
+// their context ends. Like a real client, a call whose context has already
+// ended fails without reaching the store.
+type stallingStore struct {
+	idempotency.Store
+	stallComplete, stallRelease bool
+}
+
+func (s *stallingStore) Complete(ctx context.Context, key, token string, resp idempotency.Response) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.stallComplete {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.Complete(ctx, key, token, resp)
+}
+
+func (s *stallingStore) Release(ctx context.Context, key, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.stallRelease {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.Release(ctx, key, token)
+}
+
+// TestGuardCleanupEndsByTheDeadline: whatever hangs after the handler
+// (storing, releasing), Do answers by the request's deadline; the handler
+// itself gets the deadline less the two cleanup steps.
+func TestGuardCleanupEndsByTheDeadline(t *testing.T) {
+	const step = 100 * time.Millisecond
+	for _, tc := range []struct {
+		name                        string
+		stallComplete, stallRelease bool
+		handler                     func(ctx context.Context) idempotency.Response
+	}{
+		{"complete and release hang", true, true,
+			func(context.Context) idempotency.Response { return created("x") }},
+		{"handler runs to its deadline, release hangs", false, true,
+			func(ctx context.Context) idempotency.Response { <-ctx.Done(); return idempotency.Response{Status: 503} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &idempotency.Guard{CleanupStep: step,
+				Store: &stallingStore{Store: idempotency.NewMemory(), stallComplete: tc.stallComplete, stallRelease: tc.stallRelease}}
+			ctx := withDeadline(t, time.Second)
+			deadline, _ := ctx.Deadline()
+			var handlerDeadline time.Time
+			g.Do(ctx, "p", "k", "fp", func(ctx context.Context) idempotency.Response {
+				handlerDeadline, _ = ctx.Deadline()
+				return tc.handler(ctx)
+			})
+			// Scheduling slack only; before the fix cleanup ran 2 s past it.
+			if late := time.Since(deadline); late > 150*time.Millisecond {
+				t.Fatalf("Do answered %s after the request's deadline; cleanup must fit inside it", late.Round(time.Millisecond))
+			}
+			if want := deadline.Add(-2 * step); handlerDeadline.After(want) {
+				t.Fatalf("handler deadline %s; want at most the request's less two cleanup steps (%s)",
+					handlerDeadline.Format(time.StampMilli), want.Format(time.StampMilli))
+			}
+		})
+	}
+}
+
+// TestGuardReleasesAfterCompleteTimesOut: a Complete that uses all its
+// time must leave Release its own, so the key is free for the retry
+// instead of locked until the lock expires.
+func TestGuardReleasesAfterCompleteTimesOut(t *testing.T) {
+	mem := idempotency.NewMemory()
+	g := &idempotency.Guard{Store: &stallingStore{Store: mem, stallComplete: true}, MaxWait: 50 * time.Millisecond}
+	if resp, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp",
+		func(context.Context) idempotency.Response { return created("first") }); err != nil || resp.Status != 201 {
+		t.Fatalf("first = %d, %v; want the 201 though it was not stored", resp.Status, err)
+	}
+	resp, replayed, err := (&idempotency.Guard{Store: mem}).Do(withDeadline(t, 2*time.Second), "p", "k", "fp",
+		func(context.Context) idempotency.Response { return created("retry") })
+	if err != nil || replayed || string(resp.Body) != "retry" {
+		t.Fatalf("retry = %s, replayed %v, %v; want a fresh run (the key released)", resp.Body, replayed, err)
+	}
+}

@@ -79,16 +79,22 @@ func (r *Record) Live(now time.Time) bool {
 	return r.Status == Completed || r.LockExpiresAt.UnixMilli() >= now.UnixMilli()
 }
 
-// Store keeps records. Implementations must make Acquire atomic.
+// Store keeps records. Implementations must make Acquire atomic, and every
+// write must count "the record is already as this write would leave it" as
+// success, because a client may re-send a write whose answer it lost.
 type Store interface {
-	// Acquire writes rec unless a live record holds rec.Key at now; then it
-	// writes nothing and returns that record.
+	// Acquire writes rec unless a live record of another lock token holds
+	// rec.Key at now; then it writes nothing and returns that record.
 	Acquire(ctx context.Context, rec Record, now time.Time) (existing *Record, err error)
 	// Get reads a record with a consistent read; nil when there is none.
 	Get(ctx context.Context, key string) (*Record, error)
-	// Complete stores resp in the in-progress record held by lockToken.
+	// Complete stores resp in the in-progress record held by lockToken
+	// (nil too if that token completed it already); ErrNotOwner if
+	// another holds it or it is gone.
 	Complete(ctx context.Context, key, lockToken string, resp Response) error
-	// Release deletes the in-progress record held by lockToken.
+	// Release deletes the in-progress record held by lockToken (nil too if
+	// there is none); ErrNotOwner if another token holds it or it is
+	// completed.
 	Release(ctx context.Context, key, lockToken string) error
 }
 
@@ -102,6 +108,11 @@ type Guard struct {
 	LockMargin time.Duration
 	// MaxWait bounds how long a duplicate waits for the first (default 5 s).
 	MaxWait time.Duration
+	// CleanupStep bounds each of the two store calls after the handler
+	// (Complete, then Release if needed). The handler runs until the
+	// request's deadline less two steps, so the answer, cleanup included,
+	// is ready by the deadline (default 250 ms).
+	CleanupStep time.Duration
 	// Keep says which responses are stored (default: 2xx).
 	Keep   func(Response) bool
 	Now    func() time.Time
@@ -225,19 +236,28 @@ func (g *Guard) await(ctx context.Context, rec *Record, fingerprint string, unti
 	}
 }
 
-// run calls fn holding the lock, then stores or releases. The store calls
-// use a context that survives the request's cancellation, so a request that
-// timed out still cleans up after itself.
+// run calls fn holding the lock, then stores or releases. Everything ends
+// by ctx's deadline, cleanup included: fn gets the deadline less two
+// cleanup steps, and Complete and Release get a step each, on a context
+// that survives ctx's cancellation (a caller who hung up still gets its key
+// cleaned up) but not its deadline.
 func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Response) Response {
-	resp := fn(ctx)
-	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
+	step := orDefault(g.CleanupStep, 250*time.Millisecond)
+	fnCtx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fnCtx, cancel = context.WithDeadline(ctx, d.Add(-2*step))
+		defer cancel()
+	}
+	resp := fn(fnCtx)
 	keep := g.Keep
 	if keep == nil {
 		keep = func(r Response) bool { return r.Status/100 == 2 }
 	}
 	if keep(resp) {
-		err := g.Store.Complete(cleanup, rec.Key, rec.LockToken, resp)
+		cctx, cancel := cleanupContext(ctx, step, step)
+		err := g.Store.Complete(cctx, rec.Key, rec.LockToken, resp)
+		cancel()
 		if err == nil {
 			return resp
 		}
@@ -245,11 +265,25 @@ func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Re
 		// retries wait for the lock to expire.
 		g.logger().WarnContext(ctx, "idempotency: storing the response failed; releasing the key", "error", err.Error())
 	}
-	if err := g.Store.Release(cleanup, rec.Key, rec.LockToken); err != nil {
+	// Release has its own step, so a Complete that used all of its own
+	// still leaves time to free the key.
+	rctx, cancel := cleanupContext(ctx, step, 0)
+	defer cancel()
+	if err := g.Store.Release(rctx, rec.Key, rec.LockToken); err != nil {
 		g.logger().WarnContext(ctx, "idempotency: releasing the key failed; it frees when its lock expires",
 			"lock_expires_at", rec.LockExpiresAt.UTC().Format(time.RFC3339Nano), "error", err.Error())
 	}
 	return resp
+}
+
+// cleanupContext is a context for one cleanup call: not cancelled with ctx,
+// lasting step from now, and ending at least reserve before ctx's deadline.
+func cleanupContext(ctx context.Context, step, reserve time.Duration) (context.Context, context.CancelFunc) {
+	end := time.Now().Add(step)
+	if d, ok := ctx.Deadline(); ok && d.Add(-reserve).Before(end) {
+		end = d.Add(-reserve)
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), end)
 }
 
 func (g *Guard) logger() *slog.Logger {

@@ -23,7 +23,7 @@ func NewMemory() *Memory { return &Memory{records: make(map[string]Record)} }
 func (m *Memory) Acquire(_ context.Context, rec Record, now time.Time) (*Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.records[rec.Key]; ok && old.Live(now) {
+	if old, ok := m.records[rec.Key]; ok && old.Live(now) && old.LockToken != rec.LockToken {
 		return copyRecord(old), nil
 	}
 	m.records[rec.Key] = rec
@@ -43,6 +43,9 @@ func (m *Memory) Complete(_ context.Context, key, lockToken string, resp Respons
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[key]
+	if ok && r.LockToken == lockToken && r.Status == Completed {
+		return nil // completed by this token already
+	}
 	if !ok || r.LockToken != lockToken || r.Status != InProgress {
 		return ErrNotOwner
 	}
@@ -55,7 +58,10 @@ func (m *Memory) Release(_ context.Context, key, lockToken string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[key]
-	if !ok || r.LockToken != lockToken || r.Status != InProgress {
+	if !ok {
+		return nil // the key is free already
+	}
+	if r.LockToken != lockToken || r.Status != InProgress {
 		return ErrNotOwner
 	}
 	delete(m.records, key)

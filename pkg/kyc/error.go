@@ -6,18 +6,19 @@ import (
 	"time"
 )
 
-// Code is a Grid error code. The HTTP edge maps each one to a status.
+// Code is a Grid error code. The HTTP edge maps each one to a status; the
+// domain never names a status itself.
 type Code string
 
+// The codes the domain produces. Routing codes (no such route, wrong
+// method) belong to the HTTP edge and are defined there.
 const (
-	Invalid          Code = "INVALID_INPUT"
-	Unauthorized     Code = "UNAUTHORIZED"
-	NotFound         Code = "USER_NOT_FOUND"
-	RouteNotFound    Code = "NOT_FOUND"
-	MethodNotAllowed Code = "METHOD_NOT_ALLOWED"
-	Conflict         Code = "CONFLICT"
-	Unavailable      Code = "SERVICE_UNAVAILABLE"
-	Internal         Code = "INTERNAL_ERROR"
+	CodeInvalid      Code = "INVALID_INPUT"
+	CodeUnauthorized Code = "UNAUTHORIZED"
+	CodeNotFound     Code = "USER_NOT_FOUND"
+	CodeConflict     Code = "CONFLICT"
+	CodeUnavailable  Code = "SERVICE_UNAVAILABLE"
+	CodeInternal     Code = "INTERNAL_ERROR"
 )
 
 // Error is an error the API reports to its caller. Message and Details are
@@ -26,7 +27,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Details map[string]any
-	// RetryAfter, when set, tells the caller when trying again makes sense.
+	// RetryAfter is the domain's estimate of when trying again can
+	// succeed (a dependency's outage is expected to pass). It is a fact
+	// about the failure, not about HTTP; the edge renders it as headers.
 	RetryAfter time.Duration
 	Cause      error
 }
@@ -47,9 +50,30 @@ func Errorf(code Code, format string, args ...any) *Error {
 
 // InvalidField reports a bad input naming the field to fix.
 func InvalidField(field, format string, args ...any) *Error {
-	e := Errorf(Invalid, format, args...)
+	e := Errorf(CodeInvalid, format, args...)
 	e.Details = map[string]any{"field": field}
 	return e
+}
+
+// internalMessage is all a caller learns of our own faults.
+const internalMessage = "An internal error occurred."
+
+// Internal reports our own fault (a bug or a misconfiguration): retrying
+// will not help, and the cause goes to the log only.
+func Internal(cause error) *Error {
+	return &Error{Code: CodeInternal, Message: internalMessage, Cause: cause}
+}
+
+// Unavailable reports a dependency that is failing or too slow; the caller
+// may retry after retryAfter.
+func Unavailable(message string, retryAfter time.Duration, cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: message, RetryAfter: retryAfter, Cause: cause}
+}
+
+// Conflict reports a request that clashes with the state of the service;
+// reason is the machine-readable details.reason that tells conflicts apart.
+func Conflict(reason, message string) *Error {
+	return &Error{Code: CodeConflict, Message: message, Details: map[string]any{"reason": reason}}
 }
 
 // AsError returns err as an *Error; anything that is not one is an internal
@@ -59,5 +83,5 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Code: Internal, Message: "An internal error occurred.", Cause: err}
+	return Internal(err)
 }

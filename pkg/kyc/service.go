@@ -16,7 +16,7 @@ type Service struct {
 // CustomerNotFound is the one answer for a customer that is missing,
 // deleted or owned by another platform, so a caller cannot tell them apart.
 func CustomerNotFound() *Error {
-	return Errorf(NotFound, "Customer not found.")
+	return Errorf(CodeNotFound, "Customer not found.")
 }
 
 // CreateLink returns a fresh link for customerID, which must belong to

@@ -47,7 +47,7 @@ func TestService(t *testing.T) {
 	}
 	for _, tc := range []struct{ platform, id string }{{"p2", "c1"}, {"p1", "c3"}, {"p1", "nope"}} {
 		_, err := s.CreateLink(context.Background(), tc.platform, tc.id, "")
-		if e := kyc.AsError(err); e.Code != kyc.NotFound || e.Message != "Customer not found." {
+		if e := kyc.AsError(err); e.Code != kyc.CodeNotFound || e.Message != "Customer not found." {
 			t.Errorf("%v = %v; want the one not-found answer", tc, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -81,6 +82,11 @@ func (a *Adapter) serveV1(ctx context.Context, ev events.APIGatewayProxyRequest)
 	var req *http.Request
 	err := decodeBody(&ev.Body, &ev.IsBase64Encoded)
 	if err == nil {
+		// v1 query parameters are re-encoded by the library; only the path
+		// is taken as sent.
+		err = convertible(ev.HTTPMethod, ev.RequestContext.DomainName, ev.Path)
+	}
+	if err == nil {
 		req, err = a.v1.EventToRequestWithContext(ctx, ev)
 	}
 	a.serve(ctx, w, req, ev.HTTPMethod, err)
@@ -102,6 +108,16 @@ func (a *Adapter) serveV2(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	var req *http.Request
 	err := decodeBody(&ev.Body, &ev.IsBase64Encoded)
 	if err == nil {
+		target := ev.RawPath
+		if target == "" {
+			target = ev.RequestContext.HTTP.Path
+		}
+		if ev.RawQueryString != "" {
+			target += "?" + ev.RawQueryString
+		}
+		err = convertible(ev.RequestContext.HTTP.Method, ev.RequestContext.DomainName, target)
+	}
+	if err == nil {
 		req, err = a.v2.EventToRequestWithContext(ctx, ev)
 	}
 	a.serve(ctx, w, req, ev.RequestContext.HTTP.Method, err)
@@ -122,7 +138,31 @@ func decodeBody(body *string, isBase64 *bool) error {
 	return nil
 }
 
-var errBadBase64 = errors.New("the body is flagged base64 but is not valid base64")
+var (
+	errBadBase64 = errors.New("the body is flagged base64 but is not valid base64")
+	errBadTarget = errors.New("the method or path is not valid HTTP")
+)
+
+// convertible checks an event's method, host and target (path, and query
+// where it is passed raw) the way the proxy library is about to
+// (http.NewRequest on "https://" + host + target),
+// so that an event it would refuse never reaches it: the library prints
+// the raw method and path to stdout when it refuses one, and a path with
+// a newline would forge log lines. We answer such an event ourselves and
+// log our own line; the error names nothing from the event.
+func convertible(method, domain, target string) error {
+	host := "https://" + domain
+	if custom, ok := os.LookupEnv(core.CustomHostVariable); ok {
+		host = custom
+	}
+	if !strings.HasPrefix(target, "/") {
+		target = "/" + target
+	}
+	if _, err := http.NewRequest(strings.ToUpper(method), host+target, nil); err != nil {
+		return errBadTarget
+	}
+	return nil
+}
 
 func (a *Adapter) serve(ctx context.Context, w http.ResponseWriter, req *http.Request, method string, err error) {
 	if err != nil {

@@ -1,11 +1,15 @@
 package lambdahttp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -24,7 +28,7 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(201)
 	json.NewEncoder(w).Encode(map[string]any{
 		"method": r.Method, "path": r.URL.EscapedPath(), "auth": r.Header.Get("Authorization"),
-		"key": r.Header.Get("Idempotency-Key"), "body": string(body[:n]), "rid": requestid.From(r.Context()),
+		"key": r.Header.Get("Idempotency-Key"), "body": string(body[:n]), "rid": requestid.FromOrNew(r.Context()),
 		"deadline": dl.UnixMilli(),
 	})
 })
@@ -112,5 +116,61 @@ func TestNotHTTPEvent(t *testing.T) {
 		if _, err := adapter().Invoke(context.Background(), json.RawMessage(p)); !errors.Is(err, lambdahttp.ErrNotHTTPEvent) {
 			t.Errorf("Invoke(%s) = %v", p, err)
 		}
+	}
+}
+
+// captureOutput runs f and returns what was written meanwhile to stdout
+// and through the standard log package, where the proxy library writes.
+func captureOutput(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	var logged bytes.Buffer
+	log.SetOutput(&logged)
+	defer func() {
+		os.Stdout = stdout
+		log.SetOutput(os.Stderr)
+	}()
+	f()
+	w.Close()
+	printed, _ := io.ReadAll(r)
+	return string(printed) + logged.String()
+}
+
+// TestBadEventsWriteNothingOfTheirOwn: events the proxy library cannot
+// convert (it would print their raw method and path, so a newline in a
+// path forges log lines) are answered by BadEvent, and nothing reaches
+// stdout or the log but what our handler logs.
+func TestBadEventsWriteNothingOfTheirOwn(t *testing.T) {
+	forged := "/customers/a\n{\"level\":\"ERROR\",\"msg\":\"forged\"}/kyc-link"
+	v2 := func(method, path, query string) events.APIGatewayV2HTTPRequest {
+		return events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, RawQueryString: query,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}}
+	}
+	for _, tc := range []struct {
+		name string
+		ev   any
+	}{
+		{"v1 newline in path", events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: forged}},
+		{"v1 bad method", events.APIGatewayProxyRequest{HTTPMethod: "PO ST\n{}", Path: "/customers/a/kyc-link"}},
+		{"v1 bad domain", events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/customers/a/kyc-link",
+			RequestContext: events.APIGatewayProxyRequestContext{DomainName: "a b\n{}"}}},
+		{"v2 newline in path", v2("POST", forged, "")},
+		{"v2 newline in query", v2("POST", "/customers/a/kyc-link", "a=\n{\"forged\":1}")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var status int
+			out := captureOutput(t, func() { status, _ = invoke(t, context.Background(), tc.ev) })
+			if status != 400 {
+				t.Errorf("status %d; want BadEvent's 400", status)
+			}
+			if out != "" {
+				t.Errorf("the library wrote event data: %q", out)
+			}
+		})
 	}
 }

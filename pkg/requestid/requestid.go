@@ -15,8 +15,9 @@ func With(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, key{}, id)
 }
 
-// From returns the id in ctx, or a new random one.
-func From(ctx context.Context) string {
+// FromOrNew returns the id in ctx or, when there is none (outside Lambda),
+// a new random one.
+func FromOrNew(ctx context.Context) string {
 	if id, ok := ctx.Value(key{}).(string); ok && id != "" {
 		return id
 	}

@@ -8,17 +8,25 @@ import (
 	"time"
 )
 
-// Cached keeps a parsed secret in memory. It reloads the secret when the copy
-// is older than MaxAge; if that reload fails it keeps serving the last good
-// value (and logs), so a Secrets Manager outage after the first load does
-// not fail requests.
+// Cached keeps a parsed secret in memory. Once a value is loaded, readers
+// never wait on the source: a stale value is served while one load runs in
+// the background, and if that load fails the last good value stays (and
+// the failure is logged). Only a reader with no value yet waits, for the
+// one load all such readers share.
 type Cached[T any] struct {
 	Source Source
 	ID     string
 	Parse  func(string) (T, error)
+	// MaxAge is how long a value is served before a background reload.
 	MaxAge time.Duration
-	// MinInterval bounds how often Refresh may reach the source.
+	// MinInterval is the least time between two loads that a reader with a
+	// value starts (a failed reload is retried no sooner, and Refresh
+	// reaches the source at most this often).
 	MinInterval time.Duration
+	// LoadTimeout bounds one load (default 5 s). A load runs on its own
+	// context: the reader who started it may go away, others still wait
+	// for it.
+	LoadTimeout time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
 
@@ -27,6 +35,8 @@ type Cached[T any] struct {
 	loaded      bool
 	loadedAt    time.Time
 	lastAttempt time.Time
+	lastErr     error         // of the last load, when it failed
+	loading     chan struct{} // closed when the running load ends; nil if none
 }
 
 func (c *Cached[T]) now() time.Time {
@@ -36,49 +46,114 @@ func (c *Cached[T]) now() time.Time {
 	return time.Now()
 }
 
-// Get returns the cached value, loading it first when there is none or it is
-// stale. It fails only when no good value was ever loaded.
+// Get returns the cached value; when it is older than MaxAge a reload
+// starts in the background. With no value yet, Get waits for a load (or for
+// ctx) and fails only if that load fails.
 func (c *Cached[T]) Get(ctx context.Context) (T, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loaded && c.now().Sub(c.loadedAt) < c.MaxAge {
-		return c.val, nil
+	if c.loaded {
+		v := c.val
+		if c.now().Sub(c.loadedAt) >= c.MaxAge && c.mayRetryLocked() {
+			c.startLocked()
+		}
+		c.mu.Unlock()
+		return v, nil
 	}
-	return c.reload(ctx)
+	done := c.startLocked()
+	c.mu.Unlock()
+	return c.await(ctx, done)
 }
 
-// Refresh reloads the value now unless the source was asked less than
-// MinInterval ago. It reports whether it reached the source.
-func (c *Cached[T]) Refresh(ctx context.Context) (T, bool, error) {
+// Refresh starts a background reload now unless one is running or the
+// source was asked less than MinInterval ago. It never waits for the
+// source, so a caller's answer time does not depend on it. It reports
+// whether it started one.
+func (c *Cached[T]) Refresh() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.lastAttempt.IsZero() && c.now().Sub(c.lastAttempt) < c.MinInterval {
-		if !c.loaded {
-			var zero T
-			return zero, false, fmt.Errorf("secret %q not loaded yet", c.ID)
-		}
-		return c.val, false, nil
+	if c.loading != nil || !c.mayRetryLocked() {
+		return false
 	}
-	v, err := c.reload(ctx)
-	return v, true, err
+	c.startLocked()
+	return true
 }
 
-// reload must be called with mu held; holding it makes concurrent cold
-// callers share one load instead of each calling the source.
-func (c *Cached[T]) reload(ctx context.Context) (T, error) {
-	c.lastAttempt = c.now()
-	v, err := c.load(ctx)
-	if err != nil {
-		if c.loaded {
-			c.logger().WarnContext(ctx, "secret refresh failed; serving the last good value",
-				"secret_id", c.ID, "age", c.now().Sub(c.loadedAt).String(), "error", err.Error())
-			return c.val, nil
-		}
-		var zero T
-		return zero, err
+// Load reloads now (joining a load already running) and waits for it, or
+// for ctx. A failed load keeps the last good value, which Load returns.
+// It is for priming at start-up.
+func (c *Cached[T]) Load(ctx context.Context) (T, error) {
+	c.mu.Lock()
+	done := c.startLocked()
+	c.mu.Unlock()
+	return c.await(ctx, done)
+}
+
+// Wait waits until no load is running, or for ctx.
+func (c *Cached[T]) Wait(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.loading
+	c.mu.Unlock()
+	if done == nil {
+		return nil
 	}
-	c.val, c.loaded, c.loadedAt = v, true, c.now()
-	return v, nil
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Cached[T]) await(ctx context.Context, done <-chan struct{}) (T, error) {
+	var zero T
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return zero, fmt.Errorf("secret %q: still loading: %w", c.ID, ctx.Err())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded {
+		return c.val, nil
+	}
+	return zero, c.lastErr
+}
+
+func (c *Cached[T]) mayRetryLocked() bool {
+	return c.lastAttempt.IsZero() || c.now().Sub(c.lastAttempt) >= c.MinInterval
+}
+
+// startLocked starts a load unless one is running, and returns the channel
+// that closes when it ends. mu must be held.
+func (c *Cached[T]) startLocked() <-chan struct{} {
+	if c.loading != nil {
+		return c.loading
+	}
+	done := make(chan struct{})
+	c.loading = done
+	c.lastAttempt = c.now()
+	go func() {
+		timeout := c.LoadTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		v, err := c.load(ctx)
+		cancel()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.lastErr = err
+		switch {
+		case err == nil:
+			c.val, c.loaded, c.loadedAt = v, true, c.now()
+		case c.loaded:
+			c.logger().Warn("secret refresh failed; serving the last good value",
+				"secret_id", c.ID, "age", c.now().Sub(c.loadedAt).String(), "error", err.Error())
+		}
+		c.loading = nil
+		close(done)
+	}()
+	return done
 }
 
 func (c *Cached[T]) load(ctx context.Context) (T, error) {

@@ -27,14 +27,16 @@ var _ kyc.Provider = (*Provider)(nil)
 
 func (p *Provider) Name() string { return "SUMSUB" }
 
-// retryAfter is what we suggest to callers when Sumsub is not answering.
-const retryAfter = 2 * time.Second
+// What we tell callers when Sumsub is not answering.
+const (
+	retryAfter         = 2 * time.Second
+	unavailableMessage = "The verification provider is temporarily unavailable."
+)
 
 func (p *Provider) CreateLink(ctx context.Context, r kyc.LinkRequest) (string, string, error) {
 	creds, err := p.Credentials.Get(ctx)
 	if err != nil {
-		return "", "", &kyc.Error{Code: kyc.Unavailable, Message: "The verification provider is temporarily unavailable.",
-			RetryAfter: retryAfter, Cause: err}
+		return "", "", kyc.Unavailable(unavailableMessage, retryAfter, err)
 	}
 	params := LinkParams{
 		LevelName:   p.Levels[r.Type],
@@ -82,8 +84,7 @@ func classify(err error) error {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 &&
 		apiErr.Status != http.StatusTooManyRequests && apiErr.Status != http.StatusRequestTimeout {
-		return &kyc.Error{Code: kyc.Internal, Message: "An internal error occurred.", Cause: err}
+		return kyc.Internal(err)
 	}
-	return &kyc.Error{Code: kyc.Unavailable, Message: "The verification provider is temporarily unavailable.",
-		RetryAfter: retryAfter, Cause: err}
+	return kyc.Unavailable(unavailableMessage, retryAfter, err)
 }

@@ -113,7 +113,7 @@ func TestFakeRejectsBadSignatureTokenAndClock(t *testing.T) {
 			t.Errorf("%s: err = %v; want Sumsub's 401/4003", name, err)
 		}
 		// Sumsub refusing our credentials is our misconfiguration: 500.
-		if kyc.AsError(err).Code != kyc.Internal {
+		if kyc.AsError(err).Code != kyc.CodeInternal {
 			t.Errorf("%s: code = %s; want INTERNAL_ERROR", name, kyc.AsError(err).Code)
 		}
 	}
@@ -136,7 +136,7 @@ func TestProviderFailuresAreUnavailable(t *testing.T) {
 		srv.SetFail(fail)
 		url, token, err := provider(srv, creds, time.Now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
 		e := kyc.AsError(err)
-		if e.Code != kyc.Unavailable || e.RetryAfter <= 0 || url != "" || token != "" {
+		if e.Code != kyc.CodeUnavailable || e.RetryAfter <= 0 || url != "" || token != "" {
 			t.Errorf("%s: = %q, %q, %v; want SERVICE_UNAVAILABLE with Retry-After and nothing else", name, url, token, err)
 		}
 		srv.Close()
@@ -159,7 +159,7 @@ func TestProviderHonoursDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
-	if kyc.AsError(err).Code != kyc.Unavailable {
+	if kyc.AsError(err).Code != kyc.CodeUnavailable {
 		t.Fatalf("slow provider = %v; want SERVICE_UNAVAILABLE", err)
 	}
 	if time.Since(start) > 5*time.Second {
@@ -229,7 +229,7 @@ func TestConnectionRefusedIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _, err := p.CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
-	if e := kyc.AsError(err); e.Code != kyc.Unavailable || e.RetryAfter == 0 {
+	if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter == 0 {
 		t.Fatalf("connection refused = %v; want SERVICE_UNAVAILABLE with Retry-After", err)
 	}
 }

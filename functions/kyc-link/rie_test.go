@@ -1,0 +1,173 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/internal/awsfault"
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
+)
+
+// rieEnv names the Lambda Runtime Interface Emulator binary; make test sets
+// it (and installs the emulator), so there a missing one fails the test.
+const rieEnv = "KYC_RIE"
+
+func findRIE(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(rieEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", rieEnv, p, err)
+		}
+		return p
+	}
+	if p, err := filepath.Abs("../../bin/aws-lambda-rie"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	t.Skipf("skipped: the Lambda Runtime Interface Emulator is not installed; make test installs it into bin/ (or set %s)", rieEnv)
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// underRIE runs the binary as a Lambda function under the emulator with a
+// function timeout of timeoutSecs and the given environment, and returns
+// a function that invokes it with one event and returns the raw result.
+func underRIE(t *testing.T, timeoutSecs int, env ...string) func(event []byte) []byte {
+	rie := findRIE(t)
+	addr, apiAddr := freePort(t), freePort(t)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, binary)
+	cmd.Env = append(os.Environ(), append([]string{fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSecs)}, env...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("emulator output:\n%s", out.String())
+		}
+	})
+	url := "http://" + addr + "/2015-03-31/functions/function/invocations"
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("the emulator did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return func(event []byte) []byte {
+		resp, err := http.Post(url, "application/json", bytes.NewReader(event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
+	}
+}
+
+func keyedEvent(t *testing.T, customer, key string) []byte {
+	ev := map[string]any{
+		"resource": "/customers/{customerId}/kyc-link", "path": "/customers/" + customer + "/kyc-link", "httpMethod": "POST",
+		"headers": map[string]string{
+			"Content-Type": "application/json", "Idempotency-Key": key,
+			"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("tok:s")),
+		},
+		"requestContext": map[string]any{"requestId": "rie-" + key, "stage": "prod", "domainName": "abc.example"},
+		"body":           `{}`,
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs runs the function
+// under the Lambda RIE with a 3 s timeout and makes the steps after the
+// provider hang. The function must answer itself (503, or the 201 it has)
+// and free the key, never be killed by Lambda's timeout.
+func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
+	findRIE(t)
+	moto := motoserver.Start(t)
+	creds := sumsub.Credentials{AppToken: "sbx:rie", SecretKey: "rie-secret-key"}
+	for _, tc := range []struct {
+		name        string
+		sumsubDelay time.Duration // how long Sumsub takes
+		hang        string        // the DynamoDB call that hangs
+		wantStatus  float64
+	}{
+		// Sumsub never answers, then releasing the key hangs.
+		{"sumsub and release hang", time.Minute, "DeleteItem", 503},
+		// Sumsub answers late but in time, then storing the answer hangs:
+		// the 201 is still sent and the key released.
+		{"store hangs after a late link", 1200 * time.Millisecond, "UpdateItem", 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := sumsubtest.NewServer(creds)
+			t.Cleanup(fake.Close)
+			fake.SetDelay(tc.sumsubDelay)
+			proxy := awsfault.New(t, moto.URL)
+			sfx := motoserver.Name("rie")
+			moto.CreateTable(t, "cust-"+sfx, "id")
+			moto.CreateTable(t, "idem-"+sfx, "pk")
+			moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
+			moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:rie","secretKey":"rie-secret-key"}`)
+			moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
+				Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
+			proxy.Set(tc.hang, awsfault.Hang)
+
+			invoke := underRIE(t, 3,
+				"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL="+fake.URL,
+				"AWS_ENDPOINT_URL="+proxy.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+				"CUSTOMERS_TABLE=cust-"+sfx, "IDEMPOTENCY_TABLE=idem-"+sfx,
+				"API_TOKENS_SECRET_ID=tokens-"+sfx, "SUMSUB_SECRET_ID=sumsub-"+sfx)
+			raw := invoke(keyedEvent(t, "c1", "k-"+sfx))
+			var got struct {
+				StatusCode float64 `json:"statusCode"`
+			}
+			if err := json.Unmarshal(raw, &got); err != nil || got.StatusCode != tc.wantStatus {
+				t.Fatalf("invocation result %s; want an API Gateway response with status %v (not a Lambda timeout)", raw, tc.wantStatus)
+			}
+			if tc.hang == "DeleteItem" {
+				return // the key stays locked until its lock expires (deadline + 2 s)
+			}
+			out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("idem-" + sfx)})
+			if err != nil || len(out.Items) != 0 {
+				t.Fatalf("idempotency table holds %v (%v); want the key released", out.Items, err)
+			}
+		})
+	}
+}

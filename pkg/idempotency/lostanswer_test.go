@@ -1,0 +1,102 @@
+package idempotency_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/grid-kyc/kyc-link/internal/awsfault"
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLostAnswersAreOwnWrites: DynamoDB applies a conditional write, the
+// answer is lost (dropped connection), and the AWS SDK re-sends it; the
+// re-sent write fails its condition on the record the first attempt left.
+// The guard must take that as its own success, not as another request.
+func TestLostAnswersAreOwnWrites(t *testing.T) {
+	moto := moto.Need(t)
+	setup := func(t *testing.T) (*awsfault.Proxy, *idempotency.Guard, *syncBuffer) {
+		proxy := awsfault.New(t, moto.URL)
+		cfg := moto.Config()
+		cfg.BaseEndpoint = aws.String(proxy.URL)
+		table := motoserver.Name("lost")
+		moto.CreateTable(t, table, "pk")
+		logs := &syncBuffer{}
+		g := &idempotency.Guard{Store: &idempotency.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table},
+			Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+		return proxy, g, logs
+	}
+	ok := func(context.Context) idempotency.Response { return created("first") }
+
+	t.Run("acquire", func(t *testing.T) {
+		proxy, g, _ := setup(t)
+		proxy.Set("PutItem", awsfault.LoseAnswerOnce)
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
+		if err != nil || replayed || string(resp.Body) != "first" {
+			t.Fatalf("Do = %s, replayed %v, %v; want a fresh run (the lost PutItem was ours)", resp.Body, replayed, err)
+		}
+		if n := proxy.Count("PutItem"); n != 2 {
+			t.Fatalf("PutItem sent %d times; want 2 (the SDK re-sends after the lost answer)", n)
+		}
+	})
+	t.Run("complete", func(t *testing.T) {
+		proxy, g, logs := setup(t)
+		proxy.Set("UpdateItem", awsfault.LoseAnswerOnce)
+		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok); err != nil {
+			t.Fatal(err)
+		}
+		if n := proxy.Count("UpdateItem"); n != 2 {
+			t.Fatalf("UpdateItem sent %d times; want 2", n)
+		}
+		if n := proxy.Count("DeleteItem"); n != 0 || strings.Contains(logs.String(), "WARN") {
+			t.Fatalf("a stored response was taken for a failure: %d DeleteItem calls, log %s", n, logs)
+		}
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
+		if err != nil || !replayed || string(resp.Body) != "first" {
+			t.Fatalf("replay = %s, replayed %v, %v; want the stored response", resp.Body, replayed, err)
+		}
+	})
+	t.Run("release", func(t *testing.T) {
+		proxy, g, logs := setup(t)
+		proxy.Set("DeleteItem", awsfault.LoseAnswerOnce)
+		failing := func(context.Context) idempotency.Response { return idempotency.Response{Status: 503} }
+		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", failing); err != nil {
+			t.Fatal(err)
+		}
+		if n := proxy.Count("DeleteItem"); n != 2 {
+			t.Fatalf("DeleteItem sent %d times; want 2", n)
+		}
+		if strings.Contains(logs.String(), "WARN") {
+			t.Fatalf("a released key was reported as stuck: %s", logs)
+		}
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
+		if err != nil || replayed || string(resp.Body) != "first" {
+			t.Fatalf("retry = %s, replayed %v, %v; want a fresh run", resp.Body, replayed, err)
+		}
+	})
+}
