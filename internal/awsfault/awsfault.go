@@ -129,4 +129,3 @@ func (p *Proxy) Count(op string) int {
 	}
 	return n
 }
-

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		// The guard stores only 2xx answers (this route's one is 201): an
 		// error must not stick to the key.
 		Idempotency: &idempotency.Guard{Store: idem, Logger: logger},
-		Logger: logger,
+		Logger:      logger,
 	}
 	if !cfg.InLambda {
 		a.API.Timeout = cfg.RequestTimeout
