@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/app"
@@ -147,22 +149,34 @@ func TestInvokeRejectsNonHTTPEvents(t *testing.T) {
 func TestConfigFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	local, err := app.ConfigFromEnv(env(nil), false)
-	if err != nil || local.Backend != "memory" || local.Provider != "sandbox" || local.Port != "3000" ||
-		local.LinkTTL != 30*time.Minute || local.RequestTimeout != 10*time.Second || local.SumsubBaseURL != "https://api.sumsub.com" ||
-		local.LevelIndividual != "basic-kyc-level" || local.LevelBusiness != "basic-kyb-level" {
-		t.Fatalf("local defaults = %+v, %v", local, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := app.Config{Port: "3000", Backend: "memory", Provider: "sandbox",
+		APITokensSecretID: "kyc-link/api-tokens", SumsubSecretID: "kyc-link/sumsub",
+		CustomersTable: "customers", IdempotencyTable: "kyc-link-idempotency",
+		SumsubBaseURL: "https://api.sumsub.com", LevelIndividual: "basic-kyc-level", LevelBusiness: "basic-kyb-level",
+		LinkTTL: 30 * time.Minute, RequestTimeout: 10 * time.Second}
+	if diff := cmp.Diff(want, local); diff != "" {
+		t.Errorf("local defaults (-want +got):\n%s", diff)
 	}
 	lambda, err := app.ConfigFromEnv(env(nil), true)
-	if err != nil || lambda.Backend != "aws" || lambda.Provider != "sumsub" {
-		t.Fatalf("Lambda defaults = %+v, %v", lambda, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.InLambda, want.Backend, want.Provider = true, "aws", "sumsub"
+	if diff := cmp.Diff(want, lambda); diff != "" {
+		t.Errorf("Lambda defaults (-want +got):\n%s", diff)
 	}
 	for _, bad := range []map[string]string{
 		{"KYC_LINK_TTL": "soon"}, {"KYC_LINK_TTL": "10s"}, {"KYC_LINK_TTL": "48h"}, {"KYC_REQUEST_TIMEOUT": "-1s"},
 		{"KYC_BACKEND": "postgres"}, {"KYC_PROVIDER": "onfido"},
 	} {
-		if _, err := app.ConfigFromEnv(env(bad), false); err == nil {
-			t.Errorf("ConfigFromEnv(%v) accepted", bad)
-		}
+		t.Run(fmt.Sprint(bad), func(t *testing.T) {
+			if _, err := app.ConfigFromEnv(env(bad), false); err == nil {
+				t.Errorf("ConfigFromEnv(%v) accepted", bad)
+			}
+		})
 	}
 }
 

@@ -45,10 +45,12 @@ func TestMemory(t *testing.T) {
 }
 
 func TestDynamoDB(t *testing.T) {
-	moto.CreateTable(t, "customers", "id")
+	moto := moto.Need(t)
+	table := motoserver.Name("customers")
+	moto.CreateTable(t, table, "id")
 	db := moto.DynamoDB()
 	put := func(item map[string]types.AttributeValue) {
-		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("customers"), Item: item}); err != nil {
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,11 +62,11 @@ func TestDynamoDB(t *testing.T) {
 		"kycStatus": S("UNVERIFIED"), "isDeleted": &types.AttributeValueMemberBOOL{Value: true}})
 	// customerType absent; an attribute of an unexpected type reads as absent.
 	put(map[string]types.AttributeValue{"id": S(bare.ID), "platformId": S("p2"), "email": &types.AttributeValueMemberN{Value: "7"}})
-	testStore(t, &customers.DynamoDB{Client: db, Table: "customers"})
+	testStore(t, &customers.DynamoDB{Client: db, Table: table})
 }
 
 func TestDynamoDBOutageIsUnavailable(t *testing.T) {
-	s := &customers.DynamoDB{Client: moto.DynamoDB(), Table: "no-such-table"}
+	s := &customers.DynamoDB{Client: moto.Need(t).DynamoDB(), Table: "no-such-table"}
 	_, err := s.FindCustomer(context.Background(), "Customer:1")
 	if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter == 0 {
 		t.Fatalf("FindCustomer on a failing table = %v; want SERVICE_UNAVAILABLE with a retry hint", err)

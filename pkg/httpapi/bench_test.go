@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/grid-kyc/kyc-link/internal/ddbcount"
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
 
@@ -13,9 +14,11 @@ import (
 // (ddb-calls/op): goals are 0 without a key, 2 for a first request with a
 // key, 1 for a replay. Latency here is moto's, not DynamoDB's.
 func BenchmarkRequest(b *testing.B) {
-	moto.CreateTable(b, "bench-idem", "pk")
+	moto := moto.Need(b)
+	table := motoserver.Name("bench-idem")
+	moto.CreateTable(b, table, "pk")
 	db := &ddbcount.Client{API: moto.DynamoDB()}
-	e := newEnv(b, &idempotency.DynamoDB{Client: db, Table: "bench-idem"})
+	e := newEnv(b, &idempotency.DynamoDB{Client: db, Table: table})
 	e.unchecked = true
 
 	run := func(b *testing.B, key func(i int) string) {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/customers"
@@ -186,8 +188,10 @@ func TestCreatesLink(t *testing.T) {
 	}
 	var body map[string]string
 	json.Unmarshal(w.Body.Bytes(), &body)
-	if body["kycUrl"] != "https://in.sumsub.com/websdk/p/x" || body["provider"] != "SUMSUB" || body["token"] != "_act-sbx-jwt-token" || len(body) != 4 {
-		t.Fatalf("body = %v", body)
+	want := map[string]string{"kycUrl": "https://in.sumsub.com/websdk/p/x", "provider": "SUMSUB", "token": "_act-sbx-jwt-token",
+		"expiresAt": body["expiresAt"]} // checked below
+	if diff := cmp.Diff(want, body); diff != "" {
+		t.Fatalf("body (-want +got):\n%s", diff)
 	}
 	exp, err := time.Parse(time.RFC3339, body["expiresAt"])
 	if err != nil || !strings.HasSuffix(body["expiresAt"], "Z") {
@@ -196,12 +200,17 @@ func TestCreatesLink(t *testing.T) {
 	if d := exp.Sub(before); d < 29*time.Minute || d > 31*time.Minute {
 		t.Fatalf("expiresAt is %s from now; want the 30m TTL", d)
 	}
-	if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("X-Request-Id") == "" {
-		t.Fatalf("headers = %v", w.Header())
+	if got := w.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q; want no-store", got)
 	}
-	r := e.provider.last.Load()
-	if r.CustomerID != custA || r.RedirectURI != "https://app.example.com/onboarding/done" || r.Email != "ada@example.com" || r.TTL != 30*time.Minute {
-		t.Fatalf("provider got %+v", r)
+	if w.Header().Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+	got := *e.provider.last.Load()
+	wantReq := kyc.LinkRequest{CustomerID: custA, Type: kyc.Individual, RedirectURI: "https://app.example.com/onboarding/done",
+		Email: "ada@example.com", PhoneNumber: "+14155550100", TTL: 30 * time.Minute}
+	if got != wantReq {
+		t.Fatalf("provider got %+v; want %+v", got, wantReq)
 	}
 }
 

@@ -17,11 +17,9 @@ var moto *motoserver.Server
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
-var tableN int
-
 func dynamoIdem(t *testing.T) idempotency.Store {
-	tableN++
-	name := fmt.Sprintf("idem-%d", tableN)
+	moto := moto.Need(t)
+	name := motoserver.Name("idem")
 	moto.CreateTable(t, name, "pk")
 	return &idempotency.DynamoDB{Client: moto.DynamoDB(), Table: name}
 }

@@ -15,10 +15,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
 
-var (
-	moto   *motoserver.Server
-	tables atomic.Int64
-)
+var moto *motoserver.Server
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
@@ -26,7 +23,8 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 // package's tests.
 func dynamoStore(t testing.TB, dropOld bool) (*idempotency.DynamoDB, *ddbcount.Client) {
 	t.Helper()
-	name := fmt.Sprintf("guard-%d", tables.Add(1))
+	moto := moto.Need(t)
+	name := motoserver.Name("guard")
 	moto.CreateTable(t, name, "pk")
 	db := &ddbcount.Client{API: moto.DynamoDB(), DropOld: dropOld}
 	return &idempotency.DynamoDB{Client: db, Table: name}, db

@@ -32,26 +32,31 @@ func TestService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := time.Date(2026, 1, 2, 2, 34, 5, 0, time.UTC); !l.ExpiresAt.Equal(want) || l.ExpiresAt.Location() != time.UTC {
-		t.Fatalf("ExpiresAt = %v; want %v in UTC, whole seconds", l.ExpiresAt, want)
+	// Expiry: now + TTL, in UTC, whole seconds.
+	want := kyc.Link{URL: "https://link", Token: "tok", Provider: "SUMSUB", ExpiresAt: time.Date(2026, 1, 2, 2, 34, 5, 0, time.UTC)}
+	if l != want {
+		t.Fatalf("link = %+v; want %+v", l, want)
 	}
-	if l.URL != "https://link" || l.Token != "tok" || l.Provider != "SUMSUB" {
-		t.Fatalf("link = %+v", l)
-	}
-	if r := p.got[0]; r.Type != kyc.Individual || r.Email != "e@example.com" || r.PhoneNumber != "+1" || r.RedirectURI != "https://r" || r.TTL != 30*time.Minute {
-		t.Fatalf("provider request = %+v", r)
+	wantReq := kyc.LinkRequest{CustomerID: "c1", Type: kyc.Individual, Email: "e@example.com", PhoneNumber: "+1",
+		RedirectURI: "https://r", TTL: 30 * time.Minute}
+	if p.got[0] != wantReq {
+		t.Fatalf("provider request = %+v; want %+v", p.got[0], wantReq)
 	}
 	s.CreateLink(context.Background(), "p1", "c2", "")
-	if p.got[1].Type != kyc.Business {
-		t.Fatalf("business customer sent as %s", p.got[1].Type)
+	if got := p.got[1].Type; got != kyc.Business {
+		t.Fatalf("business customer sent as %s; want %s", got, kyc.Business)
 	}
-	for _, tc := range []struct{ platform, id string }{{"p2", "c1"}, {"p1", "c3"}, {"p1", "nope"}} {
-		_, err := s.CreateLink(context.Background(), tc.platform, tc.id, "")
-		if e := kyc.AsError(err); e.Code != kyc.CodeNotFound || e.Message != "Customer not found." {
-			t.Errorf("%v = %v; want the one not-found answer", tc, err)
-		}
+	for _, tc := range []struct{ name, platform, id string }{
+		{"other platform's customer", "p2", "c1"}, {"deleted customer", "p1", "c3"}, {"missing customer", "p1", "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.CreateLink(context.Background(), tc.platform, tc.id, "")
+			if got, want := *kyc.AsError(err), *kyc.CustomerNotFound(); got.Code != want.Code || got.Message != want.Message {
+				t.Errorf("err = %v; want the one not-found answer %v", err, &want)
+			}
+		})
 	}
-	if len(p.got) != 2 {
-		t.Fatalf("provider called %d times; want 2", len(p.got))
+	if got := len(p.got); got != 2 {
+		t.Fatalf("provider called %d times; want 2", got)
 	}
 }

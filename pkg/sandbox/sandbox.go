@@ -36,6 +36,9 @@ type Provider struct {
 
 var _ kyc.Provider = (*Provider)(nil)
 
+// Name is SUMSUB although no Sumsub is involved: the contract's provider
+// enum has that one value, and local clients must get answers they can
+// parse exactly as production ones.
 func (p *Provider) Name() string { return "SUMSUB" }
 
 func (p *Provider) CreateLink(_ context.Context, r kyc.LinkRequest) (string, string, error) {

@@ -2,12 +2,16 @@ package sumsub_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
@@ -50,28 +54,31 @@ func TestCreateLinkSendsSignedRequestsBothCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(url, srv.URL+"/websdk/p/") || !strings.HasPrefix(token, "_act-sbx-jwt-") {
-		t.Fatalf("CreateLink = %q, %q", url, token)
+	if !strings.HasPrefix(url, srv.URL+"/websdk/p/") {
+		t.Errorf("url = %q; want a hosted link under %s/websdk/p/", url, srv.URL)
 	}
-	if srv.Rejected() != 0 || srv.Count(sumsubtest.LinkPath) != 1 || srv.Count(sumsubtest.TokenPath) != 1 {
-		t.Fatalf("rejected %d, link calls %d, token calls %d", srv.Rejected(), srv.Count(sumsubtest.LinkPath), srv.Count(sumsubtest.TokenPath))
+	if !strings.HasPrefix(token, "_act-sbx-jwt-") {
+		t.Errorf("token = %q; want a sandbox SDK token", token)
 	}
+	if got := srv.Rejected(); got != 0 {
+		t.Errorf("Sumsub rejected %d requests; want 0", got)
+	}
+	common := map[string]any{
+		"levelName": "kyb-level", "userId": "Customer:1", "ttlInSecs": json.Number("1800"),
+		"applicantIdentifiers": map[string]any{"email": "a@example.com", "phone": "+14155550100"},
+	}
+	withRedirect := maps.Clone(common)
+	withRedirect["redirect"] = map[string]any{"successUrl": "https://app.example.com/done", "rejectUrl": "https://app.example.com/done"}
+	want := map[string]map[string]any{sumsubtest.LinkPath: withRedirect, sumsubtest.TokenPath: common}
+	got := map[string]map[string]any{}
 	for _, r := range srv.Accepted() {
-		b := r.Body
-		if b["levelName"] != "kyb-level" || b["userId"] != "Customer:1" || b["ttlInSecs"].(interface{ String() string }).String() != "1800" {
-			t.Errorf("%s body = %v", r.Path, b)
+		if _, dup := got[r.Path]; dup {
+			t.Errorf("%s called more than once", r.Path)
 		}
-		ids, _ := b["applicantIdentifiers"].(map[string]any)
-		if ids["email"] != "a@example.com" || ids["phone"] != "+14155550100" {
-			t.Errorf("%s applicantIdentifiers = %v", r.Path, ids)
-		}
-		redirect, hasRedirect := b["redirect"].(map[string]any)
-		if r.Path == sumsubtest.LinkPath && (redirect["successUrl"] != "https://app.example.com/done" || redirect["rejectUrl"] != "https://app.example.com/done") {
-			t.Errorf("link redirect = %v", redirect)
-		}
-		if r.Path == sumsubtest.TokenPath && hasRedirect {
-			t.Errorf("token call carries a redirect")
-		}
+		got[r.Path] = r.Body
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request bodies by path (-want +got):\n%s", diff)
 	}
 }
 
@@ -107,18 +114,23 @@ func TestFakeRejectsBadSignatureTokenAndClock(t *testing.T) {
 		"wrong app token":  {sumsub.Credentials{AppToken: "sbx:other", SecretKey: creds.SecretKey}, time.Now},
 		"clock skew":       {creds, func() time.Time { return time.Now().Add(-5 * time.Minute) }},
 	} {
-		_, _, err := provider(srv, tc.creds, tc.now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
-		var apiErr *sumsub.APIError
-		if !errors.As(err, &apiErr) || apiErr.Status != 401 || apiErr.ErrorCode != 4003 {
-			t.Errorf("%s: err = %v; want Sumsub's 401/4003", name, err)
-		}
-		// Sumsub refusing our credentials is our misconfiguration: 500.
-		if kyc.AsError(err).Code != kyc.CodeInternal {
-			t.Errorf("%s: code = %s; want INTERNAL_ERROR", name, kyc.AsError(err).Code)
-		}
+		t.Run(name, func(t *testing.T) {
+			_, _, err := provider(srv, tc.creds, tc.now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+			var apiErr *sumsub.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v; want a Sumsub API error", err)
+			}
+			if got, want := [2]int{apiErr.Status, apiErr.ErrorCode}, [2]int{401, 4003}; got != want {
+				t.Errorf("status, errorCode = %v; want %v", got, want)
+			}
+			// Sumsub refusing our credentials is our misconfiguration: 500.
+			if got := kyc.AsError(err).Code; got != kyc.CodeInternal {
+				t.Errorf("code = %s; want %s", got, kyc.CodeInternal)
+			}
+		})
 	}
-	if srv.Rejected() == 0 || len(srv.Accepted()) != 0 {
-		t.Fatalf("rejected %d, accepted %d", srv.Rejected(), len(srv.Accepted()))
+	if got := len(srv.Accepted()); got != 0 {
+		t.Fatalf("the fake accepted %d badly signed requests; want 0", got)
 	}
 }
 
@@ -132,14 +144,18 @@ func TestProviderFailuresAreUnavailable(t *testing.T) {
 			return true
 		},
 	} {
-		srv := sumsubtest.NewServer(creds)
-		srv.SetFail(fail)
-		url, token, err := provider(srv, creds, time.Now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
-		e := kyc.AsError(err)
-		if e.Code != kyc.CodeUnavailable || e.RetryAfter <= 0 || url != "" || token != "" {
-			t.Errorf("%s: = %q, %q, %v; want SERVICE_UNAVAILABLE with Retry-After and nothing else", name, url, token, err)
-		}
-		srv.Close()
+		t.Run(name, func(t *testing.T) {
+			srv := sumsubtest.NewServer(creds)
+			defer srv.Close()
+			srv.SetFail(fail)
+			url, token, err := provider(srv, creds, time.Now).CreateLink(context.Background(), kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+			if url != "" || token != "" {
+				t.Errorf("url, token = %q, %q; want neither on failure", url, token)
+			}
+			if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter <= 0 {
+				t.Errorf("err = %v (retry after %s); want %s with a retry hint", err, e.RetryAfter, kyc.CodeUnavailable)
+			}
+		})
 	}
 }
 
@@ -168,13 +184,16 @@ func TestProviderHonoursDeadline(t *testing.T) {
 }
 
 func TestParseCredentials(t *testing.T) {
-	if c, err := sumsub.ParseCredentials(`{"appToken":"a","secretKey":"s"}`); err != nil || c.AppToken != "a" || c.SecretKey != "s" {
-		t.Fatalf("ParseCredentials = %+v, %v", c, err)
+	c, err := sumsub.ParseCredentials(`{"appToken":"a","secretKey":"s"}`)
+	if want := (sumsub.Credentials{AppToken: "a", SecretKey: "s"}); err != nil || c != want {
+		t.Fatalf("ParseCredentials = %+v, %v; want %+v", c, err, want)
 	}
 	for _, s := range []string{``, `{"appToken":"a"}`, `[]`, `{"appToken":"a","secretKey":1}`} {
-		if _, err := sumsub.ParseCredentials(s); err == nil {
-			t.Errorf("ParseCredentials(%q) accepted", s)
-		}
+		t.Run(s, func(t *testing.T) {
+			if _, err := sumsub.ParseCredentials(s); err == nil {
+				t.Errorf("ParseCredentials(%q) accepted", s)
+			}
+		})
 	}
 }
 
@@ -208,15 +227,20 @@ func TestRetryLimits(t *testing.T) {
 		"401 is not retried":                     {401, 5 * time.Second, 1},
 		"no retry when the deadline has no room": {503, 800 * time.Millisecond, 1},
 	} {
-		srv := sumsubtest.NewServer(creds)
-		srv.SetFail(func(w http.ResponseWriter, r *http.Request) bool { return failOn(w, r, sumsubtest.LinkPath, tc.status) })
-		ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
-		_, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
-		cancel()
-		if err == nil || srv.Count(sumsubtest.LinkPath) != tc.wantCalls {
-			t.Errorf("%s: %v with %d link calls; want an error after %d", name, err, srv.Count(sumsubtest.LinkPath), tc.wantCalls)
-		}
-		srv.Close()
+		t.Run(name, func(t *testing.T) {
+			srv := sumsubtest.NewServer(creds)
+			defer srv.Close()
+			srv.SetFail(func(w http.ResponseWriter, r *http.Request) bool { return failOn(w, r, sumsubtest.LinkPath, tc.status) })
+			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+			defer cancel()
+			_, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour})
+			if err == nil {
+				t.Error("CreateLink succeeded; want an error")
+			}
+			if got := srv.Count(sumsubtest.LinkPath); got != tc.wantCalls {
+				t.Errorf("link calls = %d; want %d", got, tc.wantCalls)
+			}
+		})
 	}
 }
 
