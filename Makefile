@@ -65,7 +65,7 @@ build: ## the deployable arm64 bootstrap in bin/arm64/
 token: ## make an API token: prints the secret once and the JSON entry for the tokens secret
 	@$(GO) run ./cmd/newtoken $(if $(PLATFORM),-platform $(PLATFORM))
 
-bench: ## benchmarks (DynamoDB calls per request, handler latency and allocations)
+bench: ## benchmarks: round trips per request (delay proxy), DynamoDB calls, handler CPU and allocations (docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 clean:

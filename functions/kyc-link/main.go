@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -33,6 +34,16 @@ func main() {
 	}
 }
 
+// primeTimeout bounds start-up work; Lambda's init phase allows 10 s.
+const primeTimeout = 3 * time.Second
+
+// prime loads secrets and opens connections before the first request.
+func prime(ctx context.Context, a *app.App) {
+	ctx, cancel := context.WithTimeout(ctx, primeTimeout)
+	defer cancel()
+	a.Prime(ctx)
+}
+
 func run(logger *slog.Logger) error {
 	inLambda := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
 	cfg, err := app.ConfigFromEnv(os.Getenv, inLambda)
@@ -48,6 +59,7 @@ func run(logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
+		prime(ctx, a)
 		lambda.Start(a.Lambda().Invoke)
 		return nil
 	}
@@ -61,6 +73,7 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	prime(ctx, a)
 	logger.Info("listening", "url", cfg.PublicURL, "backend", cfg.Backend, "provider", cfg.Provider)
 	if curl := a.CurlExample(cfg.PublicURL); curl != "" {
 		fmt.Fprintf(os.Stderr, "\nkyc-link is up on %s (%s backend, %s provider). Try:\n\n  %s\n\n", cfg.PublicURL, cfg.Backend, cfg.Provider, curl)

@@ -6,6 +6,7 @@ package awsfault
 
 import (
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Mode is what the proxy does with a matching request.
@@ -37,7 +39,17 @@ type Proxy struct {
 	mu     sync.Mutex
 	faults map[string]Mode // operation suffix or service prefix -> mode
 	seen   map[string]int  // X-Amz-Target -> requests
+	delay  time.Duration   // added to every request
 	stop   chan struct{}
+}
+
+// SetDelay holds every request for d before handling it, as a network
+// round trip of d would: latency added by it, divided by d, counts the
+// round trips a caller makes one after the other.
+func (p *Proxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
 
 // New starts a proxy to target for the rest of tb.
@@ -47,9 +59,21 @@ func New(tb testing.TB, target string) *Proxy {
 		tb.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
+	// A caller that gives up (a cancelled lookup, a timeout) is expected.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
 	p := &Proxy{faults: map[string]Mode{}, seen: map[string]int{}, stop: make(chan struct{})}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := r.Header.Get("X-Amz-Target")
+		p.mu.Lock()
+		delay := p.delay
+		p.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		switch p.take(op) {
 		case Down:
 			drop(w)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -46,16 +47,21 @@ type App struct {
 	API     *httpapi.Handler
 	Sandbox *sandbox.Provider // nil unless KYC_PROVIDER=sandbox
 	Seed    *Seed             // nil unless KYC_BACKEND=memory
+
+	logger *slog.Logger
+	// primers are the start-up steps Prime runs side by side.
+	primers map[string]func(context.Context) error
 }
 
-// New wires the service. It makes no network call: secrets load on first
-// use, so an outage at cold start fails requests (503), not the process.
+// New wires the service. It makes no network call (see Prime): secrets
+// load on first use, so an outage at cold start fails requests (503), not
+// the process.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	var (
 		src   secrets.Source
 		store kyc.CustomerStore
 		idem  idempotency.Store
-		a     = &App{}
+		a     = &App{logger: logger, primers: map[string]func(context.Context) error{}}
 	)
 	switch cfg.Backend {
 	case BackendMemory:
@@ -83,8 +89,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		}
 		db := dynamodb.NewFromConfig(awsCfg)
 		src = &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
-		store = &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
+		custDB := &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
+		store = custDB
 		idem = &idempotency.DynamoDB{Client: db, Table: cfg.IdempotencyTable}
+		// One client, one connection pool for both tables.
+		a.primers["dynamodb connection"] = custDB.Warm
 	default:
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
 	}
@@ -95,17 +104,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		a.Sandbox = &sandbox.Provider{BaseURL: cfg.PublicURL, Now: time.Now}
 		provider = a.Sandbox
 	case ProviderSumsub:
+		client := &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now}
+		creds := cachedSecret(src, cfg.SumsubSecretID, sumsub.ParseCredentials, logger)
 		provider = &sumsub.Provider{
-			Client:      &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now},
-			Credentials: cachedSecret(src, cfg.SumsubSecretID, sumsub.ParseCredentials, logger),
+			Client:      client,
+			Credentials: creds,
 			Levels:      map[kyc.CustomerType]string{kyc.Individual: cfg.LevelIndividual, kyc.Business: cfg.LevelBusiness},
 		}
+		a.primers["sumsub secret"] = loader(creds)
+		a.primers["sumsub connection"] = client.Warm
 	default:
 		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
 	}
 
+	tokens := cachedSecret(src, cfg.APITokensSecretID, auth.ParseTokens, logger)
+	a.primers["api tokens secret"] = loader(tokens)
 	a.API = &httpapi.Handler{
-		Auth:  &auth.Authenticator{Tokens: cachedSecret(src, cfg.APITokensSecretID, auth.ParseTokens, logger)},
+		Auth:  &auth.Authenticator{Tokens: tokens},
 		Links: &kyc.Service{Customers: store, Provider: provider, TTL: cfg.LinkTTL, Now: time.Now},
 		// The guard stores only 2xx answers (this route's one is 201): an
 		// error must not stick to the key.
@@ -116,6 +131,30 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		a.API.Timeout = cfg.RequestTimeout
 	}
 	return a, nil
+}
+
+// Prime does ahead of the first request what it would otherwise wait for:
+// both secrets are loaded and the connections to DynamoDB and Sumsub
+// opened, all side by side, within ctx. In Lambda it runs in the init
+// phase (full CPU, off the request path). A step that fails is logged and
+// left to the request path, which retries it as before.
+func (a *App) Prime(ctx context.Context) {
+	var wg sync.WaitGroup
+	for name, step := range a.primers {
+		wg.Go(func() {
+			if err := step(ctx); err != nil {
+				a.logger.WarnContext(ctx, "start-up step failed; the first request retries it", "step", name, "error", err.Error())
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func loader[T any](c *secrets.Cached[T]) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.Load(ctx)
+		return err
+	}
 }
 
 // cachedSecret keeps one secret parsed in memory with the service's refresh

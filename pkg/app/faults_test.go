@@ -33,6 +33,8 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 type faultEnv struct {
 	proxy  *awsfault.Proxy
 	fake   *sumsubtest.Server
+	app    *app.App
+	cfg    app.Config
 	h      http.Handler
 	table  string
 	tokens string // the API tokens secret's id
@@ -40,7 +42,7 @@ type faultEnv struct {
 
 // newFaultEnv wires the real app (AWS backend, Sumsub provider) through the
 // fault proxy to moto and to the fake Sumsub, with a 1 s request timeout.
-func newFaultEnv(t *testing.T) *faultEnv {
+func newFaultEnv(t testing.TB) *faultEnv {
 	moto := moto.Need(t)
 	sfx := motoserver.Name("f")
 	proxy := awsfault.New(t, moto.URL)
@@ -71,17 +73,22 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &faultEnv{proxy: proxy, fake: fake, h: a.Handler(), table: "idem-" + sfx, tokens: "tokens-" + sfx}
+	return &faultEnv{proxy: proxy, fake: fake, app: a, cfg: cfg, h: a.Handler(), table: "idem-" + sfx, tokens: "tokens-" + sfx}
 }
 
 // call posts for customer c1 and returns the status, headers, and how long
 // the answer took.
-func (e *faultEnv) call(t *testing.T, key string) (*httptest.ResponseRecorder, time.Duration) {
+func (e *faultEnv) call(t testing.TB, key string) (*httptest.ResponseRecorder, time.Duration) {
 	return e.callAs(t, "tok:s", key)
 }
 
 // callAs is call with other credentials ("id:secret").
-func (e *faultEnv) callAs(t *testing.T, credentials, key string) (*httptest.ResponseRecorder, time.Duration) {
+func (e *faultEnv) callAs(t testing.TB, credentials, key string) (*httptest.ResponseRecorder, time.Duration) {
+	return e.callOn(t, e.h, credentials, key)
+}
+
+// callOn is callAs on another handler of the same environment.
+func (e *faultEnv) callOn(t testing.TB, h http.Handler, credentials, key string) (*httptest.ResponseRecorder, time.Duration) {
 	r := httptest.NewRequest("POST", "/customers/c1/kyc-link", strings.NewReader(`{}`))
 	r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(credentials)))
 	r.Header.Set("Content-Type", "application/json")
@@ -90,7 +97,7 @@ func (e *faultEnv) callAs(t *testing.T, credentials, key string) (*httptest.Resp
 	}
 	w := httptest.NewRecorder()
 	start := time.Now()
-	e.h.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	took := time.Since(start)
 	if err := contract.CheckResponse(w.Code, w.Header(), w.Body.Bytes()); err != nil {
 		t.Error(err)
@@ -210,5 +217,46 @@ func TestNewTokenWorksWithinSeconds(t *testing.T) {
 		if time.Since(start) > 8*time.Second {
 			t.Fatal("a new token was still refused after 8 s")
 		}
+	}
+}
+
+// TestPrimeLoadsSecretsAndWarmsConnections: start-up loads both secrets and
+// opens the DynamoDB and Sumsub connections, so the first request makes no
+// Secrets Manager call.
+func TestPrimeLoadsSecretsAndWarmsConnections(t *testing.T) {
+	e := newFaultEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	e.app.Prime(ctx)
+	for op, want := range map[string]int{"GetSecretValue": 2, "GetItem": 1} {
+		if got := e.proxy.Count(op); got != want {
+			t.Errorf("%s calls during start-up = %d; want %d", op, got, want)
+		}
+	}
+	if got := e.fake.Warmups(); got != 1 {
+		t.Errorf("Sumsub warm-ups = %d; want 1", got)
+	}
+	if w, _ := e.call(t, ""); w.Code != 201 {
+		t.Fatalf("first request = %d %s", w.Code, w.Body)
+	}
+	if got := e.proxy.Count("GetSecretValue"); got != 2 {
+		t.Errorf("the first request read Secrets Manager: %d calls in all; want the 2 of start-up", got)
+	}
+}
+
+// TestPrimeFailureLeavesTheLazyPath: with Secrets Manager down at start-up,
+// the first request gets the same 503 as without priming, and once it is
+// back a request succeeds.
+func TestPrimeFailureLeavesTheLazyPath(t *testing.T) {
+	e := newFaultEnv(t)
+	e.proxy.Set("secretsmanager", awsfault.Down)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	e.app.Prime(ctx)
+	w, _ := e.call(t, "")
+	want503(t, w, "Secrets Manager down since start-up")
+	e.proxy.Set("secretsmanager", awsfault.Pass)
+	if w, _ := e.call(t, ""); w.Code != 201 {
+		t.Fatalf("after Secrets Manager came back: %d %s", w.Code, w.Body)
 	}
 }

@@ -43,6 +43,24 @@ func (d *DynamoDB) FindCustomer(ctx context.Context, id string) (kyc.Customer, e
 	return customerFromItem(id, out.Item), nil
 }
 
+// warmUpID is a key no customer has (customer ids are validated to exclude
+// spaces).
+const warmUpID = "kyc-link warm-up"
+
+// Warm opens a connection to DynamoDB before the first request needs it,
+// with an eventually consistent read of a key no customer has (half a read
+// unit).
+func (d *DynamoDB) Warm(ctx context.Context) error {
+	_, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(d.Table),
+		Key:       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: warmUpID}},
+	})
+	if err != nil {
+		return fmt.Errorf("warm up customers table: %w", err)
+	}
+	return nil
+}
+
 // customerFromItem reads the attributes it knows; an attribute of an
 // unexpected type reads as absent rather than failing the request.
 func customerFromItem(id string, item map[string]types.AttributeValue) kyc.Customer {

@@ -31,9 +31,13 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, header string) (platformID string, err error)
 }
 
-// LinkCreator issues verification links (kyc.Service).
+// LinkCreator issues verification links (kyc.Service) in two steps, so the
+// lookup can run alongside the idempotency check.
 type LinkCreator interface {
-	CreateLink(ctx context.Context, platformID, customerID, redirectURI string) (kyc.Link, error)
+	// Customer finds the platform's customer (USER_NOT_FOUND otherwise).
+	Customer(ctx context.Context, platformID, customerID string) (kyc.Customer, error)
+	// LinkFor mints a link for a customer Customer returned.
+	LinkFor(ctx context.Context, c kyc.Customer, redirectURI string) (kyc.Link, error)
 }
 
 // Handler serves the kyc-link route.
@@ -188,13 +192,17 @@ func (q *request) serve() (resp response) {
 	}
 	q.customerID = in.CustomerID
 	if in.IdempotencyKey == "" || q.h.Idempotency == nil {
-		return q.createLink(q.ctx, in)
+		c, err := q.h.Links.Customer(q.ctx, q.platformID, in.CustomerID)
+		if err != nil {
+			return q.fail(err)
+		}
+		return q.linkFor(q.ctx, c, in)
 	}
 	return q.idempotent(in)
 }
 
-func (q *request) createLink(ctx context.Context, in linkInput) response {
-	link, err := q.h.Links.CreateLink(ctx, q.platformID, in.CustomerID, in.RedirectURI)
+func (q *request) linkFor(ctx context.Context, c kyc.Customer, in linkInput) response {
+	link, err := q.h.Links.LinkFor(ctx, c, in.RedirectURI)
 	if err != nil {
 		return q.fail(err)
 	}

@@ -91,7 +91,7 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 		Timeout: 5 * time.Second,
 	}
 	if idem != nil {
-		h.Idempotency = &idempotency.Guard{Store: idem, Keep: func(r idempotency.Response) bool { return r.Status == 201 }}
+		h.Idempotency = &idempotency.Guard{Store: idem}
 	}
 	return &env{t: t, h: h, provider: p, logs: logs, idem: idem}
 }
@@ -317,12 +317,70 @@ func TestTokenSecretUnavailableIs503(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) CreateLink(context.Context, string, string, string) (kyc.Link, error) { panic("bug") }
+func (panicky) Customer(context.Context, string, string) (kyc.Customer, error)  { panic("bug") }
+func (panicky) LinkFor(context.Context, kyc.Customer, string) (kyc.Link, error) { panic("bug") }
 
 func TestPanicIs500(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, idempotency.NewMemory())
 	e.h.Links = panicky{}
-	checkError(t, e.do(post(link(custA), "")), 500, "INTERNAL_ERROR")
+	t.Run("no key", func(t *testing.T) { checkError(t, e.do(post(link(custA), "")), 500, "INTERNAL_ERROR") })
+	// With a key the lookup runs on its own goroutine; its panic must not
+	// take the process down.
+	t.Run("key", func(t *testing.T) {
+		checkError(t, e.do(post(link(custA), "", "Idempotency-Key", "panic")), 500, "INTERNAL_ERROR")
+	})
+}
+
+// rendezvous makes the customer lookup and the idempotency acquire each wait
+// until the other has started: run one after the other, they deadlock.
+type rendezvous struct {
+	lookupStarted, acquireStarted chan struct{}
+}
+
+func (r *rendezvous) meet(mine, theirs chan struct{}) error {
+	close(mine)
+	select {
+	case <-theirs:
+		return nil
+	case <-time.After(2 * time.Second):
+		return errors.New("the other call never started: lookup and acquire ran one after the other")
+	}
+}
+
+type meetingCustomers struct {
+	kyc.CustomerStore
+	r *rendezvous
+}
+
+func (m meetingCustomers) FindCustomer(ctx context.Context, id string) (kyc.Customer, error) {
+	if err := m.r.meet(m.r.lookupStarted, m.r.acquireStarted); err != nil {
+		return kyc.Customer{}, err
+	}
+	return m.CustomerStore.FindCustomer(ctx, id)
+}
+
+type meetingStore struct {
+	idempotency.Store
+	r *rendezvous
+}
+
+func (m meetingStore) Acquire(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
+	if err := m.r.meet(m.r.acquireStarted, m.r.lookupStarted); err != nil {
+		return nil, err
+	}
+	return m.Store.Acquire(ctx, rec, now)
+}
+
+// TestLookupRunsAlongsideAcquire: with a key, the customer lookup and the
+// idempotency acquire are one round trip, not two.
+func TestLookupRunsAlongsideAcquire(t *testing.T) {
+	r := &rendezvous{lookupStarted: make(chan struct{}), acquireStarted: make(chan struct{})}
+	e := newEnv(t, meetingStore{Store: idempotency.NewMemory(), r: r})
+	svc := e.h.Links.(*kyc.Service)
+	svc.Customers = meetingCustomers{CustomerStore: svc.Customers, r: r}
+	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "together")); w.Code != 201 {
+		t.Fatalf("%d %s; want 201 with lookup and acquire side by side", w.Code, w.Body)
+	}
 }
 
 func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"runtime/debug"
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
@@ -16,6 +18,28 @@ const (
 	reasonKeyInUse  = "IDEMPOTENCY_KEY_IN_USE"
 )
 
+type lookupResult struct {
+	customer kyc.Customer
+	err      error
+}
+
+// lookup starts finding the customer and returns where the result will
+// arrive. The lookup ends with the request; a panic in it is an internal
+// error, as anywhere else.
+func (q *request) lookup(customerID string) <-chan lookupResult {
+	found := make(chan lookupResult, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				found <- lookupResult{err: kyc.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))}
+			}
+		}()
+		c, err := q.h.Links.Customer(q.ctx, q.platformID, customerID)
+		found <- lookupResult{c, err}
+	}()
+	return found
+}
+
 // idempotent creates the link at most once per (platform, Idempotency-Key).
 func (q *request) idempotent(in linkInput) response {
 	path := "/customers/" + url.PathEscape(in.CustomerID) + "/kyc-link"
@@ -24,8 +48,22 @@ func (q *request) idempotent(in linkInput) response {
 		// The body was validated as JSON already; this is our bug.
 		return q.fail(kyc.Internal(err))
 	}
+	// The customer lookup runs alongside the acquire: a first request pays
+	// one round trip for both, a replay does not wait for the lookup.
+	found := q.lookup(in.CustomerID)
 	resp, replayed, err := q.h.Idempotency.Do(q.ctx, q.platformID, in.IdempotencyKey, fp,
-		func(ctx context.Context) response { return q.createLink(ctx, in) })
+		func(ctx context.Context) response {
+			var r lookupResult
+			select {
+			case r = <-found:
+			case <-ctx.Done():
+				return q.fail(kyc.Unavailable("The customer store is temporarily unavailable.", time.Second, ctx.Err()))
+			}
+			if r.err != nil {
+				return q.fail(r.err)
+			}
+			return q.linkFor(ctx, r.customer, in)
+		})
 	switch {
 	case errors.Is(err, idempotency.ErrKeyReused):
 		r := q.fail(kyc.Conflict(reasonKeyReused,

@@ -22,13 +22,29 @@ func CustomerNotFound() *Error {
 // CreateLink returns a fresh link for customerID, which must belong to
 // platformID. It never changes the customer.
 func (s *Service) CreateLink(ctx context.Context, platformID, customerID, redirectURI string) (Link, error) {
-	c, err := s.Customers.FindCustomer(ctx, customerID)
+	c, err := s.Customer(ctx, platformID, customerID)
 	if err != nil {
 		return Link{}, err
 	}
-	if c.IsDeleted || c.PlatformID != platformID {
-		return Link{}, CustomerNotFound()
+	return s.LinkFor(ctx, c, redirectURI)
+}
+
+// Customer finds platformID's customer customerID: the first half of
+// CreateLink, so a caller can run it alongside other work.
+func (s *Service) Customer(ctx context.Context, platformID, customerID string) (Customer, error) {
+	c, err := s.Customers.FindCustomer(ctx, customerID)
+	if err != nil {
+		return Customer{}, err
 	}
+	if c.IsDeleted || c.PlatformID != platformID {
+		return Customer{}, CustomerNotFound()
+	}
+	return c, nil
+}
+
+// LinkFor mints a fresh link for c, a customer Customer returned: the
+// second half of CreateLink.
+func (s *Service) LinkFor(ctx context.Context, c Customer, redirectURI string) (Link, error) {
 	typ := c.Type
 	if typ == "" {
 		typ = Individual

@@ -42,6 +42,7 @@ type Server struct {
 	mu       sync.Mutex
 	accepted []Request
 	rejected int
+	warmups  int
 	// Fail, when set, answers an accepted (correctly signed) request instead
 	// of the normal answer. Return false to answer normally.
 	fail func(w http.ResponseWriter, r *http.Request) bool
@@ -108,7 +109,23 @@ func WriteError(w http.ResponseWriter, status, errorCode int, description string
 	})
 }
 
+// Warmups returns how many requests for "/" (connection warm-ups) arrived.
+func (s *Server) Warmups() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.warmups
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" {
+		// The site root is no API resource: it answers unsigned requests,
+		// which is what a connection warm-up sends.
+		s.mu.Lock()
+		s.warmups++
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, 1000, "unreadable body")
