@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,7 +21,8 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 var (
 	full = kyc.Customer{ID: "Customer:1", PlatformID: "p1", Type: kyc.Business, KYCStatus: "PENDING",
-		Email: "a@example.com", PhoneNumber: "+14155550100", PlatformCustomerID: "u1"}
+		Email: "a@example.com", PhoneNumber: "+14155550100", PlatformCustomerID: "u1",
+		CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC)}
 	deleted = kyc.Customer{ID: "Customer:2", PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED", IsDeleted: true}
 	bare    = kyc.Customer{ID: "Customer:3", PlatformID: "p2"}
 )

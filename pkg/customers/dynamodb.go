@@ -3,6 +3,7 @@ package customers
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,14 +72,25 @@ func customerFromItem(id string, item map[string]types.AttributeValue) kyc.Custo
 		return ""
 	}
 	deleted, _ := item["isDeleted"].(*types.AttributeValueMemberBOOL)
-	return kyc.Customer{
+	c := kyc.Customer{
 		ID:                 id,
 		PlatformID:         str("platformId"),
 		Type:               kyc.CustomerType(str("customerType")),
 		KYCStatus:          str("kycStatus"),
+		KYBStatus:          str("kybStatus"),
 		Email:              str("email"),
 		PhoneNumber:        str("phoneNumber"),
 		PlatformCustomerID: str("platformCustomerId"),
 		IsDeleted:          deleted != nil && deleted.Value,
+		CreatedAt:          str("createdAt"),
 	}
+	if t, err := time.Parse(time.RFC3339, str(attrUpdatedAt)); err == nil {
+		c.UpdatedAt = t
+	}
+	if v, ok := item[attrLastReviewAt].(*types.AttributeValueMemberN); ok {
+		if ms, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			c.LastReviewAt = time.UnixMilli(ms).UTC()
+		}
+	}
+	return c
 }

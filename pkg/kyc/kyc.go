@@ -16,16 +16,43 @@ const (
 	Business   CustomerType = "BUSINESS"
 )
 
-// Customer is the part of a Grid customer this route reads.
+// Customer is the part of a Grid customer this service reads.
 type Customer struct {
 	ID                 string
 	PlatformID         string
 	Type               CustomerType
 	KYCStatus          string
+	KYBStatus          string
 	Email              string
 	PhoneNumber        string
 	PlatformCustomerID string
 	IsDeleted          bool
+	CreatedAt          string // RFC 3339, as stored
+	UpdatedAt          time.Time
+	// LastReviewAt is the provider time of the last review applied.
+	LastReviewAt time.Time
+}
+
+// StatusOf is the status a review moves: kybStatus for businesses,
+// kycStatus otherwise; unset is UNVERIFIED.
+func (c Customer) StatusOf() Status {
+	s := c.KYCStatus
+	if c.Type == Business {
+		s = c.KYBStatus
+	}
+	if s == "" {
+		return StatusUnverified
+	}
+	return Status(s)
+}
+
+// SetStatus sets the status StatusOf reads.
+func (c *Customer) SetStatus(s Status) {
+	if c.Type == Business {
+		c.KYBStatus = string(s)
+	} else {
+		c.KYCStatus = string(s)
+	}
 }
 
 // LinkRequest is what a provider needs to mint a verification link.

@@ -22,13 +22,17 @@ import (
 	"time"
 )
 
-// Credentials are an app token and its secret key.
+// Credentials are an app token and its secret key, and the secret Sumsub
+// signs webhooks with (set per webhook in Sumsub's dashboard).
 type Credentials struct {
-	AppToken  string `json:"appToken"`
-	SecretKey string `json:"secretKey"`
+	AppToken      string `json:"appToken"`
+	SecretKey     string `json:"secretKey"`
+	WebhookSecret string `json:"webhookSecret,omitempty"`
 }
 
-// ParseCredentials reads the Sumsub secret: {"appToken":…,"secretKey":…}.
+// ParseCredentials reads the Sumsub secret:
+// {"appToken":…,"secretKey":…,"webhookSecret":…}; webhookSecret is needed
+// only by the webhook receiver.
 func ParseCredentials(s string) (Credentials, error) {
 	var c Credentials
 	if err := json.Unmarshal([]byte(s), &c); err != nil || c.AppToken == "" || c.SecretKey == "" {

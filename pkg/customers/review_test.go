@@ -1,0 +1,204 @@
+package customers_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/customers"
+	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// reviewBackend is a review store plus a way to read what it recorded.
+type reviewBackend struct {
+	store   kyc.ReviewStore
+	notices func(t *testing.T) []kyc.Notice
+	// rejection reads the reject type and labels kept for a customer.
+	rejection func(t *testing.T, id string) customers.Rejection
+}
+
+var (
+	ind = kyc.Customer{ID: "Customer:ind", PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED", CreatedAt: "2025-10-13T12:00:00Z"}
+	biz = kyc.Customer{ID: "Customer:biz", PlatformID: "p1", Type: kyc.Business, CreatedAt: "2025-10-13T12:00:00Z"}
+	del = kyc.Customer{ID: "Customer:del", PlatformID: "p1", IsDeleted: true}
+)
+
+// testReviews is the conformance suite of review stores, through the
+// domain's Reviews (which is what the webhook receiver runs).
+func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	// The clock ticks a second per reading, so notices have distinct times.
+	var clockMu sync.Mutex
+	now := t0.Add(time.Hour)
+	tick := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); now = now.Add(time.Second); return now }
+	last := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	reviews := func(b reviewBackend) *kyc.Reviews {
+		return &kyc.Reviews{Store: b.store, Notices: gridhook.Notices, Now: tick}
+	}
+	apply := func(t *testing.T, r *kyc.Reviews, rev kyc.Review, want kyc.Outcome) {
+		t.Helper()
+		got, err := r.Apply(ctx, rev)
+		if err != nil || got != want {
+			t.Fatalf("Apply(%s %s at %s) = %s, %v; want %s", rev.CustomerID, rev.Status, rev.At.Format(time.StampMilli), got, err, want)
+		}
+	}
+	types := func(ns []kyc.Notice) []string {
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.Type)
+		}
+		return out
+	}
+
+	t.Run("journey, duplicates and stale events", func(t *testing.T) {
+		b := newBackend(t)
+		r := reviews(b)
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Applied)
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Stale) // duplicate
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusHold, At: t0.Add(time.Second)}, kyc.Applied)
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusRejected, At: t0.Add(3 * time.Second),
+			RejectType: "RETRY", RejectLabels: []string{"BAD_SELFIE"}}, kyc.Applied)
+		// An older event arriving late changes nothing.
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusApproved, At: t0.Add(2 * time.Second)}, kyc.Stale)
+		if got := b.rejection(t, ind.ID); got.Type != "RETRY" || len(got.Labels) != 1 || got.Labels[0] != "BAD_SELFIE" {
+			t.Fatalf("rejection kept = %+v; want RETRY [BAD_SELFIE]", got)
+		}
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusApproved, At: t0.Add(4 * time.Second)}, kyc.Applied)
+		c, _ := b.store.ReviewState(ctx, ind.ID)
+		if c.KYCStatus != "APPROVED" || !c.LastReviewAt.Equal(t0.Add(4*time.Second)) || !c.UpdatedAt.Equal(last()) {
+			t.Fatalf("customer = %+v; want APPROVED, last review t0+4s, updated now", c)
+		}
+		if got := b.rejection(t, ind.ID); got.Type != "" {
+			t.Fatalf("rejection kept after approval = %+v; want none", got)
+		}
+		// PENDING, REJECTED, APPROVED have webhooks; HOLD has none.
+		if diff := cmp.Diff([]string{"CUSTOMER.KYC_PENDING", "CUSTOMER.KYC_REJECTED", "CUSTOMER.KYC_APPROVED"}, types(b.notices(t))); diff != "" {
+			t.Fatalf("notices (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("business customers move kybStatus", func(t *testing.T) {
+		b := newBackend(t)
+		apply(t, reviews(b), kyc.Review{CustomerID: biz.ID, Status: kyc.StatusApproved, At: t0}, kyc.Applied)
+		c, _ := b.store.ReviewState(ctx, biz.ID)
+		if c.KYBStatus != "APPROVED" || c.KYCStatus != "" {
+			t.Fatalf("business = kyb %q kyc %q; want kybStatus APPROVED, kycStatus untouched", c.KYBStatus, c.KYCStatus)
+		}
+		ns := b.notices(t)
+		if len(ns) != 1 || ns[0].Type != "CUSTOMER.KYB_APPROVED" || ns[0].PlatformID != "p1" {
+			t.Fatalf("notices = %+v; want one CUSTOMER.KYB_APPROVED for p1", ns)
+		}
+	})
+	t.Run("same status again sends nothing", func(t *testing.T) {
+		b := newBackend(t)
+		r := reviews(b)
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Applied)
+		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0.Add(time.Minute)}, kyc.Applied)
+		if n := len(b.notices(t)); n != 1 {
+			t.Fatalf("%d notices; want 1 (the status changed once)", n)
+		}
+	})
+	t.Run("unknown and deleted customers", func(t *testing.T) {
+		b := newBackend(t)
+		apply(t, reviews(b), kyc.Review{CustomerID: "Customer:nobody", Status: kyc.StatusApproved, At: t0}, kyc.UnknownCustomer)
+		apply(t, reviews(b), kyc.Review{CustomerID: del.ID, Status: kyc.StatusApproved, At: t0}, kyc.UnknownCustomer)
+		if n := len(b.notices(t)); n != 0 {
+			t.Fatalf("%d notices; want none", n)
+		}
+	})
+	t.Run("a write against a moved customer is refused", func(t *testing.T) {
+		b := newBackend(t)
+		apply(t, reviews(b), kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Applied)
+		err := b.store.ApplyChange(ctx, kyc.Change{CustomerID: ind.ID, Field: "kycStatus", Status: kyc.StatusApproved,
+			ReviewAt: t0.Add(time.Second), UpdatedAt: tick(), WasStatus: kyc.StatusUnverified}, &kyc.Notice{ID: "Webhook:x", PlatformID: "p1", Type: "t", CreatedAt: tick(), Body: []byte("{}")})
+		if err == nil {
+			t.Fatal("ApplyChange with a stale view succeeded")
+		}
+		if n := len(b.notices(t)); n != 1 {
+			t.Fatalf("%d notices; want 1: a refused change records no notice", n)
+		}
+	})
+	t.Run("concurrent reviews of one customer end at the newest", func(t *testing.T) {
+		b := newBackend(t)
+		r := reviews(b)
+		var wg sync.WaitGroup
+		statuses := []kyc.Status{kyc.StatusPending, kyc.StatusHold, kyc.StatusRejected, kyc.StatusApproved}
+		for i, s := range statuses {
+			wg.Go(func() {
+				if _, err := r.Apply(ctx, kyc.Review{CustomerID: ind.ID, Status: s, At: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		c, _ := b.store.ReviewState(ctx, ind.ID)
+		if c.KYCStatus != "APPROVED" {
+			t.Fatalf("after concurrent reviews kycStatus = %s; want APPROVED (the newest)", c.KYCStatus)
+		}
+	})
+}
+
+func TestMemoryReviews(t *testing.T) {
+	testReviews(t, func(t *testing.T) reviewBackend {
+		var mu sync.Mutex
+		var got []kyc.Notice
+		m := customers.NewMemory(ind, biz, del)
+		m.Outbox = func(n kyc.Notice) { mu.Lock(); got = append(got, n); mu.Unlock() }
+		return reviewBackend{store: m,
+			notices: func(*testing.T) []kyc.Notice { mu.Lock(); defer mu.Unlock(); return append([]kyc.Notice(nil), got...) },
+			rejection: func(_ *testing.T, id string) customers.Rejection {
+				r, _ := m.RejectionOf(id)
+				return r
+			}}
+	})
+}
+
+func TestDynamoDBReviews(t *testing.T) {
+	moto := moto.Need(t)
+	testReviews(t, func(t *testing.T) reviewBackend {
+		table, outbox := motoserver.Name("customers"), motoserver.Name("outbox")
+		moto.CreateTable(t, table, "id")
+		moto.CreateTable(t, outbox, "id")
+		db := moto.DynamoDB()
+		for _, c := range []map[string]types.AttributeValue{
+			{"id": S(ind.ID), "platformId": S("p1"), "customerType": S("INDIVIDUAL"), "kycStatus": S("UNVERIFIED"), "createdAt": S(ind.CreatedAt)},
+			{"id": S(biz.ID), "platformId": S("p1"), "customerType": S("BUSINESS"), "createdAt": S(biz.CreatedAt)},
+			{"id": S(del.ID), "platformId": S("p1"), "isDeleted": &types.AttributeValueMemberBOOL{Value: true}},
+		} {
+			if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		store := &customers.ReviewDynamoDB{Client: db, Table: table, OutboxTable: outbox}
+		return reviewBackend{store: store,
+			notices: func(t *testing.T) []kyc.Notice {
+				out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(outbox), ConsistentRead: aws.Bool(true)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ns, err := customers.NoticesFromItems(out.Items)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ns
+			},
+			rejection: func(t *testing.T, id string) customers.Rejection {
+				out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
+					Key: map[string]types.AttributeValue{"id": S(id)}, ConsistentRead: aws.Bool(true)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return customers.RejectionFromItem(out.Item)
+			}}
+	})
+}
+
+func S(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

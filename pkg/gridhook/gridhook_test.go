@@ -1,0 +1,142 @@
+package gridhook_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+func newKey(t *testing.T) (secret, public string) {
+	t.Helper()
+	secret, public, err := gridhook.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret, public
+}
+
+func TestSignVerify(t *testing.T) {
+	secret, _ := newKey(t)
+	key, err := gridhook.ParseSigningSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"id":"Webhook:1","type":"CUSTOMER.KYC_APPROVED"}`)
+	h, err := gridhook.Sign(key, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gridhook.Verify(&key.PublicKey, h, body); err != nil {
+		t.Fatalf("Verify(own signature) = %v", err)
+	}
+	otherSecret, _ := newKey(t)
+	other, _ := gridhook.ParseSigningSecret(otherSecret)
+	for name, tc := range map[string]struct {
+		header string
+		body   []byte
+	}{
+		"body changed":  {h, append(append([]byte{}, body...), ' ')},
+		"not JSON":      {"garbage", body},
+		"wrong version": {strings.Replace(h, `"v":"1"`, `"v":"2"`, 1), body},
+		"not base64":    {`{"v":"1","s":"%%%"}`, body},
+		"empty":         {"", body},
+		"another key":   {func() string { s, _ := gridhook.Sign(other, body); return s }(), body},
+		"truncated sig": {`{"v":"1","s":"` + base64.StdEncoding.EncodeToString([]byte{0x30, 0x02}) + `"}`, body},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := gridhook.Verify(&key.PublicKey, tc.header, tc.body); !errors.Is(err, gridhook.ErrBadSignature) {
+				t.Fatalf("Verify = %v; want ErrBadSignature", err)
+			}
+		})
+	}
+}
+
+// TestNodeVerifiesTheSignature: a platform on Node.js verifies with
+// crypto.createVerify("SHA256") and the pinned PEM; it must accept ours.
+func TestNodeVerifiesTheSignature(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("skipped: node is not installed (it is on this project's machine image)")
+	}
+	secret, public := newKey(t)
+	key, _ := gridhook.ParseSigningSecret(secret)
+	body := `{"id":"Webhook:019","type":"CUSTOMER.KYB_PENDING","data":{"id":"Customer:1"}}`
+	h, _ := gridhook.Sign(key, []byte(body))
+	var sig struct{ S string }
+	json.Unmarshal([]byte(h), &sig)
+	script := `const c=require("crypto");const e=process.env;` +
+		`const v=c.createVerify("SHA256");v.update(Buffer.from(e.BODY));process.stdout.write(String(v.verify(e.PUB,Buffer.from(e.SIG,"base64"))));`
+	for name, b := range map[string]string{"signed body": body, "other body": body + " "} {
+		cmd := exec.Command(node, "-e", script)
+		cmd.Env = append(os.Environ(), "PUB="+public, "BODY="+b, "SIG="+sig.S)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("node: %v: %s", err, out)
+		}
+		if want := map[string]string{"signed body": "true", "other body": "false"}[name]; string(out) != want {
+			t.Errorf("%s: node verify = %s; want %s", name, out, want)
+		}
+	}
+}
+
+func TestNoticesShapeAndTypes(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 123e6, time.UTC)
+	c := kyc.Customer{ID: "Customer:1", PlatformID: "p1", Type: kyc.Business, KYBStatus: "APPROVED", KYCStatus: "PENDING",
+		PlatformCustomerID: "u-1", Email: "a@example.com", CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: at}
+	n, err := gridhook.Notices(c, kyc.StatusApproved, at)
+	if err != nil || n == nil {
+		t.Fatalf("Notices = %v, %v", n, err)
+	}
+	var env gridhook.Envelope
+	if err := json.Unmarshal(n.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(env.ID, "Webhook:") || env.ID != n.ID || n.PlatformID != "p1" || n.Type != env.Type {
+		t.Fatalf("notice %+v does not match its body %+v", n, env)
+	}
+	want := gridhook.Envelope{ID: env.ID, Type: "CUSTOMER.KYB_APPROVED", Timestamp: "2026-11-26T10:00:00.123Z",
+		Data: gridhook.Customer{ID: "Customer:1", PlatformCustomerID: "u-1", CustomerType: "BUSINESS", KYBStatus: "APPROVED",
+			Email: "a@example.com", CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: "2026-11-26T10:00:00.123Z"}}
+	if diff := cmp.Diff(want, env); diff != "" {
+		t.Fatalf("envelope (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		typ    kyc.CustomerType
+		status kyc.Status
+		want   string
+	}{
+		{kyc.Individual, kyc.StatusApproved, "CUSTOMER.KYC_APPROVED"},
+		{kyc.Individual, kyc.StatusRejected, "CUSTOMER.KYC_REJECTED"},
+		{kyc.Individual, kyc.StatusPending, "CUSTOMER.KYC_PENDING"},
+		{"", kyc.StatusPending, "CUSTOMER.KYC_PENDING"},
+		{kyc.Business, kyc.StatusRejected, "CUSTOMER.KYB_REJECTED"},
+		{kyc.Business, kyc.StatusPending, "CUSTOMER.KYB_PENDING"},
+		{kyc.Individual, kyc.StatusHold, ""},
+		{kyc.Business, kyc.StatusHold, ""},
+	} {
+		if got := gridhook.Type(tc.typ, tc.status); got != tc.want {
+			t.Errorf("Type(%s, %s) = %q; want %q", tc.typ, tc.status, got, tc.want)
+		}
+	}
+	if n, err := gridhook.Notices(c, kyc.StatusHold, at); n != nil || err != nil {
+		t.Errorf("HOLD notice = %v, %v; want none (Grid defines no HOLD webhook)", n, err)
+	}
+}
+
+func TestParseSigningSecretRefusesOtherKeys(t *testing.T) {
+	for _, s := range []string{``, `{}`, `{"privateKeyPem":"x"}`, `{"privateKeyPem":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}`} {
+		if _, err := gridhook.ParseSigningSecret(s); err == nil {
+			t.Errorf("ParseSigningSecret(%q) accepted", s)
+		}
+	}
+}

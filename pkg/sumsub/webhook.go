@@ -1,0 +1,174 @@
+package sumsub
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// Webhook digest algorithms (header X-Payload-Digest-Alg).
+const (
+	DigestSHA256 = "HMAC_SHA256_HEX" // Sumsub's default, also when the header is absent
+	DigestSHA512 = "HMAC_SHA512_HEX"
+	DigestSHA1   = "HMAC_SHA1_HEX"
+)
+
+// Webhook verification errors. Each means "not from Sumsub": answer 401.
+var (
+	ErrNoDigest     = errors.New("sumsub webhook: no X-Payload-Digest")
+	ErrBadDigest    = errors.New("sumsub webhook: X-Payload-Digest does not match the body")
+	ErrUnknownAlg   = errors.New("sumsub webhook: unknown X-Payload-Digest-Alg")
+	ErrNoSecret     = errors.New("sumsub webhook: no webhook secret configured")
+	errBadTimestamp = errors.New(`createdAtMs is not "yyyy-MM-dd HH:mm:ss.SSS"`)
+)
+
+func digestHash(alg string) (func() hash.Hash, error) {
+	switch alg {
+	case "", DigestSHA256:
+		return sha256.New, nil
+	case DigestSHA512:
+		return sha512.New, nil
+	case DigestSHA1:
+		return sha1.New, nil
+	}
+	return nil, ErrUnknownAlg
+}
+
+// WebhookDigest is the X-Payload-Digest Sumsub sends for body: the lower-case
+// hex HMAC of the raw body bytes with the webhook secret.
+func WebhookDigest(secret, alg string, body []byte) (string, error) {
+	h, err := digestHash(alg)
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(h, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// VerifyWebhook checks the digest of the raw body in constant time.
+func VerifyWebhook(secret, alg, digest string, body []byte) error {
+	if secret == "" {
+		return ErrNoSecret
+	}
+	if digest == "" {
+		return ErrNoDigest
+	}
+	want, err := WebhookDigest(secret, alg, body)
+	if err != nil {
+		return err
+	}
+	// Hex is case-insensitive; compare the decoded bytes.
+	got, err := hex.DecodeString(strings.TrimSpace(digest))
+	if err != nil {
+		return ErrBadDigest
+	}
+	wantBytes, _ := hex.DecodeString(want)
+	if !hmac.Equal(got, wantBytes) {
+		return ErrBadDigest
+	}
+	return nil
+}
+
+// Event is the part of a Sumsub webhook this service reads. Sumsub sends
+// no personal data in it.
+type Event struct {
+	Type           string        `json:"type"`
+	ApplicantID    string        `json:"applicantId"`
+	ExternalUserID string        `json:"externalUserId"`
+	LevelName      string        `json:"levelName"`
+	CorrelationID  string        `json:"correlationId"`
+	ReviewStatus   string        `json:"reviewStatus"`
+	SandboxMode    bool          `json:"sandboxMode"`
+	CreatedAtMs    string        `json:"createdAtMs"`
+	ReviewResult   *ReviewResult `json:"reviewResult"`
+}
+
+// ReviewResult is Sumsub's decision in an applicantReviewed event.
+type ReviewResult struct {
+	ReviewAnswer     string   `json:"reviewAnswer"` // GREEN or RED
+	ReviewRejectType string   `json:"reviewRejectType"`
+	RejectLabels     []string `json:"rejectLabels"`
+}
+
+// Event types that move a status.
+const (
+	TypePending  = "applicantPending"
+	TypeOnHold   = "applicantOnHold"
+	TypeReviewed = "applicantReviewed"
+)
+
+// createdAtLayout is Sumsub's createdAtMs: UTC, milliseconds.
+const createdAtLayout = "2006-01-02 15:04:05.000"
+
+// ParseEvent reads a verified webhook body.
+func ParseEvent(body []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(body, &e); err != nil {
+		return Event{}, fmt.Errorf("sumsub webhook: body is not a JSON event: %w", err)
+	}
+	if e.Type == "" {
+		return Event{}, errors.New("sumsub webhook: no type")
+	}
+	return e, nil
+}
+
+// CreatedAt parses createdAtMs.
+func (e Event) CreatedAt() (time.Time, error) {
+	t, err := time.ParseInLocation(createdAtLayout, e.CreatedAtMs, time.UTC)
+	if err != nil {
+		return time.Time{}, errBadTimestamp
+	}
+	return t, nil
+}
+
+// FormatCreatedAt writes t as Sumsub's createdAtMs.
+func FormatCreatedAt(t time.Time) string { return t.UTC().Format(createdAtLayout) }
+
+// Review maps an event to the review it carries (the README's mapping
+// table). ok is false for event types that move no status; an
+// applicantReviewed without a GREEN or RED answer, or an event without a
+// customer or a valid createdAtMs, is an error.
+func (e Event) Review() (r kyc.Review, ok bool, err error) {
+	switch e.Type {
+	case TypePending:
+		r.Status = kyc.StatusPending
+	case TypeOnHold:
+		r.Status = kyc.StatusHold
+	case TypeReviewed:
+		if e.ReviewResult == nil {
+			return kyc.Review{}, false, errors.New("sumsub webhook: applicantReviewed without reviewResult")
+		}
+		switch e.ReviewResult.ReviewAnswer {
+		case "GREEN":
+			r.Status = kyc.StatusApproved
+		case "RED":
+			r.Status = kyc.StatusRejected
+			r.RejectType = e.ReviewResult.ReviewRejectType
+			r.RejectLabels = e.ReviewResult.RejectLabels
+		default:
+			return kyc.Review{}, false, fmt.Errorf("sumsub webhook: reviewAnswer %q is neither GREEN nor RED", e.ReviewResult.ReviewAnswer)
+		}
+	default:
+		return kyc.Review{}, false, nil
+	}
+	if e.ExternalUserID == "" {
+		return kyc.Review{}, false, errors.New("sumsub webhook: no externalUserId")
+	}
+	at, err := e.CreatedAt()
+	if err != nil {
+		return kyc.Review{}, false, fmt.Errorf("sumsub webhook: %w", err)
+	}
+	r.CustomerID, r.At = e.ExternalUserID, at
+	return r, true, nil
+}
