@@ -73,10 +73,21 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Backend == app.BackendMemory {
+		// make run: the whole journey on one port, the Sumsub webhook
+		// receiver and in-process delivery to the local inbox included.
+		hooks, err := a.Webhooks(ctx)
+		if err != nil {
+			return err
+		}
+		go hooks.Run(ctx)
+	}
 	prime(ctx, a)
 	logger.Info("listening", "url", cfg.PublicURL, "backend", cfg.Backend, "provider", cfg.Provider)
 	if curl := a.CurlExample(cfg.PublicURL); curl != "" {
-		fmt.Fprintf(os.Stderr, "\nkyc-link is up on %s (%s backend, %s provider). Try:\n\n  %s\n\n", cfg.PublicURL, cfg.Backend, cfg.Provider, curl)
+		fmt.Fprintf(os.Stderr, "\nkyc-link is up on %s (%s backend, %s provider). Try:\n\n  %s\n\n"+
+			"Open the kycUrl it returns, choose Approve, Reject or Hold, and watch the platform's webhooks at %s/sandbox/inbox/\n\n",
+			cfg.PublicURL, cfg.Backend, cfg.Provider, curl, cfg.PublicURL)
 	}
 	return a.Serve(ctx, ln)
 }

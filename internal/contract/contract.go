@@ -6,6 +6,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,24 +38,58 @@ var load = sync.OnceValues(func() (*openapi3.T, error) {
 // Doc returns the loaded, validated contract.
 func Doc() (*openapi3.T, error) { return load() }
 
+// WebhookPath is the Sumsub webhook receiver's route.
+const WebhookPath = "/webhooks/sumsub"
+
 // CheckResponse validates a response (status, headers, body) against the
 // route's operation. Every answer of the service, including 404 for an
 // unknown path and 405, is declared there.
 func CheckResponse(status int, header http.Header, body []byte) error {
+	return check(RoutePath, "/customers/x/kyc-link", map[string]string{"customerId": "x"}, status, header, body)
+}
+
+// CheckWebhookResponse validates an answer of the Sumsub webhook receiver.
+func CheckWebhookResponse(status int, header http.Header, body []byte) error {
+	return check(WebhookPath, WebhookPath, nil, status, header, body)
+}
+
+// CheckGridWebhook validates a webhook body sent to a platform against the
+// CustomerWebhook schema of the document's webhooks section.
+func CheckGridWebhook(body []byte) error {
 	doc, err := load()
 	if err != nil {
 		return err
 	}
-	item := doc.Paths.Value(RoutePath)
-	if item == nil || item.Post == nil {
-		return fmt.Errorf("contract has no POST %s", RoutePath)
+	hook := doc.Webhooks["customerVerification"]
+	if hook == nil || hook.Post == nil || hook.Post.RequestBody == nil {
+		return fmt.Errorf("contract has no webhooks.customerVerification")
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://contract.invalid/customers/x/kyc-link", nil)
+	schema := hook.Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("webhook body is not JSON: %w", err)
+	}
+	if err := schema.VisitJSON(v); err != nil {
+		return fmt.Errorf("webhook %s breaks the contract: %w", body, err)
+	}
+	return nil
+}
+
+func check(path, url string, params map[string]string, status int, header http.Header, body []byte) error {
+	doc, err := load()
+	if err != nil {
+		return err
+	}
+	item := doc.Paths.Value(path)
+	if item == nil || item.Post == nil {
+		return fmt.Errorf("contract has no POST %s", path)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://contract.invalid"+url, nil)
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request:    req,
-			PathParams: map[string]string{"customerId": "x"},
-			Route:      &routers.Route{Spec: doc, Path: RoutePath, PathItem: item, Method: http.MethodPost, Operation: item.Post},
+			PathParams: params,
+			Route:      &routers.Route{Spec: doc, Path: path, PathItem: item, Method: http.MethodPost, Operation: item.Post},
 		},
 		Status:  status,
 		Header:  header,

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -51,6 +52,14 @@ type App struct {
 	logger *slog.Logger
 	// primers are the start-up steps Prime runs side by side.
 	primers map[string]func(context.Context) error
+
+	// What the webhook side shares with the link route.
+	cfg      Config
+	src      secrets.Source
+	memStore *customers.Memory // memory backend
+	awsCfg   *aws.Config       // aws backend
+	sumsub   *secrets.Cached[sumsub.Credentials]
+	hooks    *Webhooks // once Webhooks wired them
 }
 
 // New wires the service. It makes no network call (see Prime): secrets
@@ -61,7 +70,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		src   secrets.Source
 		store kyc.CustomerStore
 		idem  idempotency.Store
-		a     = &App{logger: logger, primers: map[string]func(context.Context) error{}}
+		a     = &App{logger: logger, primers: map[string]func(context.Context) error{}, cfg: cfg}
 	)
 	switch cfg.Backend {
 	case BackendMemory:
@@ -81,12 +90,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		if len(seed.Sumsub) > 0 {
 			mem[cfg.SumsubSecretID] = string(seed.Sumsub)
 		}
-		src, store, idem = mem, customers.NewMemory(seed.customers()...), idempotency.NewMemory()
+		a.memStore = customers.NewMemory(seed.customers()...)
+		src, store, idem = mem, a.memStore, idempotency.NewMemory()
 	case BackendAWS:
 		awsCfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("AWS configuration: %w", err)
 		}
+		a.awsCfg = &awsCfg
 		db := dynamodb.NewFromConfig(awsCfg)
 		src = &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
 		custDB := &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
@@ -105,7 +116,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		provider = a.Sandbox
 	case ProviderSumsub:
 		client := &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now}
-		creds := cachedSecret(src, cfg.SumsubSecretID, sumsub.ParseCredentials, logger)
+		creds := a.sumsubSecret(src, cfg, logger)
 		provider = &sumsub.Provider{
 			Client:      client,
 			Credentials: creds,
@@ -117,6 +128,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
 	}
 
+	a.src = src
 	tokens := cachedSecret(src, cfg.APITokensSecretID, auth.ParseTokens, logger)
 	a.primers["api tokens secret"] = loader(tokens)
 	a.API = &httpapi.Handler{
@@ -176,21 +188,28 @@ func newHTTPClient() *http.Client {
 // Handler is the whole HTTP surface: the API, plus the sandbox pages when
 // the sandbox provider is on.
 func (a *App) Handler() http.Handler {
-	if a.Sandbox == nil {
-		return a.API
+	var h http.Handler = a.API
+	if a.Sandbox != nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, sandbox.PathPrefix) {
+				a.Sandbox.ServeHTTP(w, r)
+				return
+			}
+			a.API.ServeHTTP(w, r)
+		})
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, sandbox.PathPrefix) {
-			a.Sandbox.ServeHTTP(w, r)
-			return
-		}
-		a.API.ServeHTTP(w, r)
-	})
+	if a.hooks != nil {
+		h = receiverMux(h, a.hooks)
+	}
+	return h
 }
 
 // Lambda returns the adapter whose Invoke is the Lambda handler.
-func (a *App) Lambda() *lambdahttp.Adapter {
-	return &lambdahttp.Adapter{Handler: a.Handler(), BadEvent: a.API.RejectEvent, Reserve: lambdaReserve}
+func (a *App) Lambda() *lambdahttp.Adapter { return a.LambdaFor(a.Handler()) }
+
+// LambdaFor is Lambda for another HTTP surface (the webhook receiver).
+func (a *App) LambdaFor(h http.Handler) *lambdahttp.Adapter {
+	return &lambdahttp.Adapter{Handler: h, BadEvent: httpapi.RejectEvent(a.logger), Reserve: lambdaReserve}
 }
 
 // Local server limits. Reading the body is further bounded by each
@@ -207,7 +226,14 @@ const (
 
 // Serve serves the HTTP surface on ln until ctx ends, then drains.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	return a.ServeHandler(ctx, ln, a.Handler())
+}
+
+// ServeHandler serves h on ln with the local server's limits until ctx
+// ends, then drains.
+func (a *App) ServeHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := a.server()
+	srv.Handler = h
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

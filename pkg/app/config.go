@@ -35,6 +35,17 @@ type Config struct {
 	LinkTTL         time.Duration
 	RequestTimeout  time.Duration
 
+	// The webhook side (README "Webhooks").
+	PlatformsTable        string
+	OutboxTable           string
+	DeadLetterTable       string
+	WebhookQueueURL       string
+	SigningKeySecretID    string
+	WebhookRetryBase      time.Duration
+	WebhookRetryFor       time.Duration
+	WebhookAllowLoopback  bool
+	WebhookAttemptTimeout time.Duration
+
 	// PublicURL is where this process is reachable; sandbox links point
 	// there. Set by the caller, not read from the environment.
 	PublicURL string
@@ -66,6 +77,13 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		SumsubBaseURL:     get("SUMSUB_BASE_URL", "https://api.sumsub.com"),
 		LevelIndividual:   get("SUMSUB_LEVEL_INDIVIDUAL", "basic-kyc-level"),
 		LevelBusiness:     get("SUMSUB_LEVEL_BUSINESS", "basic-kyb-level"),
+
+		PlatformsTable:        get("PLATFORMS_TABLE", "platforms"),
+		OutboxTable:           get("WEBHOOK_OUTBOX_TABLE", "webhook-outbox"),
+		DeadLetterTable:       get("WEBHOOK_DEAD_LETTER_TABLE", "webhook-dead-letters"),
+		WebhookQueueURL:       getenv("WEBHOOK_QUEUE_URL"),
+		SigningKeySecretID:    get("WEBHOOK_SIGNING_KEY_SECRET_ID", "kyc-link/webhook-signing-key"),
+		WebhookAttemptTimeout: 10 * time.Second,
 	}
 	var errs []error
 	var err error
@@ -74,6 +92,21 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 	}
 	if c.RequestTimeout, err = duration(get("KYC_REQUEST_TIMEOUT", "10s"), "KYC_REQUEST_TIMEOUT"); err != nil {
 		errs = append(errs, err)
+	}
+	if c.WebhookRetryBase, err = duration(get("WEBHOOK_RETRY_BASE", "1m"), "WEBHOOK_RETRY_BASE"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.WebhookRetryFor, err = duration(get("WEBHOOK_RETRY_FOR", "168h"), "WEBHOOK_RETRY_FOR"); err != nil {
+		errs = append(errs, err)
+	}
+	switch v := getenv("WEBHOOK_ALLOW_LOOPBACK"); v {
+	case "", "false":
+		// Local mode on embedded data delivers to its own inbox page.
+		c.WebhookAllowLoopback = v == "" && c.Backend == BackendMemory
+	case "true":
+		c.WebhookAllowLoopback = true
+	default:
+		errs = append(errs, fmt.Errorf("WEBHOOK_ALLOW_LOOPBACK=%q: want true or false", v))
 	}
 	if c.Backend != BackendMemory && c.Backend != BackendAWS {
 		errs = append(errs, fmt.Errorf("KYC_BACKEND=%q: want %q or %q", c.Backend, BackendMemory, BackendAWS))

@@ -156,7 +156,12 @@ func TestConfigFromEnv(t *testing.T) {
 		APITokensSecretID: "kyc-link/api-tokens", SumsubSecretID: "kyc-link/sumsub",
 		CustomersTable: "customers", IdempotencyTable: "kyc-link-idempotency",
 		SumsubBaseURL: "https://api.sumsub.com", LevelIndividual: "basic-kyc-level", LevelBusiness: "basic-kyb-level",
-		LinkTTL: 30 * time.Minute, RequestTimeout: 10 * time.Second}
+		LinkTTL: 30 * time.Minute, RequestTimeout: 10 * time.Second,
+		PlatformsTable: "platforms", OutboxTable: "webhook-outbox", DeadLetterTable: "webhook-dead-letters",
+		SigningKeySecretID: "kyc-link/webhook-signing-key", WebhookRetryBase: time.Minute, WebhookRetryFor: 168 * time.Hour,
+		WebhookAttemptTimeout: 10 * time.Second,
+		// Local mode on embedded data delivers to its own inbox page.
+		WebhookAllowLoopback: true}
 	if diff := cmp.Diff(want, local); diff != "" {
 		t.Errorf("local defaults (-want +got):\n%s", diff)
 	}
@@ -164,13 +169,14 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.InLambda, want.Backend, want.Provider = true, "aws", "sumsub"
+	want.InLambda, want.Backend, want.Provider, want.WebhookAllowLoopback = true, "aws", "sumsub", false
 	if diff := cmp.Diff(want, lambda); diff != "" {
 		t.Errorf("Lambda defaults (-want +got):\n%s", diff)
 	}
 	for _, bad := range []map[string]string{
 		{"KYC_LINK_TTL": "soon"}, {"KYC_LINK_TTL": "10s"}, {"KYC_LINK_TTL": "48h"}, {"KYC_REQUEST_TIMEOUT": "-1s"},
 		{"KYC_BACKEND": "postgres"}, {"KYC_PROVIDER": "onfido"},
+		{"WEBHOOK_RETRY_BASE": "soon"}, {"WEBHOOK_RETRY_FOR": "0s"}, {"WEBHOOK_ALLOW_LOOPBACK": "yes"},
 	} {
 		t.Run(fmt.Sprint(bad), func(t *testing.T) {
 			if _, err := app.ConfigFromEnv(env(bad), false); err == nil {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -29,6 +30,14 @@ type Seed struct {
 	// KYC_PROVIDER=sumsub.
 	Sumsub    json.RawMessage `json:"sumsub,omitempty"`
 	Customers []seedCustomer  `json:"customers"`
+	// Platforms has the platforms table's items; a platform without a
+	// webhookUrl receives its webhooks in the local inbox page.
+	Platforms []seedPlatform `json:"platforms,omitempty"`
+}
+
+type seedPlatform struct {
+	ID         string `json:"id"`
+	WebhookURL string `json:"webhookUrl"`
 }
 
 // seedCustomer uses the customers table's attribute names.
@@ -37,6 +46,7 @@ type seedCustomer struct {
 	PlatformID         string `json:"platformId"`
 	CustomerType       string `json:"customerType"`
 	KYCStatus          string `json:"kycStatus"`
+	KYBStatus          string `json:"kybStatus"`
 	Email              string `json:"email"`
 	PhoneNumber        string `json:"phoneNumber"`
 	PlatformCustomerID string `json:"platformCustomerId"`
@@ -61,8 +71,12 @@ func (s Seed) customers() []kyc.Customer {
 	out := make([]kyc.Customer, len(s.Customers))
 	for i, c := range s.Customers {
 		out[i] = kyc.Customer{
-			ID: c.ID, PlatformID: c.PlatformID, Type: kyc.CustomerType(c.CustomerType), KYCStatus: c.KYCStatus,
+			ID: c.ID, PlatformID: c.PlatformID, Type: kyc.CustomerType(c.CustomerType), KYCStatus: c.KYCStatus, KYBStatus: c.KYBStatus,
 			Email: c.Email, PhoneNumber: c.PhoneNumber, PlatformCustomerID: c.PlatformCustomerID, IsDeleted: c.IsDeleted,
+			CreatedAt: c.CreatedAt,
+		}
+		if t, err := time.Parse(time.RFC3339, c.UpdatedAt); err == nil {
+			out[i].UpdatedAt = t
 		}
 	}
 	return out

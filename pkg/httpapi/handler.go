@@ -59,36 +59,50 @@ type response = idempotency.Response
 // request is one call, from arrival to answer: what it carries and what its
 // single log line reports.
 type request struct {
-	h   *Handler
-	r   *http.Request
-	ctx context.Context // carries the request deadline
-	id  string          // X-Request-Id
+	h      *Handler // the kyc-link route's dependencies; nil on other routes
+	logger *slog.Logger
+	r      *http.Request
+	ctx    context.Context // carries the request deadline
+	id     string          // X-Request-Id
 
 	route, customerID, platformID string
+	// attrs are further facts for the log line (a webhook's type, outcome).
+	attrs []slog.Attr
 	// cause is what went wrong behind the answer, for the log only.
 	cause error
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.handle(w, r, (*request).serve)
+	handle(w, r, h.Logger, h.Timeout, func(q *request) response {
+		q.h = h
+		return q.serve()
+	})
 }
 
 // RejectEvent answers a request whose event could not be turned into an
 // http.Request (see lambdahttp.Adapter.BadEvent).
 func (h *Handler) RejectEvent(w http.ResponseWriter, r *http.Request, err error) {
-	h.handle(w, r, func(q *request) response {
-		return q.fail(kyc.InvalidField("request", "The request could not be read: %v.", err))
-	})
+	RejectEvent(h.Logger)(w, r, err)
 }
 
-// handle runs serve under the request deadline, writes its answer and logs
-// one line for it.
-func (h *Handler) handle(w http.ResponseWriter, r *http.Request, serve func(*request) response) {
+// RejectEvent answers, in the Grid shape and with a log line, a request
+// whose event could not be turned into an http.Request, for any route.
+func RejectEvent(logger *slog.Logger) func(w http.ResponseWriter, r *http.Request, err error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		handle(w, r, logger, 0, func(q *request) response {
+			return q.fail(kyc.InvalidField("request", "The request could not be read: %v.", err))
+		})
+	}
+}
+
+// handle runs serve under the request deadline (timeout, when set, else the
+// context's own), writes its answer and logs one line for it.
+func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout time.Duration, serve func(*request) response) {
 	start := time.Now()
 	ctx := r.Context()
-	if h.Timeout > 0 {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	// On a real connection (the local server) reading the body is bounded
@@ -103,7 +117,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, serve func(*req
 		onConn = http.NewResponseController(w).SetReadDeadline(d) == nil
 	}
 
-	q := &request{h: h, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: "unmatched"}
+	q := &request{logger: logger, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: "unmatched"}
 	resp := serve(q)
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
@@ -157,10 +171,11 @@ func (q *request) log(status int, latency time.Duration) {
 	if q.platformID != "" {
 		attrs = append(attrs, slog.String("platform_id", q.platformID))
 	}
+	attrs = append(attrs, q.attrs...)
 	if q.cause != nil {
 		attrs = append(attrs, slog.String("error", q.cause.Error()))
 	}
-	q.h.Logger.LogAttrs(q.ctx, level, "request", attrs...)
+	q.logger.LogAttrs(q.ctx, level, "request", attrs...)
 }
 
 // serve produces the answer; a panic anywhere below becomes a 500.

@@ -29,6 +29,9 @@ type Provider struct {
 	// BaseURL is where this process is reachable, e.g. http://127.0.0.1:3000.
 	BaseURL string
 	Now     func() time.Time
+	// Decide, when set, plays the provider's decision for a completed
+	// session (the page's Approve, Reject and Hold buttons).
+	Decide func(ctx context.Context, customerID, decision string) error
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -68,8 +71,11 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{else if .Done}}<h1>Verification complete (sandbox). You can close this page.</h1>
 {{else}}<h1>Verify your identity</h1>
 <dl><dt>Customer</dt><dd>{{.Req.CustomerID}}</dd><dt>Verification</dt><dd>{{.Req.Type}}</dd><dt>Link expires</dt><dd>{{.ExpiresAt}}</dd></dl>
-<form method="post"><button type="submit">Complete verification (sandbox)</button></form>
-{{end}}
+<form method="post">{{if .CanDecide}}
+<p>Play the provider's decision: the platform's inbox (<a href="/sandbox/inbox/">/sandbox/inbox/</a>) receives the Grid webhooks.</p>
+<button name="decision" value="approve">Approve</button> <button name="decision" value="reject">Reject</button> <button name="decision" value="hold">Hold</button>
+{{else}}<button type="submit">Complete verification (sandbox)</button>{{end}}</form>
+{{end}}{{if .Decided}}<p>Decision sent: {{.Decided}}. See <a href="/sandbox/inbox/">the platform inbox</a>.</p>{{end}}
 </body></html>
 `))
 
@@ -78,13 +84,23 @@ type view struct {
 	Done      bool
 	Req       kyc.LinkRequest
 	ExpiresAt string
+	CanDecide bool
+	Decided   string
 }
 
 // ServeHTTP shows a session (GET) and completes it (POST), sending the
 // customer on to the redirect URI when there is one. A session is single-use.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v := p.visit(strings.TrimPrefix(r.URL.Path, PathPrefix), r.Method == http.MethodPost)
+	v.CanDecide = p.Decide != nil
 	w.Header().Set("Cache-Control", "no-store")
+	if decision := r.PostFormValue("decision"); v.Done && decision != "" && p.Decide != nil {
+		if err := p.Decide(r.Context(), v.Req.CustomerID, decision); err != nil {
+			v = view{Problem: "The decision could not be sent: " + err.Error()}
+		} else {
+			v.Decided = decision
+		}
+	}
 	if v.Done && v.Req.RedirectURI != "" {
 		http.Redirect(w, r, v.Req.RedirectURI, http.StatusSeeOther)
 		return

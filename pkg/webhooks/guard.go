@@ -1,0 +1,86 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"syscall"
+	"time"
+)
+
+// ErrForbiddenAddress is a webhook URL that resolves to an address a
+// platform's public endpoint never has: loopback, private, link-local
+// (including the cloud metadata service), unspecified, multicast, CGNAT.
+var ErrForbiddenAddress = errors.New("webhooks: the webhook URL resolves to a non-public address")
+
+// cgnat is RFC 6598 shared address space, not covered by IsPrivate.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// allowedIP reports whether a webhook may be sent to ip.
+func allowedIP(ip netip.Addr, allowLoopback bool) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() {
+		return allowLoopback
+	}
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !cgnat.Contains(ip)
+}
+
+// CheckURL validates a platform's webhook URL before any delivery: https
+// (http only to loopback when allowLoopback, for local runs and tests), no
+// user info, a host. Addresses are checked where they are dialled (see
+// NewClient), after DNS resolution, so a name that resolves to a private
+// address later is refused too.
+func CheckURL(raw string, allowLoopback bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("webhooks: invalid webhook URL")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !allowLoopback {
+			return nil, errors.New("webhooks: the webhook URL must use https")
+		}
+		host := u.Hostname()
+		ip, err := netip.ParseAddr(host)
+		if host != "localhost" && (err != nil || !ip.IsLoopback()) {
+			return nil, errors.New("webhooks: http is allowed only to loopback")
+		}
+	default:
+		return nil, errors.New("webhooks: the webhook URL must use https")
+	}
+	return u, nil
+}
+
+// NewClient is the HTTP client deliveries use: it refuses to connect to
+// any address allowedIP rejects (checked on the resolved address at dial
+// time, so DNS rebinding cannot reach the metadata service), never follows
+// redirects (a platform answers, it does not send us elsewhere), and
+// bounds each attempt by timeout.
+func NewClient(timeout time.Duration, allowLoopback bool) *http.Client {
+	dialer := &net.Dialer{
+		Timeout: 5 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil || !allowedIP(ap.Addr(), allowLoopback) {
+				return ErrForbiddenAddress
+			}
+			return nil
+		},
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil // a proxy would dial for us, unchecked
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, addr)
+	}
+	t.MaxIdleConnsPerHost = 4
+	return &http.Client{
+		Timeout:       timeout,
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}

@@ -1,0 +1,229 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// QueueAPI is the SQS calls the relay and the worker make.
+type QueueAPI interface {
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+}
+
+// Worker delivers queued notices: one attempt per receipt, then either the
+// message is done (delivered, dropped, or dead-lettered) or it is hidden
+// for the policy's backoff and comes back for the next attempt. The
+// queue's receive count is the attempt number.
+type Worker struct {
+	Deliverer   *Deliverer
+	Policy      Policy
+	Queue       QueueAPI
+	QueueURL    string
+	DeadLetters DeadLetters
+	// AttemptTimeout bounds one delivery (10 s): a slow platform holds only
+	// its own message.
+	AttemptTimeout time.Duration
+	// Concurrency bounds deliveries in flight (10).
+	Concurrency int
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// maxVisibility is SQS's limit on ChangeMessageVisibility.
+const maxVisibility = 12 * time.Hour
+
+// handle makes one attempt for a received message and reports whether the
+// message is done.
+func (w *Worker) handle(ctx context.Context, body string, attempt int, receipt string) bool {
+	n, err := DecodeMessage([]byte(body))
+	if err != nil {
+		// Nothing can ever deliver it; keep it for an operator.
+		w.Logger.ErrorContext(ctx, "webhook: unreadable queue message dead-lettered", "error", err.Error())
+		return w.deadLetter(ctx, kyc.Notice{ID: "unreadable:" + receiptID(receipt), Body: []byte(body), CreatedAt: w.Now()}, attempt, err) == nil
+	}
+	actx, cancel := context.WithTimeout(ctx, w.AttemptTimeout)
+	outcome, err := w.Deliverer.Deliver(actx, n)
+	cancel()
+	log := w.Logger.With("webhook_id", n.ID, "platform_id", n.PlatformID, "type", n.Type, "attempt", attempt)
+	switch outcome {
+	case Delivered:
+		log.InfoContext(ctx, "webhook delivered")
+		return true
+	case Dropped:
+		log.WarnContext(ctx, "webhook dropped: the platform has no webhook URL")
+		return true
+	}
+	if w.Policy.Expired(n.CreatedAt, w.Now()) {
+		log.ErrorContext(ctx, "webhook given up; dead-lettered", "error", err.Error())
+		return w.deadLetter(ctx, n, attempt, err) == nil
+	}
+	wait := min(w.Policy.Backoff(attempt), maxVisibility)
+	log.WarnContext(ctx, "webhook attempt failed; retrying", "retry_in", wait.String(), "error", err.Error())
+	if receipt != "" {
+		if _, verr := w.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(w.QueueURL), ReceiptHandle: aws.String(receipt), VisibilityTimeout: int32(wait / time.Second),
+		}); verr != nil {
+			// The queue's own visibility timeout brings it back instead.
+			log.WarnContext(ctx, "webhook: could not set the retry delay", "error", verr.Error())
+		}
+	}
+	return false
+}
+
+func (w *Worker) deadLetter(ctx context.Context, n kyc.Notice, attempts int, cause error) error {
+	err := w.DeadLetters.Put(ctx, DeadLetter{Notice: n, Attempts: attempts, LastError: cause.Error(), DeadAt: w.Now()})
+	if err != nil {
+		w.Logger.ErrorContext(ctx, "webhook: storing the dead letter failed; the message stays queued", "webhook_id", n.ID, "error", err.Error())
+	}
+	return err
+}
+
+func receiptID(receipt string) string {
+	if len(receipt) > 16 {
+		return receipt[:16]
+	}
+	return receipt
+}
+
+// HandleSQS is the Lambda handler for the queue (with
+// ReportBatchItemFailures): the batch's messages are attempted side by
+// side; those not done are reported failed and return after their backoff.
+func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var (
+		mu   sync.Mutex
+		resp events.SQSEventResponse
+	)
+	w.each(len(ev.Records), func(i int) {
+		r := ev.Records[i]
+		attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		if !w.handle(ctx, r.Body, max(attempt, 1), r.ReceiptHandle) {
+			mu.Lock()
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			mu.Unlock()
+		}
+	})
+	return resp, nil
+}
+
+// each runs f(0..n-1) with at most Concurrency in flight.
+func (w *Worker) each(n int, f func(i int)) {
+	sem := make(chan struct{}, max(w.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
+
+// Poll runs the worker against the queue outside Lambda (local mode), the
+// same attempt logic as HandleSQS, until ctx ends.
+func (w *Worker) Poll(ctx context.Context) {
+	for ctx.Err() == nil {
+		out, err := w.Queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(w.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			VisibilityTimeout:           int32((w.AttemptTimeout + 30*time.Second) / time.Second),
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				w.Logger.WarnContext(ctx, "webhook queue: receive failed", "error", err.Error())
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		w.each(len(out.Messages), func(i int) {
+			m := out.Messages[i]
+			attempt, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+			if w.handle(ctx, aws.ToString(m.Body), max(attempt, 1), aws.ToString(m.ReceiptHandle)) {
+				if _, err := w.Queue.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+					w.Logger.WarnContext(ctx, "webhook queue: delete failed; the message returns (same id)", "error", err.Error())
+				}
+			}
+		})
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// Relay moves new outbox notices to the queue.
+type Relay struct {
+	Queue    QueueAPI
+	QueueURL string
+}
+
+// Send queues notices, ten per call; any notice not accepted fails the
+// whole call, so the caller (the stream) retries them all: duplicates carry
+// the same id and platforms drop them.
+func (r *Relay) Send(ctx context.Context, notices []kyc.Notice) error {
+	for start := 0; start < len(notices); start += 10 {
+		batch := notices[start:min(start+10, len(notices))]
+		entries := make([]sqstypes.SendMessageBatchRequestEntry, len(batch))
+		for i, n := range batch {
+			body, err := EncodeMessage(n)
+			if err != nil {
+				return err
+			}
+			entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+		}
+		out, err := r.Queue.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(r.QueueURL), Entries: entries})
+		if err != nil {
+			return fmt.Errorf("webhooks: queue notices: %w", err)
+		}
+		if len(out.Failed) > 0 {
+			return fmt.Errorf("webhooks: the queue refused %d of %d notices: %s", len(out.Failed), len(batch), aws.ToString(out.Failed[0].Message))
+		}
+	}
+	return nil
+}
+
+// HandleStream is the Lambda handler for the outbox table's stream: each
+// new outbox record is queued. An error makes Lambda retry the batch.
+func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
+	var notices []kyc.Notice
+	for _, rec := range ev.Records {
+		if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
+			continue
+		}
+		img := rec.Change.NewImage
+		str := func(k string) string {
+			if v, ok := img[k]; ok && v.DataType() == events.DataTypeString {
+				return v.String()
+			}
+			return ""
+		}
+		num, ok := img["createdAtMs"]
+		if !ok || num.DataType() != events.DataTypeNumber || str("id") == "" {
+			return fmt.Errorf("webhooks: outbox record without id or createdAtMs")
+		}
+		ms, err := strconv.ParseInt(num.Number(), 10, 64)
+		if err != nil {
+			return fmt.Errorf("webhooks: outbox record %s: createdAtMs: %w", str("id"), err)
+		}
+		notices = append(notices, kyc.Notice{ID: str("id"), PlatformID: str("platformId"),
+			Type: str("type"), CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
+	}
+	return r.Send(ctx, notices)
+}
