@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Region is the region the emulator's clients use.
@@ -156,6 +157,36 @@ func (s *Server) DynamoDB() *dynamodb.Client { return dynamodb.NewFromConfig(s.C
 // SecretsManager returns a client for the emulator.
 func (s *Server) SecretsManager() *secretsmanager.Client {
 	return secretsmanager.NewFromConfig(s.Config())
+}
+
+// SQS returns a client for the emulator.
+func (s *Server) SQS() *sqs.Client { return sqs.NewFromConfig(s.Config()) }
+
+// CreateQueue makes a standard queue and returns its URL.
+func (s *Server) CreateQueue(tb testing.TB, name string) string {
+	tb.Helper()
+	out, err := s.SQS().CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		tb.Fatalf("create queue %s: %v", name, err)
+	}
+	return aws.ToString(out.QueueUrl)
+}
+
+// CreateStreamTable makes an on-demand table with a string partition key
+// and a stream of new images.
+func (s *Server) CreateStreamTable(tb testing.TB, name, pk string) {
+	tb.Helper()
+	_, err := s.DynamoDB().CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(pk), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+		StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		tb.Fatalf("create table %s: %v", name, err)
+	}
 }
 
 // CreateTable makes an on-demand table with a string partition key.

@@ -27,6 +27,7 @@ type Platform struct {
 	Key *ecdsa.PublicKey
 
 	mu       sync.Mutex
+	lastID   string
 	received []Received
 	seen     map[string]bool
 	attempts map[string]int
@@ -83,6 +84,7 @@ func (p *Platform) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.attempts[env.ID]++
+	p.lastID = env.ID
 	switch {
 	case status != 0:
 		w.WriteHeader(status)
@@ -107,6 +109,13 @@ func (p *Platform) Attempts(id string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.attempts[id]
+}
+
+// LastID is the id of the last correctly signed delivery.
+func (p *Platform) LastID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastID
 }
 
 // Rejected is how many requests failed the signature check.
