@@ -241,4 +241,3 @@ func TestHundredConcurrentDecisions(t *testing.T) {
 	}
 	e.noSecretsLogged(t)
 }
-
