@@ -18,7 +18,7 @@ RIE       := $(BIN)/aws-lambda-rie
 # Pinned linter, fetched through the Go module proxy on first use.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help run invoke test lint build build-KycLinkFunction token fuzz bench clean
+.PHONY: help run invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction token webhook-key redrive-webhooks fuzz bench clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -55,15 +55,31 @@ lint: ## gofmt, go vet, staticcheck, go.mod tidiness, cfn-lint
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: it ships with this machine image; elsewhere run: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
 
-# sam build calls this (BuildMethod: makefile) with ARTIFACTS_DIR set.
+# sam build calls these (BuildMethod: makefile) with ARTIFACTS_DIR set.
+LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
 build-KycLinkFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/kyc-link
+	$(LAMBDA_BUILD) ./functions/kyc-link
+build-SumsubWebhookFunction:
+	$(LAMBDA_BUILD) ./functions/sumsub-webhook
+build-WebhookRelayFunction:
+	$(LAMBDA_BUILD) ./functions/webhook-relay
+build-WebhookDeliveryFunction:
+	$(LAMBDA_BUILD) ./functions/webhook-delivery
 
-build: ## the deployable arm64 bootstrap in bin/arm64/
-	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64
+build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
+	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64/kyc-link
+	$(MAKE) build-SumsubWebhookFunction ARTIFACTS_DIR=$(BIN)/arm64/sumsub-webhook
+	$(MAKE) build-WebhookRelayFunction ARTIFACTS_DIR=$(BIN)/arm64/webhook-relay
+	$(MAKE) build-WebhookDeliveryFunction ARTIFACTS_DIR=$(BIN)/arm64/webhook-delivery
 
 token: ## make an API token: prints the secret once and the JSON entry for the tokens secret
 	@$(GO) run ./cmd/newtoken $(if $(PLATFORM),-platform $(PLATFORM))
+
+webhook-key: ## make the Grid webhook signing key: prints the secret to store and the public key platforms pin
+	@$(GO) run ./cmd/webhookkey
+
+redrive-webhooks: ## list dead-lettered webhooks (WEBHOOK_DEAD_LETTER_TABLE); REDRIVE=1 queues them again (WEBHOOK_QUEUE_URL)
+	@$(GO) run ./cmd/webhookredrive $(if $(REDRIVE),-redrive)
 
 bench: ## benchmarks: round trips per request (delay proxy), DynamoDB calls, handler CPU and allocations (docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

@@ -247,4 +247,34 @@ func TestLocalModeSandboxFlow(t *testing.T) {
 	if resp, _ := call(t, "GET", page, "", ""); resp.StatusCode != 404 {
 		t.Fatalf("a used link = %d; want 404 (single use)", resp.StatusCode)
 	}
+
+	// The other half: the tester rejects, the platform's inbox shows the
+	// signed webhooks (verified against Grid's key) in order.
+	resp, body = call(t, "POST", base+"/customers/Customer:019542f5-b3e7-1d02-0000-000000000001/kyc-link", good, `{}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("%d %v", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest("POST", body["kycUrl"].(string), strings.NewReader("decision=reject"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	decided, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page2, _ := io.ReadAll(decided.Body)
+	decided.Body.Close()
+	if !strings.Contains(string(page2), "Decision sent: reject") {
+		t.Fatalf("decision page = %d %s", decided.StatusCode, page2)
+	}
+	var inbox string
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(inbox, "CUSTOMER.KYC_REJECTED"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("inbox never showed the rejection:\n%s", inbox)
+		}
+		_, b := call(t, "GET", base+"/sandbox/inbox/", "", "")
+		inbox = b["raw"].(string)
+	}
+	pending, rejected := strings.Index(inbox, "CUSTOMER.KYC_PENDING"), strings.Index(inbox, "CUSTOMER.KYC_REJECTED")
+	if pending < 0 || pending > rejected || strings.Contains(inbox, "INVALID") || !strings.Contains(inbox, "verified") {
+		t.Fatalf("inbox = %s; want PENDING then REJECTED, both verified", inbox)
+	}
 }

@@ -88,8 +88,20 @@ func (w *Worker) deadLetter(ctx context.Context, n kyc.Notice, attempts int, cau
 	err := w.DeadLetters.Put(ctx, DeadLetter{Notice: n, Attempts: attempts, LastError: cause.Error(), DeadAt: w.Now()})
 	if err != nil {
 		w.Logger.ErrorContext(ctx, "webhook: storing the dead letter failed; the message stays queued", "webhook_id", n.ID, "error", err.Error())
+		return err
 	}
-	return err
+	// CloudWatch's embedded metric format: this line is the metric
+	// KycLink/WebhookDeadLetters the template's alarm watches.
+	w.Logger.LogAttrs(ctx, slog.LevelInfo, "webhook dead-letter metric",
+		slog.Any("_aws", map[string]any{
+			"Timestamp": w.Now().UnixMilli(),
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace": "KycLink", "Dimensions": [][]string{{}},
+				"Metrics": []map[string]string{{"Name": "WebhookDeadLetters", "Unit": "Count"}},
+			}},
+		}),
+		slog.Int("WebhookDeadLetters", 1))
+	return nil
 }
 
 func receiptID(receipt string) string {

@@ -1,0 +1,174 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/gridhook/gridhooktest"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sumsub-webhook-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "sumsub-webhook")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type logs struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logs) add(s string) { l.mu.Lock(); l.b.WriteString(s + "\n"); l.mu.Unlock() }
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start runs the binary in local mode and returns its receiver URL and the
+// process.
+func start(t *testing.T, env []string, out *logs) (string, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), append([]string{"PORT=0", "AWS_LAMBDA_RUNTIME_API="}, env...)...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			out.add(sc.Text())
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "listening" {
+				urlc <- line["url"].(string)
+			}
+		}
+	}()
+	select {
+	case u := <-urlc:
+		return u, cmd
+	case <-time.After(20 * time.Second):
+		t.Fatal("the binary did not start listening")
+		return "", nil
+	}
+}
+
+// TestCrashAfterTheStatusWriteStillDelivers: the receiver records a
+// decision (200) while the platform is down; the process is killed
+// (SIGKILL) before the webhook is delivered; a new process delivers it,
+// with the same id, exactly once.
+func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
+	moto := motoserver.Start(t)
+	signing, _, err := gridhook.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := gridhook.ParseSigningSecret(signing)
+	platform := gridhooktest.New(&key.PublicKey)
+	defer platform.Close()
+	platform.SetStatus(503)
+
+	sfx := motoserver.Name("crash")
+	moto.CreateTable(t, "cust-"+sfx, "id")
+	moto.CreateTable(t, "plat-"+sfx, "id")
+	moto.CreateTable(t, "dead-"+sfx, "id")
+	moto.CreateStreamTable(t, "outbox-"+sfx, "id")
+	queue := moto.CreateQueue(t, "q-"+sfx)
+	moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:c","secretKey":"c","webhookSecret":"crash-webhook-secret"}`)
+	moto.PutSecret(t, "signing-"+sfx, signing)
+	db := moto.DynamoDB()
+	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	for table, item := range map[string]map[string]types.AttributeValue{
+		"cust-" + sfx: {"id": S("Customer:crash"), "platformId": S("p"), "customerType": S("INDIVIDUAL"), "createdAt": S("2025-10-13T12:00:00Z")},
+		"plat-" + sfx: {"id": S("p"), "webhookUrl": S(platform.URL + "/grid")},
+	} {
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"KYC_BACKEND=aws", "AWS_ENDPOINT_URL=" + moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"CUSTOMERS_TABLE=cust-" + sfx, "PLATFORMS_TABLE=plat-" + sfx, "WEBHOOK_OUTBOX_TABLE=outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE=dead-" + sfx,
+		"WEBHOOK_QUEUE_URL=" + queue, "SUMSUB_SECRET_ID=sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID=signing-" + sfx,
+		"WEBHOOK_ALLOW_LOOPBACK=true", "WEBHOOK_RETRY_BASE=1s"}
+	out := &logs{}
+	url, first := start(t, env, out)
+
+	body := []byte(`{"type":"applicantReviewed","externalUserId":"Customer:crash","createdAtMs":"` +
+		sumsub.FormatCreatedAt(time.Now()) + `","reviewResult":{"reviewAnswer":"GREEN"}}`)
+	digest, _ := sumsub.WebhookDigest("crash-webhook-secret", "", body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("X-Payload-Digest", digest)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("receiver = %d; want 200", resp.StatusCode)
+	}
+	// The first process tries (the platform is down), then dies.
+	var id string
+	for end := time.Now().Add(15 * time.Second); id == ""; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("no delivery attempt before the crash; log:\n%s", out)
+		}
+		id = platform.LastID()
+	}
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	if n := len(platform.Received()); n != 0 {
+		t.Fatalf("%d webhooks accepted before the crash; want none (the platform was down)", n)
+	}
+
+	platform.SetStatus(0)
+	start(t, env, out)
+	for end := time.Now().Add(20 * time.Second); len(platform.Received()) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the restarted process did not deliver; log:\n%s", out)
+		}
+	}
+	time.Sleep(time.Second) // a duplicate, if any, is answered 409 by now
+	got := platform.Received()
+	if len(got) != 1 || got[0].Envelope.ID != id || got[0].Envelope.Type != "CUSTOMER.KYC_APPROVED" {
+		t.Fatalf("delivered %+v; want %s CUSTOMER.KYC_APPROVED once", got, id)
+	}
+	if strings.Contains(out.String(), "crash-webhook-secret") || strings.Contains(out.String(), "PRIVATE KEY") {
+		t.Fatal("a secret reached the log")
+	}
+}

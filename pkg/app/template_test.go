@@ -1,0 +1,78 @@
+package app_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// child returns the value of key in a YAML mapping node.
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// TestTemplateWiring: every function gets, through Environment in
+// template.yaml, each table, queue and secret name its code reads, and every
+// table and queue the template makes reaches some function.
+func TestTemplateWiring(t *testing.T) {
+	raw, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	resources := child(doc.Content[0], "Resources")
+	env := map[string]map[string]string{} // function -> variable -> referenced resource or parameter
+	var stores []string
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		switch child(res, "Type").Value {
+		case "AWS::Serverless::Function":
+			env[name] = map[string]string{}
+			v := child(child(child(res, "Properties"), "Environment"), "Variables")
+			for j := 0; v != nil && j+1 < len(v.Content); j += 2 {
+				env[name][v.Content[j].Value] = v.Content[j+1].Value
+			}
+		case "AWS::DynamoDB::Table", "AWS::SQS::Queue":
+			stores = append(stores, name)
+		}
+	}
+	for fn, want := range map[string][]string{
+		"KycLinkFunction":         {"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "API_TOKENS_SECRET_ID", "SUMSUB_SECRET_ID"},
+		"SumsubWebhookFunction":   {"CUSTOMERS_TABLE", "WEBHOOK_OUTBOX_TABLE", "SUMSUB_SECRET_ID"},
+		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL"},
+		"WebhookDeliveryFunction": {"PLATFORMS_TABLE", "WEBHOOK_DEAD_LETTER_TABLE", "WEBHOOK_QUEUE_URL", "WEBHOOK_SIGNING_KEY_SECRET_ID"},
+	} {
+		for _, k := range want {
+			if env[fn][k] == "" {
+				t.Errorf("%s: Environment lacks %s", fn, k)
+			}
+		}
+	}
+	var referenced []string
+	for _, vars := range env {
+		for _, ref := range vars {
+			referenced = append(referenced, ref)
+		}
+	}
+	for _, s := range stores {
+		if s == "WebhookQueueDLQ" {
+			continue // the queue's own dead-letter queue: read by operators, not code
+		}
+		if !slices.Contains(referenced, s) {
+			t.Errorf("%s reaches no function through Environment", s)
+		}
+	}
+}
