@@ -6,13 +6,14 @@ GO        ?= go
 BIN       := bin
 PORT      ?= 3000
 EVENT     ?= events/v1-success.json
+FUNCTION  ?= kyc-link
 FUZZTIME  ?= 30s
 # make test fuzzes by execution count, not time: Go 1.26's fuzz coordinator
 # can fail a time-bounded run at its deadline with a bare "context deadline
 # exceeded" and no crasher (golang/go#75804, fixed in Go 1.27).
 FUZZ_BURST ?= 8000x
 # package:target pairs for go test -fuzz
-FUZZ_TARGETS := ./pkg/httpapi:FuzzRequest ./pkg/auth:FuzzParseBasic ./pkg/app:FuzzLambdaEvent
+FUZZ_TARGETS := ./pkg/httpapi:FuzzRequest ./pkg/httpapi:FuzzSumsubWebhook ./pkg/auth:FuzzParseBasic ./pkg/app:FuzzLambdaEvent
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE       := $(BIN)/aws-lambda-rie
 # Pinned linter, fetched through the Go module proxy on first use.
@@ -30,8 +31,8 @@ run: ## run locally on embedded data (no AWS account, no Docker) on 127.0.0.1:$(
 $(RIE):
 	GOBIN=$(abspath $(BIN)) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
-invoke: $(RIE) ## run the bootstrap under the Lambda Runtime Interface Emulator with EVENT=events/<file>.json
-	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(BIN)/bootstrap ./functions/kyc-link
+invoke: $(RIE) ## run a function under the Lambda Runtime Interface Emulator: EVENT=events/<file>.json [FUNCTION=sumsub-webhook EVENT=events/sumsub-webhook/v1-approved.json]
+	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(BIN)/bootstrap ./functions/$(FUNCTION)
 	scripts/invoke.sh $(RIE) $(BIN)/bootstrap $(EVENT)
 
 test: lint $(RIE) ## the whole suite: gofmt, vet, staticcheck, tidy, cfn-lint, then every test with the race detector (moto, RIE, end-to-end), fuzz seeds and a short fuzz burst

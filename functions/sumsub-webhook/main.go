@@ -37,6 +37,9 @@ func run(logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if inLambda {
+		// Only with the memory backend (make invoke): webhooks go to the
+		// inbox make run serves on its default port.
+		cfg.PublicURL = "http://127.0.0.1:3000"
 		a, err := app.New(ctx, cfg, logger)
 		if err != nil {
 			return err

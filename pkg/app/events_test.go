@@ -105,6 +105,12 @@ type lambdaResponse struct {
 // invokeHTTP calls the Lambda handler with an HTTP event, which must not
 // fail, and checks the answer against the contract.
 func invokeHTTP(t *testing.T, invoke func(context.Context, json.RawMessage) (any, error), payload []byte) lambdaResponse {
+	return invokeChecked(t, invoke, payload, contract.CheckResponse)
+}
+
+// invokeChecked is invokeHTTP with the contract check of another route.
+func invokeChecked(t *testing.T, invoke func(context.Context, json.RawMessage) (any, error), payload []byte,
+	check func(int, http.Header, []byte) error) lambdaResponse {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -127,7 +133,7 @@ func invokeHTTP(t *testing.T, invoke func(context.Context, json.RawMessage) (any
 	for k, vs := range resp.MultiValue {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
-	if err := contract.CheckResponse(resp.StatusCode, h, []byte(resp.Body)); err != nil {
+	if err := check(resp.StatusCode, h, []byte(resp.Body)); err != nil {
 		t.Fatal(err)
 	}
 	return lambdaResponse{StatusCode: resp.StatusCode, Header: h, Body: resp.Body}
@@ -224,5 +230,59 @@ func TestIdempotencyKeyWhitespaceThroughLambda(t *testing.T) {
 		if r.StatusCode != 201 || r.Header.Get("Idempotent-Replayed") != "true" || r.Body != first.Body {
 			t.Errorf("%s = %d replayed=%q; want the replay of the first", name, r.StatusCode, r.Header.Get("Idempotent-Replayed"))
 		}
+	}
+}
+
+// TestSumsubWebhookEventFixtures sends every events/sumsub-webhook/*.json
+// through the receiver function's Lambda entry, on the embedded data (whose
+// Sumsub secret holds the webhook secret the fixtures are signed with).
+func TestSumsubWebhookEventFixtures(t *testing.T) {
+	want := map[string]int{}
+	raw, err := os.ReadFile("../../events/sumsub-webhook/expected-status.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, status, ok := strings.Cut(line, "\t")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		want[name], _ = strconv.Atoi(status)
+	}
+	files, _ := filepath.Glob("../../events/sumsub-webhook/*.json")
+	if len(files) < 5 {
+		t.Fatalf("only %d fixtures", len(files))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			status, ok := want[name]
+			if !ok {
+				t.Fatalf("%s has no expected status", name)
+			}
+			cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.InLambda = true
+			a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			hooks, err := a.Webhooks(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := invokeChecked(t, a.LambdaFor(hooks.Handler()).Invoke, payload, contract.CheckWebhookResponse)
+			if resp.StatusCode != status {
+				t.Fatalf("status %d; want %d; body %s", resp.StatusCode, status, resp.Body)
+			}
+		})
 	}
 }

@@ -95,7 +95,7 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 		return jsonResponse(http.StatusOK, webhookAck{Received: true, Outcome: "ignored"})
 	}
 	q.customerID = review.CustomerID
-	q.attrs = append(q.attrs, slog.String("status", string(review.Status)))
+	q.attrs = append(q.attrs, slog.String("review_status", string(review.Status)))
 	outcome, err := h.Reviews.Apply(q.ctx, review)
 	if err != nil {
 		e := kyc.AsError(err)
