@@ -1,18 +1,11 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/grid-kyc/kyc-link/internal/e2e"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook/gridhooktest"
@@ -29,65 +23,7 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sumsub-webhook-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "sumsub-webhook")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type logs struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logs) add(s string) { l.mu.Lock(); l.b.WriteString(s + "\n"); l.mu.Unlock() }
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// start runs the binary in local mode and returns its receiver URL and the
-// process.
-func start(t *testing.T, env []string, out *logs) (string, *exec.Cmd) {
-	t.Helper()
-	cmd := exec.Command(binary)
-	cmd.Env = append(os.Environ(), append([]string{"PORT=0", "AWS_LAMBDA_RUNTIME_API="}, env...)...)
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			out.add(sc.Text())
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "listening" {
-				urlc <- line["url"].(string)
-			}
-		}
-	}()
-	select {
-	case u := <-urlc:
-		return u, cmd
-	case <-time.After(20 * time.Second):
-		t.Fatal("the binary did not start listening")
-		return "", nil
-	}
-}
+func TestMain(m *testing.M) { os.Exit(e2e.Main(m, "sumsub-webhook", &binary)) }
 
 // TestCrashAfterTheStatusWriteStillDelivers: the receiver records a
 // decision (200) while the platform is down; the process is killed
@@ -126,8 +62,7 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 		"CUSTOMERS_TABLE=cust-" + sfx, "PLATFORMS_TABLE=plat-" + sfx, "WEBHOOK_OUTBOX_TABLE=outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE=dead-" + sfx,
 		"WEBHOOK_QUEUE_URL=" + queue, "SUMSUB_SECRET_ID=sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID=signing-" + sfx,
 		"WEBHOOK_ALLOW_LOOPBACK=true", "WEBHOOK_RETRY_BASE=1s"}
-	out := &logs{}
-	url, first := start(t, env, out)
+	url, first, out := e2e.Start(t, binary, env...)
 
 	body := []byte(`{"type":"applicantReviewed","externalUserId":"Customer:crash","createdAtMs":"` +
 		sumsub.FormatCreatedAt(time.Now()) + `","reviewResult":{"reviewAnswer":"GREEN"}}`)
@@ -157,10 +92,10 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 	}
 
 	platform.SetStatus(0)
-	start(t, env, out)
+	_, _, out2 := e2e.Start(t, binary, env...)
 	for end := time.Now().Add(20 * time.Second); len(platform.Received()) == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatalf("the restarted process did not deliver; log:\n%s", out)
+			t.Fatalf("the restarted process did not deliver; log:\n%s%s", out, out2)
 		}
 	}
 	time.Sleep(time.Second) // a duplicate, if any, is answered 409 by now
@@ -168,7 +103,7 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 	if len(got) != 1 || got[0].Envelope.ID != id || got[0].Envelope.Type != "CUSTOMER.KYC_APPROVED" {
 		t.Fatalf("delivered %+v; want %s CUSTOMER.KYC_APPROVED once", got, id)
 	}
-	if strings.Contains(out.String(), "crash-webhook-secret") || strings.Contains(out.String(), "PRIVATE KEY") {
+	if all := out.String() + out2.String(); strings.Contains(all, "crash-webhook-secret") || strings.Contains(all, "PRIVATE KEY") {
 		t.Fatal("a secret reached the log")
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
@@ -36,25 +35,8 @@ type hookEnv struct {
 	h        http.Handler
 	platform *gridhooktest.Platform
 	cfg      app.Config
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 	signing  string // the signing key secret, which must never be logged
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // hookTables creates everything the webhook side needs on moto, with
@@ -127,8 +109,8 @@ func newHookEnv(t testing.TB, overrides map[string]string, customers ...[3]strin
 			t.Setenv(k, v)
 		}
 	}
-	logs := &syncBuffer{}
-	a, err := app.New(context.Background(), cfg, slogTo(logs))
+	logs := &logbuf.Buffer{}
+	a, err := app.New(context.Background(), cfg, logs.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,5 +196,3 @@ func attr(item map[string]types.AttributeValue, k string) string {
 	}
 	return ""
 }
-
-func slogTo(w *syncBuffer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }

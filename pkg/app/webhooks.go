@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -161,4 +165,41 @@ func receiverMux(api http.Handler, w *Webhooks) http.Handler {
 			api.ServeHTTP(rw, r)
 		}
 	})
+}
+
+// RunWorker is the whole main of a function that works the webhook
+// pipeline without serving HTTP (webhook-relay, webhook-delivery): under
+// Lambda it starts the handler handler returns; outside Lambda it runs
+// poll until interrupted. Both need KYC_BACKEND=aws.
+func RunWorker(name string, handler func(*Webhooks) any, poll func(context.Context, *Webhooks)) {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	slog.SetDefault(logger)
+	inLambda := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hooks, err := workerHooks(ctx, inLambda, logger)
+	if err != nil {
+		logger.Error(name+" stopped", "error", err.Error())
+		os.Exit(1)
+	}
+	if inLambda {
+		lambda.Start(handler(hooks))
+		return
+	}
+	poll(ctx, hooks)
+}
+
+func workerHooks(ctx context.Context, inLambda bool, logger *slog.Logger) (*Webhooks, error) {
+	cfg, err := ConfigFromEnv(os.Getenv, inLambda)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Backend != BackendAWS {
+		return nil, fmt.Errorf("KYC_BACKEND=%s: the relay and delivery functions need the aws backend (with the memory backend, make run delivers in process)", cfg.Backend)
+	}
+	a, err := New(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return a.Webhooks(ctx)
 }

@@ -294,8 +294,9 @@ func TestGuardCleanupEndsByTheDeadline(t *testing.T) {
 				handlerDeadline, _ = ctx.Deadline()
 				return tc.handler(ctx)
 			})
-			// Scheduling slack only; before the fix cleanup ran 2 s past it.
-			if late := time.Since(deadline); late > 150*time.Millisecond {
+			// Scheduling slack only (a loaded CI machine); before the fix cleanup
+			// ran 1-2 s past it.
+			if late := time.Since(deadline); late > 500*time.Millisecond {
 				t.Fatalf("Do answered %s after the request's deadline; cleanup must fit inside it", late.Round(time.Millisecond))
 			}
 			if want := deadline.Add(-2 * step); handlerDeadline.After(want) {

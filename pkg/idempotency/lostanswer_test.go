@@ -1,11 +1,9 @@
 package idempotency_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/grid-kyc/kyc-link/internal/awsfault"
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestLostAnswersAreOwnWrites: DynamoDB applies a conditional write, the
 // answer is lost (dropped connection), and the AWS SDK re-sends it; the
@@ -40,13 +22,13 @@ func (s *syncBuffer) String() string {
 // The guard must take that as its own success, not as another request.
 func TestLostAnswersAreOwnWrites(t *testing.T) {
 	moto := moto.Need(t)
-	setup := func(t *testing.T) (*awsfault.Proxy, *idempotency.Guard, *syncBuffer) {
+	setup := func(t *testing.T) (*awsfault.Proxy, *idempotency.Guard, *logbuf.Buffer) {
 		proxy := awsfault.New(t, moto.URL)
 		cfg := moto.Config()
 		cfg.BaseEndpoint = aws.String(proxy.URL)
 		table := motoserver.Name("lost")
 		moto.CreateTable(t, table, "pk")
-		logs := &syncBuffer{}
+		logs := &logbuf.Buffer{}
 		g := &idempotency.Guard{Store: &idempotency.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table},
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 		return proxy, g, logs

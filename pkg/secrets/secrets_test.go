@@ -1,18 +1,17 @@
 package secrets_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
@@ -75,27 +74,10 @@ type clock struct{ ns atomic.Int64 }
 
 func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-func newCache(src secrets.Source, c *clock, logs *syncBuffer) *secrets.Cached[string] {
+func newCache(src secrets.Source, c *clock, logs *logbuf.Buffer) *secrets.Cached[string] {
 	return &secrets.Cached[string]{Source: src, ID: "x", Parse: func(s string) (string, error) { return s, nil },
 		MaxAge: 5 * time.Minute, MinInterval: 5 * time.Second, Now: c.Now,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func wait(t *testing.T, c *secrets.Cached[string]) {
@@ -111,7 +93,7 @@ func TestCachedLoadsOnceRefreshesAndSurvivesOutage(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{}
 	src := newFlaky()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	c := newCache(src, clk, logs)
 
 	src.down.Store(true)
@@ -168,7 +150,7 @@ func TestCachedNeverBlocksReadersOnTheSource(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{}
 	src := newFlaky()
-	c := newCache(src, clk, &syncBuffer{})
+	c := newCache(src, clk, &logbuf.Buffer{})
 	if _, err := c.Get(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +193,7 @@ func TestCachedNeverBlocksReadersOnTheSource(t *testing.T) {
 func TestCachedColdReadersShareOneLoad(t *testing.T) {
 	src := newFlaky()
 	src.hold.Store(true)
-	c := newCache(src, &clock{}, &syncBuffer{})
+	c := newCache(src, &clock{}, &logbuf.Buffer{})
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := c.Get(short); !errors.Is(err, context.DeadlineExceeded) {
