@@ -221,12 +221,15 @@ func (q *request) linkFor(ctx context.Context, c kyc.Customer, in linkInput) res
 	if err != nil {
 		return q.fail(err)
 	}
-	return jsonResponse(http.StatusCreated, linkBody{
+	resp := jsonResponse(http.StatusCreated, linkBody{
 		KYCURL:    link.URL,
 		ExpiresAt: link.ExpiresAt.UTC().Format(time.RFC3339),
 		Provider:  link.Provider,
 		Token:     link.Token,
 	})
+	// A replay must not hand out a dead link: the stored answer ends with it.
+	resp.ExpiresAt = link.ExpiresAt
+	return resp
 }
 
 // fail renders err for the caller and keeps its cause for the log line.

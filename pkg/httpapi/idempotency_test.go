@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -163,5 +164,36 @@ func TestCrashedRequest(t *testing.T) {
 	time.Sleep(time.Until(now.Add(1600 * time.Millisecond)))
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "crash-key")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("retry after the lock = %d %s; want a fresh 201", w.Code, w.Body)
+	}
+}
+
+// expiryStore records the expiry the guard asks a completed record to have.
+type expiryStore struct {
+	idempotency.Store
+	mu  sync.Mutex
+	got time.Time
+}
+
+func (s *expiryStore) Complete(ctx context.Context, key, token string, resp idempotency.Response) error {
+	s.mu.Lock()
+	s.got = resp.ExpiresAt
+	s.mu.Unlock()
+	return s.Store.Complete(ctx, key, token, resp)
+}
+
+// TestStoredLinkEndsWithTheLink: the idempotency record of a link lives
+// no longer than the link (its expiresAt), not the record's full 24 h.
+func TestStoredLinkEndsWithTheLink(t *testing.T) {
+	store := &expiryStore{Store: idempotency.NewMemory()}
+	e := newEnv(t, store)
+	w := e.do(post(link(custA), `{}`, "Idempotency-Key", "expiring"))
+	var body struct{ ExpiresAt time.Time }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 201 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if !store.got.Equal(body.ExpiresAt) {
+		t.Fatalf("record expires %s; want the link's expiresAt %s", store.got, body.ExpiresAt)
 	}
 }

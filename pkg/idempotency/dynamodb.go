@@ -136,18 +136,25 @@ func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Res
 	if body == nil {
 		body = []byte{} // DynamoDB refuses a null binary
 	}
+	update := "SET #status = :completed, #rs = :rs, #rh = :rh, #rb = :rb"
+	names := map[string]string{
+		"#token": attrLockToken, "#status": attrStatus, "#rs": attrRespStatus, "#rh": attrRespHeader, "#rb": attrRespBody,
+	}
+	values := map[string]types.AttributeValue{
+		":token": s(lockToken), ":inprogress": s(string(InProgress)), ":completed": s(string(Completed)),
+		":rs": n(int64(resp.Status)), ":rh": s(string(headers)), ":rb": &types.AttributeValueMemberB{Value: body},
+	}
+	if !resp.ExpiresAt.IsZero() {
+		update += ", #exp = :exp"
+		names["#exp"], values[":exp"] = attrExpires, n(resp.ExpiresAt.Unix())
+	}
 	_, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(d.Table),
-		Key:                 d.key(key),
-		ConditionExpression: aws.String(ownerCondition),
-		UpdateExpression:    aws.String("SET #status = :completed, #rs = :rs, #rh = :rh, #rb = :rb"),
-		ExpressionAttributeNames: map[string]string{
-			"#token": attrLockToken, "#status": attrStatus, "#rs": attrRespStatus, "#rh": attrRespHeader, "#rb": attrRespBody,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":token": s(lockToken), ":inprogress": s(string(InProgress)), ":completed": s(string(Completed)),
-			":rs": n(int64(resp.Status)), ":rh": s(string(headers)), ":rb": &types.AttributeValueMemberB{Value: body},
-		},
+		TableName:                           aws.String(d.Table),
+		Key:                                 d.key(key),
+		ConditionExpression:                 aws.String(ownerCondition),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	return d.ownerErr(ctx, "complete", key, err, func(r *Record) bool {

@@ -323,3 +323,32 @@ func TestGuardReleasesAfterCompleteTimesOut(t *testing.T) {
 		t.Fatalf("retry = %s, replayed %v, %v; want a fresh run (the key released)", resp.Body, replayed, err)
 	}
 }
+
+// TestGuardReplayEndsWithTheResponse: a stored answer that expires (a link)
+// is replayed only until then; after it the same key runs afresh instead
+// of handing out a dead link for the rest of the record's 24 h.
+func TestGuardReplayEndsWithTheResponse(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		var now atomic.Int64
+		now.Store(time.Now().UnixNano())
+		clock := func() time.Time { return time.Unix(0, now.Load()) }
+		g := &idempotency.Guard{Store: s, Now: clock, TTL: 24 * time.Hour}
+		n := 0
+		fn := func(context.Context) idempotency.Response {
+			n++
+			r := created(fmt.Sprint(n))
+			r.ExpiresAt = clock().Add(30 * time.Minute)
+			return r
+		}
+		ctx := withDeadline(t, 5*time.Second)
+		g.Do(ctx, "p", "k", "fp", fn)
+		now.Add(int64(29 * time.Minute))
+		if resp, replayed, err := g.Do(ctx, "p", "k", "fp", fn); err != nil || !replayed || string(resp.Body) != "1" {
+			t.Fatalf("before the link expires = %s, replayed %v, %v; want the replay", resp.Body, replayed, err)
+		}
+		now.Add(int64(2 * time.Minute))
+		if resp, replayed, err := g.Do(ctx, "p", "k", "fp", fn); err != nil || replayed || string(resp.Body) != "2" {
+			t.Fatalf("after the link expired = %s, replayed %v, %v; want a fresh run", resp.Body, replayed, err)
+		}
+	})
+}

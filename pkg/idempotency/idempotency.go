@@ -15,8 +15,9 @@
 //     ErrKeyInUse.
 //   - Only responses Keep accepts are stored; on any other the record is
 //     deleted so a retry runs again.
-//   - Records expire TTL after creation (24 h by default); an expired record
-//     counts as absent even before DynamoDB's TTL deletes it.
+//   - Records expire TTL after creation (24 h by default), or when the
+//     stored response does (Response.ExpiresAt), whichever is first; an
+//     expired record counts as absent even before DynamoDB's TTL deletes it.
 package idempotency
 
 import (
@@ -47,6 +48,10 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// ExpiresAt, when set, is when the response stops being worth
+	// replaying (a link that expires): the record then ends at the earlier
+	// of it and the Guard's TTL, and the key runs afresh after it.
+	ExpiresAt time.Time
 }
 
 // Status of a record.
@@ -89,8 +94,9 @@ type Store interface {
 	// Get reads a record with a consistent read; nil when there is none.
 	Get(ctx context.Context, key string) (*Record, error)
 	// Complete stores resp in the in-progress record held by lockToken
-	// (nil too if that token completed it already); ErrNotOwner if
-	// another holds it or it is gone.
+	// and sets the record's expiry to resp.ExpiresAt (nil too if that
+	// token completed it already); ErrNotOwner if another holds it or it
+	// is gone.
 	Complete(ctx context.Context, key, lockToken string, resp Response) error
 	// Release deletes the in-progress record held by lockToken (nil too if
 	// there is none); ErrNotOwner if another token holds it or it is
@@ -255,8 +261,12 @@ func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Re
 		keep = func(r Response) bool { return r.Status/100 == 2 }
 	}
 	if keep(resp) {
+		stored := resp
+		if stored.ExpiresAt.IsZero() || rec.ExpiresAt.Before(stored.ExpiresAt) {
+			stored.ExpiresAt = rec.ExpiresAt
+		}
 		cctx, cancel := cleanupContext(ctx, step, step)
-		err := g.Store.Complete(cctx, rec.Key, rec.LockToken, resp)
+		err := g.Store.Complete(cctx, rec.Key, rec.LockToken, stored)
 		cancel()
 		if err == nil {
 			return resp

@@ -50,6 +50,9 @@ func (m *Memory) Complete(_ context.Context, key, lockToken string, resp Respons
 		return ErrNotOwner
 	}
 	r.Status, r.Response = Completed, copyResponse(resp)
+	if !resp.ExpiresAt.IsZero() {
+		r.ExpiresAt = resp.ExpiresAt
+	}
 	m.records[key] = r
 	return nil
 }

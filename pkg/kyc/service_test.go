@@ -60,3 +60,23 @@ func TestService(t *testing.T) {
 		t.Fatalf("provider called %d times; want 2", got)
 	}
 }
+
+// TestLinkForEveryReviewStatus: Grid lets a customer on HOLD (more
+// information may be needed) or REJECTED (regenerate a link) verify again;
+// the status never blocks a link.
+func TestLinkForEveryReviewStatus(t *testing.T) {
+	for _, st := range []kyc.Status{kyc.StatusUnverified, kyc.StatusPending, kyc.StatusHold, kyc.StatusRejected, kyc.StatusApproved} {
+		t.Run(string(st), func(t *testing.T) {
+			s := &kyc.Service{
+				Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", KYCStatus: string(st)},
+					kyc.Customer{ID: "b", PlatformID: "p", Type: kyc.Business, KYBStatus: string(st)}),
+				Provider: &recorder{}, TTL: time.Minute, Now: time.Now,
+			}
+			for _, id := range []string{"c", "b"} {
+				if _, err := s.CreateLink(context.Background(), "p", id, ""); err != nil {
+					t.Fatalf("%s with status %s: %v; want a link", id, st, err)
+				}
+			}
+		})
+	}
+}
