@@ -53,6 +53,11 @@ type seedCustomer struct {
 	IsDeleted          bool   `json:"isDeleted"`
 	CreatedAt          string `json:"createdAt"`
 	UpdatedAt          string `json:"updatedAt"`
+	// ContactVerification: {"email"?: "PENDING"|"VERIFIED", "phone"?: …}.
+	ContactVerification struct {
+		Email string `json:"email"`
+		Phone string `json:"phone"`
+	} `json:"contactVerification"`
 }
 
 // ParseSeed reads a seed file.
@@ -73,7 +78,8 @@ func (s Seed) customers() []kyc.Customer {
 		out[i] = kyc.Customer{
 			ID: c.ID, PlatformID: c.PlatformID, Type: kyc.CustomerType(c.CustomerType), KYCStatus: c.KYCStatus, KYBStatus: c.KYBStatus,
 			Email: c.Email, PhoneNumber: c.PhoneNumber, PlatformCustomerID: c.PlatformCustomerID, IsDeleted: c.IsDeleted,
-			CreatedAt: c.CreatedAt,
+			CreatedAt:           c.CreatedAt,
+			ContactVerification: kyc.ContactVerification{Email: c.ContactVerification.Email, Phone: c.ContactVerification.Phone},
 		}
 		if t, err := time.Parse(time.RFC3339, c.UpdatedAt); err == nil {
 			out[i].UpdatedAt = t

@@ -22,7 +22,8 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 var (
 	full = kyc.Customer{ID: "Customer:1", PlatformID: "p1", Type: kyc.Business, KYCStatus: "PENDING",
 		Email: "a@example.com", PhoneNumber: "+14155550100", PlatformCustomerID: "u1",
-		CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC)}
+		CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC),
+		ContactVerification: kyc.ContactVerification{Email: "VERIFIED", Phone: "PENDING"}}
 	deleted = kyc.Customer{ID: "Customer:2", PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED", IsDeleted: true}
 	bare    = kyc.Customer{ID: "Customer:3", PlatformID: "p2"}
 )
@@ -59,7 +60,8 @@ func TestDynamoDB(t *testing.T) {
 	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	put(map[string]types.AttributeValue{"id": S(full.ID), "platformId": S("p1"), "customerType": S("BUSINESS"),
 		"kycStatus": S("PENDING"), "email": S(full.Email), "phoneNumber": S(full.PhoneNumber), "platformCustomerId": S("u1"),
-		"createdAt": S("2025-10-13T12:00:00Z"), "updatedAt": S("2025-10-13T12:00:00Z")})
+		"createdAt": S("2025-10-13T12:00:00Z"), "updatedAt": S("2025-10-13T12:00:00Z"),
+		"contactVerification": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"email": S("VERIFIED"), "phone": S("PENDING")}}})
 	put(map[string]types.AttributeValue{"id": S(deleted.ID), "platformId": S("p1"), "customerType": S("INDIVIDUAL"),
 		"kycStatus": S("UNVERIFIED"), "isDeleted": &types.AttributeValueMemberBOOL{Value: true}})
 	// customerType absent; an attribute of an unexpected type reads as absent.

@@ -84,6 +84,15 @@ func customerFromItem(id string, item map[string]types.AttributeValue) kyc.Custo
 		IsDeleted:          deleted != nil && deleted.Value,
 		CreatedAt:          str("createdAt"),
 	}
+	if m, ok := item["contactVerification"].(*types.AttributeValueMemberM); ok {
+		get := func(k string) string {
+			if v, ok := m.Value[k].(*types.AttributeValueMemberS); ok {
+				return v.Value
+			}
+			return ""
+		}
+		c.ContactVerification = kyc.ContactVerification{Email: get("email"), Phone: get("phone")}
+	}
 	if t, err := time.Parse(time.RFC3339, str(attrUpdatedAt)); err == nil {
 		c.UpdatedAt = t
 	}

@@ -322,6 +322,10 @@ func errorResponse(err error, rid string) response {
 	case codeMethodNotAllowed:
 		resp.Header.Set("Allow", http.MethodPost)
 	}
+	if e.Code == kyc.CodeConflict && e.RetryAfter == 0 {
+		// Grid's SDKs retry 409s; this one will not change by retrying.
+		resp.Header.Set("X-Should-Retry", "false")
+	}
 	if e.RetryAfter > 0 {
 		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
 		resp.Header.Set("Retry-After", fmt.Sprint(secs))

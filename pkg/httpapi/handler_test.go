@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -402,5 +403,31 @@ func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
 		if strings.Contains(e.logs.String(), secret) {
 			t.Errorf("logs contain %q", secret)
 		}
+	}
+}
+
+// TestContactVerificationRequired: the gate's 409 in the Grid shape, with
+// its reason and channels, marked not worth retrying, and no provider call.
+func TestContactVerificationRequired(t *testing.T) {
+	e := newEnv(t, idempotency.NewMemory())
+	gated := "Customer:gated"
+	e.h.Links = &kyc.Service{Customers: customers.NewMemory(kyc.Customer{ID: gated, PlatformID: "platform-a",
+		ContactVerification: kyc.ContactVerification{Email: "PENDING", Phone: "VERIFIED"}}),
+		Provider: e.provider, TTL: time.Minute, Now: time.Now}
+	for _, key := range []string{"", "gated-key"} {
+		var w = e.do(post(link(gated), `{}`))
+		if key != "" {
+			w = e.do(post(link(gated), `{}`, "Idempotency-Key", key))
+		}
+		ge := checkError(t, w, 409, "CONFLICT")
+		if ge.Details["reason"] != "CONTACT_VERIFICATION_REQUIRED" || fmt.Sprint(ge.Details["channels"]) != "[email]" {
+			t.Fatalf("details = %v; want reason CONTACT_VERIFICATION_REQUIRED, channels [email]", ge.Details)
+		}
+		if got := w.Header().Get("X-Should-Retry"); got != "false" {
+			t.Fatalf("X-Should-Retry = %q; want false", got)
+		}
+	}
+	if n := e.provider.calls.Load(); n != 0 {
+		t.Fatalf("provider called %d times; want 0", n)
 	}
 }

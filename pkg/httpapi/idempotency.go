@@ -66,10 +66,8 @@ func (q *request) idempotent(in linkInput) response {
 		})
 	switch {
 	case errors.Is(err, idempotency.ErrKeyReused):
-		r := q.fail(kyc.Conflict(reasonKeyReused,
+		return q.fail(kyc.Conflict(reasonKeyReused,
 			"This Idempotency-Key was already used with a different request; use a new key for a new request."))
-		r.Header.Set("X-Should-Retry", "false")
-		return r
 	case errors.Is(err, idempotency.ErrKeyInUse):
 		e := kyc.Conflict(reasonKeyInUse, "A request with this Idempotency-Key is still in progress; retry shortly.")
 		e.RetryAfter = time.Second

@@ -31,6 +31,35 @@ type Customer struct {
 	UpdatedAt          time.Time
 	// LastReviewAt is the provider time of the last review applied.
 	LastReviewAt time.Time
+	// ContactVerification is set where the customer's jurisdiction needs
+	// verified contact details before identity verification.
+	ContactVerification ContactVerification
+}
+
+// Contact verification states (Grid's Customer.contactVerification).
+const (
+	ContactPending  = "PENDING"
+	ContactVerified = "VERIFIED"
+)
+
+// ContactVerification holds each channel's state; "" means the channel is
+// not required.
+type ContactVerification struct {
+	Email string
+	Phone string
+}
+
+// Unverified lists the required channels not yet VERIFIED ("email",
+// "phone").
+func (v ContactVerification) Unverified() []string {
+	var out []string
+	if v.Email != "" && v.Email != ContactVerified {
+		out = append(out, "email")
+	}
+	if v.Phone != "" && v.Phone != ContactVerified {
+		out = append(out, "phone")
+	}
+	return out
 }
 
 // StatusOf is the status a review moves: kybStatus for businesses,

@@ -2,6 +2,7 @@ package kyc
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -42,9 +43,21 @@ func (s *Service) Customer(ctx context.Context, platformID, customerID string) (
 	return c, nil
 }
 
+// ReasonContactVerificationRequired is the details.reason of the 409 for a
+// customer whose required contact details are not verified yet.
+const ReasonContactVerificationRequired = "CONTACT_VERIFICATION_REQUIRED"
+
 // LinkFor mints a fresh link for c, a customer Customer returned: the
-// second half of CreateLink.
+// second half of CreateLink. Where the customer's contact details must be
+// verified first (Grid's contactVerification), it refuses until they are,
+// without asking the provider.
 func (s *Service) LinkFor(ctx context.Context, c Customer, redirectURI string) (Link, error) {
+	if channels := c.ContactVerification.Unverified(); len(channels) > 0 {
+		e := Conflict(ReasonContactVerificationRequired,
+			"The customer's contact details must be verified before identity verification: "+strings.Join(channels, " and ")+".")
+		e.Details["channels"] = channels
+		return Link{}, e
+	}
 	typ := c.Type
 	if typ == "" {
 		typ = Individual

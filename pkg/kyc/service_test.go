@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -76,6 +78,47 @@ func TestLinkForEveryReviewStatus(t *testing.T) {
 				if _, err := s.CreateLink(context.Background(), "p", id, ""); err != nil {
 					t.Fatalf("%s with status %s: %v; want a link", id, st, err)
 				}
+			}
+		})
+	}
+}
+
+// TestContactVerificationGate: where contact verification is required, a
+// link needs every present channel VERIFIED; otherwise 409 with the
+// reason and the channels, and the provider is not asked.
+func TestContactVerificationGate(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cv       kyc.ContactVerification
+		channels []string // nil: a link
+	}{
+		{"not required", kyc.ContactVerification{}, nil},
+		{"email pending", kyc.ContactVerification{Email: "PENDING"}, []string{"email"}},
+		{"email verified, phone pending", kyc.ContactVerification{Email: "VERIFIED", Phone: "PENDING"}, []string{"phone"}},
+		{"both pending", kyc.ContactVerification{Email: "PENDING", Phone: "PENDING"}, []string{"email", "phone"}},
+		{"unknown state counts as unverified", kyc.ContactVerification{Phone: "SOMETHING"}, []string{"phone"}},
+		{"both verified", kyc.ContactVerification{Email: "VERIFIED", Phone: "VERIFIED"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &recorder{}
+			s := &kyc.Service{Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", ContactVerification: tc.cv}),
+				Provider: p, TTL: time.Minute, Now: time.Now}
+			_, err := s.CreateLink(context.Background(), "p", "c", "")
+			if tc.channels == nil {
+				if err != nil || len(p.got) != 1 {
+					t.Fatalf("err %v, %d provider calls; want a link", err, len(p.got))
+				}
+				return
+			}
+			e := kyc.AsError(err)
+			if e.Code != kyc.CodeConflict || e.Details["reason"] != kyc.ReasonContactVerificationRequired {
+				t.Fatalf("err = %v; want CONFLICT %s", err, kyc.ReasonContactVerificationRequired)
+			}
+			if diff := cmp.Diff(tc.channels, e.Details["channels"]); diff != "" {
+				t.Errorf("channels (-want +got):\n%s", diff)
+			}
+			if len(p.got) != 0 {
+				t.Errorf("the provider was asked %d times; want never", len(p.got))
 			}
 		})
 	}
