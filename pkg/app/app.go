@@ -229,11 +229,29 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return a.ServeHandler(ctx, ln, a.Handler())
 }
 
+// GridBasePath is the versioned prefix of Grid's base URL
+// (https://api.lightspark.com/grid/2025-10-13), which Grid's CLI and SDKs
+// put before every route. In AWS a custom domain's base-path mapping strips
+// it (template parameter DomainName); the local server strips it itself.
+const GridBasePath = "/grid/2025-10-13"
+
+// withGridBasePath serves h at / and under GridBasePath.
+func withGridBasePath(h http.Handler) http.Handler {
+	strip := http.StripPrefix(GridBasePath, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, GridBasePath+"/") {
+			strip.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // ServeHandler serves h on ln with the local server's limits until ctx
-// ends, then drains.
+// ends, then drains. Every route answers at / and under GridBasePath.
 func (a *App) ServeHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := a.server()
-	srv.Handler = h
+	srv.Handler = withGridBasePath(h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
