@@ -138,6 +138,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		// error must not stick to the key.
 		Idempotency: &idempotency.Guard{Store: idem, Logger: logger},
 		Logger:      logger,
+		// Only the local sandbox page can be reached on loopback.
+		LocalRedirects: cfg.Provider == ProviderSandbox,
 	}
 	if !cfg.InLambda {
 		a.API.Timeout = cfg.RequestTimeout

@@ -51,6 +51,10 @@ type Handler struct {
 	// Timeout bounds each request; 0 leaves the context's own deadline
 	// (Lambda's invocation deadline) in charge.
 	Timeout time.Duration
+	// LocalRedirects allows http redirect URLs to loopback (the sandbox
+	// provider). Sumsub refuses them, so with it every redirect must be a
+	// public https URL.
+	LocalRedirects bool
 }
 
 // response is one answer, buffered so it can be stored and replayed whole.
@@ -201,7 +205,7 @@ func (q *request) serve() (resp response) {
 		return q.fail(err)
 	}
 
-	in, err := parseInput(q.r, rawID)
+	in, err := parseInput(q.r, rawID, q.h.LocalRedirects)
 	if err != nil {
 		return q.fail(err)
 	}

@@ -90,6 +90,9 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 		Links:   &kyc.Service{Customers: store, Provider: p, TTL: 30 * time.Minute, Now: time.Now},
 		Logger:  slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)),
 		Timeout: 5 * time.Second,
+		// As with the sandbox provider; TestRedirectRulesPerProvider covers
+		// Sumsub's stricter rule.
+		LocalRedirects: true,
 	}
 	if idem != nil {
 		h.Idempotency = &idempotency.Guard{Store: idem}
@@ -429,5 +432,52 @@ func TestContactVerificationRequired(t *testing.T) {
 	}
 	if n := e.provider.calls.Load(); n != 0 {
 		t.Fatalf("provider called %d times; want 0", n)
+	}
+}
+
+// TestRedirectRulesPerProvider: with Sumsub only public https redirects
+// pass (it refuses the rest); the sandbox also takes loopback, http or
+// https. Everything else is the same 400 for both.
+func TestRedirectRulesPerProvider(t *testing.T) {
+	for _, tc := range []struct {
+		uri              string
+		sandbox, sumsubs bool // accepted with each provider
+	}{
+		{"https://app.example.com/done", true, true},
+		{"https://8.8.8.8/done", true, true},
+		{"https://[2001:4860:4860::8888]/done", true, true},
+		{"http://localhost:8080/done", true, false},
+		{"http://127.0.0.1/done", true, false},
+		{"http://[::1]:3000/done", true, false},
+		{"https://localhost/done", true, false},
+		{"https://127.0.0.2/done", true, false},
+		{"https://app.localhost/done", false, false},
+		{"https://10.0.0.1/done", false, false},
+		{"https://192.168.1.10/done", false, false},
+		{"https://169.254.169.254/latest", false, false},
+		{"https://100.64.0.1/done", false, false},
+		{"https://0.0.0.0/done", false, false},
+		{"https://[fd00:ec2::254]/", false, false},
+		{"http://app.example.com/done", false, false},
+	} {
+		for _, p := range []struct {
+			name   string
+			local  bool
+			accept bool
+		}{{"sandbox", true, tc.sandbox}, {"sumsub", false, tc.sumsubs}} {
+			t.Run(p.name+" "+tc.uri, func(t *testing.T) {
+				e := newEnv(t, nil)
+				e.h.LocalRedirects = p.local
+				w := e.do(post(link(custA), `{"redirectUri":"`+tc.uri+`"}`))
+				if p.accept && w.Code != 201 {
+					t.Fatalf("%d %s; want 201", w.Code, w.Body)
+				}
+				if !p.accept {
+					if ge := checkError(t, w, 400, "INVALID_INPUT"); ge.Details["field"] != "redirectUri" {
+						t.Fatalf("details = %v; want field redirectUri", ge.Details)
+					}
+				}
+			})
+		}
 	}
 }

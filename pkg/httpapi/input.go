@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/publicaddr"
 )
 
 // Input limits; README "Input rules" explains each.
@@ -123,7 +124,7 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // decodeBody reads {"redirectUri": "..."} strictly: one JSON object, no
 // unknown or repeated fields, nothing after it. It returns the redirect URI.
-func decodeBody(body []byte) (string, error) {
+func decodeBody(body []byte, localRedirects bool) (string, error) {
 	if len(body) == 0 {
 		return "", nil
 	}
@@ -168,17 +169,18 @@ func decodeBody(body []byte) (string, error) {
 		return "", notObject
 	}
 	if seen {
-		if err := validRedirect(redirect); err != nil {
+		if err := validRedirect(redirect, localRedirects); err != nil {
 			return "", err
 		}
 	}
 	return redirect, nil
 }
 
-// validRedirect accepts absolute https URLs, and http ones only to loopback
-// hosts (local development). Anything a browser could be tricked by (other
-// schemes, userinfo, non-ASCII hosts, control characters) is refused.
-func validRedirect(s string) error {
+// validRedirect accepts absolute https URLs to public hosts, and, with
+// localRedirects (the sandbox provider), also http and https to loopback.
+// Anything a browser could be tricked by (other schemes, userinfo,
+// non-ASCII hosts, control characters) is refused.
+func validRedirect(s string, localRedirects bool) error {
 	bad := func(why string, args ...any) error {
 		return kyc.InvalidField("redirectUri", "redirectUri "+why, args...)
 	}
@@ -206,17 +208,21 @@ func validRedirect(s string) error {
 			return bad("has an invalid port %q.", p)
 		}
 	}
-	switch u.Scheme {
-	case "https":
+	if localRedirects && isLoopback(host) && (u.Scheme == "http" || u.Scheme == "https") {
 		return nil
-	case "http":
-		if isLoopback(host) {
-			return nil
-		}
-		return bad("must use https (http is allowed only for localhost).")
-	default:
-		return bad("must use https (http is allowed only for localhost).")
 	}
+	if u.Scheme != "https" {
+		if localRedirects {
+			return bad("must use https (http is allowed only for localhost).")
+		}
+		return bad("must use https.")
+	}
+	if !publicaddr.Host(host) {
+		// The provider sends the user's browser there; it refuses what is
+		// not a public address (Grid found Sumsub refuses localhost).
+		return bad("must point to a public host, not %q.", host)
+	}
+	return nil
 }
 
 // validHost accepts DNS names in ASCII (IDNs in their valid xn-- form) of
@@ -265,7 +271,7 @@ func isLoopback(h string) bool {
 
 // parseInput validates everything the caller sent, before anything is
 // looked up or written.
-func parseInput(r *http.Request, rawCustomerID string) (linkInput, error) {
+func parseInput(r *http.Request, rawCustomerID string, localRedirects bool) (linkInput, error) {
 	id, err := url.PathUnescape(rawCustomerID)
 	if err != nil {
 		return linkInput{}, kyc.InvalidField("customerId", "The customer id in the path is not validly percent-encoded.")
@@ -281,7 +287,7 @@ func parseInput(r *http.Request, rawCustomerID string) (linkInput, error) {
 	if err != nil {
 		return linkInput{}, err
 	}
-	redirect, err := decodeBody(body)
+	redirect, err := decodeBody(body, localRedirects)
 	if err != nil {
 		return linkInput{}, err
 	}

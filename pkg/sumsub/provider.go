@@ -72,19 +72,36 @@ func (p *Provider) CreateLink(ctx context.Context, r kyc.LinkRequest) (string, s
 	}
 	tok := <-tokenc
 	if err := errors.Join(linkErr, tok.err); err != nil {
-		return "", "", classify(err)
+		return "", "", classify(err, r.RedirectURI != "")
 	}
 	return url, tok.token, nil
 }
 
-// classify turns a Sumsub failure into the answer our caller gets. Sumsub
-// refusing our credentials or our request is our misconfiguration (500,
-// retrying will not help); anything else is an outage worth retrying (503).
-func classify(err error) error {
+// classify turns a Sumsub failure into the answer our caller gets.
+//
+// What Sumsub's documentation gives to go on (docs.sumsub.com, "Error
+// codes", read 2026-11-26): every error is {description, code (the HTTP
+// status), correlationId, errorCode?, errorName?}; errorCode is documented
+// for document uploads (1000-1011) and authentication (4003 app token or
+// signature, 4002 clock), and "may be absent" elsewhere. The link and token
+// calls carry only one value the caller chose: the redirect URL. So:
+//   - 400 or 422 when the caller sent a redirectUri: the redirect was
+//     refused (Grid found live Sumsub refuses http:// and localhost):
+//     400 INVALID_INPUT naming redirectUri;
+//   - 401 and 403 (our app token, our signature, our clock), 404 (our level
+//     name) and any other 4xx: our misconfiguration, 500, logged with
+//     Sumsub's errorCode, errorName and correlationId;
+//   - 408, 429 and 5xx, and failures to reach Sumsub: an outage, 503.
+func classify(err error, sentRedirect bool) error {
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 &&
-		apiErr.Status != http.StatusTooManyRequests && apiErr.Status != http.StatusRequestTimeout {
-		return kyc.Internal(err)
+	if !errors.As(err, &apiErr) || apiErr.Status < 400 || apiErr.Status >= 500 ||
+		apiErr.Status == http.StatusTooManyRequests || apiErr.Status == http.StatusRequestTimeout {
+		return kyc.Unavailable(unavailableMessage, retryAfter, err)
 	}
-	return kyc.Unavailable(unavailableMessage, retryAfter, err)
+	if sentRedirect && (apiErr.Status == http.StatusBadRequest || apiErr.Status == http.StatusUnprocessableEntity) {
+		e := kyc.InvalidField("redirectUri", "The verification provider refused the redirectUri; send a public https URL.")
+		e.Cause = err
+		return e
+	}
+	return kyc.Internal(err)
 }

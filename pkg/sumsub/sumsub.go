@@ -57,14 +57,15 @@ type APIError struct {
 	Status      int
 	Code        int    `json:"code"`
 	ErrorCode   int    `json:"errorCode"`
+	ErrorName   string `json:"errorName"`
 	Description string `json:"description"`
 	// CorrelationID lets Sumsub support find the request.
 	CorrelationID string `json:"correlationId"`
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("sumsub: HTTP %d (errorCode %d, correlationId %s): %s",
-		e.Status, e.ErrorCode, e.CorrelationID, e.Description)
+	return fmt.Sprintf("sumsub: HTTP %d (errorCode %d %s, correlationId %s): %s",
+		e.Status, e.ErrorCode, e.ErrorName, e.CorrelationID, e.Description)
 }
 
 // Client calls the Sumsub API. One Client, and its HTTP client, is meant to

@@ -257,3 +257,44 @@ func TestConnectionRefusedIsUnavailable(t *testing.T) {
 		t.Fatalf("connection refused = %v; want SERVICE_UNAVAILABLE with Retry-After", err)
 	}
 }
+
+// TestClassifySumsubRefusals: which Sumsub 4xx is the caller's fault (a
+// refused redirect: 400 naming redirectUri) and which is ours (500).
+func TestClassifySumsubRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   int
+		redirect string
+		want     kyc.Code
+		field    string
+	}{
+		{"400 with a redirect", 400, "https://app.example.com/done", kyc.CodeInvalid, "redirectUri"},
+		{"422 with a redirect", 422, "https://app.example.com/done", kyc.CodeInvalid, "redirectUri"},
+		{"400 without a redirect", 400, "", kyc.CodeInternal, ""},
+		{"401 (our credentials)", 401, "https://app.example.com/done", kyc.CodeInternal, ""},
+		{"403", 403, "https://app.example.com/done", kyc.CodeInternal, ""},
+		{"404 (our level)", 404, "https://app.example.com/done", kyc.CodeInternal, ""},
+		{"409", 409, "", kyc.CodeInternal, ""},
+		{"429", 429, "https://app.example.com/done", kyc.CodeUnavailable, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := sumsubtest.NewServer(creds)
+			defer srv.Close()
+			srv.SetFail(func(w http.ResponseWriter, r *http.Request) bool { return failOn(w, r, sumsubtest.LinkPath, tc.status) })
+			ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond) // no retry
+			defer cancel()
+			_, _, err := provider(srv, creds, time.Now).CreateLink(ctx, kyc.LinkRequest{CustomerID: "c", TTL: time.Hour, RedirectURI: tc.redirect})
+			e := kyc.AsError(err)
+			if e.Code != tc.want {
+				t.Fatalf("code = %s (%v); want %s", e.Code, err, tc.want)
+			}
+			if field, _ := e.Details["field"].(string); field != tc.field {
+				t.Fatalf("field = %q; want %q", field, tc.field)
+			}
+			var apiErr *sumsub.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("the cause (for the log) is lost: %v", err)
+			}
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"syscall"
 	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/publicaddr"
 )
 
 // ErrForbiddenAddress is a webhook URL that resolves to an address a
@@ -17,16 +19,12 @@ import (
 // (including the cloud metadata service), unspecified, multicast, CGNAT.
 var ErrForbiddenAddress = errors.New("webhooks: the webhook URL resolves to a non-public address")
 
-// cgnat is RFC 6598 shared address space, not covered by IsPrivate.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
 // allowedIP reports whether a webhook may be sent to ip.
 func allowedIP(ip netip.Addr, allowLoopback bool) bool {
-	ip = ip.Unmap()
-	if ip.IsLoopback() {
+	if ip.Unmap().IsLoopback() {
 		return allowLoopback
 	}
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !cgnat.Contains(ip)
+	return publicaddr.IP(ip)
 }
 
 // CheckURL validates a platform's webhook URL before any delivery: https
