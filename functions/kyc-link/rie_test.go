@@ -143,6 +143,7 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			sfx := motoserver.Name("rie")
 			moto.CreateTable(t, "cust-"+sfx, "id")
 			moto.CreateTable(t, "idem-"+sfx, "pk")
+			moto.CreateTable(t, "rate-"+sfx, "pk")
 			moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
 			moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:rie","secretKey":"rie-secret-key"}`)
 			moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
@@ -152,7 +153,7 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			invoke := underRIE(t, 3,
 				"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL="+fake.URL,
 				"AWS_ENDPOINT_URL="+proxy.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-				"CUSTOMERS_TABLE=cust-"+sfx, "IDEMPOTENCY_TABLE=idem-"+sfx,
+				"CUSTOMERS_TABLE=cust-"+sfx, "IDEMPOTENCY_TABLE=idem-"+sfx, "RATE_LIMIT_TABLE=rate-"+sfx,
 				"API_TOKENS_SECRET_ID=tokens-"+sfx, "SUMSUB_SECRET_ID=sumsub-"+sfx)
 			raw := invoke(keyedEvent(t, "c1", "k-"+sfx))
 			var got struct {

@@ -26,6 +26,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
@@ -67,10 +68,12 @@ type App struct {
 // the process.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	var (
-		src   secrets.Source
-		store kyc.CustomerStore
-		idem  idempotency.Store
-		a     = &App{logger: logger, primers: map[string]func(context.Context) error{}, cfg: cfg}
+		src       secrets.Source
+		store     kyc.CustomerStore
+		idem      idempotency.Store
+		counter   ratelimit.Counter
+		overrides *ratelimit.Overrides
+		a         = &App{logger: logger, primers: map[string]func(context.Context) error{}, cfg: cfg}
 	)
 	switch cfg.Backend {
 	case BackendMemory:
@@ -92,6 +95,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		}
 		a.memStore = customers.NewMemory(seed.customers()...)
 		src, store, idem = mem, a.memStore, idempotency.NewMemory()
+		counter, overrides = &ratelimit.Memory{}, &ratelimit.Overrides{}
 	case BackendAWS:
 		awsCfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -103,8 +107,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		custDB := &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
 		store = custDB
 		idem = &idempotency.DynamoDB{Client: db, Table: cfg.IdempotencyTable}
-		// One client, one connection pool for both tables.
+		// One client, one connection pool for every table.
 		a.primers["dynamodb connection"] = custDB.Warm
+		counter = &ratelimit.DynamoDB{Client: db, Table: cfg.RateLimitTable}
+		overrides = &ratelimit.Overrides{Client: db, Table: cfg.PlatformsTable}
+		a.primers["platform rate limits"] = overrides.Prime
 	default:
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
 	}
@@ -141,6 +148,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		// Only the local sandbox page can be reached on loopback.
 		LocalRedirects: cfg.Provider == ProviderSandbox,
 	}
+	overrides.Default = ratelimit.Limit{Rate: cfg.PlatformRateLimit, Burst: cfg.PlatformRateBurst}
+	overrides.MaxAge, overrides.Now = secretsMaxAge, time.Now
+	a.API.Limiter = &ratelimit.Limiter{Counter: counter, Platform: overrides, Now: time.Now,
+		Global: ratelimit.Limit{Rate: cfg.SumsubRateLimit, Burst: max(int(cfg.SumsubRateLimit), 1)}}
 	if !cfg.InLambda {
 		a.API.Timeout = cfg.RequestTimeout
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -46,6 +47,12 @@ type Config struct {
 	WebhookAllowLoopback  bool
 	WebhookAttemptTimeout time.Duration
 
+	// Rate limits of links (README "Rate limits").
+	RateLimitTable    string
+	PlatformRateLimit float64
+	PlatformRateBurst int
+	SumsubRateLimit   float64
+
 	// PublicURL is where this process is reachable; sandbox links point
 	// there. Set by the caller, not read from the environment.
 	PublicURL string
@@ -84,6 +91,7 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		WebhookQueueURL:       getenv("WEBHOOK_QUEUE_URL"),
 		SigningKeySecretID:    get("WEBHOOK_SIGNING_KEY_SECRET_ID", "kyc-link/webhook-signing-key"),
 		WebhookAttemptTimeout: 10 * time.Second,
+		RateLimitTable:        get("RATE_LIMIT_TABLE", "kyc-link-rate-limits"),
 	}
 	var errs []error
 	var err error
@@ -99,6 +107,17 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 	if c.WebhookRetryFor, err = duration(get("WEBHOOK_RETRY_FOR", "168h"), "WEBHOOK_RETRY_FOR"); err != nil {
 		errs = append(errs, err)
 	}
+	if c.PlatformRateLimit, err = positive(get("PLATFORM_RATE_LIMIT", "2"), "PLATFORM_RATE_LIMIT"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SumsubRateLimit, err = positive(get("SUMSUB_RATE_LIMIT", "8"), "SUMSUB_RATE_LIMIT"); err != nil {
+		errs = append(errs, err)
+	}
+	burst, err := positive(get("PLATFORM_RATE_BURST", "10"), "PLATFORM_RATE_BURST")
+	if err != nil || burst != float64(int(burst)) {
+		errs = append(errs, fmt.Errorf("PLATFORM_RATE_BURST=%q: want a whole number above 0", get("PLATFORM_RATE_BURST", "10")))
+	}
+	c.PlatformRateBurst = int(burst)
 	switch v := getenv("WEBHOOK_ALLOW_LOOPBACK"); v {
 	case "", "false":
 		// Local mode on embedded data delivers to its own inbox page.
@@ -120,6 +139,14 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		errs = append(errs, fmt.Errorf("KYC_LINK_TTL=%s: want between 1m and 24h", c.LinkTTL))
 	}
 	return c, errors.Join(errs...)
+}
+
+func positive(s, name string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a number above 0", name, s)
+	}
+	return f, nil
 }
 
 func duration(s, name string) (time.Duration, error) {

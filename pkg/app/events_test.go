@@ -50,7 +50,9 @@ func expectedStatuses(t *testing.T) map[string]int {
 // TestEventFixtures sends every events/*.json through the exact function
 // Lambda calls, on the embedded local data, and checks its status.
 func TestEventFixtures(t *testing.T) {
-	cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
+	// Every fixture is one platform's link: more than its default burst.
+	env := map[string]string{"PLATFORM_RATE_BURST": "1000", "PLATFORM_RATE_LIMIT": "1000", "SUMSUB_RATE_LIMIT": "1000"}
+	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +169,8 @@ func TestConfigFromEnv(t *testing.T) {
 		SigningKeySecretID: "kyc-link/webhook-signing-key", WebhookRetryBase: time.Minute, WebhookRetryFor: 168 * time.Hour,
 		WebhookAttemptTimeout: 10 * time.Second,
 		// Local mode on embedded data delivers to its own inbox page.
-		WebhookAllowLoopback: true}
+		WebhookAllowLoopback: true,
+		RateLimitTable:       "kyc-link-rate-limits", PlatformRateLimit: 2, PlatformRateBurst: 10, SumsubRateLimit: 8}
 	if diff := cmp.Diff(want, local); diff != "" {
 		t.Errorf("local defaults (-want +got):\n%s", diff)
 	}
@@ -183,6 +186,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{"KYC_LINK_TTL": "soon"}, {"KYC_LINK_TTL": "10s"}, {"KYC_LINK_TTL": "48h"}, {"KYC_REQUEST_TIMEOUT": "-1s"},
 		{"KYC_BACKEND": "postgres"}, {"KYC_PROVIDER": "onfido"},
 		{"WEBHOOK_RETRY_BASE": "soon"}, {"WEBHOOK_RETRY_FOR": "0s"}, {"WEBHOOK_ALLOW_LOOPBACK": "yes"},
+		{"PLATFORM_RATE_LIMIT": "0"}, {"PLATFORM_RATE_BURST": "2.5"}, {"SUMSUB_RATE_LIMIT": "fast"},
 	} {
 		t.Run(fmt.Sprint(bad), func(t *testing.T) {
 			if _, err := app.ConfigFromEnv(env(bad), false); err == nil {

@@ -42,7 +42,7 @@ type faultEnv struct {
 
 // newFaultEnv wires the real app (AWS backend, Sumsub provider) through the
 // fault proxy to moto and to the fake Sumsub, with a 1 s request timeout.
-func newFaultEnv(t testing.TB) *faultEnv {
+func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 	moto := moto.Need(t)
 	sfx := motoserver.Name("f")
 	proxy := awsfault.New(t, moto.URL)
@@ -51,6 +51,8 @@ func newFaultEnv(t testing.TB) *faultEnv {
 	t.Cleanup(fake.Close)
 	moto.CreateTable(t, "cust-"+sfx, "id")
 	moto.CreateTable(t, "idem-"+sfx, "pk")
+	moto.CreateTable(t, "rate-"+sfx, "pk")
+	moto.CreateTable(t, "plat-"+sfx, "id")
 	moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
 	moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:f","secretKey":"fault-secret-key"}`)
 	moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
@@ -63,7 +65,13 @@ func newFaultEnv(t testing.TB) *faultEnv {
 	env := map[string]string{
 		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "KYC_REQUEST_TIMEOUT": "1s",
 		"CUSTOMERS_TABLE": "cust-" + sfx, "IDEMPOTENCY_TABLE": "idem-" + sfx,
+		"RATE_LIMIT_TABLE": "rate-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
 		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "SUMSUB_SECRET_ID": "sumsub-" + sfx, "SUMSUB_BASE_URL": fake.URL,
+	}
+	for _, o := range overrides {
+		for k, v := range o {
+			env[k] = v
+		}
 	}
 	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/requestid"
 )
 
@@ -55,6 +56,17 @@ type Handler struct {
 	// provider). Sumsub refuses them, so with it every redirect must be a
 	// public https URL.
 	LocalRedirects bool
+	// Limiter, when set, refuses links over a platform's rate or the
+	// global one (429 RATE_LIMITED); it runs beside the customer lookup.
+	Limiter Limiter
+}
+
+// Limiter counts a link against the platform's and the global limit; a
+// *ratelimit.ErrLimited is a refusal, any other error means it could not
+// tell (the link is then allowed: the limit protects Sumsub's quota, and an
+// outage of the counter store must not take links down with it).
+type Limiter interface {
+	Allow(ctx context.Context, platformID string) error
 }
 
 // response is one answer, buffered so it can be stored and replayed whole.
@@ -211,13 +223,59 @@ func (q *request) serve() (resp response) {
 	}
 	q.customerID = in.CustomerID
 	if in.IdempotencyKey == "" || q.h.Idempotency == nil {
+		limited := q.limit()
 		c, err := q.h.Links.Customer(q.ctx, q.platformID, in.CustomerID)
 		if err != nil {
+			return q.fail(err)
+		}
+		if err := q.limited(q.ctx, limited); err != nil {
 			return q.fail(err)
 		}
 		return q.linkFor(q.ctx, c, in)
 	}
 	return q.idempotent(in)
+}
+
+// limit starts counting this link against the rate limits and returns
+// where the verdict will arrive (nil without a Limiter).
+func (q *request) limit() <-chan error {
+	if q.h.Limiter == nil {
+		return nil
+	}
+	verdict := make(chan error, 1)
+	go func() {
+		// A counter store that hangs must not hold the link: past this
+		// bound the limit is skipped (fail open, logged).
+		ctx, cancel := context.WithTimeout(q.ctx, limiterTimeout)
+		defer cancel()
+		verdict <- q.h.Limiter.Allow(ctx, q.platformID)
+	}()
+	return verdict
+}
+
+// limiterTimeout bounds the rate-limit check (DynamoDB answers in ms).
+const limiterTimeout = 300 * time.Millisecond
+
+// limited waits for the verdict: a refusal is 429 RATE_LIMITED.
+func (q *request) limited(ctx context.Context, verdict <-chan error) error {
+	if verdict == nil {
+		return nil
+	}
+	var err error
+	select {
+	case err = <-verdict:
+	case <-ctx.Done():
+		return kyc.Unavailable("The service is temporarily unavailable.", time.Second, ctx.Err())
+	}
+	var lim *ratelimit.ErrLimited
+	switch {
+	case errors.As(err, &lim):
+		return &kyc.Error{Code: codeRateLimited, RetryAfter: lim.RetryAfter,
+			Message: "Too many verification links for this platform, or in all; retry after the time in Retry-After."}
+	case err != nil:
+		q.logger.WarnContext(ctx, "rate limit store unavailable; link allowed", "error", err.Error())
+	}
+	return nil
 }
 
 func (q *request) linkFor(ctx context.Context, c kyc.Customer, in linkInput) response {
@@ -278,6 +336,9 @@ func truncate(s string, n int) string {
 const (
 	codeRouteNotFound    kyc.Code = "NOT_FOUND"
 	codeMethodNotAllowed kyc.Code = "METHOD_NOT_ALLOWED"
+	// codeRateLimited is the edge's own too: limits are a property of
+	// the API, not of verification.
+	codeRateLimited kyc.Code = "RATE_LIMITED"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -287,6 +348,7 @@ var statusOf = map[kyc.Code]int{
 	kyc.CodeNotFound:     http.StatusNotFound,
 	codeRouteNotFound:    http.StatusNotFound,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeRateLimited:      http.StatusTooManyRequests,
 	kyc.CodeConflict:     http.StatusConflict,
 	kyc.CodeUnavailable:  http.StatusServiceUnavailable,
 	kyc.CodeInternal:     http.StatusInternalServerError,

@@ -24,6 +24,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
 
@@ -479,5 +480,60 @@ func TestRedirectRulesPerProvider(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// fakeLimiter refuses while limited is set, or fails with err.
+type fakeLimiter struct {
+	limited atomic.Bool
+	err     error
+	calls   atomic.Int32
+}
+
+func (f *fakeLimiter) Allow(context.Context, string) error {
+	f.calls.Add(1)
+	if f.limited.Load() {
+		return &ratelimit.ErrLimited{RetryAfter: 1500 * time.Millisecond}
+	}
+	return f.err
+}
+
+// TestRateLimited: over the limit a link is 429 RATE_LIMITED in the Grid
+// shape with Retry-After, and Sumsub is not asked; a replay is never
+// refused; a counter store that fails lets links through.
+func TestRateLimited(t *testing.T) {
+	e := newEnv(t, idempotency.NewMemory())
+	lim := &fakeLimiter{}
+	e.h.Limiter = lim
+	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "before")); w.Code != 201 {
+		t.Fatalf("under the limit: %d %s", w.Code, w.Body)
+	}
+	lim.limited.Store(true)
+	for _, key := range []string{"", "fresh-key"} {
+		var w *httptest.ResponseRecorder
+		if key == "" {
+			w = e.do(post(link(custA), `{}`))
+		} else {
+			w = e.do(post(link(custA), `{}`, "Idempotency-Key", key))
+		}
+		checkError(t, w, 429, "RATE_LIMITED")
+		if w.Header().Get("Retry-After") != "2" || w.Header().Get("Retry-After-Ms") != "1500" {
+			t.Fatalf("headers %v; want Retry-After 2 and Retry-After-Ms 1500", w.Header())
+		}
+	}
+	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "before")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay while limited = %d replayed=%q; want the replay", w.Code, w.Header().Get("Idempotent-Replayed"))
+	}
+	if n := e.provider.calls.Load(); n != 1 {
+		t.Fatalf("provider called %d times; want 1 (only the first link)", n)
+	}
+	// A refused keyed request left its key free: it runs once allowed.
+	lim.limited.Store(false)
+	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "fresh-key")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("after the limit = %d replayed=%q; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"))
+	}
+	lim.err = errors.New("store down")
+	if w := e.do(post(link(custA), `{}`)); w.Code != 201 {
+		t.Fatalf("with the counter store down = %d; want 201 (fail open)", w.Code)
 	}
 }

@@ -50,7 +50,8 @@ func (q *request) idempotent(in linkInput) response {
 	}
 	// The customer lookup runs alongside the acquire: a first request pays
 	// one round trip for both, a replay does not wait for the lookup.
-	found := q.lookup(in.CustomerID)
+	// So does the rate limit; a replay never waits for it, nor is refused.
+	found, limited := q.lookup(in.CustomerID), q.limit()
 	resp, replayed, err := q.h.Idempotency.Do(q.ctx, q.platformID, in.IdempotencyKey, fp,
 		func(ctx context.Context) response {
 			var r lookupResult
@@ -61,6 +62,9 @@ func (q *request) idempotent(in linkInput) response {
 			}
 			if r.err != nil {
 				return q.fail(r.err)
+			}
+			if err := q.limited(ctx, limited); err != nil {
+				return q.fail(err)
 			}
 			return q.linkFor(ctx, r.customer, in)
 		})

@@ -1,0 +1,305 @@
+// Package ratelimit limits links per platform, and in all, across every
+// Lambda instance: fixed-window counters in a shared store, one atomic
+// conditional increment per window and key.
+//
+// A limit of Rate per second with Burst is enforced as at most Burst links
+// in each window of Burst/Rate seconds (at least one second): the same
+// long-run rate as a token bucket, the same burst, without reading before
+// writing.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Limit is a rate (per second) and a burst.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// Window is the fixed window the limit is counted in.
+func (l Limit) Window() time.Duration {
+	w := time.Duration(float64(l.Burst) / l.Rate * float64(time.Second))
+	return max(w.Truncate(time.Millisecond), time.Second)
+}
+
+// Counter counts takes per window in a shared store.
+type Counter interface {
+	// Take counts one for key unless it already has limit; it reports
+	// whether it counted. expires is when the count may be forgotten.
+	Take(ctx context.Context, key string, limit int, expires time.Time) (bool, error)
+	// Give takes back one count of key.
+	Give(ctx context.Context, key string) error
+}
+
+// Limits supplies a platform's limit.
+type Limits interface {
+	Limit(ctx context.Context, platformID string) (Limit, error)
+}
+
+// Limiter refuses links over a platform's limit or over the global one.
+type Limiter struct {
+	Counter  Counter
+	Platform Limits
+	Global   Limit
+	Now      func() time.Time
+}
+
+// ErrLimited is a refusal; the error says when to retry.
+type ErrLimited struct{ RetryAfter time.Duration }
+
+func (e *ErrLimited) Error() string {
+	return fmt.Sprintf("rate limited; retry after %s", e.RetryAfter)
+}
+
+// Allow counts one link for platformID against its limit and the global
+// one, side by side (one round trip). It returns *ErrLimited when either
+// is used up, and another error when the store cannot say. When only one
+// of the two counted, that count is given back (in the background), so a
+// platform refused by its own limit does not use up the global quota the
+// other platforms share.
+func (l *Limiter) Allow(ctx context.Context, platformID string) error {
+	now := l.Now()
+	type result struct {
+		key string
+		err error
+	}
+	global := make(chan result, 1)
+	go func() {
+		key, err := l.take(ctx, "global", l.Global, now)
+		global <- result{key, err}
+	}()
+	var own result
+	if pl, err := l.Platform.Limit(ctx, platformID); err != nil {
+		own.err = err
+	} else {
+		own.key, own.err = l.take(ctx, "platform#"+platformID, pl, now)
+	}
+	g := <-global
+	for _, pair := range [][2]result{{own, g}, {g, own}} {
+		counted, refused := pair[0], pair[1]
+		var lim *ErrLimited
+		if counted.err == nil && counted.key != "" && errors.As(refused.err, &lim) {
+			go func() {
+				bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				l.Counter.Give(bg, counted.key)
+			}()
+		}
+	}
+	var a, b *ErrLimited
+	if errors.As(own.err, &a) && errors.As(g.err, &b) {
+		return &ErrLimited{RetryAfter: max(a.RetryAfter, b.RetryAfter)}
+	}
+	return errors.Join(own.err, g.err)
+}
+
+// take counts one in key's current window and returns the counter's key;
+// "" when lim is unlimited.
+func (l *Limiter) take(ctx context.Context, key string, lim Limit, now time.Time) (string, error) {
+	if lim.Rate <= 0 || lim.Burst <= 0 {
+		return "", nil // unlimited
+	}
+	w := lim.Window()
+	start := now.Truncate(w)
+	end := start.Add(w)
+	counter := key + "#" + strconv.FormatInt(start.UnixMilli(), 10)
+	ok, err := l.Counter.Take(ctx, counter, lim.Burst, end.Add(time.Minute))
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", &ErrLimited{RetryAfter: end.Sub(now)}
+	}
+	return counter, nil
+}
+
+// DynamoDB counts in a table with partition key pk (S) and TTL on
+// expiresAt (N).
+type DynamoDB struct {
+	Client interface {
+		UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	}
+	Table string
+}
+
+var _ Counter = (*DynamoDB)(nil)
+
+func (d *DynamoDB) Take(ctx context.Context, key string, limit int, expires time.Time) (bool, error) {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(d.Table),
+		Key:                      map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
+		UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp"),
+		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :limit"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": "expiresAt"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one":   &types.AttributeValueMemberN{Value: "1"},
+			":limit": &types.AttributeValueMemberN{Value: strconv.Itoa(limit)},
+			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ratelimit: %w", err)
+	}
+	return true, nil
+}
+
+func (d *DynamoDB) Give(ctx context.Context, key string) error {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.Table),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
+		UpdateExpression:          aws.String("ADD #n :minus"),
+		ConditionExpression:       aws.String("#n > :zero"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": &types.AttributeValueMemberN{Value: "-1"}, ":zero": &types.AttributeValueMemberN{Value: "0"}},
+	})
+	return err
+}
+
+// Memory counts in process (local mode, tests).
+type Memory struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (m *Memory) Take(_ context.Context, key string, limit int, _ time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.counts == nil {
+		m.counts = map[string]int{}
+	}
+	if m.counts[key] >= limit {
+		return false, nil
+	}
+	m.counts[key]++
+	return true, nil
+}
+
+func (m *Memory) Give(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.counts[key] > 0 {
+		m.counts[key]--
+	}
+	return nil
+}
+
+// Overrides supplies per-platform limits from the platforms table
+// (attributes rateLimit and rateBurst, N, on the platform's item), cached
+// so that no request waits on them: Prime loads them all at start-up, a
+// platform not in the cache gets Default while its item loads in the
+// background, and entries older than MaxAge are refreshed the same way.
+type Overrides struct {
+	Client interface {
+		GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+		Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	}
+	Table   string
+	Default Limit
+	MaxAge  time.Duration
+	Now     func() time.Time
+
+	mu      sync.Mutex
+	cache   map[string]cached
+	loading map[string]bool
+}
+
+type cached struct {
+	limit Limit
+	at    time.Time
+}
+
+func (o *Overrides) Limit(_ context.Context, platformID string) (Limit, error) {
+	if o.Client == nil {
+		return o.Default, nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, ok := o.cache[platformID]
+	if (!ok || o.Now().Sub(c.at) >= o.MaxAge) && !o.loading[platformID] {
+		if o.loading == nil {
+			o.loading = map[string]bool{}
+		}
+		o.loading[platformID] = true
+		go o.load(platformID)
+	}
+	if ok {
+		return c.limit, nil
+	}
+	return o.Default, nil
+}
+
+func (o *Overrides) load(platformID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := o.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(o.Table),
+		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: platformID}}})
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.loading, platformID)
+	if err == nil {
+		o.put(platformID, o.fromItem(out.Item))
+	}
+}
+
+// Prime loads every platform's limit (one Scan, paged), for start-up.
+func (o *Overrides) Prime(ctx context.Context) error {
+	if o.Client == nil {
+		return nil
+	}
+	var start map[string]types.AttributeValue
+	for {
+		page, err := o.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(o.Table), ExclusiveStartKey: start,
+			ProjectionExpression: aws.String("id, rateLimit, rateBurst")})
+		if err != nil {
+			return fmt.Errorf("ratelimit: load platform limits: %w", err)
+		}
+		o.mu.Lock()
+		for _, it := range page.Items {
+			if id, ok := it["id"].(*types.AttributeValueMemberS); ok {
+				o.put(id.Value, o.fromItem(it))
+			}
+		}
+		o.mu.Unlock()
+		if start = page.LastEvaluatedKey; len(start) == 0 {
+			return nil
+		}
+	}
+}
+
+// put caches a limit; mu must be held.
+func (o *Overrides) put(platformID string, l Limit) {
+	if o.cache == nil {
+		o.cache = map[string]cached{}
+	}
+	o.cache[platformID] = cached{limit: l, at: o.Now()}
+}
+
+func (o *Overrides) fromItem(item map[string]types.AttributeValue) Limit {
+	lim := o.Default
+	if v, ok := item["rateLimit"].(*types.AttributeValueMemberN); ok {
+		if r, err := strconv.ParseFloat(v.Value, 64); err == nil && r > 0 {
+			lim.Rate = r
+		}
+	}
+	if v, ok := item["rateBurst"].(*types.AttributeValueMemberN); ok {
+		if b, err := strconv.Atoi(v.Value); err == nil && b > 0 {
+			lim.Burst = b
+		}
+	}
+	return lim
+}

@@ -1,0 +1,140 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
+)
+
+var moto *motoserver.Server
+
+func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
+
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+func TestWindow(t *testing.T) {
+	for _, tc := range []struct {
+		l    ratelimit.Limit
+		want time.Duration
+	}{
+		{ratelimit.Limit{Rate: 2, Burst: 10}, 5 * time.Second},
+		{ratelimit.Limit{Rate: 8, Burst: 8}, time.Second},
+		{ratelimit.Limit{Rate: 100, Burst: 1}, time.Second}, // at least a second
+		{ratelimit.Limit{Rate: 0.5, Burst: 3}, 6 * time.Second},
+	} {
+		if got := tc.l.Window(); got != tc.want {
+			t.Errorf("%+v.Window() = %s; want %s", tc.l, got, tc.want)
+		}
+	}
+}
+
+// backends runs f against the memory counter and DynamoDB (moto), with the
+// platforms table of DynamoDB giving platform "a" its own limit.
+func backends(t *testing.T, f func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides)) {
+	def := ratelimit.Limit{Rate: 10, Burst: 5}
+	t.Run("memory", func(t *testing.T) {
+		f(t, &ratelimit.Memory{}, &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour})
+	})
+	t.Run("dynamodb", func(t *testing.T) {
+		moto := moto.Need(t)
+		rates, platforms := motoserver.Name("rates"), motoserver.Name("platforms")
+		moto.CreateTable(t, rates, "pk")
+		moto.CreateTable(t, platforms, "id")
+		db := moto.DynamoDB()
+		_, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(platforms), Item: map[string]types.AttributeValue{
+			"id": &types.AttributeValueMemberS{Value: "a"}, "rateLimit": &types.AttributeValueMemberN{Value: "1"},
+			"rateBurst": &types.AttributeValueMemberN{Value: "2"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &ratelimit.Overrides{Client: db, Table: platforms, Default: def, Now: time.Now, MaxAge: time.Hour}
+		if err := o.Prime(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f(t, &ratelimit.DynamoDB{Client: db, Table: rates}, o)
+	})
+}
+
+// TestTwoPlatformsAndGlobalCap: each platform has its own budget, the
+// global cap binds them all, a platform refused by its own limit uses up
+// none of the global one, and a new window starts afresh.
+func TestTwoPlatformsAndGlobalCap(t *testing.T) {
+	backends(t, func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides) {
+		ctx := context.Background()
+		clk := &clock{}
+		clk.Add(time.Duration(1_800_000_000) * time.Second) // a window boundary
+		l := &ratelimit.Limiter{Counter: counter, Platform: overrides, Now: clk.Now, Global: ratelimit.Limit{Rate: 4, Burst: 4}}
+		// Only the DynamoDB backend gives "a" its own limit (1/s, burst 2).
+		aBurst := 5
+		if overrides.Client != nil {
+			aBurst = 2
+		}
+		allow := func(platform string, want bool) {
+			t.Helper()
+			err := l.Allow(ctx, platform)
+			var lim *ratelimit.ErrLimited
+			switch {
+			case want && err != nil:
+				t.Fatalf("%s refused: %v; want allowed", platform, err)
+			case !want && !errors.As(err, &lim):
+				t.Fatalf("%s = %v; want rate limited", platform, err)
+			case !want && (lim.RetryAfter <= 0 || lim.RetryAfter > 5*time.Second):
+				t.Fatalf("%s Retry-After %s; want the rest of its window", platform, lim.RetryAfter)
+			}
+		}
+		settle := func() { time.Sleep(100 * time.Millisecond) } // background give-backs
+		if aBurst == 2 {
+			allow("a", true)
+			allow("a", true)
+			allow("a", false) // a's own limit
+			settle()
+			allow("b", true) // the refused "a" left the global quota alone: 3 of 4
+			allow("b", true) // 4 of 4
+			allow("b", false)
+			settle()
+			allow("c", false) // the global cap binds every platform
+		} else {
+			for range 4 {
+				allow("b", true)
+			}
+			allow("b", false) // global cap (4) before b's own (5)
+			settle()
+			allow("a", false)
+		}
+		clk.Add(5 * time.Second) // past every window
+		allow("a", true)
+		allow("b", true)
+	})
+}
+
+type brokenCounter struct{}
+
+func (brokenCounter) Take(context.Context, string, int, time.Time) (bool, error) {
+	return false, errors.New("store down")
+}
+func (brokenCounter) Give(context.Context, string) error { return nil }
+
+// TestStoreFailureIsNotALimit: a counter store that fails is an error, not
+// a refusal (the edge lets the link through and logs it).
+func TestStoreFailureIsNotALimit(t *testing.T) {
+	l := &ratelimit.Limiter{Counter: brokenCounter{}, Now: time.Now, Global: ratelimit.Limit{Rate: 1, Burst: 1},
+		Platform: &ratelimit.Overrides{Default: ratelimit.Limit{Rate: 1, Burst: 1}}}
+	err := l.Allow(context.Background(), "p")
+	var lim *ratelimit.ErrLimited
+	if err == nil || errors.As(err, &lim) {
+		t.Fatalf("Allow with a broken store = %v; want an error that is not a refusal", err)
+	}
+}
