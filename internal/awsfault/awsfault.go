@@ -33,6 +33,10 @@ const (
 	LoseAnswerOnce Mode = "lose-answer-once"
 )
 
+// Code answers with the AWS error code (400, as AWS answers client
+// errors): AccessDeniedException, DecryptionFailure, and so on.
+func Code(code string) Mode { return Mode("code:" + code) }
+
 // Proxy is a running fault proxy. Point the SDK at URL.
 type Proxy struct {
 	*httptest.Server
@@ -74,7 +78,14 @@ func New(tb testing.TB, target string) *Proxy {
 				return
 			}
 		}
-		switch p.take(op) {
+		m := p.take(op)
+		if code, ok := strings.CutPrefix(string(m), "code:"); ok {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(400)
+			io.WriteString(w, `{"__type":"`+code+`","message":"injected `+code+`"}`)
+			return
+		}
+		switch m {
 		case Down:
 			drop(w)
 		case Throttle:

@@ -101,6 +101,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("AWS configuration: %w", err)
 		}
+		if awsCfg.Region == "" {
+			// Found now, not as a 500 on every request.
+			return nil, errors.New("AWS_REGION is not set: the aws backend needs a region (set AWS_REGION, or a region in the AWS profile)")
+		}
 		a.awsCfg = &awsCfg
 		db := dynamodb.NewFromConfig(awsCfg)
 		src = &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}

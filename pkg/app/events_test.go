@@ -290,3 +290,21 @@ func TestSumsubWebhookEventFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestAWSBackendNeedsARegion: without a region the aws backend stops at
+// start, naming AWS_REGION, instead of failing every request.
+func TestAWSBackendNeedsARegion(t *testing.T) {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	cfg, err := app.ConfigFromEnv(func(k string) string { return map[string]string{"KYC_BACKEND": "aws"}[k] }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
+		t.Fatalf("New without a region = %v; want an error naming AWS_REGION", err)
+	}
+}

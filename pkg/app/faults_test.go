@@ -268,3 +268,41 @@ func TestPrimeFailureLeavesTheLazyPath(t *testing.T) {
 		t.Fatalf("after Secrets Manager came back: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestPermanentFaultsAre500: our misconfiguration (a missing table or
+// secret, a wrong key schema, a secret in the wrong format, access or KMS
+// denied) answers 500 without a retry hint, the cause in the log naming the
+// resource; outages stay 503 (TestDynamoDBFaultsAre503).
+func TestPermanentFaultsAre500(t *testing.T) {
+	moto := moto.Need(t)
+	wrongKey := motoserver.Name("idem-wrong-key")
+	moto.CreateTable(t, wrongKey, "id") // the idempotency table's key is pk
+	badJSON := motoserver.Name("tokens-bad")
+	moto.PutSecret(t, badJSON, `{"tokens": "not a list"}`)
+	for _, tc := range []struct {
+		name      string
+		overrides map[string]string
+		op        string
+		mode      awsfault.Mode
+		key       string
+	}{
+		{name: "customers table missing", overrides: map[string]string{"CUSTOMERS_TABLE": "absent-table"}},
+		{name: "idempotency table with the wrong key", overrides: map[string]string{"IDEMPOTENCY_TABLE": wrongKey}, key: "k"},
+		{name: "tokens secret missing", overrides: map[string]string{"API_TOKENS_SECRET_ID": "absent-secret"}},
+		{name: "tokens secret not in the format", overrides: map[string]string{"API_TOKENS_SECRET_ID": badJSON}},
+		{name: "Sumsub secret missing", overrides: map[string]string{"SUMSUB_SECRET_ID": "absent-secret"}},
+		{name: "access denied", op: "GetItem", mode: awsfault.Code("AccessDeniedException")},
+		{name: "KMS refuses the secret", op: "secretsmanager", mode: awsfault.Code("DecryptionFailure")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newFaultEnv(t, tc.overrides)
+			if tc.op != "" {
+				e.proxy.Set(tc.op, tc.mode)
+			}
+			w, _ := e.call(t, tc.key)
+			if w.Code != 500 || !strings.Contains(w.Body.String(), "INTERNAL_ERROR") || w.Header().Get("Retry-After") != "" {
+				t.Fatalf("%d %v %s; want 500 INTERNAL_ERROR without Retry-After", w.Code, w.Header(), w.Body)
+			}
+		})
+	}
+}

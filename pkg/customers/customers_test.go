@@ -3,6 +3,7 @@ package customers_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,10 +70,23 @@ func TestDynamoDB(t *testing.T) {
 	testStore(t, &customers.DynamoDB{Client: db, Table: table})
 }
 
-func TestDynamoDBOutageIsUnavailable(t *testing.T) {
-	s := &customers.DynamoDB{Client: moto.Need(t).DynamoDB(), Table: "no-such-table"}
-	_, err := s.FindCustomer(context.Background(), "Customer:1")
+// TestDynamoDBFaults: a missing table is our misconfiguration (500, no
+// retry hint, the cause naming the table); an unreachable DynamoDB is an
+// outage (503 with a retry hint).
+func TestDynamoDBFaults(t *testing.T) {
+	moto := moto.Need(t)
+	missing := &customers.DynamoDB{Client: moto.DynamoDB(), Table: "no-such-table"}
+	_, err := missing.FindCustomer(context.Background(), "Customer:1")
+	if e := kyc.AsError(err); e.Code != kyc.CodeInternal || e.RetryAfter != 0 || !strings.Contains(err.Error(), "no-such-table") {
+		t.Fatalf("FindCustomer on a missing table = %v; want INTERNAL_ERROR naming the table, no retry hint", err)
+	}
+	cfg := moto.Config()
+	cfg.BaseEndpoint = aws.String("http://127.0.0.1:1") // nothing listens there
+	down := &customers.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: "customers"}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = down.FindCustomer(ctx, "Customer:1")
 	if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter == 0 {
-		t.Fatalf("FindCustomer on a failing table = %v; want SERVICE_UNAVAILABLE with a retry hint", err)
+		t.Fatalf("FindCustomer with DynamoDB unreachable = %v; want SERVICE_UNAVAILABLE with a retry hint", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -100,7 +101,8 @@ func (d *ReviewDynamoDB) ApplyChange(ctx context.Context, ch kyc.Change, notice 
 		return fmt.Errorf("%w: %v", kyc.ErrChanged, err)
 	}
 	if err != nil {
-		return kyc.Unavailable("The customer store is temporarily unavailable.", time.Second, fmt.Errorf("apply review: %w", err))
+		return fault.Outage("The customer store is temporarily unavailable.", time.Second,
+			fmt.Errorf("apply review to tables %s and %s: %w", d.Table, d.OutboxTable, err))
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
@@ -212,7 +213,7 @@ func (q *request) serve() (resp response) {
 
 	if q.platformID, err = q.h.Auth.Authenticate(q.ctx, q.r.Header.Get("Authorization")); err != nil {
 		if !errors.Is(err, auth.ErrBadCredentials) {
-			err = kyc.Unavailable("Authentication is temporarily unavailable.", time.Second, err)
+			err = fault.Outage("Authentication is temporarily unavailable.", time.Second, err)
 		}
 		return q.fail(err)
 	}

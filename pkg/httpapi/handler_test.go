@@ -314,10 +314,37 @@ func TestProviderFailures(t *testing.T) {
 	}
 }
 
-func TestTokenSecretUnavailableIs503(t *testing.T) {
-	e := newEnv(t, nil)
-	e.h.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: secrets.Memory{}, ID: "gone", Parse: auth.ParseTokens}}
-	checkError(t, e.do(post(link(custA), "")), 503, "SERVICE_UNAVAILABLE")
+// downSource is a secret source in an outage.
+type downSource struct{}
+
+func (downSource) SecretString(context.Context, string) (string, error) {
+	return "", errors.New("connection refused")
+}
+
+// TestTokenSecretFaults: a tokens secret that cannot be read right now is
+// 503 with a retry hint; one that does not exist or is not in the expected
+// format is our misconfiguration: 500, no retry hint.
+func TestTokenSecretFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		src    secrets.Source
+		status int
+		code   string
+	}{
+		{"outage", downSource{}, 503, "SERVICE_UNAVAILABLE"},
+		{"missing secret", secrets.Memory{}, 500, "INTERNAL_ERROR"},
+		{"not the tokens format", secrets.Memory{"tokens": `{"tokens":"nope"}`}, 500, "INTERNAL_ERROR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.h.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: tc.src, ID: "tokens", Parse: auth.ParseTokens}}
+			w := e.do(post(link(custA), ""))
+			checkError(t, w, tc.status, tc.code)
+			if hasRetry := w.Header().Get("Retry-After") != ""; hasRetry != (tc.status == 503) {
+				t.Fatalf("Retry-After %q with status %d; want one only with 503", w.Header().Get("Retry-After"), tc.status)
+			}
+		})
+	}
 }
 
 type panicky struct{}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -77,7 +78,7 @@ func (q *request) idempotent(in linkInput) response {
 		e.RetryAfter = time.Second
 		return q.fail(e)
 	case err != nil:
-		return q.fail(kyc.Unavailable("The service is temporarily unavailable.", time.Second, err))
+		return q.fail(fault.Outage("The service is temporarily unavailable.", time.Second, err))
 	}
 	if replayed {
 		resp.Header = resp.Header.Clone()

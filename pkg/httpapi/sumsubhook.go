@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
@@ -66,7 +67,7 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 	}
 	secret, err := h.Secret(q.ctx)
 	if err != nil {
-		return q.fail(kyc.Unavailable("The webhook secret is temporarily unavailable.", time.Second, err))
+		return q.fail(fault.Outage("The webhook secret is temporarily unavailable.", time.Second, err))
 	}
 	// The signature first: nothing of an unsigned body is looked at.
 	if err := sumsub.VerifyWebhook(secret, q.r.Header.Get("X-Payload-Digest-Alg"), q.r.Header.Get("X-Payload-Digest"), body); err != nil {

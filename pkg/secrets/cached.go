@@ -165,7 +165,7 @@ func (c *Cached[T]) load(ctx context.Context) (T, error) {
 	v, err := c.Parse(s)
 	if err != nil {
 		// Parse functions must not quote the secret in their errors.
-		return zero, fmt.Errorf("secret %q is not in the expected format: %w", c.ID, err)
+		return zero, fmt.Errorf("secret %q: %w: %w", c.ID, ErrFormat, err)
 	}
 	return v, nil
 }

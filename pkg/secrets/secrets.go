@@ -12,6 +12,9 @@ import (
 // ErrNotFound reports a secret id the source does not hold.
 var ErrNotFound = errors.New("secret not found")
 
+// ErrFormat reports a secret whose value is not in the expected format.
+var ErrFormat = errors.New("secret is not in the expected format")
+
 // Source returns the current SecretString of a secret.
 type Source interface {
 	SecretString(ctx context.Context, id string) (string, error)

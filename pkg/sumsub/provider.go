@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -36,7 +37,7 @@ const (
 func (p *Provider) CreateLink(ctx context.Context, r kyc.LinkRequest) (string, string, error) {
 	creds, err := p.Credentials.Get(ctx)
 	if err != nil {
-		return "", "", kyc.Unavailable(unavailableMessage, retryAfter, err)
+		return "", "", fault.Outage(unavailableMessage, retryAfter, err)
 	}
 	params := LinkParams{
 		LevelName:   p.Levels[r.Type],
