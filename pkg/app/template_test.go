@@ -1,11 +1,16 @@
 package app_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
 )
 
 // child returns the value of key in a YAML mapping node.
@@ -74,5 +79,70 @@ func TestTemplateWiring(t *testing.T) {
 		if !slices.Contains(referenced, s) {
 			t.Errorf("%s reaches no function through Environment", s)
 		}
+	}
+}
+
+// translated is template.yaml as `sam deploy` would create it: run through
+// aws-sam-translator (which ships with cfn-lint, so with make test).
+func translated(t *testing.T) map[string]struct {
+	Type       string         `json:"Type"`
+	Properties map[string]any `json:"Properties"`
+} {
+	t.Helper()
+	out, err := exec.Command("python3", "../../scripts/translate-template.py", "../../template.yaml").Output()
+	if err != nil {
+		msg := fmt.Sprintf("aws-sam-translator (with cfn-lint) is needed to translate the template: %v", err)
+		if os.Getenv(motoserver.RequireEnv) != "" {
+			t.Fatal(msg)
+		}
+		t.Skip("skipped: " + msg)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type       string         `json:"Type"`
+			Properties map[string]any `json:"Properties"`
+		} `json:"Resources"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("translator output: %v", err)
+	}
+	return doc.Resources
+}
+
+// TestDeployedTemplate: the stack has exactly one API stage (no SAM
+// "Stage" stage without throttling) and an alarm for each failure an
+// operator must hear of, each notifying the optional topic.
+func TestDeployedTemplate(t *testing.T) {
+	res := translated(t)
+	var stages []string
+	for name, r := range res {
+		switch r.Type {
+		case "AWS::ApiGateway::Stage":
+			stages = append(stages, name)
+		case "AWS::ApiGateway::Deployment":
+			if sn, ok := r.Properties["StageName"]; ok {
+				t.Errorf("deployment %s creates stage %v besides the configured one", name, sn)
+			}
+		}
+	}
+	if len(stages) != 1 {
+		t.Errorf("stages %v; want exactly one", stages)
+	}
+	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm"}
+	for _, fn := range []string{"KycLinkFunction", "SumsubWebhookFunction", "WebhookRelayFunction", "WebhookDeliveryFunction"} {
+		want = append(want, fn+"ErrorsAlarm", fn+"ThrottlesAlarm")
+	}
+	for _, name := range want {
+		r, ok := res[name]
+		if !ok || r.Type != "AWS::CloudWatch::Alarm" {
+			t.Errorf("no alarm %s", name)
+			continue
+		}
+		if _, ok := r.Properties["AlarmActions"]; !ok {
+			t.Errorf("alarm %s notifies nobody", name)
+		}
+	}
+	if r := res["SumsubFailureMetric"]; r.Type != "AWS::Logs::MetricFilter" {
+		t.Error("no metric filter feeding SumsubFailureAlarm")
 	}
 }
