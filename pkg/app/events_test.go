@@ -23,9 +23,29 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/app"
 )
 
-// expectedStatuses reads events/expected-status.tsv.
-func expectedStatuses(t *testing.T) map[string]int {
-	f, err := os.Open("../../events/expected-status.tsv")
+// fixtures returns the event files of dir with the status each must
+// answer (dir/expected-status.tsv); a fixture without one fails t.
+func fixtures(t *testing.T, dir string, atLeast int) map[string]int {
+	t.Helper()
+	want := expectedStatuses(t, dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) < atLeast {
+		t.Fatalf("only %d fixtures in %s", len(files), dir)
+	}
+	out := map[string]int{}
+	for _, f := range files {
+		status, ok := want[filepath.Base(f)]
+		if !ok {
+			t.Fatalf("%s has no expected status in %s/expected-status.tsv", f, dir)
+		}
+		out[f] = status
+	}
+	return out
+}
+
+// expectedStatuses reads dir/expected-status.tsv.
+func expectedStatuses(t *testing.T, dir string) map[string]int {
+	f, err := os.Open(filepath.Join(dir, "expected-status.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,18 +82,8 @@ func TestEventFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	invoke := a.Lambda().Invoke
-	want := expectedStatuses(t)
-	files, _ := filepath.Glob("../../events/*.json")
-	if len(files) < 7 {
-		t.Fatalf("only %d fixtures", len(files))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("%s has no expected status in events/expected-status.tsv", name)
-			}
+	for f, status := range fixtures(t, "../../events", 7) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
 			payload, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
@@ -241,29 +251,8 @@ func TestIdempotencyKeyWhitespaceThroughLambda(t *testing.T) {
 // through the receiver function's Lambda entry, on the embedded data (whose
 // Sumsub secret holds the webhook secret the fixtures are signed with).
 func TestSumsubWebhookEventFixtures(t *testing.T) {
-	want := map[string]int{}
-	raw, err := os.ReadFile("../../events/sumsub-webhook/expected-status.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		name, status, ok := strings.Cut(line, "\t")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		want[name], _ = strconv.Atoi(status)
-	}
-	files, _ := filepath.Glob("../../events/sumsub-webhook/*.json")
-	if len(files) < 5 {
-		t.Fatalf("only %d fixtures", len(files))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("%s has no expected status", name)
-			}
+	for f, status := range fixtures(t, "../../events/sumsub-webhook", 5) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
 			cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
 			if err != nil {
 				t.Fatal(err)
