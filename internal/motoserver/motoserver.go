@@ -32,8 +32,9 @@ import (
 // Region is the region the emulator's clients use.
 const Region = "us-east-1"
 
-// RequireEnv, when set to anything, makes a missing moto_server a failure
-// rather than a skip.
+// RequireEnv, when set to anything (make test sets it), makes a missing
+// moto_server, and the other tools make test provides (the Lambda RIE,
+// aws-sam-translator, node), a failure rather than a skip.
 const RequireEnv = "KYC_REQUIRE_MOTO"
 
 // errMissing is New's answer when moto_server is not on PATH.
