@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
@@ -253,4 +255,34 @@ func TestHundredConcurrentDecisions(t *testing.T) {
 		}
 	}
 	e.noSecretsLogged(t)
+}
+
+// TestRelaySkipsMalformedOutboxRecords: a record that can never be
+// delivered is logged and passed over, not retried (a retry would hold
+// every webhook behind it in its stream shard for 24 hours); the good
+// records of the same batch are queued.
+func TestRelaySkipsMalformedOutboxRecords(t *testing.T) {
+	e := newHookEnv(t, nil)
+	good := func(id string) events.DynamoDBEventRecord {
+		return events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: map[string]events.DynamoDBAttributeValue{
+			"id": events.NewStringAttribute(id), "platformId": events.NewStringAttribute("p"),
+			"type": events.NewStringAttribute("CUSTOMER.KYC_PENDING"), "createdAtMs": events.NewNumberAttribute("1764151872345"),
+			"body": events.NewStringAttribute(`{"id":"` + id + `"}`)}}}
+	}
+	bad := events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: map[string]events.DynamoDBAttributeValue{
+		"id": events.NewStringAttribute("Webhook:bad"), "createdAtMs": events.NewStringAttribute("not a number")}}}
+	err := e.hooks.Relay.HandleStream(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{good("Webhook:a"), bad, good("Webhook:b")}})
+	if err != nil {
+		t.Fatalf("HandleStream = %v; want the malformed record skipped, not the batch failed", err)
+	}
+	if !strings.Contains(e.logs.String(), "malformed outbox record skipped") {
+		t.Fatalf("the skipped record was not logged: %s", e.logs)
+	}
+	// The environment's worker delivers what the relay queued.
+	waitFor(t, 10*time.Second, "the good records were not delivered", func() bool { return len(e.platform.Received()) == 2 })
+	for _, r := range e.platform.Received() {
+		if r.Envelope.ID != "Webhook:a" && r.Envelope.ID != "Webhook:b" {
+			t.Fatalf("delivered %s; want only Webhook:a and Webhook:b", r.Envelope.ID)
+		}
+	}
 }

@@ -135,7 +135,7 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 	}
 
 	q := sqs.NewFromConfig(*a.awsCfg)
-	w.Relay = &webhooks.Relay{Queue: q, QueueURL: cfg.WebhookQueueURL}
+	w.Relay = &webhooks.Relay{Queue: q, QueueURL: cfg.WebhookQueueURL, Logger: logger}
 	w.Worker = &webhooks.Worker{Deliverer: deliverer, Policy: policy, Queue: q, QueueURL: cfg.WebhookQueueURL,
 		DeadLetters: w.DeadLetters, AttemptTimeout: cfg.WebhookAttemptTimeout, Concurrency: 10, Now: time.Now, Logger: logger}
 	w.Poller = &webhooks.StreamPoller{Streams: dynamodbstreams.NewFromConfig(*a.awsCfg), Tables: dynamodb.NewFromConfig(*a.awsCfg),

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/fault"
@@ -51,7 +53,7 @@ type webhookAck struct {
 func (h *SumsubWebhook) serve(q *request) (resp response) {
 	defer func() {
 		if p := recover(); p != nil {
-			resp = q.fail(kyc.Internal(errors.New("panic in the webhook receiver")))
+			resp = q.fail(kyc.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack())))
 		}
 	}()
 	if q.r.URL.EscapedPath() != "/webhooks/sumsub" {

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -66,10 +67,8 @@ func (p *StreamPoller) Poll(ctx context.Context) {
 				p.warn(ctx, "outbox stream: read failed", err)
 				continue
 			}
-			notices, err := streamNotices(out.Records)
-			if err == nil {
-				err = p.Relay.Send(ctx, notices)
-			}
+			notices := streamNotices(ctx, out.Records, p.Relay)
+			err = p.Relay.Send(ctx, notices)
 			if err != nil {
 				// Not advanced: the same records are read and sent again.
 				p.warn(ctx, "outbox stream: relay failed; retrying", err)
@@ -110,7 +109,7 @@ func (p *StreamPoller) warn(ctx context.Context, msg string, err error) {
 	}
 }
 
-func streamNotices(records []streamtypes.Record) ([]kyc.Notice, error) {
+func streamNotices(ctx context.Context, records []streamtypes.Record, relay *Relay) []kyc.Notice {
 	var out []kyc.Notice
 	for _, r := range records {
 		if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
@@ -126,16 +125,18 @@ func streamNotices(records []streamtypes.Record) ([]kyc.Notice, error) {
 		}
 		num, _ := img["createdAtMs"].(*streamtypes.AttributeValueMemberN)
 		if num == nil || str("id") == "" {
-			return nil, errors.New("webhooks: outbox record without id or createdAtMs")
+			relay.skip(ctx, fmt.Errorf("outbox record %q without id or createdAtMs", str("id")))
+			continue
 		}
 		ms, err := strconv.ParseInt(num.Value, 10, 64)
 		if err != nil {
-			return nil, err
+			relay.skip(ctx, fmt.Errorf("outbox record %s: createdAtMs: %w", str("id"), err))
+			continue
 		}
 		out = append(out, kyc.Notice{ID: str("id"), PlatformID: str("platformId"), Type: str("type"),
 			CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
 	}
-	return out, nil
+	return out
 }
 
 // MemoryQueue delivers notices in process, for local runs on the memory

@@ -184,6 +184,16 @@ func sleep(ctx context.Context, d time.Duration) {
 type Relay struct {
 	Queue    QueueAPI
 	QueueURL string
+	Logger   *slog.Logger
+}
+
+// skip logs an outbox record that can never be delivered. It is passed
+// over, not retried: a retry would hold every notice behind it in its
+// stream shard for the stream's 24 hours.
+func (r *Relay) skip(ctx context.Context, err error) {
+	if r.Logger != nil {
+		r.Logger.ErrorContext(ctx, "webhook relay: malformed outbox record skipped", "error", err.Error())
+	}
 }
 
 // Send queues notices, ten per call; any notice not accepted fails the
@@ -228,11 +238,13 @@ func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error
 		}
 		num, ok := img["createdAtMs"]
 		if !ok || num.DataType() != events.DataTypeNumber || str("id") == "" {
-			return fmt.Errorf("webhooks: outbox record without id or createdAtMs")
+			r.skip(ctx, fmt.Errorf("outbox record %q without id or createdAtMs", str("id")))
+			continue
 		}
 		ms, err := strconv.ParseInt(num.Number(), 10, 64)
 		if err != nil {
-			return fmt.Errorf("webhooks: outbox record %s: createdAtMs: %w", str("id"), err)
+			r.skip(ctx, fmt.Errorf("outbox record %s: createdAtMs: %w", str("id"), err))
+			continue
 		}
 		notices = append(notices, kyc.Notice{ID: str("id"), PlatformID: str("platformId"),
 			Type: str("type"), CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
