@@ -306,10 +306,18 @@ func (a *App) server() *http.Server {
 
 // CurlExample is a ready-to-paste request against the seeded demo data.
 func (a *App) CurlExample(baseURL string) string {
-	if a.Seed == nil || a.Seed.Demo.TokenID == "" {
+	if a.Seed == nil {
 		return ""
 	}
-	d := a.Seed.Demo
+	return a.Seed.Curl(baseURL)
+}
+
+// Curl is a ready-to-paste request for the seed's demo customer.
+func (s Seed) Curl(baseURL string) string {
+	if s.Demo.TokenID == "" {
+		return ""
+	}
+	d := s.Demo
 	return fmt.Sprintf(`curl -sS -X POST -u '%s:%s' -H 'Content-Type: application/json' -H "Idempotency-Key: $(date +%%s%%N)" -d '{"redirectUri":"https://app.example.com/onboarding/done"}' '%s/customers/%s/kyc-link'`,
 		d.TokenID, d.ClientSecret, baseURL, d.CustomerID)
 }

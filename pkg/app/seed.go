@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -84,6 +86,39 @@ func (s Seed) customers() []kyc.Customer {
 		if t, err := time.Parse(time.RFC3339, c.UpdatedAt); err == nil {
 			out[i].UpdatedAt = t
 		}
+	}
+	return out
+}
+
+// DefaultSeed is the embedded seed (pkg/app/seed.json).
+func DefaultSeed() []byte { return append([]byte(nil), defaultSeed...) }
+
+// CustomerItems are the seed's customers as items of the customers table.
+func (s Seed) CustomerItems() []map[string]types.AttributeValue {
+	out := make([]map[string]types.AttributeValue, 0, len(s.Customers))
+	for _, c := range s.Customers {
+		item := map[string]types.AttributeValue{}
+		for k, v := range map[string]string{"id": c.ID, "platformId": c.PlatformID, "customerType": c.CustomerType,
+			"kycStatus": c.KYCStatus, "kybStatus": c.KYBStatus, "email": c.Email, "phoneNumber": c.PhoneNumber,
+			"platformCustomerId": c.PlatformCustomerID, "createdAt": c.CreatedAt, "updatedAt": c.UpdatedAt} {
+			if v != "" {
+				item[k] = &types.AttributeValueMemberS{Value: v}
+			}
+		}
+		if c.IsDeleted {
+			item["isDeleted"] = &types.AttributeValueMemberBOOL{Value: true}
+		}
+		cv := map[string]types.AttributeValue{}
+		if c.ContactVerification.Email != "" {
+			cv["email"] = &types.AttributeValueMemberS{Value: c.ContactVerification.Email}
+		}
+		if c.ContactVerification.Phone != "" {
+			cv["phone"] = &types.AttributeValueMemberS{Value: c.ContactVerification.Phone}
+		}
+		if len(cv) > 0 {
+			item["contactVerification"] = &types.AttributeValueMemberM{Value: cv}
+		}
+		out = append(out, item)
 	}
 	return out
 }

@@ -8,51 +8,22 @@ import (
 	"slices"
 	"testing"
 
-	"go.yaml.in/yaml/v4"
-
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 )
-
-// child returns the value of key in a YAML mapping node.
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
 
 // TestTemplateWiring: every function gets, through Environment in
 // template.yaml, each table, queue and secret name its code reads, and every
 // table and queue the template makes reaches some function.
 func TestTemplateWiring(t *testing.T) {
-	raw, err := os.ReadFile("../../template.yaml")
+	tpl, err := samtemplate.Load("../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	resources := child(doc.Content[0], "Resources")
-	env := map[string]map[string]string{} // function -> variable -> referenced resource or parameter
-	var stores []string
-	for i := 0; i+1 < len(resources.Content); i += 2 {
-		name, res := resources.Content[i].Value, resources.Content[i+1]
-		switch child(res, "Type").Value {
-		case "AWS::Serverless::Function":
-			env[name] = map[string]string{}
-			v := child(child(child(res, "Properties"), "Environment"), "Variables")
-			for j := 0; v != nil && j+1 < len(v.Content); j += 2 {
-				env[name][v.Content[j].Value] = v.Content[j+1].Value
-			}
-		case "AWS::DynamoDB::Table", "AWS::SQS::Queue":
-			stores = append(stores, name)
-		}
+	env := tpl.Env
+	stores := slices.Clone(tpl.Queues)
+	for _, tbl := range tpl.Tables {
+		stores = append(stores, tbl.LogicalID)
 	}
 	for fn, want := range map[string][]string{
 		"KycLinkFunction":         {"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "API_TOKENS_SECRET_ID", "SUMSUB_SECRET_ID", "RATE_LIMIT_TABLE", "PLATFORMS_TABLE"},

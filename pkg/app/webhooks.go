@@ -118,13 +118,15 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 	}
 
 	a.hooks = w
-	if a.memStore != nil {
+	if a.Sandbox != nil {
+		// Local journeys (make run, make dev): the sandbox page plays
+		// Sumsub's decisions, and the inbox page plays the platforms.
 		w.Inbox = &sandbox.Inbox{Key: w.Key.Get}
-		if a.Sandbox != nil {
-			d := &sandbox.Decider{URL: strings.TrimRight(cfg.PublicURL, "/") + "/webhooks/sumsub",
-				Secret: w.Receiver.Secret, Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
-			a.Sandbox.Decide = d.Decide
-		}
+		d := &sandbox.Decider{URL: strings.TrimRight(cfg.PublicURL, "/") + "/webhooks/sumsub",
+			Secret: w.Receiver.Secret, Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
+		a.Sandbox.Decide = d.Decide
+	}
+	if a.memStore != nil {
 		dead := &webhooks.DeadLettersMemory{}
 		w.DeadLetters = dead
 		q := &webhooks.MemoryQueue{Context: ctx, Deliverer: deliverer, Policy: policy, DeadLetters: dead,
