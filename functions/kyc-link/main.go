@@ -24,6 +24,9 @@ import (
 const sandboxURLInLambda = "http://127.0.0.1:3000"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-check" {
+		os.Exit(check())
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	// Libraries that log through the standard log package (aws-lambda-go)
 	// then write JSON lines like ours, their text escaped.
@@ -32,6 +35,30 @@ func main() {
 		logger.Error("kyc-link stopped", "error", err.Error())
 		os.Exit(1)
 	}
+}
+
+// check (kyc-link -check, make check) verifies a deployment's secrets,
+// tables, queue and Sumsub credentials from the same environment the
+// functions read, prints a line per item and fails if any item does.
+func check() int {
+	cfg, err := app.ConfigFromEnv(os.Getenv, true)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	failed := 0
+	for _, r := range app.Check(context.Background(), cfg) {
+		fmt.Println(r)
+		if !r.OK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Printf("%d check(s) failed\n", failed)
+		return 1
+	}
+	fmt.Println("all checks passed")
+	return 0
 }
 
 // primeTimeout bounds start-up work; Lambda's init phase allows 10 s.

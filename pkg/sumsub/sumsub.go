@@ -113,7 +113,7 @@ func (c *Client) do(ctx context.Context, creds Credentials, path string, in, out
 		return fmt.Errorf("sumsub: encode request: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		err = c.once(ctx, creds, path, body, out)
+		err = c.once(ctx, creds, http.MethodPost, path, body, out)
 		if err == nil || attempt == maxAttempts || !retryable(ctx, err) {
 			return err
 		}
@@ -141,8 +141,20 @@ func retryable(ctx context.Context, err error) bool {
 	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
-func (c *Client) once(ctx context.Context, creds Credentials, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
+// CheckCredentials makes one signed, harmless request (reading an
+// applicant that cannot exist): Sumsub answering 404 or 2xx accepted the
+// app token and the signature; 401 or 403 refused them.
+func (c *Client) CheckCredentials(ctx context.Context, creds Credentials) error {
+	err := c.once(ctx, creds, http.MethodGet, "/resources/applicants/-;externalUserId=kyc-link-check/one", nil, &struct{}{})
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+func (c *Client) once(ctx context.Context, creds Credentials, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("sumsub: %w", err)
 	}
@@ -151,15 +163,15 @@ func (c *Client) once(ctx context.Context, creds Credentials, path string, body 
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("X-App-Token", creds.AppToken)
 	req.Header.Set("X-App-Access-Ts", ts)
-	req.Header.Set("X-App-Access-Sig", Sign(creds.SecretKey, ts, http.MethodPost, req.URL.RequestURI(), body))
+	req.Header.Set("X-App-Access-Sig", Sign(creds.SecretKey, ts, method, req.URL.RequestURI(), body))
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("sumsub: POST %s: %w", path, err)
+		return fmt.Errorf("sumsub: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("sumsub: read answer to POST %s: %w", path, err)
+		return fmt.Errorf("sumsub: read answer to %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		apiErr := &APIError{Status: resp.StatusCode}
@@ -169,7 +181,7 @@ func (c *Client) once(ctx context.Context, creds Credentials, path string, body 
 		return apiErr
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("sumsub: decode answer to POST %s: %w", path, err)
+		return fmt.Errorf("sumsub: decode answer to %s %s: %w", method, path, err)
 	}
 	return nil
 }
