@@ -19,7 +19,7 @@ RIE       := $(BIN)/aws-lambda-rie
 # Pinned linter, fetched through the Go module proxy on first use.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help run dev check invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction token webhook-key redrive-webhooks fuzz bench clean
+.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction token webhook-key redrive-webhooks fuzz bench clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ run: ## run locally on embedded data (no AWS account, no Docker) on 127.0.0.1:$(
 dev: ## run everything locally on moto (DynamoDB, Streams, SQS, Secrets Manager from template.yaml), no AWS account, no Docker
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
 	PORT=$(PORT) $(GO) run ./cmd/dev
+
+seed-stack: ## put a platform, a customer and a new API token into a deployed stack: STACK=<name> [PLATFORM=id] [WEBHOOK_URL=https://…]
+	@test -n "$(STACK)" || { echo "usage: make seed-stack STACK=<stack name> [PLATFORM=<platform id>] [WEBHOOK_URL=https://…]"; exit 2; }
+	@$(GO) run ./cmd/seedstack -stack $(STACK) $(if $(PLATFORM),-platform $(PLATFORM)) $(if $(WEBHOOK_URL),-webhook-url $(WEBHOOK_URL))
 
 check: ## verify a deployment (secrets, tables and their keys/TTL/stream, queue, Sumsub credentials) from the functions' environment variables
 	@$(GO) run ./functions/kyc-link -check

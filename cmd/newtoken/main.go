@@ -4,7 +4,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,8 +19,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: newtoken -platform <platform id>   (make token PLATFORM=<platform id>)")
 		os.Exit(2)
 	}
-	id, secret := "tok_"+rand.Text()[:16], rand.Text()+rand.Text()
-	entry, _ := json.Marshal(auth.Token{ID: id, PlatformID: *platform, SecretSHA256: auth.DigestHex(secret)})
-	fmt.Printf("token id:      %s\nclient secret: %s   (shown once; give it to the platform, do not store it)\n\n", id, secret)
+	token, secret := auth.NewToken(*platform)
+	entry, _ := json.Marshal(token)
+	fmt.Printf("token id:      %s\nclient secret: %s   (shown once; give it to the platform, do not store it)\n\n", token.ID, secret)
 	fmt.Printf("Add this entry to the \"tokens\" array of the API tokens secret:\n%s\n", entry)
 }

@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -126,4 +127,39 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (platfo
 func DigestHex(secret string) string {
 	d := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(d[:])
+}
+
+// NewToken makes an API token for platformID: a random id and a 256-bit
+// client secret. The secret is returned once, to give to the platform;
+// only its digest is ever stored.
+func NewToken(platformID string) (Token, string) {
+	id, secret := "tok_"+rand.Text()[:16], rand.Text()+rand.Text()
+	return Token{ID: id, PlatformID: platformID, SecretSHA256: DigestHex(secret)}, secret
+}
+
+// AddToken returns the tokens secret s with t added, keeping every other
+// field and token as it was.
+func AddToken(s string, t Token) (string, error) {
+	doc := map[string]json.RawMessage{}
+	if strings.TrimSpace(s) != "" {
+		if err := json.Unmarshal([]byte(s), &doc); err != nil {
+			return "", errors.New(`the tokens secret is not a JSON object {"tokens":[…]}`)
+		}
+	}
+	var tokens []json.RawMessage
+	if raw, ok := doc["tokens"]; ok {
+		if err := json.Unmarshal(raw, &tokens); err != nil {
+			return "", errors.New(`the tokens secret's "tokens" is not a list`)
+		}
+	}
+	entry, err := json.Marshal(t)
+	if err != nil {
+		return "", err
+	}
+	tokens = append(tokens, entry)
+	if doc["tokens"], err = json.Marshal(tokens); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(doc)
+	return string(out), err
 }

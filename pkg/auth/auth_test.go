@@ -178,3 +178,25 @@ func TestParseTokensRejectsBadEntriesWithoutQuotingThem(t *testing.T) {
 		}
 	}
 }
+
+func TestNewTokenAndAddToken(t *testing.T) {
+	tok, secret := auth.NewToken("platform-x")
+	if tok.PlatformID != "platform-x" || tok.SecretSHA256 != auth.DigestHex(secret) || len(secret) < 40 {
+		t.Fatalf("NewToken = %+v with a %d-character secret", tok, len(secret))
+	}
+	s, err := auth.AddToken(tokensJSON([3]string{"tok-a", "platform-a", "secret-a"}), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.ParseTokens(s)
+	if err != nil || len(tokens) != 2 {
+		t.Fatalf("after AddToken: %d tokens, %v; want the old one and the new one", len(tokens), err)
+	}
+	a := &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: secrets.Memory{"t": s}, ID: "t", Parse: auth.ParseTokens, MaxAge: time.Hour}}
+	if p, err := a.Authenticate(context.Background(), basic(tok.ID+":"+secret)); err != nil || p != "platform-x" {
+		t.Fatalf("the new token = %q, %v; want platform-x", p, err)
+	}
+	if _, err := auth.AddToken("[1]", tok); err == nil {
+		t.Fatal("AddToken to a non-object was accepted")
+	}
+}
