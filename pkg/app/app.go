@@ -26,6 +26,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
+	"github.com/grid-kyc/kyc-link/pkg/metrics"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
@@ -106,7 +107,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			return nil, errors.New("AWS_REGION is not set: the aws backend needs a region (set AWS_REGION, or a region in the AWS profile)")
 		}
 		a.awsCfg = &awsCfg
-		db := dynamodb.NewFromConfig(awsCfg)
+		db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
 		src = &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
 		custDB := &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
 		store = custDB
@@ -160,6 +161,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		a.API.Timeout = cfg.RequestTimeout
 	}
 	return a, nil
+}
+
+// timeDynamoDB records each DynamoDB call's latency in the request's
+// metrics.
+func timeDynamoDB(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, metrics.TimeCalls(metrics.DynamoDBLatency))
 }
 
 // Prime does ahead of the first request what it would otherwise wait for:

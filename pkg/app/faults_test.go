@@ -2,9 +2,8 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/awsfault"
 	"github.com/grid-kyc/kyc-link/internal/contract"
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
@@ -38,6 +38,7 @@ type faultEnv struct {
 	h      http.Handler
 	table  string
 	tokens string // the API tokens secret's id
+	logs   *logbuf.Buffer
 }
 
 // newFaultEnv wires the real app (AWS backend, Sumsub provider) through the
@@ -77,11 +78,12 @@ func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	logs := &logbuf.Buffer{}
+	a, err := app.New(context.Background(), cfg, logs.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &faultEnv{proxy: proxy, fake: fake, app: a, cfg: cfg, h: a.Handler(), table: "idem-" + sfx, tokens: "tokens-" + sfx}
+	return &faultEnv{proxy: proxy, fake: fake, app: a, cfg: cfg, h: a.Handler(), table: "idem-" + sfx, tokens: "tokens-" + sfx, logs: logs}
 }
 
 // call posts for customer c1 and returns the status, headers, and how long
@@ -304,5 +306,53 @@ func TestPermanentFaultsAre500(t *testing.T) {
 				t.Fatalf("%d %v %s; want 500 INTERNAL_ERROR without Retry-After", w.Code, w.Header(), w.Body)
 			}
 		})
+	}
+}
+
+// lastRequestLine is the last request log line, decoded.
+func (e *faultEnv) lastRequestLine(t *testing.T) map[string]any {
+	t.Helper()
+	var last map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var line map[string]any
+		if json.Unmarshal([]byte(l), &line) == nil && line["msg"] == "request" {
+			last = line
+		}
+	}
+	if last == nil {
+		t.Fatalf("no request line in %s", e.logs)
+	}
+	return last
+}
+
+// TestMetricsThroughTheApp: a link's log line carries the Sumsub calls'
+// and the DynamoDB calls' latencies; a 503 names the dependency behind it.
+func TestMetricsThroughTheApp(t *testing.T) {
+	e := newFaultEnv(t)
+	if w, _ := e.call(t, "metrics-key"); w.Code != 201 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	line := e.lastRequestLine(t)
+	if _, ok := line["_aws"]; !ok || line["Outcome"] != "LINK_ISSUED" {
+		t.Fatalf("line = %v; want EMF with Outcome LINK_ISSUED", line)
+	}
+	if s, _ := line["SumsubLatency"].([]any); len(s) != 2 {
+		t.Errorf("SumsubLatency = %v; want the link's and the token's", line["SumsubLatency"])
+	}
+	if s, _ := line["DynamoDBLatency"].([]any); len(s) < 3 {
+		t.Errorf("DynamoDBLatency = %v; want the lookup, the acquire and the complete at least", line["DynamoDBLatency"])
+	}
+	e.proxy.Set("GetItem", awsfault.Throttle)
+	e.call(t, "")
+	if got := e.lastRequestLine(t)["Outcome"]; got != "SERVICE_UNAVAILABLE_STORE" {
+		t.Errorf("DynamoDB throttled: Outcome %v; want SERVICE_UNAVAILABLE_STORE", got)
+	}
+	e.proxy.Set("GetItem", awsfault.Pass)
+
+	cold := newFaultEnv(t)
+	cold.proxy.Set("secretsmanager", awsfault.Down)
+	cold.call(t, "")
+	if got := cold.lastRequestLine(t)["Outcome"]; got != "SERVICE_UNAVAILABLE_SECRETS" {
+		t.Errorf("Secrets Manager down: Outcome %v; want SERVICE_UNAVAILABLE_SECRETS", got)
 	}
 }

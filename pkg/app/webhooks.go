@@ -94,7 +94,7 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 		}
 		platforms, store = urls, a.memStore
 	case a.awsCfg != nil:
-		db := dynamodb.NewFromConfig(*a.awsCfg)
+		db := dynamodb.NewFromConfig(*a.awsCfg, timeDynamoDB)
 		platforms = &webhooks.PlatformsDynamoDB{Client: db, Table: cfg.PlatformsTable}
 		store = &customers.ReviewDynamoDB{Client: db, Table: cfg.CustomersTable, OutboxTable: cfg.OutboxTable}
 		w.DeadLetters = &webhooks.DeadLettersDynamoDB{Client: db, Table: cfg.DeadLetterTable}

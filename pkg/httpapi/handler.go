@@ -15,12 +15,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/metrics"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/requestid"
+	"github.com/grid-kyc/kyc-link/pkg/secrets"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
 // Route is the one route this service answers.
@@ -87,6 +92,9 @@ type request struct {
 	attrs []slog.Attr
 	// cause is what went wrong behind the answer, for the log only.
 	cause error
+	// outcome names the answer for the metrics (fail sets it for errors).
+	outcome string
+	metrics *metrics.Recorder
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +142,8 @@ func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout
 		onConn = http.NewResponseController(w).SetReadDeadline(d) == nil
 	}
 
-	q := &request{logger: logger, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: "unmatched"}
+	ctx, rec := metrics.With(ctx)
+	q := &request{logger: logger, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: "unmatched", metrics: rec}
 	resp := serve(q)
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
@@ -148,7 +157,46 @@ func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout
 	}
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body)
+	if q.outcome == "" {
+		q.outcome = successOutcome(resp)
+	}
 	q.log(resp.Status, time.Since(start))
+}
+
+// successOutcome names a 2xx answer for the metrics.
+func successOutcome(resp response) string {
+	switch {
+	case resp.Status == http.StatusCreated && resp.Header.Get("Idempotent-Replayed") == "true":
+		return "REPLAY"
+	case resp.Status == http.StatusCreated:
+		return "LINK_ISSUED"
+	default:
+		return "OK"
+	}
+}
+
+// failureOutcome names an error answer for the metrics: the Grid code,
+// with the conflict's reason, and for a 5xx the dependency behind it
+// (PROVIDER, STORE, SECRETS, or OTHER for our own faults).
+func failureOutcome(status int, code kyc.Code, reason string, cause error) string {
+	switch {
+	case code == kyc.CodeConflict && reason != "":
+		return "CONFLICT_" + reason
+	case status < 500:
+		return string(code)
+	}
+	var op *smithy.OperationError
+	var apiErr *sumsub.APIError
+	dep := "OTHER"
+	switch {
+	case errors.As(cause, &apiErr) || cause != nil && strings.Contains(cause.Error(), "sumsub"):
+		dep = "PROVIDER"
+	case errors.As(cause, &op) && op.ServiceID == "DynamoDB":
+		dep = "STORE"
+	case errors.As(cause, &op) && op.ServiceID == "Secrets Manager", errors.Is(cause, secrets.ErrNotFound), errors.Is(cause, secrets.ErrFormat):
+		dep = "SECRETS"
+	}
+	return string(code) + "_" + dep
 }
 
 // trackedBody notes whether the request body was read to its end.
@@ -192,6 +240,7 @@ func (q *request) log(status int, latency time.Duration) {
 	if q.cause != nil {
 		attrs = append(attrs, slog.String("error", q.cause.Error()))
 	}
+	attrs = append(attrs, q.metrics.Attrs(q.outcome, time.Now())...)
 	q.logger.LogAttrs(q.ctx, level, "request", attrs...)
 }
 
@@ -295,12 +344,22 @@ func (q *request) linkFor(ctx context.Context, c kyc.Customer, in linkInput) res
 	return resp
 }
 
-// fail renders err for the caller and keeps its cause for the log line.
+// fail renders err for the caller and keeps its cause for the log line
+// and its outcome for the metrics.
 func (q *request) fail(err error) response {
 	if e := kyc.AsError(err); e.Cause != nil && !errors.Is(err, auth.ErrBadCredentials) {
 		q.cause = e.Cause
 	}
-	return errorResponse(err, q.id)
+	resp := errorResponse(err, q.id)
+	var rendered struct {
+		Code    kyc.Code `json:"code"`
+		Details struct {
+			Reason string `json:"reason"`
+		} `json:"details"`
+	}
+	json.Unmarshal(resp.Body, &rendered)
+	q.outcome = failureOutcome(resp.Status, rendered.Code, rendered.Details.Reason, q.cause)
+	return resp
 }
 
 type linkBody struct {

@@ -25,6 +25,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
 
@@ -562,5 +563,44 @@ func TestRateLimited(t *testing.T) {
 	lim.err = errors.New("store down")
 	if w := e.do(post(link(custA), `{}`)); w.Code != 201 {
 		t.Fatalf("with the counter store down = %d; want 201 (fail open)", w.Code)
+	}
+}
+
+// outcomes returns the Outcome field of each log line so far.
+func (e *env) outcomes(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var line struct {
+			Outcome string `json:"Outcome"`
+			AWS     any    `json:"_aws"`
+		}
+		if err := json.Unmarshal([]byte(l), &line); err != nil || line.AWS == nil {
+			t.Fatalf("log line without metrics: %s", l)
+		}
+		out = append(out, line.Outcome)
+	}
+	return out
+}
+
+// TestMetricOutcomes: every answer is counted under one low-cardinality
+// outcome on its log line.
+func TestMetricOutcomes(t *testing.T) {
+	e := newEnv(t, idempotency.NewMemory())
+	e.do(post(link(custA), `{}`, "Idempotency-Key", "m1"))
+	e.do(post(link(custA), `{}`, "Idempotency-Key", "m1"))
+	e.do(post(link(custA), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", "m1"))
+	e.do(post(link(custA), `{"nope":1}`))
+	e.do(post(link(custA), `{}`, "Authorization", basic("tok-a", "wrong")))
+	e.do(post(link(custGone), `{}`))
+	e.provider.err = kyc.Unavailable("down", time.Second, &sumsub.APIError{Status: 502})
+	e.do(post(link(custA), `{}`))
+	e.provider.err = nil
+	e.h.Links = panicky{}
+	e.do(post(link(custA), `{}`))
+	want := []string{"LINK_ISSUED", "REPLAY", "CONFLICT_IDEMPOTENCY_KEY_REUSED", "INVALID_INPUT", "UNAUTHORIZED",
+		"USER_NOT_FOUND", "SERVICE_UNAVAILABLE_PROVIDER", "INTERNAL_ERROR_OTHER"}
+	if diff := cmp.Diff(want, e.outcomes(t)); diff != "" {
+		t.Fatalf("outcomes (-want +got):\n%s", diff)
 	}
 }

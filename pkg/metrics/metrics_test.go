@@ -1,0 +1,81 @@
+package metrics_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/metrics"
+)
+
+// CheckEMF validates a log line as CloudWatch embedded metric format: an
+// _aws object with a timestamp and metric directives whose dimensions and
+// metrics all exist on the line, with numeric values.
+func CheckEMF(t *testing.T, line map[string]any) {
+	t.Helper()
+	aws, _ := line["_aws"].(map[string]any)
+	if aws == nil {
+		t.Fatalf("no _aws in %v", line)
+	}
+	if _, ok := aws["Timestamp"].(float64); !ok {
+		t.Fatalf("_aws.Timestamp missing: %v", aws)
+	}
+	directives, _ := aws["CloudWatchMetrics"].([]any)
+	if len(directives) == 0 {
+		t.Fatalf("no CloudWatchMetrics: %v", aws)
+	}
+	for _, d := range directives {
+		d := d.(map[string]any)
+		if d["Namespace"] != metrics.Namespace {
+			t.Errorf("namespace %v", d["Namespace"])
+		}
+		for _, set := range d["Dimensions"].([]any) {
+			for _, dim := range set.([]any) {
+				if _, ok := line[dim.(string)].(string); !ok {
+					t.Errorf("dimension %v is not a string field of the line", dim)
+				}
+			}
+		}
+		for _, m := range d["Metrics"].([]any) {
+			name := m.(map[string]any)["Name"].(string)
+			switch v := line[name].(type) {
+			case float64:
+			case []any:
+				for _, x := range v {
+					if _, ok := x.(float64); !ok {
+						t.Errorf("metric %s has a non-numeric value %v", name, x)
+					}
+				}
+			default:
+				t.Errorf("metric %s has no numeric value on the line (%v)", name, v)
+			}
+		}
+	}
+}
+
+func TestAttrsAreEMF(t *testing.T) {
+	ctx, rec := metrics.With(context.Background())
+	metrics.Observe(ctx, metrics.SumsubLatency, 120*time.Millisecond)
+	metrics.Observe(ctx, metrics.SumsubLatency, 95*time.Millisecond)
+	metrics.Observe(ctx, metrics.DynamoDBLatency, 4*time.Millisecond)
+	metrics.Observe(context.Background(), metrics.DynamoDBLatency, time.Second) // no recorder: ignored
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).LogAttrs(ctx, slog.LevelInfo, "request", rec.Attrs("LINK_ISSUED", time.Now())...)
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	CheckEMF(t, line)
+	if line["Outcome"] != "LINK_ISSUED" || line["Requests"] != 1.0 {
+		t.Fatalf("line = %v", line)
+	}
+	if s := line[metrics.SumsubLatency].([]any); len(s) != 2 || s[0] != 120.0 {
+		t.Fatalf("SumsubLatency = %v; want [120 95]", s)
+	}
+	if s := line[metrics.DynamoDBLatency].([]any); len(s) != 1 || s[0] != 4.0 {
+		t.Fatalf("DynamoDBLatency = %v; want [4]", s)
+	}
+}
