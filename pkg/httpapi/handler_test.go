@@ -25,8 +25,8 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
-	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
 const (
