@@ -43,6 +43,21 @@ func fixtures(t *testing.T, dir string, atLeast int) map[string]int {
 	return out
 }
 
+// lambdaApp is the app as Lambda runs it, on the embedded data, with env.
+func lambdaApp(t *testing.T, env map[string]string) *app.App {
+	t.Helper()
+	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InLambda = true
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // expectedStatuses reads dir/expected-status.tsv.
 func expectedStatuses(t *testing.T, dir string) map[string]int {
 	f, err := os.Open(filepath.Join(dir, "expected-status.tsv"))
@@ -72,16 +87,7 @@ func expectedStatuses(t *testing.T, dir string) map[string]int {
 func TestEventFixtures(t *testing.T) {
 	// Every fixture is one platform's link: more than its default burst.
 	env := map[string]string{"PLATFORM_RATE_BURST": "1000", "PLATFORM_RATE_LIMIT": "1000", "SUMSUB_RATE_LIMIT": "1000"}
-	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.InLambda = true
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	invoke := a.Lambda().Invoke
+	invoke := lambdaApp(t, env).Lambda().Invoke
 	for f, status := range fixtures(t, "../../events", 7) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			payload, err := os.ReadFile(f)
@@ -210,15 +216,7 @@ func TestConfigFromEnv(t *testing.T) {
 // whitespace around a header value that net/http strips locally; the key is
 // the same either way, through v1 and v2 events alike.
 func TestIdempotencyKeyWhitespaceThroughLambda(t *testing.T) {
-	cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.InLambda = true
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := lambdaApp(t, nil)
 	const path = "/customers/Customer:019542f5-b3e7-1d02-0000-000000000001/kyc-link"
 	authz := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo-token:demo-secret-not-for-production"))
 	v1 := func(key string) []byte {
@@ -253,15 +251,7 @@ func TestIdempotencyKeyWhitespaceThroughLambda(t *testing.T) {
 func TestSumsubWebhookEventFixtures(t *testing.T) {
 	for f, status := range fixtures(t, "../../events/sumsub-webhook", 5) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.InLambda = true
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := lambdaApp(t, nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			hooks, err := a.Webhooks(ctx)

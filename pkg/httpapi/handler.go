@@ -350,15 +350,9 @@ func (q *request) fail(err error) response {
 	if e := kyc.AsError(err); e.Cause != nil && !errors.Is(err, auth.ErrBadCredentials) {
 		q.cause = e.Cause
 	}
-	resp := errorResponse(err, q.id)
-	var rendered struct {
-		Code    kyc.Code `json:"code"`
-		Details struct {
-			Reason string `json:"reason"`
-		} `json:"details"`
-	}
-	json.Unmarshal(resp.Body, &rendered)
-	q.outcome = failureOutcome(resp.Status, rendered.Code, rendered.Details.Reason, q.cause)
+	resp, shown := render(err, q.id)
+	reason, _ := shown.Details["reason"].(string)
+	q.outcome = failureOutcome(resp.Status, shown.Code, reason, q.cause)
 	return resp
 }
 
@@ -421,10 +415,11 @@ type errorBody struct {
 	Details map[string]any `json:"details,omitempty"`
 }
 
-// errorResponse renders err in the Grid error shape. Only the code, message
-// and details reach the caller; a 5xx carries the request id so support can
-// find the logged cause.
-func errorResponse(err error, rid string) response {
+// render renders err in the Grid error shape and returns the error as
+// shown to the caller (credentials failures and unknown codes mapped).
+// Only the code, message and details reach the caller; a 5xx carries the
+// request id so support can find the logged cause.
+func render(err error, rid string) (response, *kyc.Error) {
 	e := kyc.AsError(err)
 	if errors.Is(err, auth.ErrBadCredentials) {
 		e = kyc.Errorf(kyc.CodeUnauthorized, "Missing or invalid API credentials; use HTTP Basic auth with your API token id and client secret.")
@@ -457,7 +452,7 @@ func errorResponse(err error, rid string) response {
 		resp.Header.Set("Retry-After", fmt.Sprint(secs))
 		resp.Header.Set("Retry-After-Ms", fmt.Sprint(e.RetryAfter.Milliseconds()))
 	}
-	return resp
+	return resp, e
 }
 
 func jsonResponse(status int, v any) response {

@@ -137,13 +137,6 @@ func (d *DeadLettersMemory) Put(_ context.Context, dl DeadLetter) error {
 	return nil
 }
 
-// List returns the dead letters so far.
-func (d *DeadLettersMemory) List(context.Context) ([]DeadLetter, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.Clone(d.letters), nil
-}
-
 // Redriver lists and removes dead letters.
 type Redriver interface {
 	List(ctx context.Context) ([]DeadLetter, error)
