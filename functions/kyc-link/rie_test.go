@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,28 +29,60 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
 
-// rieEnv names the Lambda Runtime Interface Emulator binary; make test sets
-// it (and installs the emulator), so there a missing one fails the test.
+// rieEnv names the Lambda Runtime Interface Emulator binary (make test
+// sets it to the one it installs).
 const rieEnv = "KYC_RIE"
 
+var (
+	rieOnce sync.Once
+	riePath string
+	rieErr  error
+)
+
+// findRIE returns the emulator: $KYC_RIE, bin/aws-lambda-rie, one on PATH,
+// or else it installs into bin/ the version the Makefile pins, as make
+// does, so the test never depends on a tool being there beforehand.
 func findRIE(t *testing.T) string {
 	t.Helper()
+	rieOnce.Do(func() { riePath, rieErr = locateOrInstallRIE() })
+	if rieErr != nil {
+		t.Fatalf("the Lambda Runtime Interface Emulator: %v", rieErr)
+	}
+	return riePath
+}
+
+func locateOrInstallRIE() (string, error) {
 	if p := os.Getenv(rieEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", rieEnv, p, err)
+			return "", fmt.Errorf("%s: %w", rieEnv, err)
 		}
-		return p
+		return p, nil
 	}
-	if p, err := filepath.Abs("../../bin/aws-lambda-rie"); err == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	bin, err := filepath.Abs("../../bin")
+	if err != nil {
+		return "", err
+	}
+	local := filepath.Join(bin, "aws-lambda-rie")
+	if _, err := os.Stat(local); err == nil {
+		return local, nil
 	}
 	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
+		return p, nil
 	}
-	t.Skipf("skipped: the Lambda Runtime Interface Emulator is not installed; make test installs it into bin/ (or set %s)", rieEnv)
-	return ""
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^RIE_VERSION\s*:=\s*(\S+)`).FindSubmatch(makefile)
+	if m == nil {
+		return "", errors.New("the Makefile pins no RIE_VERSION")
+	}
+	cmd := exec.Command("go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+string(m[1]))
+	cmd.Env = append(os.Environ(), "GOBIN="+bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go install: %w: %s", err, out)
+	}
+	return local, nil
 }
 
 func freePort(t *testing.T) string {

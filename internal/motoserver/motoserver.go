@@ -2,9 +2,9 @@
 // DynamoDB and Secrets Manager) for tests, on a free port, and stops it when
 // the test ends.
 //
-// Where moto_server is not installed, tests that need it skip (Need) and
-// the rest of the package still runs; with RequireEnv set (make test sets
-// it) a missing moto_server fails the run instead.
+// moto_server ships with this project's machine image, so a test that
+// needs it and does not find it fails (Need) with the reason; the rest of
+// the package still runs.
 package motoserver
 
 import (
@@ -31,11 +31,6 @@ import (
 
 // Region is the region the emulator's clients use.
 const Region = "us-east-1"
-
-// RequireEnv, when set to anything (make test sets it), makes a missing
-// moto_server, and the other tools make test provides (the Lambda RIE,
-// aws-sam-translator, node), a failure rather than a skip.
-const RequireEnv = "KYC_REQUIRE_MOTO"
 
 // errMissing is New's answer when moto_server is not on PATH.
 var errMissing = errors.New("moto_server is not on PATH; these tests need it (it ships with this project's machine image; elsewhere: pip install 'moto[server]>=5')")
@@ -88,13 +83,13 @@ func (s *Server) Stop() {
 	s.cmd.Wait()
 }
 
-// Start runs moto_server for the rest of tb; it skips tb where moto_server
+// Start runs moto_server for the rest of tb; it fails tb where moto_server
 // is not installed (see Need).
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s, err := New()
 	if errors.Is(err, errMissing) {
-		s.Need(tb) // a nil s: skips or fails
+		s.Need(tb) // a nil s: fails with the reason
 	}
 	if err != nil {
 		tb.Fatal(err)
@@ -106,12 +101,12 @@ func Start(tb testing.TB) *Server {
 // Main runs a test binary's tests with one moto_server shared by them, and
 // stops it afterwards. Use it from TestMain: os.Exit(motoserver.Main(m,
 // &srv)). Without moto_server on PATH the tests still run with *srv nil,
-// and those that call srv.Need skip.
+// and those that call srv.Need fail with the reason.
 func Main(m *testing.M, srv **Server) int {
 	s, err := New()
 	switch {
-	case errors.Is(err, errMissing) && os.Getenv(RequireEnv) == "":
-		fmt.Fprintf(os.Stderr, "motoserver: %v; tests that need it are skipped\n", err)
+	case errors.Is(err, errMissing):
+		fmt.Fprintf(os.Stderr, "motoserver: %v; tests that need it fail\n", err)
 		return m.Run()
 	case err != nil:
 		fmt.Fprintln(os.Stderr, err)
@@ -122,18 +117,14 @@ func Main(m *testing.M, srv **Server) int {
 	return m.Run()
 }
 
-// Need skips tb when there is no moto_server (s is nil), or fails it when
-// RequireEnv is set; otherwise it returns s.
+// Need fails tb when there is no moto_server (s is nil); otherwise it
+// returns s.
 func (s *Server) Need(tb testing.TB) *Server {
 	tb.Helper()
-	if s != nil {
-		return s
+	if s == nil {
+		tb.Fatal(errMissing)
 	}
-	if os.Getenv(RequireEnv) != "" {
-		tb.Fatalf("%v (%s is set)", errMissing, RequireEnv)
-	}
-	tb.Skipf("skipped: %v", errMissing)
-	return nil
+	return s
 }
 
 // Name returns a table or secret name that no other test, run or -count
