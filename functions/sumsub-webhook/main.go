@@ -36,26 +36,17 @@ func run(logger *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var ln net.Listener
 	if inLambda {
 		// Only with the memory backend (make invoke): webhooks go to the
 		// inbox make run serves on its default port.
 		cfg.PublicURL = "http://127.0.0.1:3000"
-		a, err := app.New(ctx, cfg, logger)
-		if err != nil {
+	} else {
+		if ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port)); err != nil {
 			return err
 		}
-		hooks, err := a.Webhooks(ctx)
-		if err != nil {
-			return err
-		}
-		lambda.Start(a.LambdaFor(hooks.Handler()).Invoke)
-		return nil
+		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port))
-	if err != nil {
-		return err
-	}
-	cfg.PublicURL = "http://" + ln.Addr().String()
 	a, err := app.New(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -63,6 +54,10 @@ func run(logger *slog.Logger) error {
 	hooks, err := a.Webhooks(ctx)
 	if err != nil {
 		return err
+	}
+	if inLambda {
+		lambda.Start(a.LambdaFor(hooks.Handler()).Invoke)
+		return nil
 	}
 	go hooks.Run(ctx)
 	logger.Info("listening", "url", cfg.PublicURL+"/webhooks/sumsub", "backend", cfg.Backend)

@@ -168,27 +168,23 @@ func (s *Server) CreateQueue(tb testing.TB, name string) string {
 // and a stream of new images.
 func (s *Server) CreateStreamTable(tb testing.TB, name, pk string) {
 	tb.Helper()
-	_, err := s.DynamoDB().CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(pk), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-		StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		tb.Fatalf("create table %s: %v", name, err)
-	}
+	s.createTable(tb, name, pk, &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage})
 }
 
 // CreateTable makes an on-demand table with a string partition key.
 func (s *Server) CreateTable(tb testing.TB, name, pk string) {
+	tb.Helper()
+	s.createTable(tb, name, pk, nil)
+}
+
+func (s *Server) createTable(tb testing.TB, name, pk string, stream *types.StreamSpecification) {
 	tb.Helper()
 	_, err := s.DynamoDB().CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(pk), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
+		StreamSpecification:  stream,
 	})
 	// The SDK may retry a create whose answer was lost; the retry then
 	// finds the table, which is what we wanted.
