@@ -2,10 +2,15 @@ package app_test
 
 import (
 	"encoding/json"
+	"maps"
+	"net/http"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 )
 
@@ -108,5 +113,95 @@ func TestDeployedTemplate(t *testing.T) {
 	}
 	if r := res["SumsubFailureMetric"]; r.Type != "AWS::Logs::MetricFilter" {
 		t.Error("no metric filter feeding SumsubFailureAlarm")
+	}
+}
+
+// TestGatewayResponses: what API Gateway answers itself (it throttled, no
+// route matched, the function could not answer) is in the Grid error shape
+// with a status the contract declares, carries the request id, and tells
+// a client when to retry. Each template is rendered the way API Gateway
+// renders gateway responses: $context variables substituted, nothing else
+// ($context.error.messageString arrives as a quoted JSON string).
+func TestGatewayResponses(t *testing.T) {
+	api := translated(t)["KycApi"]
+	body, _ := api.Properties["Body"].(map[string]any)
+	responses, _ := body["x-amazon-apigateway-gateway-responses"].(map[string]any)
+	const rid = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+	render := strings.NewReplacer(
+		"$context.requestId", rid,
+		"$context.error.messageString", `"Request Too Long: \"x\" over the limit"`,
+		"$context.error.responseType", "REQUEST_TOO_LARGE",
+	)
+	for _, tc := range []struct {
+		responseType string
+		status       int
+		code         string
+		retryAfter   string // "" when a retry cannot help
+	}{
+		{"THROTTLED", 429, "RATE_LIMITED", "1"},
+		{"MISSING_AUTHENTICATION_TOKEN", 404, "NOT_FOUND", ""},
+		{"RESOURCE_NOT_FOUND", 404, "NOT_FOUND", ""},
+		{"DEFAULT_4XX", 400, "INVALID_INPUT", ""},
+		{"API_CONFIGURATION_ERROR", 500, "INTERNAL_ERROR", ""},
+		{"INTEGRATION_FAILURE", 503, "SERVICE_UNAVAILABLE", "1"},
+		{"INTEGRATION_TIMEOUT", 503, "SERVICE_UNAVAILABLE", "1"},
+		{"DEFAULT_5XX", 503, "SERVICE_UNAVAILABLE", "1"},
+	} {
+		t.Run(tc.responseType, func(t *testing.T) {
+			var gr struct {
+				StatusCode         string            `json:"statusCode"`
+				ResponseParameters map[string]string `json:"responseParameters"`
+				ResponseTemplates  map[string]string `json:"responseTemplates"`
+			}
+			raw, ok := responses[tc.responseType]
+			if !ok {
+				t.Fatalf("no gateway response %s", tc.responseType)
+			}
+			b, _ := json.Marshal(raw)
+			if err := json.Unmarshal(b, &gr); err != nil {
+				t.Fatal(err)
+			}
+			if gr.StatusCode != strconv.Itoa(tc.status) {
+				t.Errorf("statusCode %q, want %d", gr.StatusCode, tc.status)
+			}
+			header := http.Header{"Content-Type": {"application/json"}}
+			for k, v := range gr.ResponseParameters {
+				name, ok := strings.CutPrefix(k, "gatewayresponse.header.")
+				if !ok || len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+					t.Fatalf("parameter %s=%s: want a static header", k, v)
+				}
+				header.Set(name, v[1:len(v)-1])
+			}
+			if got := header.Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
+			}
+			out := render.Replace(gr.ResponseTemplates["application/json"])
+			if strings.Contains(out, "$") {
+				t.Fatalf("a variable API Gateway would not substitute is left: %s", out)
+			}
+			var got struct {
+				Status  int            `json:"status"`
+				Code    string         `json:"code"`
+				Details map[string]any `json:"details"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("rendered body is not JSON: %v\n%s", err, out)
+			}
+			if got.Status != tc.status || got.Code != tc.code || got.Details["requestId"] != rid {
+				t.Errorf("body %s: want status %d, code %s, details.requestId", out, tc.status, tc.code)
+			}
+			if err := contract.CheckResponse(tc.status, header, []byte(out)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// A wrong method on a known path reaches the function (its 405 names
+	// the allowed method) instead of the gateway's answer for no route.
+	paths, _ := body["paths"].(map[string]any)
+	for _, p := range []string{"/customers/{customerId}/kyc-link", "/webhooks/sumsub"} {
+		item, _ := paths[p].(map[string]any)
+		if _, ok := item["x-amazon-apigateway-any-method"]; !ok || len(item) != 1 {
+			t.Errorf("%s: methods %v, want any method to reach the function", p, slices.Collect(maps.Keys(item)))
+		}
 	}
 }
