@@ -87,7 +87,7 @@ func run(logger *slog.Logger) error {
 			return err
 		}
 		prime(ctx, a)
-		lambda.Start(a.Lambda().Invoke)
+		lambda.Start(a.LambdaHandler("kyc-link", a.Lambda().Invoke))
 		return nil
 	}
 

@@ -56,7 +56,7 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	if inLambda {
-		lambda.Start(a.LambdaFor(hooks.Handler()).Invoke)
+		lambda.Start(a.LambdaHandler("sumsub-webhook", a.LambdaFor(hooks.Handler()).Invoke))
 		return nil
 	}
 	go hooks.Run(ctx)

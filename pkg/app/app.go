@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,6 +32,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
 )
 
 // Secrets are reread in the background this often. A token added in
@@ -61,7 +63,8 @@ type App struct {
 	memStore *customers.Memory // memory backend
 	awsCfg   *aws.Config       // aws backend
 	sumsub   *secrets.Cached[sumsub.Credentials]
-	hooks    *Webhooks // once Webhooks wired them
+	hooks    *Webhooks        // once Webhooks wired them
+	tracing  *tracing.Tracing // nil: off
 }
 
 // New wires the service. It makes no network call (see Prime): secrets
@@ -75,7 +78,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		counter   ratelimit.Counter
 		overrides *ratelimit.Overrides
 		a         = &App{logger: logger, primers: map[string]func(context.Context) error{}, cfg: cfg}
+		err       error
 	)
+	if a.tracing, err = tracing.New(ctx, cfg.TracesEndpoint, cfg.ServiceName); err != nil {
+		return nil, err
+	}
 	switch cfg.Backend {
 	case BackendMemory:
 		raw := defaultSeed
@@ -106,6 +113,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			// Found now, not as a 500 on every request.
 			return nil, errors.New("AWS_REGION is not set: the aws backend needs a region (set AWS_REGION, or a region in the AWS profile)")
 		}
+		// Every client made from it traces its calls.
+		awsCfg.APIOptions = append(awsCfg.APIOptions, a.tracing.AWSCalls)
 		a.awsCfg = &awsCfg
 		db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
 		src = &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
@@ -127,7 +136,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		a.Sandbox = &sandbox.Provider{BaseURL: cfg.PublicURL, Now: time.Now}
 		provider = a.Sandbox
 	case ProviderSumsub:
-		client := &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(), Now: time.Now}
+		client := &sumsub.Client{BaseURL: cfg.SumsubBaseURL, HTTP: newHTTPClient(a.tracing), Now: time.Now}
 		creds := a.sumsubSecret(src, cfg, logger)
 		provider = &sumsub.Provider{
 			Client:      client,
@@ -202,11 +211,11 @@ func cachedSecret[T any](src secrets.Source, id string, parse func(string) (T, e
 
 // newHTTPClient keeps connections to the provider alive across requests
 // (and Lambda invocations). Each call is bounded by its context, not here.
-func newHTTPClient() *http.Client {
+func newHTTPClient(tr *tracing.Tracing) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 8
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: tr.Transport("Sumsub", t)}
 }
 
 // Handler is the whole HTTP surface: the API, plus the sandbox pages when
@@ -234,6 +243,12 @@ func (a *App) Lambda() *lambdahttp.Adapter { return a.LambdaFor(a.Handler()) }
 // LambdaFor is Lambda for another HTTP surface (the webhook receiver).
 func (a *App) LambdaFor(h http.Handler) *lambdahttp.Adapter {
 	return &lambdahttp.Adapter{Handler: h, BadEvent: httpapi.RejectEvent(a.logger), Reserve: lambdaReserve}
+}
+
+// LambdaHandler is handler (any form lambda.Start takes) as the function
+// named name: each invocation traced when tracing is on.
+func (a *App) LambdaHandler(name string, handler any) tracing.Handler {
+	return a.tracing.Lambda(name, lambda.NewHandler(handler))
 }
 
 // Local server limits. Reading the body is further bounded by each
@@ -275,7 +290,8 @@ func withGridBasePath(h http.Handler) http.Handler {
 // ends, then drains. Every route answers at / and under GridBasePath.
 func (a *App) ServeHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := a.server()
-	srv.Handler = withGridBasePath(h)
+	srv.Handler = a.tracing.HTTPHandler(a.cfg.ServiceName, withGridBasePath(h))
+	defer a.shutdownTracing()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -292,6 +308,15 @@ func (a *App) ServeHandler(ctx context.Context, ln net.Listener, h http.Handler)
 		return err
 	}
 	return nil
+}
+
+// shutdownTracing sends the spans still buffered when a local server stops.
+func (a *App) shutdownTracing() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		a.logger.Warn("spans not exported at exit", "error", err.Error())
+	}
 }
 
 // server is the local HTTP server: every phase of a connection is bounded,

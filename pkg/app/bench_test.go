@@ -1,13 +1,17 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/internal/otlpfake"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 )
 
@@ -94,4 +98,47 @@ func (d *delays) set(to time.Duration) {
 	d.now = to
 	d.e.proxy.SetDelay(to)
 	d.e.fake.SetDelay(to)
+}
+
+// BenchmarkTracing is the cost tracing adds to one Lambda invocation of the
+// link route (memory backend and sandbox provider, so only our own code
+// runs): off, and on with every span exported to a collector on loopback
+// before the invocation returns, as in Lambda with a collector layer.
+func BenchmarkTracing(b *testing.B) {
+	payload, err := os.ReadFile("../../events/v1-success.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := otlpfake.New()
+	defer c.Close()
+	for _, bc := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"off", nil},
+		{"on", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": c.URL}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			env := map[string]string{"PLATFORM_RATE_BURST": "1000000", "PLATFORM_RATE_LIMIT": "1000000", "SUMSUB_RATE_LIMIT": "1000000"}
+			maps.Copy(env, bc.env)
+			cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.InLambda = true
+			a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := a.LambdaHandler("kyc-link", a.Lambda().Invoke)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := h.Invoke(ctx, payload)
+				if err != nil || !bytes.Contains(out, []byte(`"statusCode":201`)) {
+					b.Fatalf("Invoke = %.200s, %v", out, err)
+				}
+			}
+		})
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
 )
 
 // Backends and providers.
@@ -53,6 +55,12 @@ type Config struct {
 	PlatformRateBurst int
 	SumsubRateLimit   float64
 
+	// Tracing (README "Tracing"): the OTLP/HTTP traces URL from the
+	// standard OTEL_EXPORTER_OTLP_* variables, "" for off; ServiceName is
+	// the function's name under Lambda.
+	TracesEndpoint string
+	ServiceName    string
+
 	// PublicURL is where this process is reachable; sandbox links point
 	// there. Set by the caller, not read from the environment.
 	PublicURL string
@@ -77,6 +85,8 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		Backend:           get("KYC_BACKEND", backend),
 		Provider:          get("KYC_PROVIDER", provider),
 		SeedFile:          getenv("KYC_SEED_FILE"),
+		TracesEndpoint:    tracing.Endpoint(getenv),
+		ServiceName:       get("AWS_LAMBDA_FUNCTION_NAME", "kyc-link"),
 		APITokensSecretID: get("API_TOKENS_SECRET_ID", "kyc-link/api-tokens"),
 		SumsubSecretID:    get("SUMSUB_SECRET_ID", "kyc-link/sumsub"),
 		CustomersTable:    get("CUSTOMERS_TABLE", "customers"),

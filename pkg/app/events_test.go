@@ -186,7 +186,9 @@ func TestConfigFromEnv(t *testing.T) {
 		WebhookAttemptTimeout: 10 * time.Second,
 		// Local mode on embedded data delivers to its own inbox page.
 		WebhookAllowLoopback: true,
-		RateLimitTable:       "kyc-link-rate-limits", PlatformRateLimit: 2, PlatformRateBurst: 10, SumsubRateLimit: 8}
+		RateLimitTable:       "kyc-link-rate-limits", PlatformRateLimit: 2, PlatformRateBurst: 10, SumsubRateLimit: 8,
+		// No OTLP endpoint: no spans.
+		ServiceName: "kyc-link"}
 	if diff := cmp.Diff(want, local); diff != "" {
 		t.Errorf("local defaults (-want +got):\n%s", diff)
 	}
@@ -197,6 +199,11 @@ func TestConfigFromEnv(t *testing.T) {
 	want.InLambda, want.Backend, want.Provider, want.WebhookAllowLoopback = true, "aws", "sumsub", false
 	if diff := cmp.Diff(want, lambda); diff != "" {
 		t.Errorf("Lambda defaults (-want +got):\n%s", diff)
+	}
+	traced, err := app.ConfigFromEnv(env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318",
+		"AWS_LAMBDA_FUNCTION_NAME": "stack-KycLinkFunction-x"}), true)
+	if err != nil || traced.TracesEndpoint != "http://localhost:4318/v1/traces" || traced.ServiceName != "stack-KycLinkFunction-x" {
+		t.Errorf("with an OTLP endpoint: %q as %q (%v); want the traces URL, named for the function", traced.TracesEndpoint, traced.ServiceName, err)
 	}
 	for _, bad := range []map[string]string{
 		{"KYC_LINK_TTL": "soon"}, {"KYC_LINK_TTL": "10s"}, {"KYC_LINK_TTL": "48h"}, {"KYC_REQUEST_TIMEOUT": "-1s"},

@@ -114,6 +114,37 @@ func TestDeployedTemplate(t *testing.T) {
 	if r := res["SumsubFailureMetric"]; r.Type != "AWS::Logs::MetricFilter" {
 		t.Error("no metric filter feeding SumsubFailureAlarm")
 	}
+
+	// Tracing: X-Ray on the stage and every function (with the permission
+	// to write), and every function told where to send its spans.
+	if on, _ := res["KycApiStage"].Properties["TracingEnabled"].(bool); !on {
+		t.Error("the stage does not trace (TracingEnabled)")
+	}
+	functions := 0
+	for name, r := range res {
+		if r.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		functions++
+		if mode, _ := r.Properties["TracingConfig"].(map[string]any); mode["Mode"] != "Active" {
+			t.Errorf("%s: TracingConfig %v, want Active", name, mode)
+		}
+		if _, ok := r.Properties["Layers"]; !ok {
+			t.Errorf("%s: no place for the collector layer", name)
+		}
+		env, _ := r.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if _, ok := vars["OTEL_EXPORTER_OTLP_ENDPOINT"]; !ok {
+			t.Errorf("%s: no OTEL_EXPORTER_OTLP_ENDPOINT", name)
+		}
+		policies, _ := res[name+"Role"].Properties["ManagedPolicyArns"].([]any)
+		if !slices.Contains(policies, any("arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess")) {
+			t.Errorf("%s: its role may not write to X-Ray: %v", name, policies)
+		}
+	}
+	if functions != 4 {
+		t.Errorf("%d functions, want 4", functions)
+	}
 }
 
 // TestGatewayResponses: what API Gateway answers itself (it throttled, no

@@ -102,8 +102,10 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 		return nil, fmt.Errorf("no backend wired")
 	}
 	w.Key = cachedSecret(a.src, cfg.SigningKeySecretID, gridhook.ParseSigningSecret, logger)
+	client := webhooks.NewClient(cfg.WebhookAttemptTimeout, cfg.WebhookAllowLoopback)
+	client.Transport = a.tracing.Transport("Webhook", client.Transport)
 	deliverer := &webhooks.Deliverer{Platforms: platforms, Key: w.Key, AllowLoopback: cfg.WebhookAllowLoopback, Logger: logger,
-		Client: webhooks.NewClient(cfg.WebhookAttemptTimeout, cfg.WebhookAllowLoopback)}
+		Client: client}
 
 	w.Receiver = &httpapi.SumsubWebhook{
 		Secret: func(ctx context.Context) (string, error) {
@@ -179,29 +181,31 @@ func RunWorker(name string, handler func(*Webhooks) any, poll func(context.Conte
 	inLambda := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hooks, err := workerHooks(ctx, inLambda, logger)
+	a, hooks, err := workerHooks(ctx, inLambda, logger)
 	if err != nil {
 		logger.Error(name+" stopped", "error", err.Error())
 		os.Exit(1)
 	}
 	if inLambda {
-		lambda.Start(handler(hooks))
+		lambda.Start(a.LambdaHandler(name, handler(hooks)))
 		return
 	}
+	defer a.shutdownTracing()
 	poll(ctx, hooks)
 }
 
-func workerHooks(ctx context.Context, inLambda bool, logger *slog.Logger) (*Webhooks, error) {
+func workerHooks(ctx context.Context, inLambda bool, logger *slog.Logger) (*App, *Webhooks, error) {
 	cfg, err := ConfigFromEnv(os.Getenv, inLambda)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg.Backend != BackendAWS {
-		return nil, fmt.Errorf("KYC_BACKEND=%s: the relay and delivery functions need the aws backend (with the memory backend, make run delivers in process)", cfg.Backend)
+		return nil, nil, fmt.Errorf("KYC_BACKEND=%s: the relay and delivery functions need the aws backend (with the memory backend, make run delivers in process)", cfg.Backend)
 	}
 	a, err := New(ctx, cfg, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a.Webhooks(ctx)
+	hooks, err := a.Webhooks(ctx)
+	return a, hooks, err
 }

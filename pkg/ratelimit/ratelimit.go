@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -223,7 +225,7 @@ type cached struct {
 	at    time.Time
 }
 
-func (o *Overrides) Limit(_ context.Context, platformID string) (Limit, error) {
+func (o *Overrides) Limit(ctx context.Context, platformID string) (Limit, error) {
 	if o.Client == nil {
 		return o.Default, nil
 	}
@@ -235,7 +237,7 @@ func (o *Overrides) Limit(_ context.Context, platformID string) (Limit, error) {
 			o.loading = map[string]bool{}
 		}
 		o.loading[platformID] = true
-		go o.load(platformID)
+		go o.load(tracing.Detach(ctx), platformID)
 	}
 	if ok {
 		return c.limit, nil
@@ -243,8 +245,9 @@ func (o *Overrides) Limit(_ context.Context, platformID string) (Limit, error) {
 	return o.Default, nil
 }
 
-func (o *Overrides) load(platformID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// load is the caller's child in its trace; the caller does not wait for it.
+func (o *Overrides) load(caller context.Context, platformID string) {
+	ctx, cancel := context.WithTimeout(caller, 5*time.Second)
 	defer cancel()
 	out, err := o.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(o.Table),
 		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: platformID}}})

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
 )
 
 // Cached keeps a parsed secret in memory. Once a value is loaded, readers
@@ -54,12 +56,12 @@ func (c *Cached[T]) Get(ctx context.Context) (T, error) {
 	if c.loaded {
 		v := c.val
 		if c.now().Sub(c.loadedAt) >= c.MaxAge && c.mayRetryLocked() {
-			c.startLocked()
+			c.startLocked(ctx)
 		}
 		c.mu.Unlock()
 		return v, nil
 	}
-	done := c.startLocked()
+	done := c.startLocked(ctx)
 	c.mu.Unlock()
 	return c.await(ctx, done)
 }
@@ -74,7 +76,7 @@ func (c *Cached[T]) Refresh() bool {
 	if c.loading != nil || !c.mayRetryLocked() {
 		return false
 	}
-	c.startLocked()
+	c.startLocked(context.Background()) // its own trace: no request waits on it
 	return true
 }
 
@@ -83,7 +85,7 @@ func (c *Cached[T]) Refresh() bool {
 // It is for priming at start-up.
 func (c *Cached[T]) Load(ctx context.Context) (T, error) {
 	c.mu.Lock()
-	done := c.startLocked()
+	done := c.startLocked(ctx)
 	c.mu.Unlock()
 	return c.await(ctx, done)
 }
@@ -125,7 +127,9 @@ func (c *Cached[T]) mayRetryLocked() bool {
 
 // startLocked starts a load unless one is running, and returns the channel
 // that closes when it ends. mu must be held.
-func (c *Cached[T]) startLocked() <-chan struct{} {
+// The load is the caller's child in its trace, but not bound by its
+// deadline: other callers may wait on it.
+func (c *Cached[T]) startLocked(caller context.Context) <-chan struct{} {
 	if c.loading != nil {
 		return c.loading
 	}
@@ -137,7 +141,7 @@ func (c *Cached[T]) startLocked() <-chan struct{} {
 		if timeout <= 0 {
 			timeout = 5 * time.Second
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := context.WithTimeout(tracing.Detach(caller), timeout)
 		v, err := c.load(ctx)
 		cancel()
 		c.mu.Lock()
