@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
+	"github.com/grid-kyc/kyc-link/pkg/metrics"
 )
 
 // TestTemplateWiring: every function gets, through Environment in
@@ -233,6 +235,46 @@ func TestGatewayResponses(t *testing.T) {
 		item, _ := paths[p].(map[string]any)
 		if _, ok := item["x-amazon-apigateway-any-method"]; !ok || len(item) != 1 {
 			t.Errorf("%s: methods %v, want any method to reach the function", p, slices.Collect(maps.Keys(item)))
+		}
+	}
+}
+
+// TestDashboard: the dashboard's body is valid JSON once CloudFormation has
+// substituted it, and it shows what the code emits under the names the
+// code uses (a renamed metric fails here, not on an empty graph).
+func TestDashboard(t *testing.T) {
+	sub, _ := translated(t)["Dashboard"].Properties["DashboardBody"].(map[string]any)
+	body, _ := sub["Fn::Sub"].(string)
+	if body == "" {
+		t.Fatal("no dashboard body")
+	}
+	rendered := regexp.MustCompile(`\$\{[^}]+\}`).ReplaceAllString(body, "value")
+	var dash struct {
+		Widgets []struct {
+			Properties struct {
+				Title   string  `json:"title"`
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(rendered), &dash); err != nil {
+		t.Fatalf("dashboard body is not JSON: %v\n%s", err, rendered)
+	}
+	for _, w := range dash.Widgets {
+		if w.Properties.Title == "" || len(w.Properties.Metrics) == 0 {
+			t.Errorf("widget %+v has no title or no metrics", w.Properties)
+		}
+	}
+	for _, want := range []string{
+		`{` + metrics.Namespace + `,Outcome} MetricName=\"Requests\"`,
+		`MetricName=\"` + metrics.SumsubLatency + `\"`,
+		`MetricName=\"` + metrics.DynamoDBLatency + `\"`,
+		`"KycLink", "WebhookDeadLetters"`, `"KycLink", "SumsubFailures"`,
+		"${KycLinkFunction}", "${SumsubWebhookFunction}", "${WebhookRelayFunction}", "${WebhookDeliveryFunction}",
+		"${WebhookQueue.QueueName}", `"${AWS::StackName}-KycApi"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the dashboard does not show %s", want)
 		}
 	}
 }
