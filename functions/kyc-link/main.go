@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
 )
 
 // sandboxURLInLambda is where sandbox links point when the function runs
@@ -27,7 +28,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "-check" {
 		os.Exit(check())
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stdout, nil)))
 	// Libraries that log through the standard log package (aws-lambda-go)
 	// then write JSON lines like ours, their text escaped.
 	slog.SetDefault(logger)

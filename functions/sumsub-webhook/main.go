@@ -17,10 +17,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stdout, nil)))
 	slog.SetDefault(logger)
 	if err := run(logger); err != nil {
 		logger.Error("sumsub-webhook stopped", "error", err.Error())

@@ -24,6 +24,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/tracing"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -176,7 +177,7 @@ func receiverMux(api http.Handler, w *Webhooks) http.Handler {
 // Lambda it starts the handler handler returns; outside Lambda it runs
 // poll until interrupted. Both need KYC_BACKEND=aws.
 func RunWorker(name string, handler func(*Webhooks) any, poll func(context.Context, *Webhooks)) {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stdout, nil)))
 	slog.SetDefault(logger)
 	inLambda := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

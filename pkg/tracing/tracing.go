@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -168,6 +169,38 @@ func lambdaParent(ctx context.Context) context.Context {
 // values but its span, so the work's spans stay in the trace that caused it.
 func Detach(ctx context.Context) context.Context {
 	return trace.ContextWithSpanContext(context.Background(), trace.SpanContextFromContext(ctx))
+}
+
+// LogHandler adds the X-Ray trace id (trace_id "1-5759e988-bd86…") to each
+// record logged with a context in a sampled trace, so a log line leads to
+// its trace: our span's trace when tracing is on, else the trace Lambda
+// itself records (its trace header), which exists whenever the function
+// has X-Ray tracing on.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (l logHandler) Handle(ctx context.Context, r slog.Record) error {
+	sc := trace.SpanContextFromContext(ctx)
+	if header, _ := ctx.Value(traceHeaderKey).(string); !sc.IsValid() && header != "" {
+		sc = trace.SpanContextFromContext(xray.Propagator{}.Extract(ctx, propagation.MapCarrier{"X-Amzn-Trace-Id": header}))
+	}
+	if sc.IsValid() && sc.IsSampled() {
+		r.AddAttrs(slog.String("trace_id", xrayTraceID(sc.TraceID())))
+	}
+	return l.Handler.Handle(ctx, r)
+}
+
+func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{l.Handler.WithAttrs(attrs)}
+}
+
+func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
+
+// xrayTraceID is id as X-Ray writes it: 1-<8 hex: time>-<24 hex>.
+func xrayTraceID(id trace.TraceID) string {
+	h := id.String()
+	return "1-" + h[:8] + "-" + h[8:]
 }
 
 // HTTPHandler makes each request to h a span (local runs; under Lambda the

@@ -2,6 +2,8 @@ package tracing_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -288,3 +290,54 @@ func TestLocalRequestSpan(t *testing.T) {
 		t.Errorf("spans %+v; want one server span continuing the incoming trace", spans)
 	}
 }
+
+// TestLogHandlerAddsTheTraceID: a line logged inside a sampled trace names
+// it as X-Ray does, from our span or, with tracing off, from Lambda's trace
+// header; outside a trace, or unsampled, nothing is added.
+func TestLogHandlerAddsTheTraceID(t *testing.T) {
+	c := otlpfake.New()
+	defer c.Close()
+	tr := newTracing(t, c)
+	const want = "1-5759e988-bd862e3fe1be46a994272793"
+	for _, tc := range []struct {
+		name   string
+		header string
+		traced bool
+		want   string
+	}{
+		{"outside any trace", "", false, ""},
+		{"Lambda's header, tracing off", header, false, want},
+		{"Lambda's header, unsampled", strings.Replace(header, "Sampled=1", "Sampled=0", 1), false, ""},
+		{"our span", header, true, want},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf strings.Builder
+			logger := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil))).With("fn", "kyc-link")
+			ctx := context.Background()
+			if tc.header != "" {
+				//lint:ignore SA1029 the key aws-lambda-go itself uses
+				ctx = context.WithValue(ctx, "x-amzn-trace-id", tc.header)
+			}
+			log := func(ctx context.Context) ([]byte, error) {
+				logger.InfoContext(ctx, "request")
+				return nil, nil
+			}
+			if tc.traced {
+				_, _ = tr.Lambda("kyc-link", handlerFunc(log)).Invoke(ctx, nil)
+			} else {
+				_, _ = log(ctx)
+			}
+			var line map[string]any
+			if err := json.Unmarshal([]byte(buf.String()), &line); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := line["trace_id"].(string); got != tc.want || line["fn"] != "kyc-link" {
+				t.Errorf("line %s: trace_id %q, want %q", buf.String(), got, tc.want)
+			}
+		})
+	}
+}
+
+type handlerFunc func(context.Context) ([]byte, error)
+
+func (f handlerFunc) Invoke(ctx context.Context, _ []byte) ([]byte, error) { return f(ctx) }
