@@ -121,15 +121,7 @@ func BenchmarkTracing(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			env := map[string]string{"PLATFORM_RATE_BURST": "1000000", "PLATFORM_RATE_LIMIT": "1000000", "SUMSUB_RATE_LIMIT": "1000000"}
 			maps.Copy(env, bc.env)
-			cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cfg.InLambda = true
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-			if err != nil {
-				b.Fatal(err)
-			}
+			a := lambdaApp(b, env)
 			h := a.LambdaHandler("kyc-link", a.Lambda().Invoke)
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -44,7 +44,7 @@ func fixtures(t *testing.T, dir string, atLeast int) map[string]int {
 }
 
 // lambdaApp is the app as Lambda runs it, on the embedded data, with env.
-func lambdaApp(t *testing.T, env map[string]string) *app.App {
+func lambdaApp(t testing.TB, env map[string]string) *app.App {
 	t.Helper()
 	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
 	if err != nil {
