@@ -23,6 +23,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/customers"
+	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
@@ -113,6 +114,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			// Found now, not as a 500 on every request.
 			return nil, errors.New("AWS_REGION is not set: the aws backend needs a region (set AWS_REGION, or a region in the AWS profile)")
 		}
+		// No credentials at all is our configuration: 500, not 503.
+		awsCfg.Credentials = fault.Credentials(awsCfg.Credentials)
 		// Every client made from it traces its calls.
 		awsCfg.APIOptions = append(awsCfg.APIOptions, a.tracing.AWSCalls)
 		a.awsCfg = &awsCfg

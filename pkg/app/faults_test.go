@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -306,6 +307,31 @@ func TestPermanentFaultsAre500(t *testing.T) {
 				t.Fatalf("%d %v %s; want 500 INTERNAL_ERROR without Retry-After", w.Code, w.Header(), w.Body)
 			}
 		})
+	}
+}
+
+// TestMissingCredentialsAre500: a process with no AWS credentials at all is
+// misconfigured, not facing an outage: 500 without a retry hint, and the
+// log says what to set.
+func TestMissingCredentialsAre500(t *testing.T) {
+	e := newFaultEnv(t)
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_WEB_IDENTITY_TOKEN_FILE": ""} {
+		t.Setenv(k, v)
+	}
+	logs := &logbuf.Buffer{}
+	a, err := app.New(context.Background(), e.cfg, logs.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := e.callOn(t, a.Handler(), "tok:s", "")
+	if w.Code != 500 || w.Header().Get("Retry-After") != "" {
+		t.Fatalf("%d %v %s; want 500 INTERNAL_ERROR without Retry-After", w.Code, w.Header(), w.Body)
+	}
+	if !strings.Contains(logs.String(), "no usable AWS credentials") {
+		t.Errorf("the log does not say credentials are missing: %s", logs)
 	}
 }
 

@@ -7,9 +7,12 @@
 package fault
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
@@ -37,9 +40,30 @@ var permanentCodes = map[string]bool{
 	"InvalidRequestException":             true, // e.g. a secret marked for deletion
 }
 
+// ErrNoCredentials marks a failure to find AWS credentials: the process is
+// misconfigured. (The SDK's own error is untyped text.)
+var ErrNoCredentials = errors.New("no usable AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with a role")
+
+// Credentials wraps p so that its failures wrap ErrNoCredentials, except a
+// caller's deadline or cancellation running out while it waits (a slow
+// credentials endpoint is an outage).
+func Credentials(p aws.CredentialsProvider) aws.CredentialsProvider {
+	return credentials{p}
+}
+
+type credentials struct{ aws.CredentialsProvider }
+
+func (c credentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil {
+		return creds, fmt.Errorf("%w: %w", ErrNoCredentials, err)
+	}
+	return creds, err
+}
+
 // Permanent reports whether err is a fault retrying cannot fix.
 func Permanent(err error) bool {
-	if errors.Is(err, secrets.ErrNotFound) || errors.Is(err, secrets.ErrFormat) {
+	if errors.Is(err, secrets.ErrNotFound) || errors.Is(err, secrets.ErrFormat) || errors.Is(err, ErrNoCredentials) {
 		return true
 	}
 	var api smithy.APIError
