@@ -125,8 +125,7 @@ func (t *Tracing) Lambda(name string, h Handler) Handler {
 		return h
 	}
 	return handlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
-		ctx, span := t.tracer.Start(lambdaParent(ctx), name, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(attribute.String("faas.trigger", "other")))
+		ctx, span := t.tracer.Start(lambdaParent(ctx), name, trace.WithSpanKind(trace.SpanKindServer))
 		out, err := h.Invoke(ctx, payload)
 		if err != nil {
 			span.RecordError(err)
@@ -161,6 +160,11 @@ func lambdaParent(ctx context.Context) context.Context {
 	if header == "" {
 		return ctx
 	}
+	return withXRayHeader(ctx, header)
+}
+
+// withXRayHeader is ctx with the trace an X-Ray header names as remote parent.
+func withXRayHeader(ctx context.Context, header string) context.Context {
 	return xray.Propagator{}.Extract(ctx, propagation.MapCarrier{"X-Amzn-Trace-Id": header})
 }
 
@@ -183,7 +187,7 @@ type logHandler struct{ slog.Handler }
 func (l logHandler) Handle(ctx context.Context, r slog.Record) error {
 	sc := trace.SpanContextFromContext(ctx)
 	if header, _ := ctx.Value(traceHeaderKey).(string); !sc.IsValid() && header != "" {
-		sc = trace.SpanContextFromContext(xray.Propagator{}.Extract(ctx, propagation.MapCarrier{"X-Amzn-Trace-Id": header}))
+		sc = trace.SpanContextFromContext(withXRayHeader(ctx, header))
 	}
 	if sc.IsValid() && sc.IsSampled() {
 		r.AddAttrs(slog.String("trace_id", xrayTraceID(sc.TraceID())))
