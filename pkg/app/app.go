@@ -245,7 +245,7 @@ func (a *App) Lambda() *lambdahttp.Adapter { return a.LambdaFor(a.Handler()) }
 
 // LambdaFor is Lambda for another HTTP surface (the webhook receiver).
 func (a *App) LambdaFor(h http.Handler) *lambdahttp.Adapter {
-	return &lambdahttp.Adapter{Handler: h, BadEvent: httpapi.RejectEvent(a.logger), Reserve: lambdaReserve}
+	return &lambdahttp.Adapter{Handler: withGridBasePath(h), BadEvent: httpapi.RejectEvent(a.logger), Reserve: lambdaReserve}
 }
 
 // LambdaHandler is handler (any form lambda.Start takes) as the function
@@ -273,11 +273,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // GridBasePath is the versioned prefix of Grid's base URL
 // (https://api.lightspark.com/grid/2025-10-13), which Grid's CLI and SDKs
-// put before every route. In AWS a custom domain's base-path mapping strips
-// it (template parameter DomainName); the local server strips it itself.
+// put before every route. Behind a custom domain's base-path mapping
+// (template parameter DomainName) API Gateway passes it on in the event's
+// path, so both entries, Lambda and the local server, strip it here.
 const GridBasePath = "/grid/2025-10-13"
 
-// withGridBasePath serves h at / and under GridBasePath.
+// withGridBasePath serves h at / and under GridBasePath: every entry's
+// handler goes through it (LambdaFor, ServeHandler).
 func withGridBasePath(h http.Handler) http.Handler {
 	strip := http.StripPrefix(GridBasePath, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

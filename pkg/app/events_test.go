@@ -294,3 +294,62 @@ func TestAWSBackendNeedsARegion(t *testing.T) {
 		t.Fatalf("New without a region = %v; want an error naming AWS_REGION", err)
 	}
 }
+
+// TestEveryFixtureUnderTheGridBasePath: behind a custom domain's base-path
+// mapping API Gateway passes the mapping in the event's path
+// (/grid/2025-10-13/customers/…); every fixture of both functions answers
+// the same with its paths moved under it as without.
+func TestEveryFixtureUnderTheGridBasePath(t *testing.T) {
+	env := map[string]string{"PLATFORM_RATE_BURST": "1000", "PLATFORM_RATE_LIMIT": "1000", "SUMSUB_RATE_LIMIT": "1000"}
+	links := lambdaApp(t, env).Lambda().Invoke
+	for _, dir := range []string{"../../events", "../../events/sumsub-webhook"} {
+		for f, status := range fixtures(t, dir, 5) {
+			t.Run(filepath.Base(dir)+"/"+filepath.Base(f), func(t *testing.T) {
+				raw, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ev map[string]any
+				if err := json.Unmarshal(raw, &ev); err != nil {
+					t.Fatal(err)
+				}
+				stage, _ := ev["requestContext"].(map[string]any)["stage"].(string)
+				under := func(m map[string]any, key string, withStage bool) {
+					p, ok := m[key].(string)
+					if !ok || strings.HasPrefix(p, app.GridBasePath+"/") {
+						return
+					}
+					if withStage && stage != "" && stage != "$default" {
+						// Through the execute-api URL a path carries a named
+						// stage; through the domain, the mapping instead.
+						p = strings.TrimPrefix(p, "/"+stage)
+					}
+					m[key] = app.GridBasePath + p
+				}
+				under(ev, "path", false)
+				under(ev, "rawPath", true)
+				if rc, ok := ev["requestContext"].(map[string]any); ok {
+					under(rc, "path", true)
+					if h, ok := rc["http"].(map[string]any); ok {
+						under(h, "path", true)
+					}
+				}
+				payload, _ := json.Marshal(ev)
+				invoke, check := links, contract.CheckResponse
+				if strings.HasSuffix(dir, "sumsub-webhook") {
+					a := lambdaApp(t, nil)
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					hooks, err := a.Webhooks(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					invoke, check = a.LambdaFor(hooks.Handler()).Invoke, contract.CheckWebhookResponse
+				}
+				if resp := invokeChecked(t, invoke, payload, check); resp.StatusCode != status {
+					t.Fatalf("under %s: status %d; want %d as without; body %s", app.GridBasePath, resp.StatusCode, status, resp.Body)
+				}
+			})
+		}
+	}
+}
