@@ -116,6 +116,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		}
 		// No credentials at all is our configuration: 500, not 503.
 		awsCfg.Credentials = fault.Credentials(awsCfg.Credentials)
+		// The SDK's own warnings join our JSON log, not stderr as text.
+		awsCfg.Logger = sdkLogger{logger: logger}
 		// Every client made from it traces its calls.
 		awsCfg.APIOptions = append(awsCfg.APIOptions, a.tracing.AWSCalls)
 		a.awsCfg = &awsCfg
