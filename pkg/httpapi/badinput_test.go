@@ -127,6 +127,16 @@ func badCases() []badCase {
 		{"host over 253 chars", uri(`"https://` + strings.Repeat(strings.Repeat("a", 63)+".", 30) + `example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"invalid punycode", uri(`"https://xn--zz.example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"punycode of nothing", uri(`"https://xn--.example/"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"NAT64 metadata", uri(`"https://[64:ff9b::a9fe:a9fe]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"NAT64 private", uri(`"https://[64:ff9b::a01:203]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"local-use NAT64", uri(`"https://[64:ff9b:1::808:808]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"6to4 private", uri(`"https://[2002:a01:203::1]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"IPv4-compatible metadata", uri(`"https://[::a9fe:a9fe]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"SIIT private", uri(`"https://[::ffff:0:a01:203]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"Teredo", uri(`"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"IPv6 documentation", uri(`"https://[2001:db8::1]/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"IPv4 documentation", uri(`"https://192.0.2.1/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"IPv4 reserved", uri(`"https://240.0.0.1/done"`), bad, "INVALID_INPUT", "redirectUri"},
 		// Headers.
 		{"headers over 32 KiB", withKey(post(link(custA), `{}`, "X-Padding", strings.Repeat("a", 33<<10))), bad, "INVALID_INPUT", "headers"},
 		// Auth.

@@ -15,8 +15,9 @@ import (
 )
 
 // ErrForbiddenAddress is a webhook URL that resolves to an address a
-// platform's public endpoint never has: loopback, private, link-local
-// (including the cloud metadata service), unspecified, multicast, CGNAT.
+// platform's public endpoint never has (see publicaddr.IP): loopback,
+// private, link-local (the cloud metadata service), CGNAT, special-purpose
+// blocks, and IPv6 forms of them such as NAT64 or 6to4.
 var ErrForbiddenAddress = errors.New("webhooks: the webhook URL resolves to a non-public address")
 
 // allowedIP reports whether a webhook may be sent to ip.
