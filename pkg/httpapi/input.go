@@ -22,7 +22,7 @@ import (
 // Input limits; README "Input rules" explains each.
 const (
 	MaxBody           = 64 << 10
-	MaxCustomerID     = 128
+	MaxCustomerID     = kyc.MaxCustomerID
 	MaxIdempotencyKey = 255
 	MaxRedirectURI    = 2048
 	// MaxHost is DNS's limit on a name (RFC 1035), without a trailing dot.
@@ -41,20 +41,13 @@ type linkInput struct {
 	Body []byte
 }
 
+// validCustomerID is the domain's rule (kyc.CheckCustomerID), with the
+// empty case worded for the path, where the caller sends it.
 func validCustomerID(id string) error {
 	if id == "" {
 		return kyc.InvalidField("customerId", "The customer id in the path is empty.")
 	}
-	if len(id) > MaxCustomerID {
-		return kyc.InvalidField("customerId", "The customer id is longer than %d characters.", MaxCustomerID)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ':' || c == '_' || c == '-') {
-			return kyc.InvalidField("customerId", "The customer id may contain only letters, digits, ':', '_' and '-'.")
-		}
-	}
-	return nil
+	return kyc.CheckCustomerID(id)
 }
 
 // checkHeaderSize refuses requests whose headers together exceed

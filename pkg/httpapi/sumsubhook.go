@@ -21,16 +21,23 @@ const WebhookRoute = "POST /webhooks/sumsub"
 // MaxWebhookBody bounds a Sumsub event; they are a few hundred bytes.
 const MaxWebhookBody = 256 << 10
 
+// MaxEventSkew is how far past the receiver's clock an event's createdAtMs
+// may lie. createdAtMs becomes the customer's ordering watermark, so a
+// far-future one would make every real decision after it stale; one from
+// a Sumsub clock a little ahead is refused too, and applied on Sumsub's
+// retry (5 min, 1 h, 5 h, 18 h later) once its time has come.
+const MaxEventSkew = 5 * time.Minute
+
 // Reviewer applies a provider's review (kyc.Reviews).
 type Reviewer interface {
 	Apply(ctx context.Context, r kyc.Review) (kyc.Outcome, error)
 }
 
-// SumsubWebhook receives Sumsub's applicant events: it checks the digest
-// before anything else, maps the event to a review and applies it. It
-// answers 200 only once the change is durable (or the event changes
-// nothing), 5xx only when the change could not be recorded, so Sumsub
-// retries exactly what was not recorded.
+// SumsubWebhook receives Sumsub's applicant events: it checks the body's
+// size, then the digest before anything of the body is looked at, maps the
+// event to a review and applies it. It answers 200 only once the change is
+// durable (or the event changes nothing), 5xx only when the change could
+// not be recorded, so Sumsub retries exactly what was not recorded.
 type SumsubWebhook struct {
 	// Secret returns the webhook secret (the Sumsub secret's
 	// webhookSecret); an error is a load failure (503).
@@ -39,6 +46,8 @@ type SumsubWebhook struct {
 	Logger  *slog.Logger
 	// Timeout bounds each request; 0 leaves the context's deadline.
 	Timeout time.Duration
+	// Now is the receiver's clock for MaxEventSkew; nil is time.Now.
+	Now func() time.Time
 }
 
 func (h *SumsubWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,15 +72,20 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 		return q.fail(kyc.Errorf(codeMethodNotAllowed, "This route accepts only POST."))
 	}
 	q.route = WebhookRoute
+	// The size first, on nothing but the length: the digest of a
+	// truncated body could never match, and the rest is not read.
 	body, err := io.ReadAll(io.LimitReader(q.r.Body, MaxWebhookBody+1))
 	if err != nil {
 		return q.fail(kyc.InvalidField("body", "The request body could not be read completely in time."))
+	}
+	if len(body) > MaxWebhookBody {
+		return q.fail(kyc.InvalidField("body", "The webhook body is larger than %d bytes (%d KiB); Sumsub events are a few hundred bytes.", MaxWebhookBody, MaxWebhookBody>>10))
 	}
 	secret, err := h.Secret(q.ctx)
 	if err != nil {
 		return q.fail(fault.Outage("The webhook secret is temporarily unavailable.", time.Second, err))
 	}
-	// The signature first: nothing of an unsigned body is looked at.
+	// The signature next: nothing of an unsigned body is looked at.
 	if err := sumsub.VerifyWebhook(secret, q.r.Header.Get("X-Payload-Digest-Alg"), q.r.Header.Get("X-Payload-Digest"), body); err != nil {
 		if errors.Is(err, sumsub.ErrNoSecret) {
 			return q.fail(kyc.Internal(errors.New("the Sumsub secret has no webhookSecret")))
@@ -81,8 +95,15 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 		r.Header.Del("WWW-Authenticate") // not Basic auth
 		return r
 	}
-	if len(body) > MaxWebhookBody {
-		return q.fail(kyc.InvalidField("body", "The webhook body is larger than %d bytes.", MaxWebhookBody))
+	// A repeated key makes a signed body ambiguous (the decoder keeps the
+	// last one), so it is refused as the link route refuses one.
+	if name, earlier, found := repeatedKey(body); found {
+		q.attrs = append(q.attrs, slog.String("refused", "repeated JSON key"))
+		field := truncateKey(name)
+		if name != earlier {
+			return q.fail(kyc.InvalidField(field, "The key %q appears more than once in one object of the event (as %q too; keys that differ only in case are one key to the decoder).", field, truncateKey(earlier)))
+		}
+		return q.fail(kyc.InvalidField(field, "The key %q appears more than once in one object of the event.", field))
 	}
 	ev, err := sumsub.ParseEvent(body)
 	if err != nil {
@@ -97,8 +118,34 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 	if !ok {
 		return jsonResponse(http.StatusOK, webhookAck{Received: true, Outcome: "ignored"})
 	}
+	// An id that cannot be a Grid customer names nobody: acknowledged
+	// like an unknown one, without a lookup (DynamoDB refuses keys over
+	// 2048 bytes), and never logged (it may be anything, even an email).
+	if err := kyc.CheckCustomerID(review.CustomerID); err != nil {
+		q.attrs = append(q.attrs, slog.String("refused", "externalUserId is not a Grid customer id: "+kyc.AsError(err).Message),
+			slog.Int("external_user_id_bytes", len(review.CustomerID)),
+			slog.String("outcome", string(kyc.UnknownCustomer)))
+		return jsonResponse(http.StatusOK, webhookAck{Received: true, Outcome: string(kyc.UnknownCustomer)})
+	}
 	q.customerID = review.CustomerID
 	q.attrs = append(q.attrs, slog.String("review_status", string(review.Status)))
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	// Refused, not clamped: a clamped date would still be a watermark no
+	// real event may pass for minutes, and Sumsub's retry brings the
+	// event back anyway.
+	if clock := now().UTC(); review.At.After(clock.Add(MaxEventSkew)) {
+		why := fmt.Sprintf("createdAtMs %s is more than %v after the receiver's clock (%s)", ev.CreatedAtMs, MaxEventSkew, sumsub.FormatCreatedAt(clock))
+		q.attrs = append(q.attrs, slog.String("refused", why))
+		q.logger.LogAttrs(q.ctx, slog.LevelWarn, "sumsub event from the future refused",
+			slog.String("request_id", q.id), slog.String("customer_id", review.CustomerID),
+			slog.String("event_type", ev.Type), slog.String("correlation_id", ev.CorrelationID),
+			slog.String("reason", why))
+		return q.fail(kyc.InvalidField("createdAtMs", "The event's createdAtMs (%s UTC) is more than %d minutes after this receiver's clock (%s UTC); it is not applied. A retry is applied once that time has passed.",
+			ev.CreatedAtMs, int(MaxEventSkew/time.Minute), sumsub.FormatCreatedAt(clock)))
+	}
 	outcome, err := h.Reviews.Apply(q.ctx, review)
 	if err != nil {
 		e := kyc.AsError(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -33,14 +34,20 @@ func newReceiver(tb testing.TB) *httpapi.SumsubWebhook {
 
 // FuzzSumsubWebhook throws arbitrary bodies, digest algorithms and paths
 // at the receiver, signed correctly or not. Whatever comes in: no panic, no
-// 5xx (the store here is healthy), an unsigned body is 401, a signed one is
-// 200 or 400, and the answer keeps the contract.
+// 5xx (the store here is healthy), a body over MaxWebhookBody is 400, an
+// unsigned one 401, a signed one 200 or 400, and the answer keeps the
+// contract.
 func FuzzSumsubWebhook(f *testing.F) {
 	f.Add(`{"type":"applicantReviewed","externalUserId":"`+custA+`","createdAtMs":"2026-11-26 09:00:00.000","reviewResult":{"reviewAnswer":"GREEN"}}`, "", true, "/webhooks/sumsub")
 	f.Add(`{"type":"applicantPending","externalUserId":"`+custA+`","createdAtMs":"2026-11-26 09:00:00.000"}`, sumsub.DigestSHA512, true, "/webhooks/sumsub")
 	f.Add(`{"type":"applicantOnHold","externalUserId":"nobody","createdAtMs":"2026-11-26 09:00:00.000"}`, sumsub.DigestSHA1, false, "/webhooks/sumsub")
 	f.Add(`{"type":`, "HMAC_MD5_HEX", true, "/webhooks/sumsub/")
 	f.Add("\xff", "", true, "/webhooks/%zz")
+	// Over the size limit, signed and not (testdata/fuzz holds the
+	// repeated-key, far-future and bad-externalUserId seeds).
+	big := `{"type":"applicantPending","externalUserId":"` + custA + `","createdAtMs":"2026-11-26 09:00:00.000","pad":"` + strings.Repeat("p", httpapi.MaxWebhookBody) + `"}`
+	f.Add(big, "", true, "/webhooks/sumsub")
+	f.Add(big, sumsub.DigestSHA1, false, "/webhooks/sumsub")
 	h := newReceiver(f)
 	f.Fuzz(func(t *testing.T, body, alg string, sign bool, path string) {
 		r := httptest.NewRequest("POST", "http://api.test/", bytes.NewReader([]byte(body)))
@@ -58,10 +65,13 @@ func FuzzSumsubWebhook(f *testing.F) {
 		}
 		_, knownAlg := map[string]bool{"": true, sumsub.DigestSHA256: true, sumsub.DigestSHA512: true, sumsub.DigestSHA1: true}[alg]
 		onRoute := path == "/webhooks/sumsub"
+		oversize := len(body) > httpapi.MaxWebhookBody
 		switch {
-		case onRoute && (!sign || !knownAlg) && w.Code != 401:
+		case onRoute && oversize && w.Code != 400:
+			t.Fatalf("body of %d bytes answered %d; want 400 (the size comes before the signature)", len(body), w.Code)
+		case onRoute && !oversize && (!sign || !knownAlg) && w.Code != 401:
 			t.Fatalf("unsigned or unknown-algorithm body answered %d; want 401", w.Code)
-		case onRoute && sign && knownAlg && w.Code != 200 && w.Code != 400:
+		case onRoute && !oversize && sign && knownAlg && w.Code != 200 && w.Code != 400:
 			t.Fatalf("signed body answered %d; want 200 or 400", w.Code)
 		}
 		if onRoute {
@@ -94,5 +104,256 @@ func TestSumsubWebhookRoutes(t *testing.T) {
 		if w.Header().Get("WWW-Authenticate") != "" {
 			t.Errorf("%s %s offers a Basic challenge: %q", tc.method, tc.path, w.Header().Get("WWW-Authenticate"))
 		}
+	}
+}
+
+// storeNotCalled is a review store for answers that must not touch the
+// store: any call fails the test.
+type storeNotCalled struct{ t *testing.T }
+
+func (s storeNotCalled) ReviewState(_ context.Context, id string) (kyc.Customer, error) {
+	s.t.Errorf("ReviewState(%.40q) called", id)
+	return kyc.Customer{}, kyc.Errorf(kyc.CodeNotFound, "not found")
+}
+
+func (s storeNotCalled) ApplyChange(_ context.Context, ch kyc.Change, _ *kyc.Notice) error {
+	s.t.Errorf("ApplyChange(%.40q) called", ch.CustomerID)
+	return nil
+}
+
+// hookError is the Grid error shape, read back.
+type hookError struct {
+	Status  int
+	Code    string
+	Message string
+	Details map[string]any
+}
+
+// sendSigned posts body to h, signed with hookSecret, and checks the
+// answer against the contract.
+func sendSigned(t *testing.T, h http.Handler, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("POST", "/webhooks/sumsub", strings.NewReader(body))
+	d, err := sumsub.WebhookDigest(hookSecret, "", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("X-Payload-Digest", d)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if err := contract.CheckWebhookResponse(w.Code, w.Header(), w.Body.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func readHookError(t *testing.T, w *httptest.ResponseRecorder) hookError {
+	t.Helper()
+	var e hookError
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
+		t.Fatalf("answer %d %s is not a Grid error: %v", w.Code, w.Body, err)
+	}
+	return e
+}
+
+// reviewed is a signed-ready applicantReviewed event.
+func reviewed(customer, answer, createdAt string) string {
+	return `{"type":"applicantReviewed","externalUserId":"` + customer + `","createdAtMs":"` + createdAt + `","reviewResult":{"reviewAnswer":"` + answer + `"}}`
+}
+
+// countingReader serves n bytes of padding and counts what was read.
+type countingReader struct{ left, read int }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), c.left)
+	for i := range p[:n] {
+		p[i] = ' '
+	}
+	c.left -= n
+	c.read += n
+	return n, nil
+}
+
+// TestSumsubWebhookOversizeBody (issue 16, defect 5): a body over
+// MaxWebhookBody is 400 naming the limit, signed or not, before the
+// secret is loaded, and the rest of it is not read. Before, a correctly
+// signed one was 401 (its digest was checked over the truncated read).
+func TestSumsubWebhookOversizeBody(t *testing.T) {
+	h := newReceiver(t)
+	h.Secret = func(context.Context) (string, error) {
+		t.Error("the secret was loaded for an oversize body")
+		return hookSecret, nil
+	}
+	h.Reviews = &kyc.Reviews{Store: storeNotCalled{t}, Notices: gridhook.Notices, Now: time.Now}
+	event := reviewed(custA, "GREEN", "2026-11-26 09:00:00.000")
+	// One byte over is read whole; from two over the read is truncated,
+	// which made the digest fail (401) before.
+	for _, size := range []int{httpapi.MaxWebhookBody + 1, httpapi.MaxWebhookBody + 2, 300_000} {
+		padded := event + strings.Repeat(" ", size-len(event))
+		w := sendSigned(t, h, padded)
+		e := readHookError(t, w)
+		if w.Code != 400 || e.Code != "INVALID_INPUT" || e.Details["field"] != "body" || !strings.Contains(e.Message, "262144 bytes") {
+			t.Errorf("signed body of %d bytes = %d %s; want 400 INVALID_INPUT, field body, naming the limit", len(padded), w.Code, w.Body)
+		}
+	}
+
+	// Exactly at the limit it is read and applied.
+	atLimit := event + strings.Repeat(" ", httpapi.MaxWebhookBody-len(event))
+	ok := newReceiver(t)
+	if w := sendSigned(t, ok, atLimit); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
+		t.Fatalf("signed body of exactly %d bytes = %d %s; want 200 applied", len(atLimit), w.Code, w.Body)
+	}
+
+	// A huge body is not read to its end.
+	body := &countingReader{left: 10 << 20}
+	r := httptest.NewRequest("POST", "/webhooks/sumsub", body)
+	r.Header.Set("X-Payload-Digest", "00")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 400 || body.read > httpapi.MaxWebhookBody+1 {
+		t.Fatalf("10 MiB body = %d after reading %d bytes; want 400 after at most %d", rec.Code, body.read, httpapi.MaxWebhookBody+1)
+	}
+}
+
+// TestSumsubWebhookFutureEvent (issue 16, defect 6): an event dated more
+// than MaxEventSkew after the receiver's clock is refused (400, field
+// createdAtMs, a WARN line) without touching the customer, so it cannot
+// become the watermark that makes every real decision stale; Sumsub's
+// retry of an event from a clock a little ahead is applied once its time
+// has come. Before, the 9999 RED was applied and the GREEN after it stale.
+func TestSumsubWebhookFutureEvent(t *testing.T) {
+	clock := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	var logs bytes.Buffer
+	store := customers.NewMemory(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
+	h := newReceiver(t)
+	h.Reviews = &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: func() time.Time { return clock }}
+	h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	h.Now = func() time.Time { return clock }
+
+	w := sendSigned(t, h, reviewed(custA, "RED", "9999-12-31 23:59:59.999"))
+	e := readHookError(t, w)
+	if w.Code != 400 || e.Code != "INVALID_INPUT" || e.Details["field"] != "createdAtMs" || !strings.Contains(e.Message, "9999-12-31 23:59:59.999") {
+		t.Fatalf("far-future RED = %d %s; want 400 INVALID_INPUT, field createdAtMs", w.Code, w.Body)
+	}
+	if c, _ := store.ReviewState(context.Background(), custA); c.StatusOf() != kyc.StatusUnverified || !c.LastReviewAt.IsZero() {
+		t.Fatalf("far-future RED changed the customer: %s, last review %v", c.StatusOf(), c.LastReviewAt)
+	}
+	warned := false
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		reason, _ := rec["reason"].(string)
+		warned = warned || rec["level"] == "WARN" && strings.Contains(reason, "createdAtMs 9999-12-31 23:59:59.999")
+	}
+	if !warned {
+		t.Fatalf("no WARN line says why the event was refused:\n%s", logs.String())
+	}
+
+	// The real decision after it is applied, not stale.
+	if w := sendSigned(t, h, reviewed(custA, "GREEN", "2026-11-26 08:59:00.000")); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
+		t.Fatalf("GREEN after the refused far-future RED = %d %s; want 200 applied", w.Code, w.Body)
+	}
+
+	// The bound is MaxEventSkew: at it the event is applied, past it
+	// refused until the clock catches up (Sumsub's first retry, 5 min on).
+	at := sumsub.FormatCreatedAt(clock.Add(httpapi.MaxEventSkew))
+	if w := sendSigned(t, h, reviewed(custA, "RED", at)); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
+		t.Fatalf("event %v ahead = %d %s; want 200 applied", httpapi.MaxEventSkew, w.Code, w.Body)
+	}
+	ahead := reviewed(custA, "GREEN", sumsub.FormatCreatedAt(clock.Add(httpapi.MaxEventSkew+time.Millisecond)))
+	if w := sendSigned(t, h, ahead); w.Code != 400 {
+		t.Fatalf("event %v ahead = %d %s; want 400", httpapi.MaxEventSkew+time.Millisecond, w.Code, w.Body)
+	}
+	clock = clock.Add(5 * time.Minute)
+	if w := sendSigned(t, h, ahead); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
+		t.Fatalf("the retry 5 min later = %d %s; want 200 applied", w.Code, w.Body)
+	}
+	if c, _ := store.ReviewState(context.Background(), custA); c.StatusOf() != kyc.StatusApproved {
+		t.Fatalf("status %s after the retry; want APPROVED", c.StatusOf())
+	}
+}
+
+// TestSumsubWebhookFutureEventTouchesNothing: the refusal reads nothing
+// from the store either.
+func TestSumsubWebhookFutureEventTouchesNothing(t *testing.T) {
+	h := newReceiver(t)
+	h.Reviews = &kyc.Reviews{Store: storeNotCalled{t}, Notices: gridhook.Notices, Now: time.Now}
+	if w := sendSigned(t, h, reviewed(custA, "RED", "9999-12-31 23:59:59.999")); w.Code != 400 {
+		t.Fatalf("far-future RED = %d %s; want 400", w.Code, w.Body)
+	}
+}
+
+// TestSumsubWebhookRepeatedKeys (issue 16, defect 7): a correctly signed
+// body with a key repeated in one object, at any depth, is 400 naming the
+// key, and nothing is looked up; the same key in different objects is
+// fine. Before, the last of the repeats won.
+func TestSumsubWebhookRepeatedKeys(t *testing.T) {
+	const head = `{"type":"applicantReviewed","externalUserId":"` + custA + `","createdAtMs":"2026-11-26 09:00:00.000"`
+	long := strings.Repeat("k", 100)
+	for _, tc := range []struct{ name, body, field string }{
+		{"nested reviewAnswer", head + `,"reviewResult":{"reviewAnswer":"RED","reviewAnswer":"GREEN"}}`, "reviewAnswer"},
+		{"top-level type", `{"type":"applicantPending","type":"applicantReviewed","externalUserId":"` + custA + `","createdAtMs":"2026-11-26 09:00:00.000","reviewResult":{"reviewAnswer":"GREEN"}}`, "type"},
+		{"externalUserId in another case", head + `,"externaluserid":"Customer:other","reviewResult":{"reviewAnswer":"GREEN"}}`, "externaluserid"},
+		{"inside an array", head + `,"reviewResult":{"reviewAnswer":"GREEN","rejectLabels":[]},"extra":[{"a":1,"a":2}]}`, "a"},
+		{"long key", head + `,"` + long + `":1,"` + long + `":2,"reviewResult":{"reviewAnswer":"GREEN"}}`, strings.Repeat("k", 64) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newReceiver(t)
+			h.Reviews = &kyc.Reviews{Store: storeNotCalled{t}, Notices: gridhook.Notices, Now: time.Now}
+			w := sendSigned(t, h, tc.body)
+			e := readHookError(t, w)
+			if w.Code != 400 || e.Code != "INVALID_INPUT" || e.Details["field"] != tc.field || !strings.Contains(e.Message, "more than once") {
+				t.Fatalf("%s = %d %s; want 400 INVALID_INPUT, field %q", tc.body, w.Code, w.Body, tc.field)
+			}
+		})
+	}
+	// The same names in different objects are no repeat.
+	h := newReceiver(t)
+	body := head + `,"reviewResult":{"reviewAnswer":"GREEN","type":"x"},"info":{"type":"y","reviewResult":{}}}`
+	if w := sendSigned(t, h, body); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
+		t.Fatalf("%s = %d %s; want 200 applied", body, w.Code, w.Body)
+	}
+}
+
+// TestSumsubWebhookInvalidExternalUserID (issue 16, defect 8): an
+// externalUserId that cannot be a Grid customer id is acknowledged as an
+// unknown customer without a store call (DynamoDB would refuse a key over
+// 2048 bytes: 500), and the log keeps the outcome but not the id.
+func TestSumsubWebhookInvalidExternalUserID(t *testing.T) {
+	for _, tc := range []struct{ name, id string }{
+		{"2 KiB", "Customer:" + strings.Repeat("q", 2048)},
+		{"100 KB", "Customer:" + strings.Repeat("q", 100_000)},
+		{"129 characters", "Customer:" + strings.Repeat("q", 120)},
+		{"an email", "qqqqqqqqqqqqqqqq@example.com"},
+		{"a space", "Customer qqqqqqqqqqqqqqqq"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			h := newReceiver(t)
+			h.Reviews = &kyc.Reviews{Store: storeNotCalled{t}, Notices: gridhook.Notices, Now: time.Now}
+			h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			w := sendSigned(t, h, reviewed(tc.id, "GREEN", "2026-11-26 09:00:00.000"))
+			if w.Code != 200 || w.Body.String() != `{"received":true,"outcome":"unknown_customer"}` {
+				t.Fatalf("externalUserId %.40q… = %d %s; want 200 unknown_customer", tc.id, w.Code, w.Body)
+			}
+			if !strings.Contains(logs.String(), `"outcome":"unknown_customer"`) {
+				t.Errorf("the log line lacks the outcome: %s", logs.String())
+			}
+			if strings.Contains(logs.String(), "qqqqqqqqqqqqqqqq") {
+				t.Errorf("the log holds the id: %.300s", logs.String())
+			}
+		})
+	}
+	// The longest valid id is looked up and applied as usual.
+	id := "Customer:" + strings.Repeat("q", kyc.MaxCustomerID-len("Customer:"))
+	h := newReceiver(t)
+	h.Reviews = &kyc.Reviews{Store: customers.NewMemory(kyc.Customer{ID: id, PlatformID: "platform-a"}), Notices: gridhook.Notices, Now: time.Now}
+	if w := sendSigned(t, h, reviewed(id, "GREEN", "2026-11-26 09:00:00.000")); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
+		t.Fatalf("a %d-character id = %d %s; want 200 applied", len(id), w.Code, w.Body)
 	}
 }
