@@ -512,9 +512,11 @@ func TestRedirectRulesPerProvider(t *testing.T) {
 }
 
 // fakeLimiter refuses while limited is set, or fails with err.
+// fakeLimiter is read by lookups that may outlive their request (a replay
+// does not wait for its limit check), so its state is atomic.
 type fakeLimiter struct {
 	limited atomic.Bool
-	err     error
+	err     atomic.Pointer[error]
 	calls   atomic.Int32
 }
 
@@ -523,7 +525,10 @@ func (f *fakeLimiter) Allow(context.Context, string) error {
 	if f.limited.Load() {
 		return &ratelimit.ErrLimited{RetryAfter: 1500 * time.Millisecond}
 	}
-	return f.err
+	if err := f.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // TestRateLimited: over the limit a link is 429 RATE_LIMITED in the Grid
@@ -560,7 +565,8 @@ func TestRateLimited(t *testing.T) {
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "fresh-key")); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("after the limit = %d replayed=%q; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"))
 	}
-	lim.err = errors.New("store down")
+	down := errors.New("store down")
+	lim.err.Store(&down)
 	if w := e.do(post(link(custA), `{}`)); w.Code != 201 {
 		t.Fatalf("with the counter store down = %d; want 201 (fail open)", w.Code)
 	}

@@ -29,13 +29,16 @@ type lookupResult struct {
 // error, as anywhere else.
 func (q *request) lookup(customerID string) <-chan lookupResult {
 	found := make(chan lookupResult, 1)
+	// Read before the goroutine starts: the lookup may outlive the answer
+	// (a replay does not wait for it).
+	links, ctx, platformID := q.h.Links, q.ctx, q.platformID
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				found <- lookupResult{err: kyc.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))}
 			}
 		}()
-		c, err := q.h.Links.Customer(q.ctx, q.platformID, customerID)
+		c, err := links.Customer(ctx, platformID, customerID)
 		found <- lookupResult{c, err}
 	}()
 	return found
