@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +29,8 @@ func TestMain(m *testing.M) { os.Exit(e2e.Main(m, "sumsub-webhook", &binary)) }
 // TestCrashAfterTheStatusWriteStillDelivers: the receiver records a
 // decision (200) while the platform is down; the process is killed
 // (SIGKILL) before the webhook is delivered; a new process delivers it,
-// with the same id, exactly once.
+// with the same id, exactly once: from the queue, as the new relay
+// resumes the stream from the first one's checkpoint.
 func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 	moto := motoserver.Start(t)
 	signing, _, err := gridhook.NewKey()
@@ -58,10 +60,17 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	cache := t.TempDir()
 	env := []string{"KYC_BACKEND=aws", "AWS_ENDPOINT_URL=" + moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"CUSTOMERS_TABLE=cust-" + sfx, "PLATFORMS_TABLE=plat-" + sfx, "WEBHOOK_OUTBOX_TABLE=outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE=dead-" + sfx,
 		"WEBHOOK_QUEUE_URL=" + queue, "SUMSUB_SECRET_ID=sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID=signing-" + sfx,
-		"WEBHOOK_ALLOW_LOOPBACK=true", "WEBHOOK_RETRY_BASE=1s"}
+		// A retry 5 s after the failed attempt: the kill lands well before
+		// the first process could take the message again (a message it
+		// holds would be hidden from the restarted one for 40 s).
+		"WEBHOOK_ALLOW_LOOPBACK=true", "WEBHOOK_RETRY_BASE=5s",
+		// Both processes keep the relay's checkpoint here: the restarted
+		// one resumes the stream after what the first relayed.
+		"XDG_CACHE_HOME=" + cache}
 	url, first, out := e2e.Start(t, binary, env...)
 
 	body := []byte(`{"type":"applicantReviewed","externalUserId":"Customer:crash","createdAtMs":"` +
@@ -77,11 +86,17 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("receiver = %d; want 200", resp.StatusCode)
 	}
-	// The first process tries (the platform is down), then dies.
+	// The first process tries (the platform is down) and schedules the
+	// retry, then dies: the restarted process resumes the stream after
+	// the relayed record, so the webhook comes back from the queue.
 	var id string
-	for end := time.Now().Add(15 * time.Second); id == ""; time.Sleep(50 * time.Millisecond) {
+	checkpointed := func() bool {
+		files, _ := filepath.Glob(filepath.Join(cache, "kyc-link", "relay", "*.json"))
+		return len(files) == 1
+	}
+	for end := time.Now().Add(15 * time.Second); id == "" || !strings.Contains(out.String(), `"msg":"webhook attempt failed; retrying"`) || !checkpointed(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatalf("no delivery attempt before the crash; log:\n%s", out)
+			t.Fatalf("no failed delivery attempt and relay checkpoint before the crash; log:\n%s", out)
 		}
 		id = platform.LastID()
 	}
@@ -97,6 +112,9 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 		if time.Now().After(end) {
 			t.Fatalf("the restarted process did not deliver; log:\n%s%s", out, out2)
 		}
+	}
+	if !strings.Contains(out2.String(), "resuming from the checkpoint") {
+		t.Fatalf("the restarted relay did not resume from the checkpoint; log:\n%s", out2)
 	}
 	time.Sleep(time.Second) // a duplicate, if any, is answered 409 by now
 	got := platform.Received()

@@ -3,16 +3,28 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -35,6 +47,7 @@ func ack(t *testing.T, w interface {
 // missing, wrong or garbage digest or an unknown algorithm is 401 and
 // changes nothing.
 func TestReceiverSignatures(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the local relay's checkpoint
 	e := newHookEnv(t, nil, [3]string{"c1", "p", "INDIVIDUAL"})
 	body := event(sumsub.TypePending, "c1", t0)
 	for _, tc := range []struct {
@@ -74,6 +87,7 @@ func TestReceiverSignatures(t *testing.T) {
 // and what a duplicate, a stale event, an unknown customer, another event
 // type and a malformed body do.
 func TestReceiverMapping(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the local relay's checkpoint
 	e := newHookEnv(t, nil,
 		[3]string{"pend", "p", "INDIVIDUAL"}, [3]string{"hold", "p", "INDIVIDUAL"}, [3]string{"green", "p", "INDIVIDUAL"},
 		[3]string{"final", "p", "INDIVIDUAL"}, [3]string{"retry", "p", "INDIVIDUAL"}, [3]string{"biz", "p", "BUSINESS"},
@@ -154,6 +168,7 @@ func (e *hookEnv) noSecretsLogged(t *testing.T) {
 // TestDeliveryRetriesUntilThePlatformIsUp: a platform that fails gets the
 // same webhook (same id) again after the backoff, until it accepts it once.
 func TestDeliveryRetriesUntilThePlatformIsUp(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the local relay's checkpoint
 	e := newHookEnv(t, nil, [3]string{"c1", "p", "INDIVIDUAL"})
 	e.platform.SetStatus(503)
 	ack(t, e.post(t, event(sumsub.TypeReviewed, "c1", t0, "GREEN"), ""), "applied")
@@ -180,6 +195,7 @@ func TestDeliveryRetriesUntilThePlatformIsUp(t *testing.T) {
 // TestGivingUpDeadLettersAndRedriveDelivers: past WEBHOOK_RETRY_FOR the
 // webhook lands in the dead-letter table; a redrive delivers it, same id.
 func TestGivingUpDeadLettersAndRedriveDelivers(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the local relay's checkpoint
 	e := newHookEnv(t, map[string]string{"WEBHOOK_RETRY_FOR": "2s"}, [3]string{"c1", "p", "BUSINESS"})
 	e.platform.SetStatus(500)
 	ack(t, e.post(t, event(sumsub.TypeReviewed, "c1", t0, "RED", "FINAL"), ""), "applied")
@@ -218,6 +234,7 @@ func TestHundredConcurrentDecisions(t *testing.T) {
 	// emulator, not for DynamoDB. (At 5 s some answer 503, correctly; a
 	// Sumsub-like retry would then race moto's non-isolated rollback, which
 	// can undo other customers' commits: see docs/reliability.md.)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the local relay's checkpoint
 	e := newHookEnv(t, map[string]string{"KYC_REQUEST_TIMEOUT": "60s"}, customers...)
 	var wg sync.WaitGroup
 	for _, c := range customers {
@@ -262,6 +279,7 @@ func TestHundredConcurrentDecisions(t *testing.T) {
 // every webhook behind it in its stream shard for 24 hours); the good
 // records of the same batch are queued.
 func TestRelaySkipsMalformedOutboxRecords(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the local relay's checkpoint
 	e := newHookEnv(t, nil)
 	good := func(id string) events.DynamoDBEventRecord {
 		return events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: map[string]events.DynamoDBAttributeValue{
@@ -284,5 +302,181 @@ func TestRelaySkipsMalformedOutboxRecords(t *testing.T) {
 		if r.Envelope.ID != "Webhook:a" && r.Envelope.ID != "Webhook:b" {
 			t.Fatalf("delivered %s; want only Webhook:a and Webhook:b", r.Envelope.ID)
 		}
+	}
+}
+
+// countingQueue records what the relay queues.
+type countingQueue struct {
+	webhooks.QueueAPI // the relay calls only SendMessageBatch
+	mu                sync.Mutex
+	ids               []string
+}
+
+func (q *countingQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, e := range in.Entries {
+		n, err := webhooks.DecodeMessage([]byte(aws.ToString(e.MessageBody)))
+		if err != nil {
+			return nil, err
+		}
+		q.ids = append(q.ids, n.ID)
+	}
+	return &sqs.SendMessageBatchOutput{}, nil
+}
+
+func (q *countingQueue) queued() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.ids)
+}
+
+// TestLocalRelayOnMoto: the local relay against moto's stream. A restart
+// resumes after the last record relayed (nothing sent twice). A cancelled
+// transaction on the outbox table, after which moto restores a copy of
+// the table (the open iterator stays on the discarded one, and the next
+// record takes the sequence number of the cancelled write's record), does
+// not stop it: records written afterwards are relayed, each once.
+func TestLocalRelayOnMoto(t *testing.T) {
+	moto := moto.Need(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	table := motoserver.Name("outbox")
+	moto.CreateStreamTable(t, table, "id")
+	db := moto.DynamoDB()
+	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	item := func(id string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"id": S(id), "platformId": S("p"), "type": S("CUSTOMER.KYC_PENDING"),
+			"createdAtMs": &types.AttributeValueMemberN{Value: "1764151872345"}, "body": S(`{"id":"` + id + `"}`)}
+	}
+	put := func(ids ...string) {
+		for _, id := range ids {
+			if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item(id)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	logs := &logbuf.Buffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs)
+		}
+	})
+	q := &countingQueue{}
+	start := func() (stop func()) {
+		p := &webhooks.StreamPoller{Streams: dynamodbstreams.NewFromConfig(moto.Config()), Tables: db, Table: table,
+			Relay: &webhooks.Relay{Queue: q, QueueURL: "queue", Logger: logs.Logger()}, Interval: 50 * time.Millisecond, Logger: logs.Logger()}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { p.Poll(ctx); close(done) }()
+		var once sync.Once
+		stop = func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return stop
+	}
+	waitQueued := func(ids ...string) {
+		t.Helper()
+		waitFor(t, 30*time.Second, fmt.Sprint(ids, " not all queued"), func() bool {
+			got := q.queued()
+			return !slices.ContainsFunc(ids, func(id string) bool { return !slices.Contains(got, id) })
+		})
+	}
+
+	put("Webhook:1", "Webhook:2")
+	stop := start()
+	waitQueued("Webhook:1", "Webhook:2")
+	stop()
+	put("Webhook:3")
+	stop = start()
+	waitQueued("Webhook:3")
+	if got := q.queued(); len(got) != 3 {
+		t.Fatalf("queued %v; want Webhook:3 alone after the restart", got)
+	}
+
+	_, err := db.TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(table), Item: item("Webhook:rolled-back")}},
+		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: map[string]types.AttributeValue{"id": S("Webhook:1")},
+			ConditionExpression: aws.String("attribute_not_exists(id)")}},
+	}})
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		t.Fatalf("TransactWriteItems = %v; want it cancelled", err)
+	}
+	put("Webhook:4", "Webhook:5")
+	waitQueued("Webhook:4", "Webhook:5")
+	stop()
+	// The cancelled transaction's record is moto's phantom: the old
+	// iterator may read it on the discarded copy before the relay moves on.
+	got := slices.DeleteFunc(q.queued(), func(id string) bool { return id == "Webhook:rolled-back" })
+	if diff := cmp.Diff([]string{"Webhook:1", "Webhook:2", "Webhook:3", "Webhook:4", "Webhook:5"}, got); diff != "" {
+		t.Fatalf("queued (-want +got, the phantom left out):\n%s", diff)
+	}
+}
+
+// newHookEnvWith is newHookEnv with a configuration change the
+// environment cannot express.
+func newHookEnvWith(t *testing.T, change func(*app.Config), customers ...[3]string) *hookEnv {
+	moto.Need(t)
+	signing, platform := newSigningKey(t)
+	env := hookTables(t, platform.URL+"/hooks", signing, customers...)
+	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&cfg)
+	for k, v := range env {
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		}
+	}
+	logs := &logbuf.Buffer{}
+	a, err := app.New(context.Background(), cfg, logs.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	hooks, err := a.Webhooks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { hooks.Run(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	return &hookEnv{app: a, hooks: hooks, h: hooks.Handler(), platform: platform, cfg: cfg, logs: logs, signing: signing}
+}
+
+// TestSlowPlatformHoldsOnlyItsOwnWebhook: the local worker (make dev's, on
+// moto's queue) keeps delivering while one platform hangs: a decision for
+// another platform's customer, recorded during the hang, reaches that
+// platform before the hang ends. The hang outlasts the test (its attempt
+// timeout is ten minutes), so only a worker that waits for nobody's
+// attempt passes.
+func TestSlowPlatformHoldsOnlyItsOwnWebhook(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	entered, release := make(chan struct{}, 10), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) }) // before the server closes
+	e := newHookEnvWith(t, func(c *app.Config) { c.WebhookAttemptTimeout = 10 * time.Minute },
+		[3]string{"hangs", "slow", "INDIVIDUAL"}, [3]string{"c1", "p", "INDIVIDUAL"})
+	if _, err := moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(e.cfg.PlatformsTable),
+		Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "slow"}, "webhookUrl": &types.AttributeValueMemberS{Value: slow.URL + "/hooks"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ack(t, e.post(t, event(sumsub.TypeReviewed, "hangs", t0, "GREEN"), ""), "applied")
+	select {
+	case <-entered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the hanging platform never got its webhook")
+	}
+	ack(t, e.post(t, event(sumsub.TypeReviewed, "c1", t0, "GREEN"), ""), "applied")
+	waitFor(t, 60*time.Second, "the healthy platform's webhook waited for the hanging one", func() bool { return len(e.platform.Received()) == 1 })
+	if got := e.platform.Received()[0].Envelope.Data.ID; got != "c1" {
+		t.Fatalf("delivered the webhook of %s; want c1's", got)
 	}
 }

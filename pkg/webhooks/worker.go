@@ -2,11 +2,14 @@ package webhooks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,19 +49,38 @@ type Worker struct {
 // maxVisibility is SQS's limit on ChangeMessageVisibility.
 const maxVisibility = 12 * time.Hour
 
+// maxUnreadableBody is how much of an unreadable message's body its dead
+// letter keeps: enough for an operator to see what it was, well inside
+// DynamoDB's 400 KB item (SQS bodies go up to 1 MiB).
+const maxUnreadableBody = 64 << 10
+
+// UnreadablePrefix starts the id of the dead letter of a queue message
+// that was no notice; the rest is the SQS message id.
+const UnreadablePrefix = "unreadable:"
+
+// received is one queue message as the worker sees it.
+type received struct {
+	id      string // SQS message id, unique per message
+	body    string
+	attempt int // the queue's receive count
+	receipt string
+}
+
 // handle makes one attempt for a received message and reports whether the
 // message is done.
-func (w *Worker) handle(ctx context.Context, body string, attempt int, receipt string) bool {
-	n, err := DecodeMessage([]byte(body))
+func (w *Worker) handle(ctx context.Context, m received) bool {
+	n, err := DecodeMessage([]byte(m.body))
 	if err != nil {
 		// Nothing can ever deliver it; keep it for an operator.
-		w.Logger.ErrorContext(ctx, "webhook: unreadable queue message dead-lettered", "error", err.Error())
-		return w.deadLetter(ctx, kyc.Notice{ID: "unreadable:" + receiptID(receipt), Body: []byte(body), CreatedAt: w.Now()}, attempt, err) == nil
+		dl := unreadable(m, w.Now(), err)
+		w.Logger.ErrorContext(ctx, "webhook: unreadable queue message dead-lettered", "message_id", m.id, "dead_letter_id", dl.Notice.ID,
+			"body_bytes", len(m.body), "error", err.Error())
+		return w.deadLetter(ctx, dl) == nil
 	}
 	actx, cancel := context.WithTimeout(ctx, w.AttemptTimeout)
 	outcome, err := w.Deliverer.Deliver(actx, n)
 	cancel()
-	log := w.Logger.With("webhook_id", n.ID, "platform_id", n.PlatformID, "type", n.Type, "attempt", attempt)
+	log := w.Logger.With("webhook_id", n.ID, "platform_id", n.PlatformID, "type", n.Type, "attempt", m.attempt)
 	switch outcome {
 	case Delivered:
 		log.InfoContext(ctx, "webhook delivered")
@@ -67,27 +89,56 @@ func (w *Worker) handle(ctx context.Context, body string, attempt int, receipt s
 		log.WarnContext(ctx, "webhook dropped: the platform has no webhook URL")
 		return true
 	}
+	if ctx.Err() != nil {
+		// Shutting down (or out of invocation time): not the platform's
+		// failure; the message returns after its visibility timeout.
+		return false
+	}
 	if w.Policy.Expired(n.CreatedAt, w.Now()) {
 		log.ErrorContext(ctx, "webhook given up; dead-lettered", "error", err.Error())
-		return w.deadLetter(ctx, n, attempt, err) == nil
+		return w.deadLetter(ctx, DeadLetter{Notice: n, Attempts: m.attempt, LastError: err.Error(), DeadAt: w.Now()}) == nil
 	}
-	wait := min(w.Policy.Backoff(attempt), maxVisibility)
-	log.WarnContext(ctx, "webhook attempt failed; retrying", "retry_in", wait.String(), "error", err.Error())
-	if receipt != "" {
+	wait := min(w.Policy.Backoff(m.attempt), maxVisibility)
+	if m.receipt != "" {
 		if _, verr := w.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-			QueueUrl: aws.String(w.QueueURL), ReceiptHandle: aws.String(receipt), VisibilityTimeout: int32(wait / time.Second),
+			QueueUrl: aws.String(w.QueueURL), ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: int32(wait / time.Second),
 		}); verr != nil {
 			// The queue's own visibility timeout brings it back instead.
 			log.WarnContext(ctx, "webhook: could not set the retry delay", "error", verr.Error())
 		}
 	}
+	// Logged once the retry is scheduled: a process killed after this line
+	// gets the message back from the queue after retry_in.
+	log.WarnContext(ctx, "webhook attempt failed; retrying", "retry_in", wait.String(), "error", err.Error())
 	return false
 }
 
-func (w *Worker) deadLetter(ctx context.Context, n kyc.Notice, attempts int, cause error) error {
-	err := w.DeadLetters.Put(ctx, DeadLetter{Notice: n, Attempts: attempts, LastError: cause.Error(), DeadAt: w.Now()})
+// unreadable is the dead letter of a message that is no notice: keyed by
+// its message id (unique; a receipt handle's prefix is not) and keeping
+// the start of its body.
+func unreadable(m received, now time.Time, cause error) DeadLetter {
+	id := m.id
+	if id == "" {
+		sum := sha256.Sum256([]byte(m.body))
+		id = "sha256-" + hex.EncodeToString(sum[:16])
+	}
+	body, note := m.body, ""
+	if len(body) > maxUnreadableBody {
+		cut := maxUnreadableBody
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut-- // not inside a character: the attribute is a string
+		}
+		body = body[:cut]
+		note = fmt.Sprintf(" (body truncated: the first %d of %d bytes are kept)", cut, len(m.body))
+	}
+	return DeadLetter{Notice: kyc.Notice{ID: UnreadablePrefix + id, Body: []byte(body), CreatedAt: now},
+		Attempts: m.attempt, LastError: cause.Error() + note, DeadAt: now}
+}
+
+func (w *Worker) deadLetter(ctx context.Context, dl DeadLetter) error {
+	err := w.DeadLetters.Put(ctx, dl)
 	if err != nil {
-		w.Logger.ErrorContext(ctx, "webhook: storing the dead letter failed; the message stays queued", "webhook_id", n.ID, "error", err.Error())
+		w.Logger.ErrorContext(ctx, "webhook: storing the dead letter failed; the message stays queued", "webhook_id", dl.Notice.ID, "error", err.Error())
 		return err
 	}
 	// CloudWatch's embedded metric format: this line is the metric
@@ -104,13 +155,6 @@ func (w *Worker) deadLetter(ctx context.Context, n kyc.Notice, attempts int, cau
 	return nil
 }
 
-func receiptID(receipt string) string {
-	if len(receipt) > 16 {
-		return receipt[:16]
-	}
-	return receipt
-}
-
 // HandleSQS is the Lambda handler for the queue (with
 // ReportBatchItemFailures): the batch's messages are attempted side by
 // side; those not done are reported failed and return after their backoff.
@@ -122,7 +166,7 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 	w.each(len(ev.Records), func(i int) {
 		r := ev.Records[i]
 		attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-		if !w.handle(ctx, r.Body, max(attempt, 1), r.ReceiptHandle) {
+		if !w.handle(ctx, received{id: r.MessageId, body: r.Body, attempt: max(attempt, 1), receipt: r.ReceiptHandle}) {
 			mu.Lock()
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			mu.Unlock()
@@ -145,15 +189,37 @@ func (w *Worker) each(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// maxReceive is SQS's limit on messages per ReceiveMessage.
+const maxReceive = 10
+
 // Poll runs the worker against the queue outside Lambda (local mode), the
-// same attempt logic as HandleSQS, until ctx ends.
+// same attempt logic as HandleSQS, until ctx ends. At most Concurrency
+// attempts are in flight, and it receives again as soon as one of them
+// ends (as many messages as there are free slots): an attempt that hangs
+// holds its own slot, never the messages behind it.
 func (w *Worker) Poll(ctx context.Context) {
-	for ctx.Err() == nil {
+	slots := make(chan struct{}, max(w.Concurrency, 1))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		free := take(ctx, slots, maxReceive)
+		if free == 0 {
+			return
+		}
 		out, err := w.Queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(w.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(w.QueueURL), MaxNumberOfMessages: int32(free), WaitTimeSeconds: 1,
 			VisibilityTimeout:           int32((w.AttemptTimeout + 30*time.Second) / time.Second),
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
+		var msgs []sqstypes.Message
+		if err == nil {
+			// Never more than the slots taken (SQS sends at most what was
+			// asked): each attempt gives back one.
+			msgs = out.Messages[:min(len(out.Messages), free)]
+		}
+		for range free - len(msgs) {
+			<-slots
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				w.Logger.WarnContext(ctx, "webhook queue: receive failed", "error", err.Error())
@@ -161,15 +227,46 @@ func (w *Worker) Poll(ctx context.Context) {
 			}
 			continue
 		}
-		w.each(len(out.Messages), func(i int) {
-			m := out.Messages[i]
-			attempt, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
-			if w.handle(ctx, aws.ToString(m.Body), max(attempt, 1), aws.ToString(m.ReceiptHandle)) {
-				if _, err := w.Queue.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-					w.Logger.WarnContext(ctx, "webhook queue: delete failed; the message returns (same id)", "error", err.Error())
-				}
-			}
-		})
+		for _, m := range msgs {
+			wg.Go(func() {
+				defer func() { <-slots }()
+				w.process(ctx, m)
+			})
+		}
+	}
+}
+
+// take waits for one free slot, then takes up to limit-1 more that are
+// free now; it returns how many it took (0 once ctx ends).
+func take(ctx context.Context, slots chan struct{}, limit int) int {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for ; n < limit; n++ {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// process attempts one received message and deletes it once done.
+func (w *Worker) process(ctx context.Context, m sqstypes.Message) {
+	attempt, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+	if !w.handle(ctx, received{id: aws.ToString(m.MessageId), body: aws.ToString(m.Body), attempt: max(attempt, 1), receipt: aws.ToString(m.ReceiptHandle)}) {
+		return
+	}
+	// Done is done even when shutting down: an undeleted message would be
+	// delivered again after a restart.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := w.Queue.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		w.Logger.WarnContext(ctx, "webhook queue: delete failed; the message returns (same id)", "error", err.Error())
 	}
 }
 
