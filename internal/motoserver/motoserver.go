@@ -1,6 +1,10 @@
 // Package motoserver starts moto_server (a local AWS emulator serving
-// DynamoDB and Secrets Manager) for tests, on a free port, and stops it when
-// the test ends.
+// DynamoDB, DynamoDB Streams, SQS and Secrets Manager) for tests and for
+// make dev, on a free port, and stops it when the test ends.
+//
+// Clients reach moto through a proxy in this process (Server.URL) that
+// runs one DynamoDB call at a time, so that conditional writes and
+// transactions are atomic as in DynamoDB (see atomicProxy).
 //
 // moto_server ships with this project's machine image, so a test that
 // needs it and does not find it fails (Need) with the reason; the rest of
@@ -14,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -37,12 +42,14 @@ var errMissing = errors.New("moto_server is not on PATH; these tests need it (it
 
 // Server is a running moto_server.
 type Server struct {
-	URL string
-	cmd *exec.Cmd
+	URL   string // the proxy in front of moto: point every client here
+	cmd   *exec.Cmd
+	proxy *http.Server
 }
 
-// New starts moto_server on a free loopback port and waits until it
-// answers. Stop it with Stop.
+// New starts moto_server on a free loopback port, waits until it
+// answers, and serves it through the atomic proxy on another. Stop it
+// with Stop.
 func New() (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -61,24 +68,37 @@ func New() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	s := &Server{cmd: cmd}
+	direct := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/moto-api/")
+		resp, err := http.Get(direct.String() + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			return s, nil
+			break
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("moto_server did not answer on %s within 30s: %w", s.URL, err)
+			return nil, fmt.Errorf("moto_server did not answer on %s within 30s: %w", direct, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("find a free port for the proxy: %w", err)
+	}
+	s.proxy = &http.Server{Handler: newAtomicProxy(direct)}
+	go s.proxy.Serve(pl)
+	s.URL = "http://" + pl.Addr().String()
+	return s, nil
 }
 
-// Stop ends the emulator.
+// Stop ends the proxy and the emulator.
 func (s *Server) Stop() {
+	if s.proxy != nil {
+		s.proxy.Close()
+	}
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 }

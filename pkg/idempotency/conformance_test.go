@@ -3,7 +3,9 @@ package idempotency_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,6 +136,44 @@ func testStore(t *testing.T, newStore func(t *testing.T) store) {
 		s.Release(ctx, "k2", "t2")
 		if err := s.Release(ctx, "k2", "t2"); err != nil {
 			t.Fatalf("repeated Release = %v; want nil (the key is free)", err)
+		}
+	})
+	t.Run("concurrent acquires have one holder", func(t *testing.T) {
+		s := newStore(t)
+		const callers, rounds = 20, 10
+		for round := range rounds {
+			key := fmt.Sprintf("k%d", round)
+			got, errs := make([]*idempotency.Record, callers), make([]error, callers)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Go(func() {
+					<-start
+					got[i], errs[i] = s.Acquire(ctx, rec(key, fmt.Sprint("t", i)), now)
+				})
+			}
+			close(start)
+			wg.Wait()
+			holder := ""
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: Acquire %d = %v", round, i, err)
+				}
+				if got[i] == nil {
+					if holder != "" {
+						t.Fatalf("round %d: t%d and %s both acquired %s", round, i, holder, key)
+					}
+					holder = fmt.Sprint("t", i)
+				}
+			}
+			if holder == "" {
+				t.Fatalf("round %d: nobody acquired %s", round, key)
+			}
+			for i, r := range got {
+				if r != nil && r.LockToken != holder {
+					t.Fatalf("round %d: caller %d was shown holder %s; want %s", round, i, r.LockToken, holder)
+				}
+			}
 		}
 	})
 	t.Run("missing record", func(t *testing.T) {

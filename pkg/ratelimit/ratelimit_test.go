@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,6 +118,46 @@ func TestTwoPlatformsAndGlobalCap(t *testing.T) {
 		clk.Add(5 * time.Second) // past every window
 		allow("a", true)
 		allow("b", true)
+	})
+}
+
+// TestConcurrentRequestsNeverExceedTheBurst: requests of one platform
+// arriving at once are allowed exactly up to its burst in each window,
+// however they interleave: the count is one conditional ADD per request,
+// atomic in DynamoDB (moto is made atomic by the harness).
+func TestConcurrentRequestsNeverExceedTheBurst(t *testing.T) {
+	backends(t, func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides) {
+		const requests, burst, windows = 20, 5, 5 // "b" has the default limit, burst 5
+		clk := &clock{}
+		clk.Add(time.Duration(1_800_000_000) * time.Second)
+		l := &ratelimit.Limiter{Counter: counter, Platform: overrides, Now: clk.Now, Global: ratelimit.Limit{Rate: 1000, Burst: 1000}}
+		for w := range windows {
+			errs := make([]error, requests)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range requests {
+				wg.Go(func() {
+					<-start
+					errs[i] = l.Allow(context.Background(), "b")
+				})
+			}
+			close(start)
+			wg.Wait()
+			allowed := 0
+			for _, err := range errs {
+				var lim *ratelimit.ErrLimited
+				switch {
+				case err == nil:
+					allowed++
+				case !errors.As(err, &lim):
+					t.Fatalf("window %d: %v; want allowed or rate limited", w, err)
+				}
+			}
+			if allowed != burst {
+				t.Fatalf("window %d: %d of %d concurrent requests allowed; want exactly the burst, %d", w, allowed, requests, burst)
+			}
+			clk.Add(time.Second) // the next window of "b" (windows last at least a second)
+		}
 	})
 }
 
