@@ -17,7 +17,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -65,7 +64,7 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	publicURL := "http://" + ln.Addr().String()
+	publicURL := app.LocalURL(ln)
 
 	seed, err := app.ParseSeed(app.DefaultSeed())
 	if err != nil {
@@ -83,23 +82,16 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	cfg.PublicURL = publicURL
-	a, err := app.New(ctx, cfg, logger)
+	s, err := app.Build(ctx, cfg, logger, app.AllInOne)
 	if err != nil {
 		return err
 	}
-	hooks, err := a.Webhooks(ctx)
-	if err != nil {
-		return err
-	}
-	go hooks.Run(ctx)
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	a.Prime(pctx)
-	cancel()
+	s.Prime(ctx)
 	logger.Info("listening", "url", publicURL, "backend", "aws (moto "+moto.URL+")", "provider", cfg.Provider)
 	fmt.Fprintf(os.Stderr, "\nkyc-link dev is up on %s: DynamoDB, Streams, SQS and Secrets Manager in moto at %s. Try:\n\n  %s\n\n"+
 		"Open the kycUrl, choose Approve, Reject or Hold, and watch %s/sandbox/inbox/\n\n",
 		publicURL, moto.URL, seed.Curl(publicURL), publicURL)
-	return a.Serve(ctx, ln)
+	return s.Serve(ctx, ln)
 }
 
 // provision creates the template's tables and queues in moto, the secrets

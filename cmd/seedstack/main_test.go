@@ -15,6 +15,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
@@ -42,7 +43,7 @@ func TestSeedPutsAPlatformACustomerAndAToken(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no token printed:\n%s", out.String())
 	}
-	cache := &secrets.Cached[auth.Tokens]{Source: &secrets.SecretsManager{Client: moto.SecretsManager()}, ID: n.TokensSecret,
+	cache := &secrets.Cached[auth.Tokens]{Source: &awsstore.SecretsManager{Client: moto.SecretsManager()}, ID: n.TokensSecret,
 		Parse: auth.ParseTokens, MaxAge: time.Hour}
 	a := &auth.Authenticator{Tokens: cache}
 	for cred, want := range map[string]string{m[1] + ":" + m[2]: "platform-9", "tok-old:old": "p0"} {

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/internal/awsfault"
+	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
@@ -174,7 +174,7 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			fake := sumsubtest.NewServer(creds)
 			t.Cleanup(fake.Close)
 			fake.SetDelay(tc.sumsubDelay)
-			proxy := awsfault.New(t, moto.URL)
+			proxy := faultproxy.New(t, moto.URL)
 			sfx := motoserver.Name("rie")
 			moto.CreateTable(t, "cust-"+sfx, "id")
 			moto.CreateTable(t, "idem-"+sfx, "pk")
@@ -183,7 +183,7 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:rie","secretKey":"rie-secret-key"}`)
 			moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
 				Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
-			proxy.Set(tc.hang, awsfault.Hang)
+			proxy.Set(tc.hang, faultproxy.Hang)
 
 			invoke := underRIE(t, 3,
 				"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL="+fake.URL,

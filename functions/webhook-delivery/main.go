@@ -3,14 +3,6 @@
 // function on the queue, or, outside Lambda, by polling the queue.
 package main
 
-import (
-	"context"
+import "github.com/grid-kyc/kyc-link/pkg/app"
 
-	"github.com/grid-kyc/kyc-link/pkg/app"
-)
-
-func main() {
-	app.RunWorker("webhook-delivery",
-		func(w *app.Webhooks) any { return w.Worker.HandleSQS },
-		func(ctx context.Context, w *app.Webhooks) { w.Worker.Poll(ctx) })
-}
+func main() { app.Main(app.DeliveryFunction) }

@@ -3,14 +3,6 @@
 // stream, or, outside Lambda, by polling the stream.
 package main
 
-import (
-	"context"
+import "github.com/grid-kyc/kyc-link/pkg/app"
 
-	"github.com/grid-kyc/kyc-link/pkg/app"
-)
-
-func main() {
-	app.RunWorker("webhook-relay",
-		func(w *app.Webhooks) any { return w.Relay.HandleStream },
-		func(ctx context.Context, w *app.Webhooks) { w.Poller.Poll(ctx) })
-}
+func main() { app.Main(app.RelayFunction) }

@@ -61,7 +61,7 @@ func BenchmarkRoundTrips(b *testing.B) {
 		}},
 		{"cold first answer", func() time.Duration {
 			start := time.Now()
-			a, err := app.New(ctx, e.cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			a, err := app.Build(ctx, e.cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -122,7 +122,7 @@ func BenchmarkTracing(b *testing.B) {
 			env := map[string]string{"PLATFORM_RATE_BURST": "1000000", "PLATFORM_RATE_LIMIT": "1000000", "SUMSUB_RATE_LIMIT": "1000000"}
 			maps.Copy(env, bc.env)
 			a := lambdaApp(b, env)
-			h := a.LambdaHandler("kyc-link", a.Lambda().Invoke)
+			h := a.LambdaHandler()
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
-	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -57,7 +58,7 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 		}
 		out = append(out, CheckResult{Item: item, OK: true, Detail: ok})
 	}
-	src := &secrets.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
+	src := &awsstore.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
 	read := func(id string) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -152,4 +153,29 @@ func checkTable(ctx context.Context, db *dynamodb.Client, t tableSpec) error {
 		}
 	}
 	return nil
+}
+
+// CheckMain is kyc-link -check (make check): it verifies a deployment's
+// secrets, tables, queue and Sumsub credentials from the same environment
+// the functions read, prints a line per item and returns the exit code: 1
+// if any item failed, 2 if the configuration cannot be read.
+func CheckMain() int {
+	cfg, err := ConfigFromEnv(os.Getenv, true)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	failed := 0
+	for _, r := range Check(context.Background(), cfg) {
+		fmt.Println(r)
+		if !r.OK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Printf("%d check(s) failed\n", failed)
+		return 1
+	}
+	fmt.Println("all checks passed")
+	return 0
 }

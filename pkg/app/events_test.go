@@ -21,6 +21,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 )
 
 // fixtures returns the event files of dir with the status each must
@@ -44,14 +45,19 @@ func fixtures(t *testing.T, dir string, atLeast int) map[string]int {
 }
 
 // lambdaApp is the app as Lambda runs it, on the embedded data, with env.
-func lambdaApp(t testing.TB, env map[string]string) *app.App {
+func lambdaApp(t testing.TB, env map[string]string) *app.Service {
+	return lambdaEntry(t, env, app.LinkFunction)
+}
+
+// lambdaEntry is entry e as Lambda runs it, on the embedded data, with env.
+func lambdaEntry(t testing.TB, env map[string]string, e app.Entry) *app.Service {
 	t.Helper()
 	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.InLambda = true
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	a, err := app.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +165,7 @@ func invokeChecked(t *testing.T, invoke func(context.Context, json.RawMessage) (
 
 func TestInvokeRejectsNonHTTPEvents(t *testing.T) {
 	cfg, _ := app.ConfigFromEnv(func(string) string { return "" }, false)
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	a, err := app.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,18 +264,12 @@ func TestIdempotencyKeyWhitespaceThroughLambda(t *testing.T) {
 func TestSumsubWebhookEventFixtures(t *testing.T) {
 	for f, status := range fixtures(t, "../../events/sumsub-webhook", 5) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			a := lambdaApp(t, nil)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			hooks, err := a.Webhooks(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := lambdaEntry(t, nil, app.ReceiverFunction)
 			payload, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp := invokeChecked(t, a.LambdaFor(hooks.Handler()).Invoke, payload, contract.CheckWebhookResponse)
+			resp := invokeChecked(t, a.Lambda().Invoke, payload, contract.CheckWebhookResponse)
 			if resp.StatusCode != status {
 				t.Fatalf("status %d; want %d; body %s", resp.StatusCode, status, resp.Body)
 			}
@@ -289,7 +289,7 @@ func TestAWSBackendNeedsARegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	_, err = app.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
 	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
 		t.Fatalf("New without a region = %v; want an error naming AWS_REGION", err)
 	}
@@ -316,7 +316,7 @@ func TestEveryFixtureUnderTheGridBasePath(t *testing.T) {
 				stage, _ := ev["requestContext"].(map[string]any)["stage"].(string)
 				under := func(m map[string]any, key string, withStage bool) {
 					p, ok := m[key].(string)
-					if !ok || strings.HasPrefix(p, app.GridBasePath+"/") {
+					if !ok || strings.HasPrefix(p, httpapi.GridBasePath+"/") {
 						return
 					}
 					if withStage && stage != "" && stage != "$default" {
@@ -324,7 +324,7 @@ func TestEveryFixtureUnderTheGridBasePath(t *testing.T) {
 						// stage; through the domain, the mapping instead.
 						p = strings.TrimPrefix(p, "/"+stage)
 					}
-					m[key] = app.GridBasePath + p
+					m[key] = httpapi.GridBasePath + p
 				}
 				under(ev, "path", false)
 				under(ev, "rawPath", true)
@@ -337,17 +337,10 @@ func TestEveryFixtureUnderTheGridBasePath(t *testing.T) {
 				payload, _ := json.Marshal(ev)
 				invoke, check := links, contract.CheckResponse
 				if strings.HasSuffix(dir, "sumsub-webhook") {
-					a := lambdaApp(t, nil)
-					ctx, cancel := context.WithCancel(context.Background())
-					defer cancel()
-					hooks, err := a.Webhooks(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
-					invoke, check = a.LambdaFor(hooks.Handler()).Invoke, contract.CheckWebhookResponse
+					invoke, check = lambdaEntry(t, nil, app.ReceiverFunction).Lambda().Invoke, contract.CheckWebhookResponse
 				}
 				if resp := invokeChecked(t, invoke, payload, check); resp.StatusCode != status {
-					t.Fatalf("under %s: status %d; want %d as without; body %s", app.GridBasePath, resp.StatusCode, status, resp.Body)
+					t.Fatalf("under %s: status %d; want %d as without; body %s", httpapi.GridBasePath, resp.StatusCode, status, resp.Body)
 				}
 			})
 		}

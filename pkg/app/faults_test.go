@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/grid-kyc/kyc-link/internal/awsfault"
 	"github.com/grid-kyc/kyc-link/internal/contract"
+	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/app"
@@ -32,9 +32,9 @@ var moto *motoserver.Server
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 type faultEnv struct {
-	proxy  *awsfault.Proxy
+	proxy  *faultproxy.Proxy
 	fake   *sumsubtest.Server
-	app    *app.App
+	app    *app.Service
 	cfg    app.Config
 	h      http.Handler
 	table  string
@@ -47,7 +47,7 @@ type faultEnv struct {
 func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 	moto := moto.Need(t)
 	sfx := motoserver.Name("f")
-	proxy := awsfault.New(t, moto.URL)
+	proxy := faultproxy.New(t, moto.URL)
 	creds := sumsub.Credentials{AppToken: "sbx:f", SecretKey: "fault-secret-key"}
 	fake := sumsubtest.NewServer(creds)
 	t.Cleanup(fake.Close)
@@ -80,7 +80,7 @@ func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 		t.Fatal(err)
 	}
 	logs := &logbuf.Buffer{}
-	a, err := app.New(context.Background(), cfg, logs.Logger())
+	a, err := app.Build(context.Background(), cfg, logs.Logger(), app.LinkFunction)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +125,10 @@ func want503(t *testing.T, w *httptest.ResponseRecorder, what string) {
 
 func TestSecretsManagerDownAtColdStartThenRecovers(t *testing.T) {
 	e := newFaultEnv(t)
-	e.proxy.Set("secretsmanager", awsfault.Down)
+	e.proxy.Set("secretsmanager", faultproxy.Down)
 	w, _ := e.call(t, "")
 	want503(t, w, "Secrets Manager unreachable at cold start")
-	e.proxy.Set("secretsmanager", awsfault.Pass)
+	e.proxy.Set("secretsmanager", faultproxy.Pass)
 	if w, _ := e.call(t, ""); w.Code != 201 {
 		t.Fatalf("after Secrets Manager came back: %d %s", w.Code, w.Body)
 	}
@@ -141,15 +141,15 @@ func TestDynamoDBFaultsAre503(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		op   string
-		mode awsfault.Mode
+		mode faultproxy.Mode
 	}{
-		{"GetItem", awsfault.Throttle}, {"GetItem", awsfault.Fail5xx}, {"GetItem", awsfault.Down},
-		{"PutItem", awsfault.Throttle}, {"PutItem", awsfault.Fail5xx},
+		{"GetItem", faultproxy.Throttle}, {"GetItem", faultproxy.Fail5xx}, {"GetItem", faultproxy.Down},
+		{"PutItem", faultproxy.Throttle}, {"PutItem", faultproxy.Fail5xx},
 	} {
 		e.proxy.Set(tc.op, tc.mode)
 		w, _ := e.call(t, "key-"+tc.op+string(tc.mode))
 		want503(t, w, tc.op+" "+string(tc.mode))
-		e.proxy.Set(tc.op, awsfault.Pass)
+		e.proxy.Set(tc.op, faultproxy.Pass)
 	}
 	if n := e.fake.Count(sumsubtest.LinkPath); n != 1 {
 		t.Fatalf("Sumsub was called %d times; only the warm-up should reach it", n)
@@ -168,7 +168,7 @@ func TestHungDependencyCannotHoldRequest(t *testing.T) {
 			if dep == "sumsub" {
 				e.fake.SetDelay(time.Minute)
 			} else {
-				e.proxy.Set(dep, awsfault.Hang)
+				e.proxy.Set(dep, faultproxy.Hang)
 			}
 			w, took := e.call(t, "hang-key")
 			want503(t, w, dep+" hanging")
@@ -184,7 +184,7 @@ func TestHungDependencyCannotHoldRequest(t *testing.T) {
 // success it cannot replay), and a retry runs afresh.
 func TestCompleteFailureLeavesNoFalseSuccess(t *testing.T) {
 	e := newFaultEnv(t)
-	e.proxy.Set("UpdateItem", awsfault.Fail5xx)
+	e.proxy.Set("UpdateItem", faultproxy.Fail5xx)
 	w, _ := e.call(t, "complete-fails")
 	if w.Code != 201 {
 		t.Fatalf("first call: %d %s", w.Code, w.Body)
@@ -193,7 +193,7 @@ func TestCompleteFailureLeavesNoFalseSuccess(t *testing.T) {
 	if err != nil || len(out.Items) != 0 {
 		t.Fatalf("idempotency table after a failed complete holds %d items (%v); want none", len(out.Items), err)
 	}
-	e.proxy.Set("UpdateItem", awsfault.Pass)
+	e.proxy.Set("UpdateItem", faultproxy.Pass)
 	w, _ = e.call(t, "complete-fails")
 	if w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
 		t.Fatalf("retry: %d replayed=%q; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"))
@@ -260,13 +260,13 @@ func TestPrimeLoadsSecretsAndWarmsConnections(t *testing.T) {
 // back a request succeeds.
 func TestPrimeFailureLeavesTheLazyPath(t *testing.T) {
 	e := newFaultEnv(t)
-	e.proxy.Set("secretsmanager", awsfault.Down)
+	e.proxy.Set("secretsmanager", faultproxy.Down)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	e.app.Prime(ctx)
 	w, _ := e.call(t, "")
 	want503(t, w, "Secrets Manager down since start-up")
-	e.proxy.Set("secretsmanager", awsfault.Pass)
+	e.proxy.Set("secretsmanager", faultproxy.Pass)
 	if w, _ := e.call(t, ""); w.Code != 201 {
 		t.Fatalf("after Secrets Manager came back: %d %s", w.Code, w.Body)
 	}
@@ -286,7 +286,7 @@ func TestPermanentFaultsAre500(t *testing.T) {
 		name      string
 		overrides map[string]string
 		op        string
-		mode      awsfault.Mode
+		mode      faultproxy.Mode
 		key       string
 	}{
 		{name: "customers table missing", overrides: map[string]string{"CUSTOMERS_TABLE": "absent-table"}},
@@ -294,8 +294,8 @@ func TestPermanentFaultsAre500(t *testing.T) {
 		{name: "tokens secret missing", overrides: map[string]string{"API_TOKENS_SECRET_ID": "absent-secret"}},
 		{name: "tokens secret not in the format", overrides: map[string]string{"API_TOKENS_SECRET_ID": badJSON}},
 		{name: "Sumsub secret missing", overrides: map[string]string{"SUMSUB_SECRET_ID": "absent-secret"}},
-		{name: "access denied", op: "GetItem", mode: awsfault.Code("AccessDeniedException")},
-		{name: "KMS refuses the secret", op: "secretsmanager", mode: awsfault.Code("DecryptionFailure")},
+		{name: "access denied", op: "GetItem", mode: faultproxy.Code("AccessDeniedException")},
+		{name: "KMS refuses the secret", op: "secretsmanager", mode: faultproxy.Code("DecryptionFailure")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newFaultEnv(t, tc.overrides)
@@ -322,7 +322,7 @@ func TestMissingCredentialsAre500(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	logs := &logbuf.Buffer{}
-	a, err := app.New(context.Background(), e.cfg, logs.Logger())
+	a, err := app.Build(context.Background(), e.cfg, logs.Logger(), app.LinkFunction)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,15 +368,15 @@ func TestMetricsThroughTheApp(t *testing.T) {
 	if s, _ := line["DynamoDBLatency"].([]any); len(s) < 3 {
 		t.Errorf("DynamoDBLatency = %v; want the lookup, the acquire and the complete at least", line["DynamoDBLatency"])
 	}
-	e.proxy.Set("GetItem", awsfault.Throttle)
+	e.proxy.Set("GetItem", faultproxy.Throttle)
 	e.call(t, "")
 	if got := e.lastRequestLine(t)["Outcome"]; got != "SERVICE_UNAVAILABLE_STORE" {
 		t.Errorf("DynamoDB throttled: Outcome %v; want SERVICE_UNAVAILABLE_STORE", got)
 	}
-	e.proxy.Set("GetItem", awsfault.Pass)
+	e.proxy.Set("GetItem", faultproxy.Pass)
 
 	cold := newFaultEnv(t)
-	cold.proxy.Set("secretsmanager", awsfault.Down)
+	cold.proxy.Set("secretsmanager", faultproxy.Down)
 	cold.call(t, "")
 	if got := cold.lastRequestLine(t)["Outcome"]; got != "SERVICE_UNAVAILABLE_SECRETS" {
 		t.Errorf("Secrets Manager down: Outcome %v; want SERVICE_UNAVAILABLE_SECRETS", got)

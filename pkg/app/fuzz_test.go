@@ -29,7 +29,7 @@ func FuzzLambdaEvent(f *testing.F) {
 		f.Fatal(err)
 	}
 	cfg.Backend, cfg.Provider = app.BackendMemory, app.ProviderSandbox
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	a, err := app.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func TestGivingUpDeadLettersAndRedriveDelivers(t *testing.T) {
 	e := newHookEnv(t, map[string]string{"WEBHOOK_RETRY_FOR": "2s"}, [3]string{"c1", "p", "BUSINESS"})
 	e.platform.SetStatus(500)
 	ack(t, e.post(t, event(sumsub.TypeReviewed, "c1", t0, "RED", "FINAL"), ""), "applied")
-	dead := e.hooks.DeadLetters.(*webhooks.DeadLettersDynamoDB)
+	dead := e.app.DeadLetters.(*webhooks.DeadLettersDynamoDB)
 	var letters []webhooks.DeadLetter
 	waitFor(t, 20*time.Second, "no dead letter", func() bool {
 		letters, _ = dead.List(context.Background())
@@ -210,7 +210,7 @@ func TestGivingUpDeadLettersAndRedriveDelivers(t *testing.T) {
 		t.Fatalf("dead letter = %+v; want KYB_REJECTED after several attempts, last error 500", dl)
 	}
 	e.platform.SetStatus(0)
-	if n, err := webhooks.Redrive(context.Background(), dead, e.hooks.Relay, time.Now()); n != 1 || err != nil {
+	if n, err := webhooks.Redrive(context.Background(), dead, e.app.Relay, time.Now()); n != 1 || err != nil {
 		t.Fatalf("Redrive = %d, %v", n, err)
 	}
 	waitFor(t, 10*time.Second, "the redriven webhook was not delivered", func() bool { return len(e.platform.Received()) == 1 })
@@ -289,7 +289,7 @@ func TestRelaySkipsMalformedOutboxRecords(t *testing.T) {
 	}
 	bad := events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: map[string]events.DynamoDBAttributeValue{
 		"id": events.NewStringAttribute("Webhook:bad"), "createdAtMs": events.NewStringAttribute("not a number")}}}
-	err := e.hooks.Relay.HandleStream(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{good("Webhook:a"), bad, good("Webhook:b")}})
+	err := e.app.Relay.HandleStream(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{good("Webhook:a"), bad, good("Webhook:b")}})
 	if err != nil {
 		t.Fatalf("HandleStream = %v; want the malformed record skipped, not the batch failed", err)
 	}
@@ -429,19 +429,16 @@ func newHookEnvWith(t *testing.T, change func(*app.Config), customers ...[3]stri
 		}
 	}
 	logs := &logbuf.Buffer{}
-	a, err := app.New(context.Background(), cfg, logs.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, stop := context.WithCancel(context.Background())
-	hooks, err := a.Webhooks(ctx)
+	a, err := app.Build(ctx, cfg, logs.Logger(), app.AllInOne)
 	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { hooks.Run(ctx); close(done) }()
+	go func() { a.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
-	return &hookEnv{app: a, hooks: hooks, h: hooks.Handler(), platform: platform, cfg: cfg, logs: logs, signing: signing}
+	return &hookEnv{app: a, h: a.Handler(), platform: platform, cfg: cfg, logs: logs, signing: signing}
 }
 
 // TestSlowPlatformHoldsOnlyItsOwnWebhook: the local worker (make dev's, on

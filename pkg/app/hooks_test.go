@@ -30,8 +30,7 @@ const webhookSecret = "sumsub-webhook-secret-for-tests"
 // customers, outbox (with its stream), platforms and dead-letter tables,
 // the queue, the secrets, and a fake platform that checks signatures.
 type hookEnv struct {
-	app      *app.App
-	hooks    *app.Webhooks
+	app      *app.Service
 	h        http.Handler
 	platform *gridhooktest.Platform
 	cfg      app.Config
@@ -110,19 +109,16 @@ func newHookEnv(t testing.TB, overrides map[string]string, customers ...[3]strin
 		}
 	}
 	logs := &logbuf.Buffer{}
-	a, err := app.New(context.Background(), cfg, logs.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, stop := context.WithCancel(context.Background())
-	hooks, err := a.Webhooks(ctx)
+	a, err := app.Build(ctx, cfg, logs.Logger(), app.AllInOne)
 	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { hooks.Run(ctx); close(done) }()
+	go func() { a.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
-	return &hookEnv{app: a, hooks: hooks, h: hooks.Handler(), platform: platform, cfg: cfg, logs: logs, signing: signing}
+	return &hookEnv{app: a, h: a.Handler(), platform: platform, cfg: cfg, logs: logs, signing: signing}
 }
 
 // event is a Sumsub event body.

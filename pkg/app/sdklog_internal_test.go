@@ -60,13 +60,17 @@ func TestSDKWarningsAreJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &logbuf.Buffer{}
-	a, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	a, err := Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), LinkFunction)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err = dynamodb.NewFromConfig(*a.awsCfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("customers"),
+	db, err := a.root.dynamo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("customers"),
 		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "Customer:x"}}})
 	if err == nil {
 		t.Fatal("GetItem succeeded against a body that never ends")

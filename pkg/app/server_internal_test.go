@@ -15,7 +15,7 @@ func TestLocalServerBoundsEveryPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	a, err := Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), LinkFunction)
 	if err != nil {
 		t.Fatal(err)
 	}

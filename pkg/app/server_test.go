@@ -15,6 +15,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 )
 
 // serveLocal runs the local server (embedded data, sandbox provider) with a
@@ -30,7 +31,7 @@ func serveLocal(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cfg.PublicURL = "http://" + ln.Addr().String()
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	a, err := app.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +144,14 @@ func TestLocalServerKeepsConnectionsForUse(t *testing.T) {
 // base URL (…/grid/2025-10-13) reaches every route, as at the root.
 func TestLocalServerAnswersUnderGridBasePath(t *testing.T) {
 	addr := serveLocal(t)
-	for _, prefix := range []string{"", app.GridBasePath} {
+	for _, prefix := range []string{"", httpapi.GridBasePath} {
 		req := "POST " + prefix + "/customers/Customer%3A019542f5-b3e7-1d02-0000-000000000001/kyc-link HTTP/1.1\r\nHost: x\r\n" +
 			"Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(demoAuth)) + "\r\nContent-Length: 2\r\n\r\n{}"
 		if resp, body, _ := rawExchange(t, addr, req, 4*time.Second); resp.StatusCode != 201 {
 			t.Errorf("under %q: %d %s; want 201", prefix, resp.StatusCode, body)
 		}
 	}
-	for _, path := range []string{app.GridBasePath + "x/customers/c/kyc-link", "/grid/2025-01-01/customers/c/kyc-link"} {
+	for _, path := range []string{httpapi.GridBasePath + "x/customers/c/kyc-link", "/grid/2025-01-01/customers/c/kyc-link"} {
 		resp, body, _ := rawExchange(t, addr, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 4*time.Second)
 		if code, _ := gridCode(t, resp, body); resp.StatusCode != 404 || code != "NOT_FOUND" {
 			t.Errorf("%s = %d %s; want 404 NOT_FOUND", path, resp.StatusCode, code)

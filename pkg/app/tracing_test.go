@@ -29,7 +29,7 @@ func TestTraceOfALink(t *testing.T) {
 		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-trace", Stage: "prod"},
 		Body:           "{}",
 	})
-	out, err := e.app.LambdaHandler("kyc-link", e.app.Lambda().Invoke).Invoke(context.Background(), ev)
+	out, err := e.app.LambdaHandler().Invoke(context.Background(), ev)
 	var resp events.APIGatewayProxyResponse
 	if err != nil || json.Unmarshal(out, &resp) != nil || resp.StatusCode != 201 {
 		t.Fatalf("Invoke = %s, %v; want a 201", out, err)

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -36,8 +36,7 @@ func (d *DynamoDB) FindCustomer(ctx context.Context, id string) (kyc.Customer, e
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return kyc.Customer{}, fault.Outage("The customer store is temporarily unavailable.",
-			time.Second, fmt.Errorf("get customer from table %s: %w", d.Table, err))
+		return kyc.Customer{}, awsstore.Outage(kyc.DepStore, "The customer store is temporarily unavailable.", fmt.Errorf("get customer from table %s: %w", d.Table, err))
 	}
 	if out.Item == nil {
 		return kyc.Customer{}, kyc.CustomerNotFound()

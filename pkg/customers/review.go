@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -51,7 +51,7 @@ func (d *ReviewDynamoDB) ReviewState(ctx context.Context, id string) (kyc.Custom
 }
 
 func (d *ReviewDynamoDB) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.Notice) error {
-	names := map[string]string{"#id": "id", "#f": ch.Field, "#at": attrLastReviewAt, "#up": attrUpdatedAt,
+	names := map[string]string{"#id": "id", "#f": statusAttr(ch.Type), "#at": attrLastReviewAt, "#up": attrUpdatedAt,
 		"#rt": attrRejectType, "#rl": attrRejectLabels}
 	values := map[string]types.AttributeValue{
 		":status": s(string(ch.Status)), ":was": s(string(ch.WasStatus)),
@@ -101,8 +101,7 @@ func (d *ReviewDynamoDB) ApplyChange(ctx context.Context, ch kyc.Change, notice 
 		return fmt.Errorf("%w: %v", kyc.ErrChanged, err)
 	}
 	if err != nil {
-		return fault.Outage("The customer store is temporarily unavailable.", time.Second,
-			fmt.Errorf("apply review to tables %s and %s: %w", d.Table, d.OutboxTable, err))
+		return awsstore.Outage(kyc.DepStore, "The customer store is temporarily unavailable.", fmt.Errorf("apply review to tables %s and %s: %w", d.Table, d.OutboxTable, err))
 	}
 	return nil
 }
@@ -166,4 +165,13 @@ func RejectionFromItem(item map[string]types.AttributeValue) Rejection {
 		}
 	}
 	return r
+}
+
+// statusAttr is the customer attribute that holds the status a review of
+// a customer of type t moves.
+func statusAttr(t kyc.CustomerType) string {
+	if t == kyc.Business {
+		return "kybStatus"
+	}
+	return "kycStatus"
 }

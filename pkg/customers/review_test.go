@@ -117,7 +117,7 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 	t.Run("a write against a moved customer is refused", func(t *testing.T) {
 		b := newBackend(t)
 		apply(t, reviews(b), kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Applied)
-		err := b.store.ApplyChange(ctx, kyc.Change{CustomerID: ind.ID, Field: "kycStatus", Status: kyc.StatusApproved,
+		err := b.store.ApplyChange(ctx, kyc.Change{CustomerID: ind.ID, Type: kyc.Individual, Status: kyc.StatusApproved,
 			ReviewAt: t0.Add(time.Second), UpdatedAt: tick(), WasStatus: kyc.StatusUnverified}, &kyc.Notice{ID: "Webhook:x", PlatformID: "p1", Type: "t", CreatedAt: tick(), Body: []byte("{}")})
 		if err == nil {
 			t.Fatal("ApplyChange with a stale view succeeded")

@@ -35,7 +35,7 @@ func FuzzRequest(f *testing.F) {
 			r.Header["Idempotency-Key"] = []string{key}
 		}
 		w := httptest.NewRecorder()
-		e.h.ServeHTTP(w, r)
+		e.handler.ServeHTTP(w, r)
 		if w.Code >= 500 {
 			t.Fatalf("status %d for body %q id %q key %q: %s", w.Code, body, id, key, w.Body)
 		}

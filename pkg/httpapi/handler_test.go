@@ -24,7 +24,6 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
@@ -66,7 +65,9 @@ type env struct {
 	t testing.TB
 	// unchecked skips the contract check (benchmarks measure the handler).
 	unchecked bool
-	h         *httpapi.Handler
+	srv       *httpapi.Server
+	link      *httpapi.Link
+	handler   http.Handler
 	provider  *fakeProvider
 	logs      *bytes.Buffer
 	idem      idempotency.Store
@@ -86,20 +87,21 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 		kyc.Customer{ID: custB, PlatformID: "platform-b"},
 		kyc.Customer{ID: custGone, PlatformID: "platform-a", IsDeleted: true},
 	)
-	h := &httpapi.Handler{
+	l := &httpapi.Link{
 		Auth: &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{
 			Source: secrets.Memory{"tokens": tokensSecret()}, ID: "tokens", Parse: auth.ParseTokens, MaxAge: time.Minute}},
-		Links:   &kyc.Service{Customers: store, Provider: p, TTL: 30 * time.Minute, Now: time.Now},
-		Logger:  slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)),
-		Timeout: 5 * time.Second,
+		Links: &kyc.Links{Customers: store, Provider: p, TTL: 30 * time.Minute, Now: time.Now},
 		// As with the sandbox provider; TestRedirectRulesPerProvider covers
 		// Sumsub's stricter rule.
 		LocalRedirects: true,
 	}
 	if idem != nil {
-		h.Idempotency = &idempotency.Guard{Store: idem}
+		l.Idempotency = &idempotency.Guard{Store: idem}
 	}
-	return &env{t: t, h: h, provider: p, logs: logs, idem: idem}
+	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))
+	l.Links.Logger = logger
+	srv := &httpapi.Server{Link: l, Logger: logger, Timeout: 5 * time.Second}
+	return &env{t: t, srv: srv, link: l, handler: srv.Handler(), provider: p, logs: logs, idem: idem}
 }
 
 type syncWriter struct {
@@ -146,7 +148,7 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 		hr.Header[http.CanonicalHeaderKey(k)] = []string{v}
 	}
 	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, hr)
+	e.handler.ServeHTTP(w, hr)
 	// Every response the handler tests produce must keep the contract.
 	if e.unchecked {
 		return w
@@ -295,7 +297,7 @@ func headerString(h http.Header) string {
 
 func TestProviderFailures(t *testing.T) {
 	e := newEnv(t, nil)
-	e.provider.err = &kyc.Error{Code: kyc.CodeUnavailable, Message: "The verification provider is temporarily unavailable.", RetryAfter: 2 * time.Second, Cause: errors.New("sumsub: HTTP 502")}
+	e.provider.err = &kyc.Error{Code: kyc.CodeUnavailable, Message: "The verification provider is temporarily unavailable.", RetryAfter: 2 * time.Second, Dependency: kyc.DepProvider, Cause: errors.New("sumsub: HTTP 502")}
 	w := e.do(post(link(custA), ""))
 	ge := checkError(t, w, 503, "SERVICE_UNAVAILABLE")
 	if w.Header().Get("Retry-After") != "2" || w.Header().Get("Retry-After-Ms") != "2000" {
@@ -338,7 +340,7 @@ func TestTokenSecretFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			e.h.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: tc.src, ID: "tokens", Parse: auth.ParseTokens}}
+			e.link.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: tc.src, ID: "tokens", Parse: auth.ParseTokens}}
 			w := e.do(post(link(custA), ""))
 			checkError(t, w, tc.status, tc.code)
 			if hasRetry := w.Header().Get("Retry-After") != ""; hasRetry != (tc.status == 503) {
@@ -348,20 +350,33 @@ func TestTokenSecretFaults(t *testing.T) {
 	}
 }
 
+// panicky is a customer store with a bug.
 type panicky struct{}
 
-func (panicky) Customer(context.Context, string, string) (kyc.Customer, error)  { panic("bug") }
-func (panicky) LinkFor(context.Context, kyc.Customer, string) (kyc.Link, error) { panic("bug") }
+func (panicky) FindCustomer(context.Context, string) (kyc.Customer, error) { panic("bug") }
+
+// panickyProvider is a provider with a bug.
+type panickyProvider struct{ kyc.Provider }
+
+func (panickyProvider) CreateLink(context.Context, kyc.LinkRequest) (string, string, error) {
+	panic("bug")
+}
 
 func TestPanicIs500(t *testing.T) {
 	e := newEnv(t, idempotency.NewMemory())
-	e.h.Links = panicky{}
-	t.Run("no key", func(t *testing.T) { checkError(t, e.do(post(link(custA), "")), 500, "INTERNAL_ERROR") })
-	// With a key the lookup runs on its own goroutine; its panic must not
-	// take the process down.
-	t.Run("key", func(t *testing.T) {
-		checkError(t, e.do(post(link(custA), "", "Idempotency-Key", "panic")), 500, "INTERNAL_ERROR")
-	})
+	store := e.link.Links.Customers
+	// The lookup runs on its own goroutine; its panic must not take the
+	// process down. The provider's runs on the request's.
+	for name, set := range map[string]func(){
+		"lookup":   func() { e.link.Links.Customers, e.link.Links.Provider = panicky{}, e.provider },
+		"provider": func() { e.link.Links.Customers, e.link.Links.Provider = store, panickyProvider{e.provider} },
+	} {
+		set()
+		t.Run(name+" no key", func(t *testing.T) { checkError(t, e.do(post(link(custA), "")), 500, "INTERNAL_ERROR") })
+		t.Run(name+" key", func(t *testing.T) {
+			checkError(t, e.do(post(link(custA), "", "Idempotency-Key", "panic-"+name)), 500, "INTERNAL_ERROR")
+		})
+	}
 }
 
 // rendezvous makes the customer lookup and the idempotency acquire each wait
@@ -409,7 +424,7 @@ func (m meetingStore) Acquire(ctx context.Context, rec idempotency.Record, now t
 func TestLookupRunsAlongsideAcquire(t *testing.T) {
 	r := &rendezvous{lookupStarted: make(chan struct{}), acquireStarted: make(chan struct{})}
 	e := newEnv(t, meetingStore{Store: idempotency.NewMemory(), r: r})
-	svc := e.h.Links.(*kyc.Service)
+	svc := e.link.Links
 	svc.Customers = meetingCustomers{CustomerStore: svc.Customers, r: r}
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "together")); w.Code != 201 {
 		t.Fatalf("%d %s; want 201 with lookup and acquire side by side", w.Code, w.Body)
@@ -443,7 +458,7 @@ func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
 func TestContactVerificationRequired(t *testing.T) {
 	e := newEnv(t, idempotency.NewMemory())
 	gated := "Customer:gated"
-	e.h.Links = &kyc.Service{Customers: customers.NewMemory(kyc.Customer{ID: gated, PlatformID: "platform-a",
+	e.link.Links = &kyc.Links{Customers: customers.NewMemory(kyc.Customer{ID: gated, PlatformID: "platform-a",
 		ContactVerification: kyc.ContactVerification{Email: "PENDING", Phone: "VERIFIED"}}),
 		Provider: e.provider, TTL: time.Minute, Now: time.Now}
 	for _, key := range []string{"", "gated-key"} {
@@ -496,7 +511,7 @@ func TestRedirectRulesPerProvider(t *testing.T) {
 		}{{"sandbox", true, tc.sandbox}, {"sumsub", false, tc.sumsubs}} {
 			t.Run(p.name+" "+tc.uri, func(t *testing.T) {
 				e := newEnv(t, nil)
-				e.h.LocalRedirects = p.local
+				e.link.LocalRedirects = p.local
 				w := e.do(post(link(custA), `{"redirectUri":"`+tc.uri+`"}`))
 				if p.accept && w.Code != 201 {
 					t.Fatalf("%d %s; want 201", w.Code, w.Body)
@@ -520,15 +535,15 @@ type fakeLimiter struct {
 	calls   atomic.Int32
 }
 
-func (f *fakeLimiter) Allow(context.Context, string) error {
+func (f *fakeLimiter) Allow(context.Context, string) (time.Duration, error) {
 	f.calls.Add(1)
 	if f.limited.Load() {
-		return &ratelimit.ErrLimited{RetryAfter: 1500 * time.Millisecond}
+		return 1500 * time.Millisecond, nil
 	}
 	if err := f.err.Load(); err != nil {
-		return *err
+		return 0, *err
 	}
-	return nil
+	return 0, nil
 }
 
 // TestRateLimited: over the limit a link is 429 RATE_LIMITED in the Grid
@@ -537,7 +552,7 @@ func (f *fakeLimiter) Allow(context.Context, string) error {
 func TestRateLimited(t *testing.T) {
 	e := newEnv(t, idempotency.NewMemory())
 	lim := &fakeLimiter{}
-	e.h.Limiter = lim
+	e.link.Links.Limits = lim
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "before")); w.Code != 201 {
 		t.Fatalf("under the limit: %d %s", w.Code, w.Body)
 	}
@@ -599,10 +614,10 @@ func TestMetricOutcomes(t *testing.T) {
 	e.do(post(link(custA), `{"nope":1}`))
 	e.do(post(link(custA), `{}`, "Authorization", basic("tok-a", "wrong")))
 	e.do(post(link(custGone), `{}`))
-	e.provider.err = kyc.Unavailable("down", time.Second, &sumsub.APIError{Status: 502})
+	e.provider.err = kyc.Unavailable(kyc.DepProvider, "down", time.Second, &sumsub.APIError{Status: 502})
 	e.do(post(link(custA), `{}`))
 	e.provider.err = nil
-	e.h.Links = panicky{}
+	e.link.Links.Customers = panicky{}
 	e.do(post(link(custA), `{}`))
 	want := []string{"LINK_ISSUED", "REPLAY", "CONFLICT_IDEMPOTENCY_KEY_REUSED", "INVALID_INPUT", "UNAUTHORIZED",
 		"USER_NOT_FOUND", "SERVICE_UNAVAILABLE_PROVIDER", "INTERNAL_ERROR_OTHER"}

@@ -105,7 +105,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 			// that misses its step frees the key for a second run by design
 			// (TestGuardReleasesAfterCompleteTimesOut), which is not this
 			// test's subject.
-			e.h.Timeout, e.h.Idempotency.CleanupStep = 30*time.Second, 5*time.Second
+			e.srv.Timeout, e.link.Idempotency.CleanupStep = 30*time.Second, 5*time.Second
 			const n = 50
 			var wg sync.WaitGroup
 			results := make([]struct {
@@ -156,8 +156,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 func TestCrashedRequest(t *testing.T) {
 	store := dynamoIdem(t)
 	e := newEnv(t, store)
-	e.h.Idempotency.LockMargin = 200 * time.Millisecond
-	e.h.Idempotency.MaxWait = 100 * time.Millisecond
+	e.link.Idempotency.LockMargin = 200 * time.Millisecond
+	e.link.Idempotency.MaxWait = 100 * time.Millisecond
 	// Simulate the crash at the store level: the record a killed invocation
 	// leaves behind, with the lock ending at its deadline plus margin.
 	now := time.Now()

@@ -264,11 +264,9 @@ func isLoopback(h string) bool {
 
 // parseInput validates everything the caller sent, before anything is
 // looked up or written.
-func parseInput(r *http.Request, rawCustomerID string, localRedirects bool) (linkInput, error) {
-	id, err := url.PathUnescape(rawCustomerID)
-	if err != nil {
-		return linkInput{}, kyc.InvalidField("customerId", "The customer id in the path is not validly percent-encoded.")
-	}
+// id is the path's customerId as the router decoded it (a segment that is
+// not validly percent-encoded stays as sent, and fails the id's rules).
+func parseInput(r *http.Request, id string, localRedirects bool) (linkInput, error) {
 	if err := validCustomerID(id); err != nil {
 		return linkInput{}, err
 	}

@@ -12,6 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
 // DynamoDBAPI is the calls the store makes: item reads and writes on one
@@ -22,6 +25,9 @@ type DynamoDBAPI interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
+
+// unavailable is what a caller is told when the idempotency table fails.
+const unavailable = "The service is temporarily unavailable."
 
 // DynamoDB is a Store in a table with partition key pk (S) and TTL on
 // expiresAt (N, epoch seconds).
@@ -82,7 +88,7 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 		}
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
-			return nil, fmt.Errorf("idempotency: acquire: %w", err)
+			return nil, awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: acquire: %w", err))
 		}
 		existing, err := d.blocking(ctx, rec.Key, ccf)
 		if err != nil {
@@ -115,7 +121,7 @@ func (d *DynamoDB) Get(ctx context.Context, key string) (*Record, error) {
 		TableName: aws.String(d.Table), Key: d.key(key), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("idempotency: get: %w", err)
+		return nil, awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: get: %w", err))
 	}
 	if len(out.Item) == 0 {
 		return nil, nil
@@ -130,7 +136,7 @@ const ownerCondition = "#token = :token AND #status = :inprogress"
 func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Response) error {
 	headers, err := json.Marshal(resp.Header)
 	if err != nil {
-		return fmt.Errorf("idempotency: complete: %w", err)
+		return awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: complete: %w", err))
 	}
 	body := resp.Body
 	if body == nil {
@@ -193,11 +199,11 @@ func (d *DynamoDB) ownerErr(ctx context.Context, op, key string, err error, done
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return fmt.Errorf("idempotency: %s: %w", op, err)
+		return awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: %s: %w", op, err))
 	}
 	rec, err := d.blocking(ctx, key, ccf)
 	if err != nil {
-		return fmt.Errorf("idempotency: %s: %w", op, err)
+		return awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: %s: %w", op, err))
 	}
 	if done(rec) {
 		return nil
@@ -251,7 +257,7 @@ func recordFromItem(item map[string]types.AttributeValue) (*Record, error) {
 		resp := &Response{Status: int(num(attrRespStatus)), Header: http.Header{}}
 		if h := str(attrRespHeader); h != "" {
 			if err := json.Unmarshal([]byte(h), &resp.Header); err != nil {
-				return nil, fmt.Errorf("idempotency: record %s has unreadable headers: %w", rec.Key, err)
+				return nil, kyc.Misconfigured(kyc.DepStore, fmt.Errorf("idempotency: record %s has unreadable headers: %w", rec.Key, err))
 			}
 		}
 		if b, ok := item[attrRespBody].(*types.AttributeValueMemberB); ok {

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/grid-kyc/kyc-link/internal/awsfault"
+	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
@@ -22,8 +22,8 @@ import (
 // The guard must take that as its own success, not as another request.
 func TestLostAnswersAreOwnWrites(t *testing.T) {
 	moto := moto.Need(t)
-	setup := func(t *testing.T) (*awsfault.Proxy, *idempotency.Guard, *logbuf.Buffer) {
-		proxy := awsfault.New(t, moto.URL)
+	setup := func(t *testing.T) (*faultproxy.Proxy, *idempotency.Guard, *logbuf.Buffer) {
+		proxy := faultproxy.New(t, moto.URL)
 		cfg := moto.Config()
 		cfg.BaseEndpoint = aws.String(proxy.URL)
 		table := motoserver.Name("lost")
@@ -37,7 +37,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 
 	t.Run("acquire", func(t *testing.T) {
 		proxy, g, _ := setup(t)
-		proxy.Set("PutItem", awsfault.LoseAnswerOnce)
+		proxy.Set("PutItem", faultproxy.LoseAnswerOnce)
 		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
 		if err != nil || replayed || string(resp.Body) != "first" {
 			t.Fatalf("Do = %s, replayed %v, %v; want a fresh run (the lost PutItem was ours)", resp.Body, replayed, err)
@@ -48,7 +48,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 	})
 	t.Run("complete", func(t *testing.T) {
 		proxy, g, logs := setup(t)
-		proxy.Set("UpdateItem", awsfault.LoseAnswerOnce)
+		proxy.Set("UpdateItem", faultproxy.LoseAnswerOnce)
 		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok); err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 	})
 	t.Run("release", func(t *testing.T) {
 		proxy, g, logs := setup(t)
-		proxy.Set("DeleteItem", awsfault.LoseAnswerOnce)
+		proxy.Set("DeleteItem", faultproxy.LoseAnswerOnce)
 		failing := func(context.Context) idempotency.Response { return idempotency.Response{Status: 503} }
 		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", failing); err != nil {
 			t.Fatal(err)

@@ -31,8 +31,22 @@ type Error struct {
 	// succeed (a dependency's outage is expected to pass). It is a fact
 	// about the failure, not about HTTP; the edge renders it as headers.
 	RetryAfter time.Duration
+	// Dependency names what failed behind a 5xx (the provider, the
+	// store, the secrets), set where the error is made; "" is our own
+	// code. The edge reports it, it never re-derives it.
+	Dependency Dependency
 	Cause      error
 }
+
+// Dependency is a service the domain relies on, as named in metrics.
+type Dependency string
+
+// The dependencies an outage or a misconfiguration can come from.
+const (
+	DepProvider Dependency = "PROVIDER"
+	DepStore    Dependency = "STORE"
+	DepSecrets  Dependency = "SECRETS"
+)
 
 func (e *Error) Error() string {
 	if e.Cause != nil {
@@ -66,14 +80,45 @@ func Internal(cause error) *Error {
 
 // Unavailable reports a dependency that is failing or too slow; the caller
 // may retry after retryAfter.
-func Unavailable(message string, retryAfter time.Duration, cause error) *Error {
-	return &Error{Code: CodeUnavailable, Message: message, RetryAfter: retryAfter, Cause: cause}
+func Unavailable(dep Dependency, message string, retryAfter time.Duration, cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: message, RetryAfter: retryAfter, Dependency: dep, Cause: cause}
+}
+
+// Misconfigured reports a dependency that answers in a way retrying cannot
+// fix (a missing table or secret, no permission): our configuration, so an
+// internal error, with the dependency named for the logs and metrics.
+func Misconfigured(dep Dependency, cause error) *Error {
+	e := Internal(cause)
+	e.Dependency = dep
+	return e
+}
+
+// Outage is the answer for a dependency's failure: Misconfigured when
+// permanent, else Unavailable with message and retryAfter.
+func Outage(dep Dependency, permanent bool, message string, retryAfter time.Duration, cause error) *Error {
+	if permanent {
+		return Misconfigured(dep, cause)
+	}
+	return Unavailable(dep, message, retryAfter, cause)
 }
 
 // Conflict reports a request that clashes with the state of the service;
 // reason is the machine-readable details.reason that tells conflicts apart.
 func Conflict(reason, message string) *Error {
 	return &Error{Code: CodeConflict, Message: message, Details: map[string]any{"reason": reason}}
+}
+
+// Reword returns err with message shown instead when it is an outage,
+// so a caller can say what is unavailable in its own terms; the
+// dependency and cause stay.
+func Reword(err error, message string) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeUnavailable {
+		return err
+	}
+	c := *e
+	c.Message = message
+	return &c
 }
 
 // AsError returns err as an *Error; anything that is not one is an internal

@@ -35,9 +35,9 @@ type Review struct {
 // the customer still being as it was read.
 type Change struct {
 	CustomerID string
-	// Field is the attribute that holds the status: kycStatus, or
-	// kybStatus for businesses.
-	Field        string
+	// Type says which status moves: the KYC status of an individual,
+	// the KYB status of a business.
+	Type         CustomerType
 	Status       Status
 	ReviewAt     time.Time
 	RejectType   string
@@ -94,14 +94,6 @@ type Reviews struct {
 	Now     func() time.Time
 }
 
-// StatusField is the customer attribute a review of c moves.
-func StatusField(t CustomerType) string {
-	if t == Business {
-		return "kybStatus"
-	}
-	return "kycStatus"
-}
-
 // Apply applies r if it is newer than the last review applied to its
 // customer. A changed status records a notice in the same write.
 func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
@@ -123,7 +115,7 @@ func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
 		}
 		now := s.Now().UTC()
 		was := c.StatusOf()
-		ch := Change{CustomerID: c.ID, Field: StatusField(c.Type), Status: r.Status, ReviewAt: r.At,
+		ch := Change{CustomerID: c.ID, Type: c.Type, Status: r.Status, ReviewAt: r.At,
 			RejectType: r.RejectType, RejectLabels: r.RejectLabels, UpdatedAt: now,
 			WasStatus: was, WasReviewAt: c.LastReviewAt}
 		var notice *Notice

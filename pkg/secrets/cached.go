@@ -2,11 +2,13 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/tracing"
 )
 
@@ -111,7 +113,7 @@ func (c *Cached[T]) await(ctx context.Context, done <-chan struct{}) (T, error) 
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return zero, fmt.Errorf("secret %q: still loading: %w", c.ID, ctx.Err())
+		return zero, kyc.Unavailable(kyc.DepSecrets, unavailable, time.Second, fmt.Errorf("secret %q: still loading: %w", c.ID, ctx.Err()))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -164,12 +166,12 @@ func (c *Cached[T]) load(ctx context.Context) (T, error) {
 	var zero T
 	s, err := c.Source.SecretString(ctx, c.ID)
 	if err != nil {
-		return zero, err
+		return zero, tag(err)
 	}
 	v, err := c.Parse(s)
 	if err != nil {
 		// Parse functions must not quote the secret in their errors.
-		return zero, fmt.Errorf("secret %q: %w: %w", c.ID, ErrFormat, err)
+		return zero, kyc.Misconfigured(kyc.DepSecrets, fmt.Errorf("secret %q: %w: %w", c.ID, ErrFormat, err))
 	}
 	return v, nil
 }
@@ -179,4 +181,22 @@ func (c *Cached[T]) logger() *slog.Logger {
 		return c.Logger
 	}
 	return slog.Default()
+}
+
+// unavailable is what a caller is told when a secret cannot be read now.
+const unavailable = "The secrets store is temporarily unavailable."
+
+// tag makes a source's failure say it is the secrets' (a source that
+// already said so, as awsstore's does, keeps its verdict): a secret that
+// does not exist is our configuration, anything else an outage.
+func tag(err error) error {
+	var e *kyc.Error
+	switch {
+	case errors.As(err, &e):
+		return err
+	case errors.Is(err, ErrNotFound):
+		return kyc.Misconfigured(kyc.DepSecrets, err)
+	default:
+		return kyc.Unavailable(kyc.DepSecrets, unavailable, time.Second, err)
+	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
 
@@ -40,7 +42,7 @@ func TestSecretsManagerSource(t *testing.T) {
 	moto := moto.Need(t)
 	id := motoserver.Name("kyc/present")
 	moto.PutSecret(t, id, `{"a":"b"}`)
-	testSource(t, &secrets.SecretsManager{Client: moto.SecretsManager()}, id)
+	testSource(t, &awsstore.SecretsManager{Client: moto.SecretsManager()}, id)
 }
 
 // flaky is a Source that counts calls, fails while down is set, and holds
@@ -212,5 +214,43 @@ func TestCachedColdReadersShareOneLoad(t *testing.T) {
 	}
 	if n := src.calls.Load(); n != 1 {
 		t.Fatalf("source called %d times; want 1", n)
+	}
+}
+
+type downSource struct{}
+
+func (downSource) SecretString(context.Context, string) (string, error) {
+	return "", errors.New("connection refused")
+}
+
+// TestCachedErrorsNameTheSecrets: what a cache's Get fails with says it
+// was the secrets, and whether retrying can help: a missing secret or one
+// in the wrong format is our configuration (500), a source that cannot be
+// reached an outage (503).
+func TestCachedErrorsNameTheSecrets(t *testing.T) {
+	parse := func(s string) (string, error) {
+		if s != "ok" {
+			return "", errors.New("not ok")
+		}
+		return s, nil
+	}
+	for _, tc := range []struct {
+		name string
+		src  secrets.Source
+		id   string
+		want kyc.Code
+	}{
+		{"missing", secrets.Memory{}, "absent", kyc.CodeInternal},
+		{"bad format", secrets.Memory{"s": "nope"}, "s", kyc.CodeInternal},
+		{"source down", downSource{}, "s", kyc.CodeUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &secrets.Cached[string]{Source: tc.src, ID: tc.id, Parse: parse}
+			_, err := c.Get(context.Background())
+			e := kyc.AsError(err)
+			if e.Code != tc.want || e.Dependency != kyc.DepSecrets {
+				t.Fatalf("err = %v (code %s, dependency %q); want %s from %s", err, e.Code, e.Dependency, tc.want, kyc.DepSecrets)
+			}
+		})
 	}
 }

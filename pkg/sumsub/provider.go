@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -37,7 +36,7 @@ const (
 func (p *Provider) CreateLink(ctx context.Context, r kyc.LinkRequest) (string, string, error) {
 	creds, err := p.Credentials.Get(ctx)
 	if err != nil {
-		return "", "", fault.Outage(unavailableMessage, retryAfter, err)
+		return "", "", kyc.Reword(err, unavailableMessage)
 	}
 	params := LinkParams{
 		LevelName:   p.Levels[r.Type],
@@ -97,12 +96,12 @@ func classify(err error, sentRedirect bool) error {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status < 400 || apiErr.Status >= 500 ||
 		apiErr.Status == http.StatusTooManyRequests || apiErr.Status == http.StatusRequestTimeout {
-		return kyc.Unavailable(unavailableMessage, retryAfter, err)
+		return kyc.Unavailable(kyc.DepProvider, unavailableMessage, retryAfter, err)
 	}
 	if sentRedirect && (apiErr.Status == http.StatusBadRequest || apiErr.Status == http.StatusUnprocessableEntity) {
 		e := kyc.InvalidField("redirectUri", "The verification provider refused the redirectUri; send a public https URL.")
 		e.Cause = err
 		return e
 	}
-	return kyc.Internal(err)
+	return kyc.Misconfigured(kyc.DepProvider, err)
 }

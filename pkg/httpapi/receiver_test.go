@@ -22,14 +22,24 @@ import (
 
 const hookSecret = "fuzz-webhook-secret"
 
-func newReceiver(tb testing.TB) *httpapi.SumsubWebhook {
+// receiverEnv is the receiver behind the router, as the function serves
+// it; its fields are the receiver's and the server's.
+type receiverEnv struct {
+	*httpapi.SumsubReceiver
+	*httpapi.Server
+}
+
+func (e receiverEnv) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.Server.Handler().ServeHTTP(w, r)
+}
+
+func newReceiver(tb testing.TB) receiverEnv {
 	store := customers.NewMemory(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
-	return &httpapi.SumsubWebhook{
+	rcv := &httpapi.SumsubReceiver{
 		Secret:  func(context.Context) (string, error) { return hookSecret, nil },
 		Reviews: &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: time.Now},
-		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Timeout: 5 * time.Second,
 	}
+	return receiverEnv{rcv, &httpapi.Server{Receiver: rcv, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Timeout: 5 * time.Second}}
 }
 
 // FuzzSumsubWebhook throws arbitrary bodies, digest algorithms and paths

@@ -1,8 +1,8 @@
-// Package awsfault is a proxy for tests that stands between an AWS SDK
+// Package faultproxy is a proxy for tests that stands between an AWS SDK
 // client and an emulator (moto_server) and injects faults per operation:
 // dropped connections, throttling, 5xx, hangs, and writes whose answer is
 // lost after the emulator applied them.
-package awsfault
+package faultproxy
 
 import (
 	"io"

@@ -1,10 +1,11 @@
-// Package fault tells a dependency's permanent faults (our configuration:
-// retrying cannot help) from transient ones (an outage: retrying later
-// can), and turns each into the answer the caller should get: 500 for the
-// first, 503 with a retry hint for the second. Grid's SDKs retry every 503,
-// so a misconfiguration answered as 503 becomes a retry storm that looks
-// like someone else's outage.
-package fault
+// Package awsstore holds the service's AWS implementations (DynamoDB
+// stores, Secrets Manager) and the one place that reads AWS's errors: each
+// failure leaves here as a *kyc.Error that names its dependency and says
+// whether it is permanent (our configuration: 500) or transient (an outage:
+// 503 with a retry hint). Grid's SDKs retry every 503, so a
+// misconfiguration answered as 503 becomes a retry storm that looks like
+// someone else's outage.
+package awsstore
 
 import (
 	"context"
@@ -16,7 +17,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
 
 // permanentCodes are AWS error codes that retrying cannot fix: a table or
@@ -61,21 +61,19 @@ func (c credentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	return creds, err
 }
 
-// Permanent reports whether err is a fault retrying cannot fix.
+// Permanent reports whether err, from an AWS call, is a fault retrying
+// cannot fix.
 func Permanent(err error) bool {
-	if errors.Is(err, secrets.ErrNotFound) || errors.Is(err, secrets.ErrFormat) || errors.Is(err, ErrNoCredentials) {
+	if errors.Is(err, ErrNoCredentials) {
 		return true
 	}
 	var api smithy.APIError
 	return errors.As(err, &api) && permanentCodes[api.ErrorCode()]
 }
 
-// Outage is the caller's answer for a dependency's failure: 500 when it is
-// permanent (the cause, logged, names the resource), else 503 with
-// message and retryAfter.
-func Outage(message string, retryAfter time.Duration, err error) *kyc.Error {
-	if Permanent(err) {
-		return kyc.Internal(err)
-	}
-	return kyc.Unavailable(message, retryAfter, err)
+// Outage is the answer for an AWS call's failure: kyc.Misconfigured when
+// it is permanent (the cause, logged, names the resource), else
+// kyc.Unavailable with message and a retry hint of a second.
+func Outage(dep kyc.Dependency, message string, err error) *kyc.Error {
+	return kyc.Outage(dep, Permanent(err), message, time.Second, err)
 }

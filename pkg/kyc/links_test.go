@@ -1,7 +1,11 @@
 package kyc_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,10 +23,10 @@ func (r *recorder) CreateLink(_ context.Context, req kyc.LinkRequest) (string, s
 	return "https://link", "tok", nil
 }
 
-func TestService(t *testing.T) {
+func TestLinks(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
 	p := &recorder{}
-	s := &kyc.Service{
+	s := &kyc.Links{
 		Customers: customers.NewMemory(
 			kyc.Customer{ID: "c1", PlatformID: "p1", Email: "e@example.com", PhoneNumber: "+1"},
 			kyc.Customer{ID: "c2", PlatformID: "p1", Type: kyc.Business},
@@ -30,7 +34,7 @@ func TestService(t *testing.T) {
 		),
 		Provider: p, TTL: 30 * time.Minute, Now: func() time.Time { return now },
 	}
-	l, err := s.CreateLink(context.Background(), "p1", "c1", "https://r")
+	l, err := s.Create(context.Background(), "p1", "c1", "https://r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +48,7 @@ func TestService(t *testing.T) {
 	if p.got[0] != wantReq {
 		t.Fatalf("provider request = %+v; want %+v", p.got[0], wantReq)
 	}
-	s.CreateLink(context.Background(), "p1", "c2", "")
+	s.Create(context.Background(), "p1", "c2", "")
 	if got := p.got[1].Type; got != kyc.Business {
 		t.Fatalf("business customer sent as %s; want %s", got, kyc.Business)
 	}
@@ -52,7 +56,7 @@ func TestService(t *testing.T) {
 		{"other platform's customer", "p2", "c1"}, {"deleted customer", "p1", "c3"}, {"missing customer", "p1", "nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.CreateLink(context.Background(), tc.platform, tc.id, "")
+			_, err := s.Create(context.Background(), tc.platform, tc.id, "")
 			if got, want := *kyc.AsError(err), *kyc.CustomerNotFound(); got.Code != want.Code || got.Message != want.Message {
 				t.Errorf("err = %v; want the one not-found answer %v", err, &want)
 			}
@@ -69,13 +73,13 @@ func TestService(t *testing.T) {
 func TestLinkForEveryReviewStatus(t *testing.T) {
 	for _, st := range []kyc.Status{kyc.StatusUnverified, kyc.StatusPending, kyc.StatusHold, kyc.StatusRejected, kyc.StatusApproved} {
 		t.Run(string(st), func(t *testing.T) {
-			s := &kyc.Service{
+			s := &kyc.Links{
 				Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", KYCStatus: string(st)},
 					kyc.Customer{ID: "b", PlatformID: "p", Type: kyc.Business, KYBStatus: string(st)}),
 				Provider: &recorder{}, TTL: time.Minute, Now: time.Now,
 			}
 			for _, id := range []string{"c", "b"} {
-				if _, err := s.CreateLink(context.Background(), "p", id, ""); err != nil {
+				if _, err := s.Create(context.Background(), "p", id, ""); err != nil {
 					t.Fatalf("%s with status %s: %v; want a link", id, st, err)
 				}
 			}
@@ -101,9 +105,9 @@ func TestContactVerificationGate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &recorder{}
-			s := &kyc.Service{Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", ContactVerification: tc.cv}),
+			s := &kyc.Links{Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", ContactVerification: tc.cv}),
 				Provider: p, TTL: time.Minute, Now: time.Now}
-			_, err := s.CreateLink(context.Background(), "p", "c", "")
+			_, err := s.Create(context.Background(), "p", "c", "")
 			if tc.channels == nil {
 				if err != nil || len(p.got) != 1 {
 					t.Fatalf("err %v, %d provider calls; want a link", err, len(p.got))
@@ -119,6 +123,60 @@ func TestContactVerificationGate(t *testing.T) {
 			}
 			if len(p.got) != 0 {
 				t.Errorf("the provider was asked %d times; want never", len(p.got))
+			}
+		})
+	}
+}
+
+type fakeLimits struct {
+	retryAfter time.Duration
+	err        error
+	hang       bool
+}
+
+func (f fakeLimits) Allow(ctx context.Context, _ string) (time.Duration, error) {
+	if f.hang {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	return f.retryAfter, f.err
+}
+
+// TestLinkLimits: a refusal is RATE_LIMITED with its retry hint and the
+// provider is not asked; a limit store that fails or hangs allows the link
+// (the limits protect the provider's quota, their outage must not take
+// links down), and says so at WARN.
+func TestLinkLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		limits  fakeLimits
+		refused bool
+	}{
+		{"allowed", fakeLimits{}, false},
+		{"refused", fakeLimits{retryAfter: 1500 * time.Millisecond}, true},
+		{"store down", fakeLimits{err: errors.New("throttled")}, false},
+		{"store hangs", fakeLimits{hang: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			p := &recorder{}
+			s := &kyc.Links{Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p"}),
+				Provider: p, Limits: tc.limits, TTL: time.Minute, Now: time.Now,
+				Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			_, err := s.Create(context.Background(), "p", "c", "")
+			if tc.refused {
+				e := kyc.AsError(err)
+				if e.Code != kyc.CodeRateLimited || e.RetryAfter != 1500*time.Millisecond || len(p.got) != 0 {
+					t.Fatalf("err %v (retry %v), %d provider calls; want RATE_LIMITED after 1.5s and no call", err, e.RetryAfter, len(p.got))
+				}
+				return
+			}
+			if err != nil || len(p.got) != 1 {
+				t.Fatalf("err %v, %d provider calls; want a link", err, len(p.got))
+			}
+			warned := strings.Contains(logs.String(), "rate limit store unavailable")
+			if want := tc.limits.err != nil || tc.limits.hang; warned != want {
+				t.Errorf("WARN logged %v; want %v (logs %s)", warned, want, logs.String())
 			}
 		})
 	}

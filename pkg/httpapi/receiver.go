@@ -7,16 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
-
-// WebhookRoute is the route Sumsub posts its applicant events to.
-const WebhookRoute = "POST /webhooks/sumsub"
 
 // MaxWebhookBody bounds a Sumsub event; they are a few hundred bytes.
 const MaxWebhookBody = 256 << 10
@@ -33,25 +28,18 @@ type Reviewer interface {
 	Apply(ctx context.Context, r kyc.Review) (kyc.Outcome, error)
 }
 
-// SumsubWebhook receives Sumsub's applicant events: it checks the body's
+// SumsubReceiver serves WebhookRoute: it receives Sumsub's applicant events: it checks the body's
 // size, then the digest before anything of the body is looked at, maps the
 // event to a review and applies it. It answers 200 only once the change is
 // durable (or the event changes nothing), 5xx only when the change could
 // not be recorded, so Sumsub retries exactly what was not recorded.
-type SumsubWebhook struct {
+type SumsubReceiver struct {
 	// Secret returns the webhook secret (the Sumsub secret's
 	// webhookSecret); an error is a load failure (503).
 	Secret  func(ctx context.Context) (string, error)
 	Reviews Reviewer
-	Logger  *slog.Logger
-	// Timeout bounds each request; 0 leaves the context's deadline.
-	Timeout time.Duration
 	// Now is the receiver's clock for MaxEventSkew; nil is time.Now.
 	Now func() time.Time
-}
-
-func (h *SumsubWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, h.Logger, h.Timeout, h.serve)
 }
 
 type webhookAck struct {
@@ -59,19 +47,7 @@ type webhookAck struct {
 	Outcome  string `json:"outcome"`
 }
 
-func (h *SumsubWebhook) serve(q *request) (resp response) {
-	defer func() {
-		if p := recover(); p != nil {
-			resp = q.fail(kyc.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack())))
-		}
-	}()
-	if q.r.URL.EscapedPath() != "/webhooks/sumsub" {
-		return q.fail(kyc.Errorf(codeRouteNotFound, "No route matches %s %s.", q.r.Method, truncate(q.r.URL.EscapedPath(), 200)))
-	}
-	if q.r.Method != http.MethodPost {
-		return q.fail(kyc.Errorf(codeMethodNotAllowed, "This route accepts only POST."))
-	}
-	q.route = WebhookRoute
+func (h *SumsubReceiver) serve(q *request) response {
 	// The size first, on nothing but the length: the digest of a
 	// truncated body could never match, and the rest is not read.
 	body, err := io.ReadAll(io.LimitReader(q.r.Body, MaxWebhookBody+1))
@@ -83,12 +59,12 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 	}
 	secret, err := h.Secret(q.ctx)
 	if err != nil {
-		return q.fail(fault.Outage("The webhook secret is temporarily unavailable.", time.Second, err))
+		return q.fail(kyc.Reword(err, "The webhook secret is temporarily unavailable."))
 	}
 	// The signature next: nothing of an unsigned body is looked at.
 	if err := sumsub.VerifyWebhook(secret, q.r.Header.Get("X-Payload-Digest-Alg"), q.r.Header.Get("X-Payload-Digest"), body); err != nil {
 		if errors.Is(err, sumsub.ErrNoSecret) {
-			return q.fail(kyc.Internal(errors.New("the Sumsub secret has no webhookSecret")))
+			return q.fail(kyc.Misconfigured(kyc.DepSecrets, errors.New("the Sumsub secret has no webhookSecret")))
 		}
 		q.attrs = append(q.attrs, slog.String("refused", err.Error()))
 		r := q.fail(kyc.Errorf(kyc.CodeUnauthorized, "The webhook signature (X-Payload-Digest) is missing or does not match."))
@@ -150,7 +126,7 @@ func (h *SumsubWebhook) serve(q *request) (resp response) {
 	if err != nil {
 		e := kyc.AsError(err)
 		if e.Code != kyc.CodeUnavailable && e.Code != kyc.CodeInternal {
-			e = kyc.Unavailable("The status change could not be recorded.", time.Second, err)
+			e = kyc.Unavailable(kyc.DepStore, "The status change could not be recorded.", time.Second, err)
 		}
 		return q.fail(e)
 	}

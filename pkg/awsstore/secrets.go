@@ -1,4 +1,4 @@
-package secrets
+package awsstore
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
 
 // SecretsManagerAPI is the one call we make, so tests can wrap it.
@@ -15,24 +18,24 @@ type SecretsManagerAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// SecretsManager is a Source backed by AWS Secrets Manager.
+// SecretsManager is a secrets.Source backed by AWS Secrets Manager.
 type SecretsManager struct {
 	Client SecretsManagerAPI
 }
 
-var _ Source = (*SecretsManager)(nil)
+var _ secrets.Source = (*SecretsManager)(nil)
 
 func (s *SecretsManager) SecretString(ctx context.Context, id string) (string, error) {
 	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return "", fmt.Errorf("secret %q: %w", id, ErrNotFound)
+			return "", kyc.Misconfigured(kyc.DepSecrets, fmt.Errorf("secret %q: %w", id, secrets.ErrNotFound))
 		}
-		return "", fmt.Errorf("get secret %q: %w", id, err)
+		return "", Outage(kyc.DepSecrets, "The secrets store is temporarily unavailable.", fmt.Errorf("get secret %q: %w", id, err))
 	}
 	if out.SecretString == nil {
-		return "", fmt.Errorf("secret %q has no SecretString (binary secrets are not supported)", id)
+		return "", kyc.Misconfigured(kyc.DepSecrets, fmt.Errorf("secret %q has no SecretString (binary secrets are not supported)", id))
 	}
 	return *out.SecretString, nil
 }

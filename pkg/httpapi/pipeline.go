@@ -1,0 +1,280 @@
+// Package httpapi is the HTTP edge of the service: routing, input
+// validation, authentication, errors in the Grid shape and the access log.
+// Lambda and the local server both serve the one http.Handler that
+// Server.Handler builds (routes.go: every route; pipeline.go: what every
+// API request goes through; a file per route).
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/metrics"
+	"github.com/grid-kyc/kyc-link/pkg/requestid"
+)
+
+// response is one answer, buffered so it can be stored and replayed whole.
+type response = idempotency.Response
+
+// request is one call, from arrival to answer: what it carries and what its
+// single log line reports.
+type request struct {
+	logger *slog.Logger
+	r      *http.Request
+	ctx    context.Context // carries the request deadline
+	id     string          // X-Request-Id
+
+	route, customerID, platformID string
+	// attrs are further facts for the log line (a webhook's type, outcome).
+	attrs []slog.Attr
+	// cause is what went wrong behind the answer, for the log only.
+	cause error
+	// outcome names the answer for the metrics (fail sets it for errors).
+	outcome string
+	metrics *metrics.Recorder
+}
+
+// RejectEvent answers, in the Grid shape and with a log line, a request
+// whose event could not be turned into an http.Request, for any route.
+func RejectEvent(logger *slog.Logger) func(w http.ResponseWriter, r *http.Request, err error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		handle(w, r, logger, 0, "unmatched", func(q *request) response {
+			return q.fail(kyc.InvalidField("request", "The request could not be read: %v.", err))
+		})
+	}
+}
+
+// handle runs serve under the request deadline (timeout, when set, else the
+// context's own), writes its answer and logs one line for it.
+func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout time.Duration, route string, serve func(*request) response) {
+	start := time.Now()
+	ctx := r.Context()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	// On a real connection (the local server) reading the body is bounded
+	// by the request deadline too; in Lambda the body is already in memory.
+	body := &trackedBody{ReadCloser: r.Body}
+	if r.Body == nil {
+		body.ReadCloser = http.NoBody
+	}
+	r.Body = body
+	onConn := false
+	if d, ok := ctx.Deadline(); ok {
+		onConn = http.NewResponseController(w).SetReadDeadline(d) == nil
+	}
+
+	ctx, rec := metrics.With(ctx)
+	q := &request{logger: logger, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: route, metrics: rec}
+	resp := q.serve(serve)
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("X-Request-Id", q.id)
+	if onConn && r.ContentLength != 0 && !body.eof {
+		// We answer without the rest of the body (a 401 before reading
+		// it, a body that stalled): net/http would otherwise wait to drain
+		// it before sending our answer.
+		w.Header().Set("Connection", "close")
+	}
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body)
+	if q.outcome == "" {
+		q.outcome = successOutcome(resp)
+	}
+	q.log(resp.Status, time.Since(start))
+}
+
+// serve runs the route's serve: the one place a panic below any route
+// becomes a 500, and where the headers' size is checked for every route.
+func (q *request) serve(serve func(*request) response) (resp response) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp = q.fail(kyc.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack())))
+		}
+	}()
+	if err := checkHeaderSize(q.r.Header); err != nil {
+		return q.fail(err)
+	}
+	return serve(q)
+}
+
+// successOutcome names a 2xx answer for the metrics.
+func successOutcome(resp response) string {
+	switch {
+	case resp.Status == http.StatusCreated && resp.Header.Get("Idempotent-Replayed") == "true":
+		return "REPLAY"
+	case resp.Status == http.StatusCreated:
+		return "LINK_ISSUED"
+	default:
+		return "OK"
+	}
+}
+
+// failureOutcome names an error answer for the metrics: the Grid code,
+// with the conflict's reason, and for a 5xx the dependency the error
+// names (PROVIDER, STORE, SECRETS), or OTHER for our own faults.
+func failureOutcome(status int, e *kyc.Error, reason string) string {
+	switch {
+	case e.Code == kyc.CodeConflict && reason != "":
+		return "CONFLICT_" + reason
+	case status < 500:
+		return string(e.Code)
+	case e.Dependency == "":
+		return string(e.Code) + "_OTHER"
+	}
+	return string(e.Code) + "_" + string(e.Dependency)
+}
+
+// trackedBody notes whether the request body was read to its end.
+type trackedBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// log writes the request's one line: INFO for answers, WARN for 503s (a
+// dependency's fault), ERROR for other 5xx (ours).
+func (q *request) log(status int, latency time.Duration) {
+	level := slog.LevelInfo
+	switch {
+	case status >= 500 && status != http.StatusServiceUnavailable:
+		level = slog.LevelError
+	case status >= 500:
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", q.id),
+		slog.String("method", q.r.Method),
+		slog.String("route", q.route),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
+	}
+	if q.customerID != "" {
+		attrs = append(attrs, slog.String("customer_id", q.customerID))
+	}
+	if q.platformID != "" {
+		attrs = append(attrs, slog.String("platform_id", q.platformID))
+	}
+	attrs = append(attrs, q.attrs...)
+	if q.cause != nil {
+		attrs = append(attrs, slog.String("error", q.cause.Error()))
+	}
+	attrs = append(attrs, q.metrics.Attrs(q.outcome, time.Now())...)
+	q.logger.LogAttrs(q.ctx, level, "request", attrs...)
+}
+
+// fail renders err for the caller and keeps its cause for the log line
+// and its outcome for the metrics.
+func (q *request) fail(err error) response {
+	if e := kyc.AsError(err); e.Cause != nil && !errors.Is(err, auth.ErrBadCredentials) {
+		q.cause = e.Cause
+	}
+	resp, shown := render(err, q.id)
+	reason, _ := shown.Details["reason"].(string)
+	q.outcome = failureOutcome(resp.Status, shown, reason)
+	return resp
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Routing codes: the edge's own, the domain has no routes.
+const (
+	codeRouteNotFound    kyc.Code = "NOT_FOUND"
+	codeMethodNotAllowed kyc.Code = "METHOD_NOT_ALLOWED"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[kyc.Code]int{
+	kyc.CodeInvalid:      http.StatusBadRequest,
+	kyc.CodeUnauthorized: http.StatusUnauthorized,
+	kyc.CodeNotFound:     http.StatusNotFound,
+	codeRouteNotFound:    http.StatusNotFound,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	kyc.CodeRateLimited:  http.StatusTooManyRequests,
+	kyc.CodeConflict:     http.StatusConflict,
+	kyc.CodeUnavailable:  http.StatusServiceUnavailable,
+	kyc.CodeInternal:     http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Status  int            `json:"status"`
+	Code    kyc.Code       `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// render renders err in the Grid error shape and returns the error as
+// shown to the caller (credentials failures and unknown codes mapped).
+// Only the code, message and details reach the caller; a 5xx carries the
+// request id so support can find the logged cause.
+func render(err error, rid string) (response, *kyc.Error) {
+	e := kyc.AsError(err)
+	if errors.Is(err, auth.ErrBadCredentials) {
+		e = kyc.Errorf(kyc.CodeUnauthorized, "Missing or invalid API credentials; use HTTP Basic auth with your API token id and client secret.")
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+		e = kyc.Internal(e)
+	}
+	details := e.Details
+	if status >= 500 {
+		details = map[string]any{"requestId": rid}
+		for k, v := range e.Details {
+			details[k] = v
+		}
+	}
+	resp := jsonResponse(status, errorBody{Status: status, Code: e.Code, Message: e.Message, Details: details})
+	if e.Code == kyc.CodeUnauthorized {
+		resp.Header.Set("WWW-Authenticate", `Basic realm="Grid"`)
+	}
+	if e.Code == kyc.CodeConflict && e.RetryAfter == 0 {
+		// Grid's SDKs retry 409s; this one will not change by retrying.
+		resp.Header.Set("X-Should-Retry", "false")
+	}
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		resp.Header.Set("Retry-After", fmt.Sprint(secs))
+		resp.Header.Set("Retry-After-Ms", fmt.Sprint(e.RetryAfter.Milliseconds()))
+	}
+	return resp, e
+}
+
+func jsonResponse(status int, v any) response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Our bodies are plain structs of strings; this cannot fail.
+		panic(err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	// Links and tokens are single-use secrets: no cache may keep them.
+	h.Set("Cache-Control", "no-store")
+	return response{Status: status, Header: h, Body: body}
+}
