@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/tracing"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // Backends and providers.
@@ -85,7 +85,7 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		Backend:           get("KYC_BACKEND", backend),
 		Provider:          get("KYC_PROVIDER", provider),
 		SeedFile:          getenv("KYC_SEED_FILE"),
-		TracesEndpoint:    tracing.Endpoint(getenv),
+		TracesEndpoint:    telemetry.Endpoint(getenv),
 		ServiceName:       get("AWS_LAMBDA_FUNCTION_NAME", "kyc-link"),
 		APITokensSecretID: get("API_TOKENS_SECRET_ID", "kyc-link/api-tokens"),
 		SumsubSecretID:    get("SUMSUB_SECRET_ID", "kyc-link/sumsub"),

@@ -16,7 +16,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
-	"github.com/grid-kyc/kyc-link/pkg/tracing"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -206,7 +206,7 @@ func (s *Service) Lambda() *lambdahttp.Adapter {
 
 // LambdaHandler is the entry's Lambda handler, each invocation traced when
 // tracing is on.
-func (s *Service) LambdaHandler() tracing.Handler {
+func (s *Service) LambdaHandler() telemetry.Handler {
 	tr, _ := s.root.tracing() // built by Build already
 	h := s.lambda
 	if s.handler != nil {
@@ -243,7 +243,7 @@ func (s *Service) Run(ctx context.Context) {
 // under Lambda, else the local server (on 127.0.0.1:$PORT) and the
 // background loops.
 func Main(e Entry) {
-	logger := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stdout, nil)))
+	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stdout, nil)))
 	// Libraries that log through the standard log package (aws-lambda-go)
 	// then write JSON lines like ours, their text escaped.
 	slog.SetDefault(logger)

@@ -7,7 +7,6 @@ package app
 import (
 	"context"
 	"crypto/ecdsa"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,12 +28,11 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/metrics"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
-	"github.com/grid-kyc/kyc-link/pkg/tracing"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -132,9 +129,9 @@ func (r *root) memory() bool { return r.cfg.Backend == BackendMemory }
 
 // --- Telemetry and AWS ---
 
-func (r *root) tracing() (*tracing.Tracing, error) {
-	return once(r, "tracing", func() (*tracing.Tracing, error) {
-		return tracing.New(r.ctx, r.cfg.TracesEndpoint, r.cfg.ServiceName)
+func (r *root) tracing() (*telemetry.Tracing, error) {
+	return once(r, "tracing", func() (*telemetry.Tracing, error) {
+		return telemetry.New(r.ctx, r.cfg.TracesEndpoint, r.cfg.ServiceName)
 	})
 }
 
@@ -147,20 +144,11 @@ func (r *root) aws() (aws.Config, error) {
 		if err != nil {
 			return aws.Config{}, err
 		}
-		awsCfg, err := config.LoadDefaultConfig(r.ctx)
-		if err != nil {
-			return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
-		}
-		if awsCfg.Region == "" {
-			// Found now, not as a 500 on every request.
-			return aws.Config{}, errors.New("AWS_REGION is not set: the aws backend needs a region (set AWS_REGION, or a region in the AWS profile)")
-		}
-		// No credentials at all is our configuration: 500, not 503.
-		awsCfg.Credentials = awsstore.Credentials(awsCfg.Credentials)
-		// The SDK's own warnings join our JSON log, not stderr as text.
-		awsCfg.Logger = sdkLogger{logger: r.logger}
 		// Every client made from it traces its calls.
-		awsCfg.APIOptions = append(awsCfg.APIOptions, tr.AWSCalls)
+		awsCfg, err := awsstore.LoadConfig(r.ctx, r.logger, tr.AWSCalls)
+		if err != nil {
+			return aws.Config{}, err
+		}
 		return awsCfg, nil
 	})
 }
@@ -179,7 +167,7 @@ func (r *root) dynamo() (*dynamodb.Client, error) {
 // timeDynamoDB records each DynamoDB call's latency in the request's
 // metrics.
 func timeDynamoDB(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, metrics.TimeCalls(metrics.DynamoDBLatency))
+	o.APIOptions = append(o.APIOptions, telemetry.TimeCalls(telemetry.DynamoDBLatency))
 }
 
 // --- Local data ---
@@ -338,21 +326,9 @@ func (r *root) limits() (kyc.Limiter, error) {
 		}
 		overrides.Default = ratelimit.Limit{Rate: r.cfg.PlatformRateLimit, Burst: r.cfg.PlatformRateBurst}
 		overrides.MaxAge, overrides.Now = secretsMaxAge, time.Now
-		return linkLimits{&ratelimit.Limiter{Counter: counter, Platform: overrides, Now: time.Now,
-			Global: ratelimit.Limit{Rate: r.cfg.SumsubRateLimit, Burst: max(int(r.cfg.SumsubRateLimit), 1)}}}, nil
+		return &ratelimit.Limiter{Counter: counter, Platform: overrides, Now: time.Now,
+			Global: ratelimit.Limit{Rate: r.cfg.SumsubRateLimit, Burst: max(int(r.cfg.SumsubRateLimit), 1)}}, nil
 	})
-}
-
-// linkLimits is the rate limiter as the link use case asks it.
-type linkLimits struct{ *ratelimit.Limiter }
-
-func (l linkLimits) Allow(ctx context.Context, platformID string) (time.Duration, error) {
-	err := l.Limiter.Allow(ctx, platformID)
-	var lim *ratelimit.ErrLimited
-	if errors.As(err, &lim) {
-		return max(lim.RetryAfter, time.Millisecond), nil
-	}
-	return 0, err
 }
 
 // --- The provider ---
@@ -403,7 +379,7 @@ func (r *root) provider() (kyc.Provider, error) {
 
 // newHTTPClient keeps connections to the provider alive across requests
 // (and Lambda invocations). Each call is bounded by its context, not here.
-func newHTTPClient(tr *tracing.Tracing) *http.Client {
+func newHTTPClient(tr *telemetry.Tracing) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 8
 	t.IdleConnTimeout = 90 * time.Second

@@ -13,7 +13,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
-	"github.com/grid-kyc/kyc-link/pkg/metrics"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // TestTemplateWiring: every function gets, through Environment in
@@ -266,9 +266,9 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`{` + metrics.Namespace + `,Outcome} MetricName=\"Requests\"`,
-		`MetricName=\"` + metrics.SumsubLatency + `\"`,
-		`MetricName=\"` + metrics.DynamoDBLatency + `\"`,
+		`{` + telemetry.Namespace + `,Outcome} MetricName=\"Requests\"`,
+		`MetricName=\"` + telemetry.SumsubLatency + `\"`,
+		`MetricName=\"` + telemetry.DynamoDBLatency + `\"`,
 		`"KycLink", "WebhookDeadLetters"`, `"KycLink", "SumsubFailures"`,
 		"${KycLinkFunction}", "${SumsubWebhookFunction}", "${WebhookRelayFunction}", "${WebhookDeliveryFunction}",
 		"${WebhookQueue.QueueName}", `"${AWS::StackName}-KycApi"`,

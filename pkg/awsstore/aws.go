@@ -11,10 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -76,4 +79,23 @@ func Permanent(err error) bool {
 // kyc.Unavailable with message and a retry hint of a second.
 func Outage(dep kyc.Dependency, message string, err error) *kyc.Error {
 	return kyc.Outage(dep, Permanent(err), message, time.Second, err)
+}
+
+// LoadConfig is the AWS configuration every client of the service is made
+// from: the SDK's default chain (environment, profile, role), a region
+// required now rather than failing every request, missing credentials
+// marked as our misconfiguration, the SDK's own warnings in logger's JSON
+// log, and apiOptions (tracing) on every call.
+func LoadConfig(ctx context.Context, logger *slog.Logger, apiOptions ...func(*middleware.Stack) error) (aws.Config, error) {
+	c, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if c.Region == "" {
+		return aws.Config{}, errors.New("AWS_REGION is not set: the aws backend needs a region (set AWS_REGION, or a region in the AWS profile)")
+	}
+	c.Credentials = Credentials(c.Credentials)
+	c.Logger = sdkLogger{logger: logger}
+	c.APIOptions = append(c.APIOptions, apiOptions...)
+	return c, nil
 }

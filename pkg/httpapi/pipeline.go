@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,14 +15,14 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/metrics"
-	"github.com/grid-kyc/kyc-link/pkg/requestid"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // response is one answer, buffered so it can be stored and replayed whole.
@@ -42,7 +43,7 @@ type request struct {
 	cause error
 	// outcome names the answer for the metrics (fail sets it for errors).
 	outcome string
-	metrics *metrics.Recorder
+	metrics *telemetry.Recorder
 }
 
 // RejectEvent answers, in the Grid shape and with a log line, a request
@@ -77,8 +78,8 @@ func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout
 		onConn = http.NewResponseController(w).SetReadDeadline(d) == nil
 	}
 
-	ctx, rec := metrics.With(ctx)
-	q := &request{logger: logger, r: r, ctx: ctx, id: requestid.FromOrNew(ctx), route: route, metrics: rec}
+	ctx, rec := telemetry.WithMetrics(ctx)
+	q := &request{logger: logger, r: r, ctx: ctx, id: requestID(ctx), route: route, metrics: rec}
 	resp := q.serve(serve)
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
@@ -277,4 +278,28 @@ func jsonResponse(status int, v any) response {
 	// Links and tokens are single-use secrets: no cache may keep them.
 	h.Set("Cache-Control", "no-store")
 	return response{Status: status, Header: h, Body: body}
+}
+
+// requestIDKey carries the id that ties a request's answer to its log line.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying id (API Gateway's request id, which
+// the Lambda adapter passes on).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id ctx carries, "" if none.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// requestID is the request's id: the one ctx carries or, when there is
+// none (outside Lambda), a new random one.
+func requestID(ctx context.Context) string {
+	if id := RequestID(ctx); id != "" {
+		return id
+	}
+	return strings.ToLower(rand.Text())
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/grid-kyc/kyc-link/pkg/requestid"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 )
 
 // ErrNotHTTPEvent is returned for a payload that is no API Gateway event.
@@ -78,7 +78,7 @@ func (a *Adapter) serveV1(ctx context.Context, ev events.APIGatewayProxyRequest)
 		ev.MultiValueHeaders = nil
 	}
 	w := core.NewProxyResponseWriter()
-	ctx = requestid.With(ctx, ev.RequestContext.RequestID)
+	ctx = httpapi.WithRequestID(ctx, ev.RequestContext.RequestID)
 	var req *http.Request
 	err := decodeBody(&ev.Body, &ev.IsBase64Encoded)
 	if err == nil {
@@ -104,7 +104,7 @@ func (a *Adapter) serveV2(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		}
 	}
 	w := core.NewProxyResponseWriterV2()
-	ctx = requestid.With(ctx, ev.RequestContext.RequestID)
+	ctx = httpapi.WithRequestID(ctx, ev.RequestContext.RequestID)
 	var req *http.Request
 	err := decodeBody(&ev.Body, &ev.IsBase64Encoded)
 	if err == nil {

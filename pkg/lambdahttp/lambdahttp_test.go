@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
-	"github.com/grid-kyc/kyc-link/pkg/requestid"
 )
 
 // echo answers with what the handler saw.
@@ -29,7 +29,7 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(201)
 	json.NewEncoder(w).Encode(map[string]any{
 		"method": r.Method, "path": r.URL.EscapedPath(), "auth": r.Header.Get("Authorization"),
-		"key": r.Header.Get("Idempotency-Key"), "body": string(body[:n]), "rid": requestid.FromOrNew(r.Context()),
+		"key": r.Header.Get("Idempotency-Key"), "body": string(body[:n]), "rid": httpapi.RequestID(r.Context()),
 		"deadline": dl.UnixMilli(),
 	})
 })

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/tracing"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -64,13 +64,25 @@ func (e *ErrLimited) Error() string {
 	return fmt.Sprintf("rate limited; retry after %s", e.RetryAfter)
 }
 
-// Allow counts one link for platformID against its limit and the global
+// Allow counts one link against platformID's limit and the global one, as
+// kyc.Links asks (kyc.Limiter): a refusal is retryAfter > 0; an error means
+// the counter store could not tell.
+func (l *Limiter) Allow(ctx context.Context, platformID string) (retryAfter time.Duration, err error) {
+	err = l.check(ctx, platformID)
+	var lim *ErrLimited
+	if errors.As(err, &lim) {
+		return max(lim.RetryAfter, time.Millisecond), nil
+	}
+	return 0, err
+}
+
+// check counts one link for platformID against its limit and the global
 // one, side by side (one round trip). It returns *ErrLimited when either
 // is used up, and another error when the store cannot say. When only one
 // of the two counted, that count is given back (in the background), so a
 // platform refused by its own limit does not use up the global quota the
 // other platforms share.
-func (l *Limiter) Allow(ctx context.Context, platformID string) error {
+func (l *Limiter) check(ctx context.Context, platformID string) error {
 	now := l.Now()
 	type result struct {
 		key string
@@ -237,7 +249,7 @@ func (o *Overrides) Limit(ctx context.Context, platformID string) (Limit, error)
 			o.loading = map[string]bool{}
 		}
 		o.loading[platformID] = true
-		go o.load(tracing.Detach(ctx), platformID)
+		go o.load(telemetry.Detach(ctx), platformID)
 	}
 	if ok {
 		return c.limit, nil

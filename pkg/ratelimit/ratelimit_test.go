@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 )
 
@@ -85,7 +86,7 @@ func TestTwoPlatformsAndGlobalCap(t *testing.T) {
 		}
 		allow := func(platform string, want bool) {
 			t.Helper()
-			err := l.Allow(ctx, platform)
+			err := check(l, ctx, platform)
 			var lim *ratelimit.ErrLimited
 			switch {
 			case want && err != nil:
@@ -138,7 +139,7 @@ func TestConcurrentRequestsNeverExceedTheBurst(t *testing.T) {
 			for i := range requests {
 				wg.Go(func() {
 					<-start
-					errs[i] = l.Allow(context.Background(), "b")
+					errs[i] = check(l, context.Background(), "b")
 				})
 			}
 			close(start)
@@ -173,9 +174,20 @@ func (brokenCounter) Give(context.Context, string) error { return nil }
 func TestStoreFailureIsNotALimit(t *testing.T) {
 	l := &ratelimit.Limiter{Counter: brokenCounter{}, Now: time.Now, Global: ratelimit.Limit{Rate: 1, Burst: 1},
 		Platform: &ratelimit.Overrides{Default: ratelimit.Limit{Rate: 1, Burst: 1}}}
-	err := l.Allow(context.Background(), "p")
+	err := check(l, context.Background(), "p")
 	var lim *ratelimit.ErrLimited
 	if err == nil || errors.As(err, &lim) {
 		t.Fatalf("Allow with a broken store = %v; want an error that is not a refusal", err)
 	}
 }
+
+// check is Allow with a refusal as the *ErrLimited it was counted as.
+func check(l *ratelimit.Limiter, ctx context.Context, platformID string) error {
+	d, err := l.Allow(ctx, platformID)
+	if d > 0 {
+		return &ratelimit.ErrLimited{RetryAfter: d}
+	}
+	return err
+}
+
+var _ kyc.Limiter = (*ratelimit.Limiter)(nil)

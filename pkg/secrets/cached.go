@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/tracing"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // Cached keeps a parsed secret in memory. Once a value is loaded, readers
@@ -143,7 +143,7 @@ func (c *Cached[T]) startLocked(caller context.Context) <-chan struct{} {
 		if timeout <= 0 {
 			timeout = 5 * time.Second
 		}
-		ctx, cancel := context.WithTimeout(tracing.Detach(caller), timeout)
+		ctx, cancel := context.WithTimeout(telemetry.Detach(caller), timeout)
 		v, err := c.load(ctx)
 		cancel()
 		c.mu.Lock()

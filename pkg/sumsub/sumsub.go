@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/metrics"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // Credentials are an app token and its secret key, and the secret Sumsub
@@ -167,7 +167,7 @@ func (c *Client) once(ctx context.Context, creds Credentials, method, path strin
 	req.Header.Set("X-App-Access-Ts", ts)
 	req.Header.Set("X-App-Access-Sig", Sign(creds.SecretKey, ts, method, req.URL.RequestURI(), body))
 	start := time.Now()
-	defer func() { metrics.Observe(ctx, metrics.SumsubLatency, time.Since(start)) }()
+	defer func() { telemetry.Observe(ctx, telemetry.SumsubLatency, time.Since(start)) }()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("sumsub: %s %s: %w", method, path, err)

@@ -1,4 +1,4 @@
-package tracing_test
+package telemetry_test
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/grid-kyc/kyc-link/internal/otlpfake"
-	"github.com/grid-kyc/kyc-link/pkg/tracing"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // Lambda's trace header for an invocation X-Ray sampled, and its parts.
@@ -43,16 +43,16 @@ func TestEndpoint(t *testing.T) {
 		{"SDK disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_SDK_DISABLED": "TRUE"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tracing.Endpoint(func(k string) string { return tc.env[k] }); got != tc.want {
+			if got := telemetry.Endpoint(func(k string) string { return tc.env[k] }); got != tc.want {
 				t.Errorf("Endpoint = %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
 
-func newTracing(t *testing.T, c *otlpfake.Collector) *tracing.Tracing {
+func newTracing(t *testing.T, c *otlpfake.Collector) *telemetry.Tracing {
 	t.Helper()
-	tr, err := tracing.New(context.Background(), c.URL+"/v1/traces", "kyc-link-test")
+	tr, err := telemetry.New(context.Background(), c.URL+"/v1/traces", "kyc-link-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestFlushWithinDeadline(t *testing.T) {
 	c.Hang()
 	tr := newTracing(t, c)
 	h := tr.Lambda("kyc-link", lambda.NewHandler(func() (string, error) { return "answer", nil }))
-	deadline := time.Now().Add(tracing.FlushTimeout + 500*time.Millisecond)
+	deadline := time.Now().Add(telemetry.FlushTimeout + 500*time.Millisecond)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	out, err := h.Invoke(ctx, []byte(`{}`))
@@ -251,7 +251,7 @@ func TestAWSCallSpans(t *testing.T) {
 // TestOffRecordsNothing: without an endpoint there is no tracer, and each
 // hook hands back what it was given.
 func TestOffRecordsNothing(t *testing.T) {
-	tr, err := tracing.New(context.Background(), "", "kyc-link")
+	tr, err := telemetry.New(context.Background(), "", "kyc-link")
 	if err != nil || tr != nil || tr.On() {
 		t.Fatalf("New(\"\") = %v, %v; want off", tr, err)
 	}
@@ -312,7 +312,7 @@ func TestLogHandlerAddsTheTraceID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf strings.Builder
-			logger := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil))).With("fn", "kyc-link")
+			logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(&buf, nil))).With("fn", "kyc-link")
 			ctx := context.Background()
 			if tc.header != "" {
 				//lint:ignore SA1029 the key aws-lambda-go itself uses

@@ -1,4 +1,4 @@
-// Package tracing records OpenTelemetry spans: one for each Lambda
+// tracing.go records OpenTelemetry spans: one for each Lambda
 // invocation or local request, one for each AWS SDK call and one for each
 // outbound HTTP call (Sumsub, platform webhooks). Trace ids are in X-Ray's
 // format and an invocation's span is a child of Lambda's own segment, so a
@@ -8,7 +8,7 @@
 //
 // Spans are exported by OTLP/HTTP only when an endpoint is configured;
 // otherwise every method here is a no-op and nothing is recorded.
-package tracing
+package telemetry
 
 import (
 	"context"

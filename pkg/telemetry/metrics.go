@@ -1,10 +1,11 @@
-// Package metrics collects a request's measurements (dependency latencies)
+// Package telemetry is what the service tells its operators besides the
+// log: metrics and traces. telemetry.go collects a request's measurements (dependency latencies)
 // through its context and renders them, with the request's outcome, as
 // CloudWatch Embedded Metric Format attributes on the request's one log
 // line: CloudWatch extracts the metrics from the log, so there is no extra
 // line and no API call on the request path. Dimensions stay low-cardinality:
 // the outcome only, never a customer or platform id.
-package metrics
+package telemetry
 
 import (
 	"context"
@@ -33,7 +34,7 @@ type Recorder struct {
 type key struct{}
 
 // With returns ctx carrying a new Recorder, and the Recorder.
-func With(ctx context.Context) (context.Context, *Recorder) {
+func WithMetrics(ctx context.Context) (context.Context, *Recorder) {
 	r := &Recorder{samples: map[string][]float64{}}
 	return context.WithValue(ctx, key{}, r), r
 }

@@ -1,4 +1,4 @@
-package app
+package awsstore
 
 import (
 	"context"

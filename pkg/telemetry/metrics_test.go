@@ -1,4 +1,4 @@
-package metrics_test
+package telemetry_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/metrics"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
 // CheckEMF validates a log line as CloudWatch embedded metric format: an
@@ -29,7 +29,7 @@ func CheckEMF(t *testing.T, line map[string]any) {
 	}
 	for _, d := range directives {
 		d := d.(map[string]any)
-		if d["Namespace"] != metrics.Namespace {
+		if d["Namespace"] != telemetry.Namespace {
 			t.Errorf("namespace %v", d["Namespace"])
 		}
 		for _, set := range d["Dimensions"].([]any) {
@@ -57,11 +57,11 @@ func CheckEMF(t *testing.T, line map[string]any) {
 }
 
 func TestAttrsAreEMF(t *testing.T) {
-	ctx, rec := metrics.With(context.Background())
-	metrics.Observe(ctx, metrics.SumsubLatency, 120*time.Millisecond)
-	metrics.Observe(ctx, metrics.SumsubLatency, 95*time.Millisecond)
-	metrics.Observe(ctx, metrics.DynamoDBLatency, 4*time.Millisecond)
-	metrics.Observe(context.Background(), metrics.DynamoDBLatency, time.Second) // no recorder: ignored
+	ctx, rec := telemetry.WithMetrics(context.Background())
+	telemetry.Observe(ctx, telemetry.SumsubLatency, 120*time.Millisecond)
+	telemetry.Observe(ctx, telemetry.SumsubLatency, 95*time.Millisecond)
+	telemetry.Observe(ctx, telemetry.DynamoDBLatency, 4*time.Millisecond)
+	telemetry.Observe(context.Background(), telemetry.DynamoDBLatency, time.Second) // no recorder: ignored
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).LogAttrs(ctx, slog.LevelInfo, "request", rec.Attrs("LINK_ISSUED", time.Now())...)
 	var line map[string]any
@@ -72,10 +72,10 @@ func TestAttrsAreEMF(t *testing.T) {
 	if line["Outcome"] != "LINK_ISSUED" || line["Requests"] != 1.0 {
 		t.Fatalf("line = %v", line)
 	}
-	if s := line[metrics.SumsubLatency].([]any); len(s) != 2 || s[0] != 120.0 {
+	if s := line[telemetry.SumsubLatency].([]any); len(s) != 2 || s[0] != 120.0 {
 		t.Fatalf("SumsubLatency = %v; want [120 95]", s)
 	}
-	if s := line[metrics.DynamoDBLatency].([]any); len(s) != 1 || s[0] != 4.0 {
+	if s := line[telemetry.DynamoDBLatency].([]any); len(s) != 1 || s[0] != 4.0 {
 		t.Fatalf("DynamoDBLatency = %v; want [4]", s)
 	}
 }
