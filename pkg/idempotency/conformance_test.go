@@ -193,10 +193,3 @@ func testStore(t *testing.T, newStore func(t *testing.T) store) {
 func TestMemoryStore(t *testing.T) {
 	testStore(t, func(*testing.T) store { return idempotency.NewMemory() })
 }
-
-func TestDynamoDBStore(t *testing.T) {
-	testStore(t, func(t *testing.T) store {
-		s, _ := dynamoStore(t, false)
-		return s
-	})
-}

@@ -5,46 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/internal/ddbcount"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
-
-var moto *motoserver.Server
-
-func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
-
-// dynamoStore returns a store on a fresh table of a moto shared by the
-// package's tests.
-func dynamoStore(t testing.TB, dropOld bool) (*idempotency.DynamoDB, *ddbcount.Client) {
-	t.Helper()
-	moto := moto.Need(t)
-	name := motoserver.Name("guard")
-	moto.CreateTable(t, name, "pk")
-	db := &ddbcount.Client{API: moto.DynamoDB(), DropOld: dropOld}
-	return &idempotency.DynamoDB{Client: db, Table: name}, db
-}
 
 func created(body string) idempotency.Response {
 	return idempotency.Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
 }
 
-// backends runs f against memory and DynamoDB (moto) stores.
+// backends runs f against the memory store and, with the integration
+// tag, the DynamoDB ones (moto) that awsBackends holds.
 func backends(t *testing.T, f func(t *testing.T, s idempotency.Store)) {
 	t.Run("memory", func(t *testing.T) { f(t, idempotency.NewMemory()) })
-	t.Run("dynamodb", func(t *testing.T) {
-		s, _ := dynamoStore(t, false)
-		f(t, s)
-	})
-	t.Run("dynamodb-without-ALL_OLD", func(t *testing.T) {
-		s, _ := dynamoStore(t, true)
-		f(t, s)
-	})
+	for _, b := range awsBackends {
+		t.Run(b.name, func(t *testing.T) { f(t, b.store(t)) })
+	}
+}
+
+// awsBackends are the stores on moto (idempotency_aws_test.go).
+var awsBackends []struct {
+	name  string
+	store func(t *testing.T) idempotency.Store
 }
 
 func withDeadline(t *testing.T, d time.Duration) context.Context {
@@ -207,68 +191,6 @@ func TestKeyIsScopedAndOpaque(t *testing.T) {
 	}
 }
 
-// TestDynamoDBCallsPerRequest pins the round trips: first request 2
-// (acquire, complete), replay 1, and the GetItem fallback only when the
-// emulator drops ALL_OLD.
-func TestDynamoDBCallsPerRequest(t *testing.T) {
-	for _, tc := range []struct {
-		name                  string
-		dropOld               bool
-		wantFirst, wantReplay int64
-	}{
-		{"ALL_OLD", false, 2, 1},
-		{"GetItem fallback", true, 2, 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, db := dynamoStore(t, tc.dropOld)
-			g := &idempotency.Guard{Store: s}
-			ctx := withDeadline(t, 5*time.Second)
-			fn := func(context.Context) idempotency.Response { return created("x") }
-			g.Do(ctx, "p", "k", "fp", fn)
-			if got := db.Total(); got != tc.wantFirst {
-				t.Errorf("first request: %d DynamoDB calls; want %d", got, tc.wantFirst)
-			}
-			db.Reset()
-			if _, replayed, _ := g.Do(ctx, "p", "k", "fp", fn); !replayed {
-				t.Fatal("not replayed")
-			}
-			if got := db.Total(); got != tc.wantReplay {
-				t.Errorf("replay: %d DynamoDB calls; want %d", got, tc.wantReplay)
-			}
-		})
-	}
-}
-
-// stallingStore wraps a store so that Complete and/or Release hang until
-// their context ends. Like a real client, a call whose context has already
-// ended fails without reaching the store.
-type stallingStore struct {
-	idempotency.Store
-	stallComplete, stallRelease bool
-}
-
-func (s *stallingStore) Complete(ctx context.Context, key, token string, resp idempotency.Response) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if s.stallComplete {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return s.Store.Complete(ctx, key, token, resp)
-}
-
-func (s *stallingStore) Release(ctx context.Context, key, token string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if s.stallRelease {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return s.Store.Release(ctx, key, token)
-}
-
 // TestGuardCleanupEndsByTheDeadline: whatever hangs after the handler
 // (storing, releasing), Do answers by the request's deadline; the handler
 // itself gets the deadline less the two cleanup steps.
@@ -351,4 +273,34 @@ func TestGuardReplayEndsWithTheResponse(t *testing.T) {
 			t.Fatalf("after the link expired = %s, replayed %v, %v; want a fresh run", resp.Body, replayed, err)
 		}
 	})
+}
+
+// stallingStore wraps a store so that Complete and/or Release hang until
+// their context ends. Like a real client, a call whose context has already
+// ended fails without reaching the store.
+type stallingStore struct {
+	idempotency.Store
+	stallComplete, stallRelease bool
+}
+
+func (s *stallingStore) Complete(ctx context.Context, key, token string, resp idempotency.Response) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.stallComplete {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.Complete(ctx, key, token, resp)
+}
+
+func (s *stallingStore) Release(ctx context.Context, key, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.stallRelease {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.Release(ctx, key, token)
 }

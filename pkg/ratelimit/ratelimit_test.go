@@ -3,24 +3,14 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 )
-
-var moto *motoserver.Server
-
-func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 type clock struct{ ns atomic.Int64 }
 
@@ -43,32 +33,22 @@ func TestWindow(t *testing.T) {
 	}
 }
 
-// backends runs f against the memory counter and DynamoDB (moto), with the
-// platforms table of DynamoDB giving platform "a" its own limit.
+// backends runs f against the memory counter and, with the integration
+// tag, DynamoDB (moto), whose platforms table gives platform "a" its own
+// limit.
 func backends(t *testing.T, f func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides)) {
 	def := ratelimit.Limit{Rate: 10, Burst: 5}
 	t.Run("memory", func(t *testing.T) {
 		f(t, &ratelimit.Memory{}, &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour})
 	})
-	t.Run("dynamodb", func(t *testing.T) {
-		moto := moto.Need(t)
-		rates, platforms := motoserver.Name("rates"), motoserver.Name("platforms")
-		moto.CreateTable(t, rates, "pk")
-		moto.CreateTable(t, platforms, "id")
-		db := moto.DynamoDB()
-		_, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(platforms), Item: map[string]types.AttributeValue{
-			"id": &types.AttributeValueMemberS{Value: "a"}, "rateLimit": &types.AttributeValueMemberN{Value: "1"},
-			"rateBurst": &types.AttributeValueMemberN{Value: "2"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := &ratelimit.Overrides{Client: db, Table: platforms, Default: def, Now: time.Now, MaxAge: time.Hour}
-		if err := o.Prime(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		f(t, &ratelimit.DynamoDB{Client: db, Table: rates}, o)
-	})
+	if dynamoBackend != nil {
+		t.Run("dynamodb", func(t *testing.T) { dynamoBackend(t, def, f) })
+	}
 }
+
+// dynamoBackend runs f on DynamoDB (moto), with the integration tag
+// (ratelimit_aws_test.go).
+var dynamoBackend func(t *testing.T, def ratelimit.Limit, f func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides))
 
 // TestTwoPlatformsAndGlobalCap: each platform has its own budget, the
 // global cap binds them all, a platform refused by its own limit uses up

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,15 +11,9 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
-	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
-
-var moto *motoserver.Server
-
-func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 // testSource is the conformance suite every Source passes.
 func testSource(t *testing.T, src secrets.Source, present string) {
@@ -36,13 +29,6 @@ func testSource(t *testing.T, src secrets.Source, present string) {
 
 func TestMemorySource(t *testing.T) {
 	testSource(t, secrets.Memory{"kyc/present": `{"a":"b"}`}, "kyc/present")
-}
-
-func TestSecretsManagerSource(t *testing.T) {
-	moto := moto.Need(t)
-	id := motoserver.Name("kyc/present")
-	moto.PutSecret(t, id, `{"a":"b"}`)
-	testSource(t, &awsstore.SecretsManager{Client: moto.SecretsManager()}, id)
 }
 
 // flaky is a Source that counts calls, fails while down is set, and holds
