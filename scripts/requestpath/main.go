@@ -1,0 +1,134 @@
+// Command requestpath runs one warm link request through the Lambda entry
+// (aws backend on moto_server, the Sumsub provider against its fake) in a
+// binary built with coverage, and writes the coverage counters before and
+// after it, so scripts/request-path.sh can list the code that request ran.
+// It is a measurement tool, not part of the service.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/coverage"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
+)
+
+func main() {
+	out := flag.String("out", "", "directory for the before/ and after/ counters")
+	keyed := flag.Bool("keyed", false, "send an Idempotency-Key (a first request)")
+	flag.Parse()
+	if err := run(*out, *keyed); err != nil {
+		fmt.Fprintln(os.Stderr, "requestpath:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out string, keyed bool) error {
+	if out == "" {
+		return fmt.Errorf("-out is required")
+	}
+	ctx := context.Background()
+	moto, err := motoserver.New()
+	if err != nil {
+		return err
+	}
+	defer moto.Stop()
+	creds := sumsub.Credentials{AppToken: "sbx:rp", SecretKey: "rp-secret-key"}
+	fake := sumsubtest.NewServer(creds)
+	defer fake.Close()
+	db, sm := moto.DynamoDB(), moto.SecretsManager()
+	for table, key := range map[string]string{"cust": "id", "idem": "pk", "rate": "pk", "plat": "id"} {
+		if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table),
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
+			BillingMode:          types.BillingModePayPerRequest}); err != nil {
+			return err
+		}
+	}
+	for id, v := range map[string]string{
+		"tokens": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+		"sumsub": `{"appToken":"sbx:rp","secretKey":"rp-secret-key"}`,
+	} {
+		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)}); err != nil {
+			return err
+		}
+	}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("cust"), Item: map[string]types.AttributeValue{
+		"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}}); err != nil {
+		return err
+	}
+	env := map[string]string{
+		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "SUMSUB_BASE_URL": fake.URL,
+		"CUSTOMERS_TABLE": "cust", "IDEMPOTENCY_TABLE": "idem", "RATE_LIMIT_TABLE": "rate", "PLATFORMS_TABLE": "plat",
+		"API_TOKENS_SECRET_ID": "tokens", "SUMSUB_SECRET_ID": "sumsub",
+		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": motoserver.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+	}
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	cfg, err := app.ConfigFromEnv(os.Getenv, true)
+	if err != nil {
+		return err
+	}
+	a, err := app.Build(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
+	if err != nil {
+		return err
+	}
+	a.Prime(ctx)
+	invoke := a.Lambda().Invoke
+	send := func(key string) error {
+		ev := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/customers/c1/kyc-link", Body: `{}`,
+			Headers:        map[string]string{"Authorization": "Basic dG9rOnM=", "Content-Type": "application/json"},
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rp", Stage: "prod"}}
+		if key != "" {
+			ev.Headers["Idempotency-Key"] = key
+		}
+		payload, _ := json.Marshal(ev)
+		resp, err := invoke(ctx, payload)
+		raw, _ := json.Marshal(resp)
+		if err != nil || !strings.Contains(string(raw), `"statusCode":201`) {
+			return fmt.Errorf("invoke = %s, %v", raw, err)
+		}
+		return nil
+	}
+	warm, measured := "", ""
+	if keyed {
+		warm, measured = "rp-warm", "rp-measured"
+	}
+	if err := send(warm); err != nil {
+		return err
+	}
+	if err := write(out + "/before"); err != nil {
+		return err
+	}
+	if err := send(measured); err != nil {
+		return err
+	}
+	return write(out + "/after")
+}
+
+func write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := coverage.WriteMetaDir(dir); err != nil {
+		return err
+	}
+	return coverage.WriteCountersDir(dir)
+}
