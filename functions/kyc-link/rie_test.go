@@ -162,15 +162,20 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 	creds := sumsub.Credentials{AppToken: "sbx:rie", SecretKey: "rie-secret-key"}
 	for _, tc := range []struct {
 		name        string
+		timeout     int           // the function's, in seconds
 		sumsubDelay time.Duration // how long Sumsub takes
 		hang        string        // the DynamoDB call that hangs
 		wantStatus  float64
 	}{
 		// Sumsub never answers, then releasing the key hangs.
-		{"sumsub and release hang", time.Minute, "DeleteItem", 503},
-		// Sumsub answers late but in time, then storing the answer hangs:
-		// the 201 is still sent and the key released.
-		{"store hangs after a late link", 1200 * time.Millisecond, "UpdateItem", 201},
+		{"sumsub and release hang", 3, time.Minute, "DeleteItem", 503},
+		// Sumsub answers late but in time, then storing the answer hangs
+		// until the deadline: the 201 is still sent and the key released.
+		// Sumsub's delay leaves seconds for the lookup and the acquire
+		// before it: on a loaded 2-core machine moto took over a second
+		// for them (with 1.2 s of a 3 s timeout, Sumsub's answer came too
+		// late: 503, a test failure without a bug).
+		{"store hangs after a late link", 12, 5 * time.Second, "UpdateItem", 201},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := sumsubtest.NewServer(creds)
@@ -187,7 +192,7 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 				Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
 			proxy.Set(tc.hang, faultproxy.Hang)
 
-			invoke := underRIE(t, 3,
+			invoke := underRIE(t, tc.timeout,
 				"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL="+fake.URL,
 				"AWS_ENDPOINT_URL="+proxy.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 				"CUSTOMERS_TABLE=cust-"+sfx, "IDEMPOTENCY_TABLE=idem-"+sfx, "RATE_LIMIT_TABLE=rate-"+sfx,
