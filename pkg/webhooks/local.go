@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -377,32 +376,18 @@ func (p *StreamPoller) warn(ctx context.Context, msg string, err error) {
 	}
 }
 
+// streamNotices decodes the records of a read, as HandleStream decodes
+// Lambda's.
 func streamNotices(ctx context.Context, records []streamtypes.Record, relay *Relay) []kyc.Notice {
 	var out []kyc.Notice
 	for _, r := range records {
-		if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
-			continue
+		var image map[string]streamtypes.AttributeValue
+		if r.Dynamodb != nil {
+			image = r.Dynamodb.NewImage
 		}
-		img := r.Dynamodb.NewImage
-		str := func(k string) string {
-			v, _ := img[k].(*streamtypes.AttributeValueMemberS)
-			if v == nil {
-				return ""
-			}
-			return v.Value
+		if n, ok := relay.decode(ctx, string(r.EventName), itemFromStreams(image)); ok {
+			out = append(out, n)
 		}
-		num, _ := img["createdAtMs"].(*streamtypes.AttributeValueMemberN)
-		if num == nil || str("id") == "" {
-			relay.skip(ctx, fmt.Errorf("outbox record %q without id or createdAtMs", str("id")))
-			continue
-		}
-		ms, err := strconv.ParseInt(num.Value, 10, 64)
-		if err != nil {
-			relay.skip(ctx, fmt.Errorf("outbox record %s: createdAtMs: %w", str("id"), err))
-			continue
-		}
-		out = append(out, kyc.Notice{ID: str("id"), PlatformID: str("platformId"), Type: str("type"),
-			CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
 	}
 	return out
 }

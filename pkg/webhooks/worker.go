@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -323,28 +325,24 @@ func (r *Relay) Send(ctx context.Context, notices []kyc.Notice) error {
 func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
 	var notices []kyc.Notice
 	for _, rec := range ev.Records {
-		if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
-			continue
+		if n, ok := r.decode(ctx, rec.EventName, itemFromLambda(rec.Change.NewImage)); ok {
+			notices = append(notices, n)
 		}
-		img := rec.Change.NewImage
-		str := func(k string) string {
-			if v, ok := img[k]; ok && v.DataType() == events.DataTypeString {
-				return v.String()
-			}
-			return ""
-		}
-		num, ok := img["createdAtMs"]
-		if !ok || num.DataType() != events.DataTypeNumber || str("id") == "" {
-			r.skip(ctx, fmt.Errorf("outbox record %q without id or createdAtMs", str("id")))
-			continue
-		}
-		ms, err := strconv.ParseInt(num.Number(), 10, 64)
-		if err != nil {
-			r.skip(ctx, fmt.Errorf("outbox record %s: createdAtMs: %w", str("id"), err))
-			continue
-		}
-		notices = append(notices, kyc.Notice{ID: str("id"), PlatformID: str("platformId"),
-			Type: str("type"), CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
 	}
 	return r.Send(ctx, notices)
+}
+
+// decode reads one record of the outbox stream (its event name and its new
+// image in the table's form): the notice of an insert, or false for any
+// other record, and for a malformed one, which is logged and skipped.
+func (r *Relay) decode(ctx context.Context, event string, image map[string]dbtypes.AttributeValue) (kyc.Notice, bool) {
+	n, err := outboxRecord(event, image)
+	if errors.Is(err, errNotAnInsert) {
+		return kyc.Notice{}, false
+	}
+	if err != nil {
+		r.skip(ctx, err)
+		return kyc.Notice{}, false
+	}
+	return n, true
 }
