@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
 // Attributes a review writes on the customer item.
@@ -22,11 +22,6 @@ const (
 	attrRejectType   = "reviewRejectType" // S, FINAL or RETRY, while REJECTED
 	attrRejectLabels = "reviewRejectLabels"
 	attrUpdatedAt    = "updatedAt"
-)
-
-// Outbox item attributes (table OutboxTable, partition key id).
-const (
-	outboxTTL = 30 * 24 * time.Hour // kept as the record of what was sent
 )
 
 // TransactAPI is the write a review makes: the customer and its notice in
@@ -82,15 +77,13 @@ func (d *ReviewDynamoDB) ApplyChange(ctx context.Context, ch kyc.Change, notice 
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}}
 	if notice != nil {
+		// The outbox item is webhooks' format (see pkg/webhooks/outbox.go);
+		// a notice id is never reused, so an existing item is never replaced.
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(d.OutboxTable),
-			Item: map[string]types.AttributeValue{
-				"id": s(notice.ID), "platformId": s(notice.PlatformID), "type": s(notice.Type),
-				"createdAtMs": n(notice.CreatedAt.UnixMilli()), "body": s(string(notice.Body)),
-				"expiresAt": n(notice.CreatedAt.Add(outboxTTL).Unix()),
-			},
+			TableName:                aws.String(d.OutboxTable),
+			Item:                     webhooks.OutboxItem(*notice),
 			ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-			ExpressionAttributeNames: map[string]string{"#id": "id"},
+			ExpressionAttributeNames: map[string]string{"#id": webhooks.OutboxKey},
 		}})
 	}
 	_, err := d.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
@@ -114,42 +107,6 @@ func n(v int64) types.AttributeValue {
 // formatTime is how the service writes timestamps: RFC 3339, UTC,
 // milliseconds.
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
-
-// NoticeFromItem reads an outbox item (as its stream's NewImage carries it,
-// too), oldest first when several are given.
-func NoticeFromItem(item map[string]types.AttributeValue) (kyc.Notice, error) {
-	str := func(k string) string {
-		v, _ := item[k].(*types.AttributeValueMemberS)
-		if v == nil {
-			return ""
-		}
-		return v.Value
-	}
-	ms, _ := item["createdAtMs"].(*types.AttributeValueMemberN)
-	if str("id") == "" || str("body") == "" || ms == nil {
-		return kyc.Notice{}, errors.New("outbox item without id, body or createdAtMs")
-	}
-	at, err := strconv.ParseInt(ms.Value, 10, 64)
-	if err != nil {
-		return kyc.Notice{}, fmt.Errorf("outbox item %s: createdAtMs: %w", str("id"), err)
-	}
-	return kyc.Notice{ID: str("id"), PlatformID: str("platformId"), Type: str("type"),
-		CreatedAt: time.UnixMilli(at).UTC(), Body: []byte(str("body"))}, nil
-}
-
-// NoticesFromItems reads outbox items, ordered by creation.
-func NoticesFromItems(items []map[string]types.AttributeValue) ([]kyc.Notice, error) {
-	out := make([]kyc.Notice, 0, len(items))
-	for _, it := range items {
-		n, err := NoticeFromItem(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	slices.SortFunc(out, func(a, b kyc.Notice) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out, nil
-}
 
 // RejectionFromItem reads the reject type and labels kept on a customer.
 func RejectionFromItem(item map[string]types.AttributeValue) Rejection {

@@ -2,6 +2,7 @@ package customers_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
 // reviewBackend is a review store plus a way to read what it recorded.
@@ -201,10 +203,16 @@ func TestDynamoDBReviews(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ns, err := customers.NoticesFromItems(out.Items)
-				if err != nil {
-					t.Fatal(err)
+				// The table's items, read as the relay reads them, oldest first.
+				ns := make([]kyc.Notice, 0, len(out.Items))
+				for _, it := range out.Items {
+					n, err := webhooks.NoticeFromOutbox(it)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ns = append(ns, n)
 				}
+				slices.SortFunc(ns, func(a, b kyc.Notice) int { return a.CreatedAt.Compare(b.CreatedAt) })
 				return ns
 			},
 			rejection: func(t *testing.T, id string) customers.Rejection {

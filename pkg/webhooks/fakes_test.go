@@ -225,6 +225,20 @@ func (s *fakeStream) append(records []streamtypes.Record, ids ...string) []strea
 	return records
 }
 
+// record appends a record of event with image as its new image, keyed by
+// its id (whatever its type).
+func (s *fakeStream) record(event streamtypes.OperationType, image map[string]streamtypes.AttributeValue) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events++
+	keys := map[string]streamtypes.AttributeValue{}
+	if id, ok := image["id"]; ok {
+		keys["id"] = id
+	}
+	s.records = append(s.records, streamtypes.Record{EventName: event, EventID: aws.String(fmt.Sprintf("event-%d", s.events)),
+		Dynamodb: &streamtypes.StreamRecord{SequenceNumber: aws.String(seqOf(len(s.records))), Keys: keys, NewImage: image}})
+}
+
 // rollback is moto's cancelled transaction: the records of its writes
 // (phantoms) are appended to the table's stream, then the table is
 // replaced by a copy from before it, and every iterator handed out so far

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -377,40 +376,26 @@ func (p *StreamPoller) warn(ctx context.Context, msg string, err error) {
 	}
 }
 
+// streamNotices decodes the records of a read, as HandleStream decodes
+// Lambda's.
 func streamNotices(ctx context.Context, records []streamtypes.Record, relay *Relay) []kyc.Notice {
 	var out []kyc.Notice
 	for _, r := range records {
-		if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
-			continue
+		var image map[string]streamtypes.AttributeValue
+		if r.Dynamodb != nil {
+			image = r.Dynamodb.NewImage
 		}
-		img := r.Dynamodb.NewImage
-		str := func(k string) string {
-			v, _ := img[k].(*streamtypes.AttributeValueMemberS)
-			if v == nil {
-				return ""
-			}
-			return v.Value
+		if n, ok := relay.decode(ctx, string(r.EventName), itemFromStreams(image)); ok {
+			out = append(out, n)
 		}
-		num, _ := img["createdAtMs"].(*streamtypes.AttributeValueMemberN)
-		if num == nil || str("id") == "" {
-			relay.skip(ctx, fmt.Errorf("outbox record %q without id or createdAtMs", str("id")))
-			continue
-		}
-		ms, err := strconv.ParseInt(num.Value, 10, 64)
-		if err != nil {
-			relay.skip(ctx, fmt.Errorf("outbox record %s: createdAtMs: %w", str("id"), err))
-			continue
-		}
-		out = append(out, kyc.Notice{ID: str("id"), PlatformID: str("platformId"), Type: str("type"),
-			CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
 	}
 	return out
 }
 
 // MemoryQueue delivers notices in process, for local runs on the memory
-// backend: the same Deliverer and Policy as the queue worker, with timers
-// in place of the queue's visibility timeout. Notices in it do not survive
-// the process; the DynamoDB outbox is what makes delivery durable.
+// backend: the same attempt, Deliverer and Policy as the queue worker, with
+// timers in place of the queue's visibility timeout. Notices in it do not
+// survive the process; the DynamoDB outbox is what makes delivery durable.
 type MemoryQueue struct {
 	Context        context.Context // ends the retries
 	Deliverer      *Deliverer
@@ -424,25 +409,19 @@ type MemoryQueue struct {
 // Enqueue starts delivering n.
 func (q *MemoryQueue) Enqueue(n kyc.Notice) { go q.attempt(n, 1) }
 
+// attempt makes the k-th attempt of n. A notice the attempt did not settle
+// (its dead letter could not be stored) comes back after the backoff, as a
+// queued message comes back after its visibility timeout: never dropped.
 func (q *MemoryQueue) attempt(n kyc.Notice, k int) {
 	if q.Context.Err() != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(q.Context, q.AttemptTimeout)
-	outcome, err := q.Deliverer.Deliver(ctx, n)
-	cancel()
-	log := q.Logger.With("webhook_id", n.ID, "platform_id", n.PlatformID, "type", n.Type, "attempt", k)
-	switch {
-	case outcome == Delivered:
-		log.Info("webhook delivered")
-	case outcome == Dropped:
-		log.Warn("webhook dropped: the platform has no webhook URL")
-	case q.Policy.Expired(n.CreatedAt, q.Now()):
-		log.Error("webhook given up; dead-lettered", "error", err.Error())
-		q.DeadLetters.Put(q.Context, DeadLetter{Notice: n, Attempts: k, LastError: err.Error(), DeadAt: q.Now()})
-	default:
-		wait := q.Policy.Backoff(k)
-		log.Warn("webhook attempt failed; retrying", "retry_in", wait.String(), "error", err.Error())
+	a := attempts{deliverer: q.Deliverer, policy: q.Policy, deadLetters: q.DeadLetters, timeout: q.AttemptTimeout, now: q.Now, logger: q.Logger}
+	later := func(_ context.Context, _ *slog.Logger, wait time.Duration) time.Duration {
 		time.AfterFunc(wait, func() { q.attempt(n, k+1) })
+		return wait
+	}
+	if a.attempt(q.Context, n, k, later) == held {
+		later(q.Context, nil, q.Policy.Backoff(k))
 	}
 }

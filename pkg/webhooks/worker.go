@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -67,7 +69,9 @@ type received struct {
 }
 
 // handle makes one attempt for a received message and reports whether the
-// message is done.
+// message is done. One not done returns for its next attempt: after the
+// policy's backoff when the attempt failed, else (shutting down, or its
+// dead letter could not be stored) after the queue's visibility timeout.
 func (w *Worker) handle(ctx context.Context, m received) bool {
 	n, err := DecodeMessage([]byte(m.body))
 	if err != nil {
@@ -75,42 +79,24 @@ func (w *Worker) handle(ctx context.Context, m received) bool {
 		dl := unreadable(m, w.Now(), err)
 		w.Logger.ErrorContext(ctx, "webhook: unreadable queue message dead-lettered", "message_id", m.id, "dead_letter_id", dl.Notice.ID,
 			"body_bytes", len(m.body), "error", err.Error())
-		return w.deadLetter(ctx, dl) == nil
+		return w.attempts().deadLetter(ctx, dl) == nil
 	}
-	actx, cancel := context.WithTimeout(ctx, w.AttemptTimeout)
-	outcome, err := w.Deliverer.Deliver(actx, n)
-	cancel()
-	log := w.Logger.With("webhook_id", n.ID, "platform_id", n.PlatformID, "type", n.Type, "attempt", m.attempt)
-	switch outcome {
-	case Delivered:
-		log.InfoContext(ctx, "webhook delivered")
-		return true
-	case Dropped:
-		log.WarnContext(ctx, "webhook dropped: the platform has no webhook URL")
-		return true
-	}
-	if ctx.Err() != nil {
-		// Shutting down (or out of invocation time): not the platform's
-		// failure; the message returns after its visibility timeout.
-		return false
-	}
-	if w.Policy.Expired(n.CreatedAt, w.Now()) {
-		log.ErrorContext(ctx, "webhook given up; dead-lettered", "error", err.Error())
-		return w.deadLetter(ctx, DeadLetter{Notice: n, Attempts: m.attempt, LastError: err.Error(), DeadAt: w.Now()}) == nil
-	}
-	wait := min(w.Policy.Backoff(m.attempt), maxVisibility)
-	if m.receipt != "" {
-		if _, verr := w.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-			QueueUrl: aws.String(w.QueueURL), ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: int32(wait / time.Second),
-		}); verr != nil {
-			// The queue's own visibility timeout brings it back instead.
-			log.WarnContext(ctx, "webhook: could not set the retry delay", "error", verr.Error())
+	return w.attempts().attempt(ctx, n, m.attempt, func(ctx context.Context, log *slog.Logger, wait time.Duration) time.Duration {
+		wait = min(wait, maxVisibility)
+		if m.receipt != "" {
+			if _, verr := w.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(w.QueueURL), ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: int32(wait / time.Second),
+			}); verr != nil {
+				// The queue's own visibility timeout brings it back instead.
+				log.WarnContext(ctx, "webhook: could not set the retry delay", "error", verr.Error())
+			}
 		}
-	}
-	// Logged once the retry is scheduled: a process killed after this line
-	// gets the message back from the queue after retry_in.
-	log.WarnContext(ctx, "webhook attempt failed; retrying", "retry_in", wait.String(), "error", err.Error())
-	return false
+		return wait
+	}) == done
+}
+
+func (w *Worker) attempts() attempts {
+	return attempts{deliverer: w.Deliverer, policy: w.Policy, deadLetters: w.DeadLetters, timeout: w.AttemptTimeout, now: w.Now, logger: w.Logger}
 }
 
 // unreadable is the dead letter of a message that is no notice: keyed by
@@ -133,26 +119,6 @@ func unreadable(m received, now time.Time, cause error) DeadLetter {
 	}
 	return DeadLetter{Notice: kyc.Notice{ID: UnreadablePrefix + id, Body: []byte(body), CreatedAt: now},
 		Attempts: m.attempt, LastError: cause.Error() + note, DeadAt: now}
-}
-
-func (w *Worker) deadLetter(ctx context.Context, dl DeadLetter) error {
-	err := w.DeadLetters.Put(ctx, dl)
-	if err != nil {
-		w.Logger.ErrorContext(ctx, "webhook: storing the dead letter failed; the message stays queued", "webhook_id", dl.Notice.ID, "error", err.Error())
-		return err
-	}
-	// CloudWatch's embedded metric format: this line is the metric
-	// KycLink/WebhookDeadLetters the template's alarm watches.
-	w.Logger.LogAttrs(ctx, slog.LevelInfo, "webhook dead-letter metric",
-		slog.Any("_aws", map[string]any{
-			"Timestamp": w.Now().UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace": "KycLink", "Dimensions": [][]string{{}},
-				"Metrics": []map[string]string{{"Name": "WebhookDeadLetters", "Unit": "Count"}},
-			}},
-		}),
-		slog.Int("WebhookDeadLetters", 1))
-	return nil
 }
 
 // HandleSQS is the Lambda handler for the queue (with
@@ -323,28 +289,24 @@ func (r *Relay) Send(ctx context.Context, notices []kyc.Notice) error {
 func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
 	var notices []kyc.Notice
 	for _, rec := range ev.Records {
-		if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
-			continue
+		if n, ok := r.decode(ctx, rec.EventName, itemFromLambda(rec.Change.NewImage)); ok {
+			notices = append(notices, n)
 		}
-		img := rec.Change.NewImage
-		str := func(k string) string {
-			if v, ok := img[k]; ok && v.DataType() == events.DataTypeString {
-				return v.String()
-			}
-			return ""
-		}
-		num, ok := img["createdAtMs"]
-		if !ok || num.DataType() != events.DataTypeNumber || str("id") == "" {
-			r.skip(ctx, fmt.Errorf("outbox record %q without id or createdAtMs", str("id")))
-			continue
-		}
-		ms, err := strconv.ParseInt(num.Number(), 10, 64)
-		if err != nil {
-			r.skip(ctx, fmt.Errorf("outbox record %s: createdAtMs: %w", str("id"), err))
-			continue
-		}
-		notices = append(notices, kyc.Notice{ID: str("id"), PlatformID: str("platformId"),
-			Type: str("type"), CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str("body"))})
 	}
 	return r.Send(ctx, notices)
+}
+
+// decode reads one record of the outbox stream (its event name and its new
+// image in the table's form): the notice of an insert, or false for any
+// other record, and for a malformed one, which is logged and skipped.
+func (r *Relay) decode(ctx context.Context, event string, image map[string]dbtypes.AttributeValue) (kyc.Notice, bool) {
+	n, err := outboxRecord(event, image)
+	if errors.Is(err, errNotAnInsert) {
+		return kyc.Notice{}, false
+	}
+	if err != nil {
+		r.skip(ctx, err)
+		return kyc.Notice{}, false
+	}
+	return n, true
 }
