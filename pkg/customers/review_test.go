@@ -2,21 +2,16 @@ package customers_test
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
 // reviewBackend is a review store plus a way to read what it recorded.
@@ -176,52 +171,6 @@ func TestMemoryReviews(t *testing.T) {
 			rejection: func(_ *testing.T, id string) customers.Rejection {
 				r, _ := m.RejectionOf(id)
 				return r
-			}}
-	})
-}
-
-func TestDynamoDBReviews(t *testing.T) {
-	moto := moto.Need(t)
-	testReviews(t, func(t *testing.T) reviewBackend {
-		table, outbox := motoserver.Name("customers"), motoserver.Name("outbox")
-		moto.CreateTable(t, table, "id")
-		moto.CreateTable(t, outbox, "id")
-		db := moto.DynamoDB()
-		for _, c := range []map[string]types.AttributeValue{
-			{"id": S(ind.ID), "platformId": S("p1"), "customerType": S("INDIVIDUAL"), "kycStatus": S("UNVERIFIED"), "createdAt": S(ind.CreatedAt)},
-			{"id": S(biz.ID), "platformId": S("p1"), "customerType": S("BUSINESS"), "createdAt": S(biz.CreatedAt)},
-			{"id": S(del.ID), "platformId": S("p1"), "isDeleted": &types.AttributeValueMemberBOOL{Value: true}},
-		} {
-			if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: c}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		store := &customers.ReviewDynamoDB{Client: db, Table: table, OutboxTable: outbox}
-		return reviewBackend{store: store,
-			notices: func(t *testing.T) []kyc.Notice {
-				out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(outbox), ConsistentRead: aws.Bool(true)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The table's items, read as the relay reads them, oldest first.
-				ns := make([]kyc.Notice, 0, len(out.Items))
-				for _, it := range out.Items {
-					n, err := webhooks.NoticeFromOutbox(it)
-					if err != nil {
-						t.Fatal(err)
-					}
-					ns = append(ns, n)
-				}
-				slices.SortFunc(ns, func(a, b kyc.Notice) int { return a.CreatedAt.Compare(b.CreatedAt) })
-				return ns
-			},
-			rejection: func(t *testing.T, id string) customers.Rejection {
-				out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
-					Key: map[string]types.AttributeValue{"id": S(id)}, ConsistentRead: aws.Bool(true)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return customers.RejectionFromItem(out.Item)
 			}}
 	})
 }
