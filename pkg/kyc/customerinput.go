@@ -513,10 +513,12 @@ func (in *CustomerInput) checkPatch(now time.Time) error {
 	return errs.err()
 }
 
-// applyPatch returns prev changed by in (checked by checkPatch); the
-// sealed values are given (nil: not sent). It refuses changes to what
-// cannot change: customerType, platformCustomerId, region, the statuses.
-func (in *CustomerInput) applyPatch(prev CustomerRecord, identifier, taxID []byte) (CustomerRecord, error) {
+// checkAgainst validates an update request (checked by checkPatch)
+// against the customer kept, prev. It refuses changes to what cannot
+// change (customerType, platformCustomerId, region, the statuses) and
+// fields of the other customer type, and checks an identifier sent
+// without idType against the idType kept.
+func (in *CustomerInput) checkAgainst(prev CustomerRecord) error {
 	var errs fieldErrors
 	t := prev.Type
 	if t == "" {
@@ -548,9 +550,12 @@ func (in *CustomerInput) applyPatch(prev CustomerRecord, identifier, taxID []byt
 			}
 		}
 	}
-	if err := errs.err(); err != nil {
-		return CustomerRecord{}, err
-	}
+	return errs.err()
+}
+
+// applyPatch returns prev changed by in (checked by checkPatch and
+// checkAgainst); the sealed values are given (nil: not sent).
+func (in *CustomerInput) applyPatch(prev CustomerRecord, identifier, taxID []byte) CustomerRecord {
 	next := prev
 	set(&next.UmaAddress, in.UmaAddress)
 	if in.Currencies != nil {
@@ -582,7 +587,7 @@ func (in *CustomerInput) applyPatch(prev CustomerRecord, identifier, taxID []byt
 	if taxID != nil {
 		next.TaxIDSealed = taxID
 	}
-	return next, nil
+	return next
 }
 
 func set[T any](dst *T, src *T) {

@@ -95,7 +95,9 @@ func ParseListQuery(params map[string][]string) (ListQuery, error) {
 			checkCountry(&errs, name, v)
 			q.Region = v
 		case "currency":
-			checkCurrencies(&errs, name, []string{v})
+			if !currencyPattern.MatchString(v) {
+				errs.addc(name, &FieldConstraint{Pattern: currencyPattern.String()}, "currency must be a currency code in upper case, such as USD.")
+			}
 			q.Currency = v
 		case "umaAddress":
 			u, ok := normalizeUmaAddress(v)
@@ -320,7 +322,7 @@ func sealCursor(key []byte, platformID, filters, position string) string {
 
 func openCursor(key []byte, platformID, filters, cursor string) (string, error) {
 	bad := InvalidField("cursor", "cursor is not a nextCursor this listing returned; start again without a cursor.")
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per cursor
 	p, m, ok := strings.Cut(cursor, ".")
 	if !ok {
 		return "", bad

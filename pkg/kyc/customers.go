@@ -236,6 +236,9 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 		if prev.IsDeleted {
 			return CustomerView{}, CustomerDeleted()
 		}
+		if err := in.checkAgainst(prev); err != nil {
+			return CustomerView{}, err
+		}
 		if attempt == 0 {
 			if in.Identifier != nil {
 				if identifier, err = s.seal(ctx, *in.Identifier, prev); err != nil {
@@ -248,10 +251,7 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 				}
 			}
 		}
-		next, err := in.applyPatch(prev, identifier, taxID)
-		if err != nil {
-			return CustomerView{}, err
-		}
+		next := in.applyPatch(prev, identifier, taxID)
 		if sameData(prev, next) {
 			return s.View(prev), nil
 		}
