@@ -209,13 +209,20 @@ func TestCursors(t *testing.T) {
 	flipped := []byte(good)
 	flipped[len(flipped)-1] ^= 1
 	bad := map[string]kyc.ListQuery{
-		"another platform's":     {Cursor: good},
-		"forged position":        {Cursor: forgedPos + "." + mac},
-		"bit flipped":            {Cursor: string(flipped)},
-		"no MAC":                 {Cursor: pos},
-		"not base64":             {Cursor: "!!!.???"},
-		"for other filters":      {Cursor: good, CustomerType: kyc.Individual},
-		"made with another key":  {Cursor: func() string { o, _, _ := newCustomers(t); o.CursorKey = memstore.RandomKey(); create(t, o, "p1", `{"customerType":"INDIVIDUAL"}`); create(t, o, "p1", `{"customerType":"INDIVIDUAL"}`); p, _ := o.List(ctx, "p1", kyc.ListQuery{Limit: 1}); return p.NextCursor }()},
+		"another platform's": {Cursor: good},
+		"forged position":    {Cursor: forgedPos + "." + mac},
+		"bit flipped":        {Cursor: string(flipped)},
+		"no MAC":             {Cursor: pos},
+		"not base64":         {Cursor: "!!!.???"},
+		"for other filters":  {Cursor: good, CustomerType: kyc.Individual},
+		"made with another key": {Cursor: func() string {
+			o, _, _ := newCustomers(t)
+			o.CursorKey = memstore.RandomKey()
+			create(t, o, "p1", `{"customerType":"INDIVIDUAL"}`)
+			create(t, o, "p1", `{"customerType":"INDIVIDUAL"}`)
+			p, _ := o.List(ctx, "p1", kyc.ListQuery{Limit: 1})
+			return p.NextCursor
+		}()},
 	}
 	for name, q := range bad {
 		platform := "p1"

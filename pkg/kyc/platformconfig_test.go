@@ -87,16 +87,16 @@ func TestPlatformConfig(t *testing.T) {
 func TestPlatformConfigRefuses(t *testing.T) {
 	p, sender, _ := newPlatforms()
 	for body, field := range map[string]string{
-		`{"webhookEndpoint":"http://api.example.com/w"}`:  "webhookEndpoint",
-		`{"webhookEndpoint":"https://127.0.0.1/w"}`:       "webhookEndpoint",
-		`{"webhookEndpoint":""}`:                          "webhookEndpoint",
-		`{"webhookEndpoint":"https://a.example.com/ x"}`:  "webhookEndpoint",
-		`{"webhookEndpoint":null}`:                        "webhookEndpoint",
-		`{"webhookEndpoint":7}`:                           "webhookEndpoint",
-		`{"umaDomain":"mycompany.com"}`:                   "umaDomain",
-		`{"supportedCurrencies":[]}`:                      "supportedCurrencies",
-		`{"id":"PlatformConfig:x"}`:                       "id",
-		`{"webhookUrl":"https://a.example.com"}`:          "webhookUrl",
+		`{"webhookEndpoint":"http://api.example.com/w"}`:                              "webhookEndpoint",
+		`{"webhookEndpoint":"https://127.0.0.1/w"}`:                                   "webhookEndpoint",
+		`{"webhookEndpoint":""}`:                                                      "webhookEndpoint",
+		`{"webhookEndpoint":"https://a.example.com/ x"}`:                              "webhookEndpoint",
+		`{"webhookEndpoint":null}`:                                                    "webhookEndpoint",
+		`{"webhookEndpoint":7}`:                                                       "webhookEndpoint",
+		`{"umaDomain":"mycompany.com"}`:                                               "umaDomain",
+		`{"supportedCurrencies":[]}`:                                                  "supportedCurrencies",
+		`{"id":"PlatformConfig:x"}`:                                                   "id",
+		`{"webhookUrl":"https://a.example.com"}`:                                      "webhookUrl",
 		`{"webhookEndpoint":"https://` + strings.Repeat("a", 2050) + `.example.com"}`: "webhookEndpoint",
 	} {
 		in, err := kyc.ParsePlatformConfigInput([]byte(body))
