@@ -97,7 +97,8 @@ func codeAt(codes []string, i int) string {
 
 // requestToken makes a transaction idempotent for DynamoDB (for 10
 // minutes): the SDK's re-send of a transaction whose answer was lost then
-// succeeds instead of failing its own conditions.
+// succeeds instead of failing its own conditions. Each attempt of ours has
+// its own (a retried cancelled transaction must run again).
 func requestToken(parts ...string) *string {
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return aws.String(hex.EncodeToString(h[:])[:36])
@@ -112,7 +113,6 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 	}
 	mid := markerID(r.PlatformID, r.PlatformCustomerID)
 	in := &dynamodb.TransactWriteItemsInput{
-		ClientRequestToken: requestToken("insert", r.ID),
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: aws.String(c.Table), Item: newItem(r),
 				ConditionExpression: aws.String("attribute_not_exists(#id)"), ExpressionAttributeNames: map[string]string{"#id": attrID}}},
@@ -125,6 +125,9 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 		},
 	}
 	for attempt := 0; ; attempt++ {
+		// A token per attempt: the SDK's re-sends of one attempt are
+		// idempotent, and our retry of a cancelled attempt runs afresh.
+		in.ClientRequestToken = requestToken("insert", r.ID, fmt.Sprint(attempt))
 		_, err := c.Client.TransactWriteItems(ctx, in)
 		if err == nil {
 			return nil
@@ -277,7 +280,7 @@ func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerR
 				ExpressionAttributeValues: map[string]types.AttributeValue{":me": s(prev.ID)}}})
 		}
 		_, err := c.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items,
-			ClientRequestToken: requestToken("update", prev.ID, fmt.Sprint(next.Version), fmt.Sprint(withMarker))})
+			ClientRequestToken: requestToken("update", prev.ID, fmt.Sprint(next.Version), fmt.Sprint(withMarker), fmt.Sprint(attempt))})
 		if err == nil {
 			return nil
 		}
