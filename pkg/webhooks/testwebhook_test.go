@@ -113,14 +113,15 @@ func TestSendTestWebhookFailures(t *testing.T) {
 		name, url string
 		loopback  bool
 		reason    string
+		within    time.Duration // the sender's deadline
 	}{
-		{"connection refused", refused, true, "connection refused"},
-		{"not public", hang.URL, false, "not public"},
-		{"hangs", hang.URL, true, "in time"},
+		{"connection refused", refused, true, "connection refused", time.Minute},
+		{"not public", hang.URL, false, "not public", time.Minute},
+		{"hangs", hang.URL, true, "in time", 200 * time.Millisecond}, // it never answers
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &TestSender{Key: key, Client: NewClient(5*time.Second, tc.loopback), Now: time.Now}
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			s := &TestSender{Key: key, Client: NewClient(time.Minute, tc.loopback), Now: time.Now}
+			ctx, cancel := context.WithTimeout(context.Background(), tc.within)
 			defer cancel()
 			_, err := s.SendTestWebhook(ctx, "p1", tc.url)
 			var f *kyc.DeliveryFailure
