@@ -1,0 +1,85 @@
+package contract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// The platform API's paths (issue 18).
+const (
+	CustomersPath     = "/customers"
+	CustomerPath      = "/customers/{customerId}"
+	ConfigPath        = "/config"
+	TestWebhookPath   = "/sandbox/webhooks/test"
+	exampleCustomerID = "Customer:019542f5-b3e7-1d02-0000-000000000001"
+)
+
+// CheckOperation validates a response (status, headers, body) against the
+// operation method on the path template path (e.g. "GET",
+// CustomerPath). Path parameters get example values.
+func CheckOperation(method, path string, status int, header http.Header, body []byte) error {
+	doc, err := load()
+	if err != nil {
+		return err
+	}
+	item := doc.Paths.Value(path)
+	if item == nil {
+		return fmt.Errorf("contract has no path %s", path)
+	}
+	op := item.GetOperation(method)
+	if op == nil {
+		return fmt.Errorf("contract has no %s %s", method, path)
+	}
+	params := map[string]string{}
+	url := path
+	if strings.Contains(path, "{customerId}") {
+		params["customerId"] = exampleCustomerID
+		url = strings.ReplaceAll(path, "{customerId}", exampleCustomerID)
+	}
+	req, _ := http.NewRequest(method, "http://contract.invalid"+url, nil)
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+		},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		return fmt.Errorf("%s %s response %d %s breaks the contract: %w", method, path, status, body, err)
+	}
+	return nil
+}
+
+// CheckTestWebhook validates a TEST webhook body against the document's
+// webhooks.testWebhook.
+func CheckTestWebhook(body []byte) error {
+	doc, err := load()
+	if err != nil {
+		return err
+	}
+	hook := doc.Webhooks["testWebhook"]
+	if hook == nil || hook.Post == nil || hook.Post.RequestBody == nil {
+		return fmt.Errorf("contract has no webhooks.testWebhook")
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("webhook body is not JSON: %w", err)
+	}
+	if err := hook.Post.RequestBody.Value.Content.Get("application/json").Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		return fmt.Errorf("test webhook %s breaks the contract: %w", body, err)
+	}
+	return nil
+}

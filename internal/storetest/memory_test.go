@@ -1,0 +1,53 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
+)
+
+// countingRecords counts the memory store's range reads.
+type countingRecords struct {
+	*memstore.Customers
+	ranges atomic.Int64
+}
+
+func (c *countingRecords) CustomerRange(ctx context.Context, q kyc.RangeQuery) ([]kyc.CustomerRecord, bool, error) {
+	c.ranges.Add(1)
+	return c.Customers.CustomerRange(ctx, q)
+}
+
+func TestMemoryCustomers(t *testing.T) {
+	CustomerRecords(t, func(t *testing.T) Env {
+		m := memstore.NewCustomers()
+		c := &countingRecords{Customers: m}
+		return Env{Records: c, Links: m, Reviews: m, Sealer: memstore.NewSealer(),
+			Stored: func(t *testing.T, id string) []string {
+				r, err := m.CustomerRecord(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Everything the record holds, bytes as text too.
+				return []string{fmt.Sprintf("%+v", r), fmt.Sprintf("%+v %+v", r.Address, r.BusinessInfo),
+					string(r.IdentifierSealed), string(r.TaxIDSealed), r.Email}
+			},
+			RangeReads: c.ranges.Load, Scans: func() int64 { return 0 }}
+	})
+}
+
+func TestMemoryPlatforms(t *testing.T) {
+	PlatformStore(t, func(t *testing.T) (kyc.PlatformStore, webhooks.Platforms) {
+		p := memstore.NewPlatforms(nil)
+		return p, p
+	})
+}
+
+func TestMemorySealer(t *testing.T) {
+	s := memstore.NewSealer()
+	Sealer(t, s, s.Open)
+}

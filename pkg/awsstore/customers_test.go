@@ -1,0 +1,199 @@
+package awsstore
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// fakeDB answers TransactWriteItems, UpdateItem and GetItem from queues
+// the test fills, and records the calls.
+type fakeDB struct {
+	CustomersAPI
+	transact []error
+	update   []error
+	items    map[string]map[string]types.AttributeValue
+	calls    []string
+	last     *dynamodb.UpdateItemInput
+}
+
+func (f *fakeDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	f.calls = append(f.calls, "TransactWriteItems")
+	err := f.transact[0]
+	f.transact = f.transact[1:]
+	return &dynamodb.TransactWriteItemsOutput{}, err
+}
+
+func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.calls = append(f.calls, "UpdateItem")
+	f.last = in
+	err := f.update[0]
+	f.update = f.update[1:]
+	return &dynamodb.UpdateItemOutput{}, err
+}
+
+func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	f.calls = append(f.calls, "GetItem")
+	id := in.Key["id"].(*types.AttributeValueMemberS).Value
+	return &dynamodb.GetItemOutput{Item: f.items[id]}, nil
+}
+
+func cancelled(codes ...string) error {
+	var rs []types.CancellationReason
+	for _, c := range codes {
+		rs = append(rs, types.CancellationReason{Code: aws.String(c)})
+	}
+	return &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: rs}
+}
+
+var rec = kyc.CustomerRecord{ID: "Customer:019ac0de-0000-7000-8000-000000000001", PlatformID: "p1", PlatformCustomerID: "u1",
+	Type: kyc.Individual, KYCStatus: kyc.StatusUnverified, CreatedAt: time.UnixMilli(1_800_000_000_000).UTC(),
+	UpdatedAt: time.UnixMilli(1_800_000_000_000).UTC(), Version: 1}
+
+func TestInsertRetriesTransactionConflicts(t *testing.T) {
+	f := &fakeDB{transact: []error{cancelled("None", "TransactionConflict"), cancelled("TransactionConflict", "None"), nil}}
+	c := &Customers{Client: f, Table: "t", Backoff: time.Microsecond}
+	if err := c.InsertCustomer(context.Background(), rec); err != nil {
+		t.Fatalf("InsertCustomer = %v", err)
+	}
+	if len(f.calls) != 3 {
+		t.Errorf("calls %v; want 3 transactions", f.calls)
+	}
+	f = &fakeDB{transact: []error{cancelled("TransactionConflict"), cancelled("TransactionConflict"), cancelled("TransactionConflict"),
+		cancelled("TransactionConflict"), cancelled("TransactionConflict")}}
+	c.Client = f
+	err := c.InsertCustomer(context.Background(), rec)
+	if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter == 0 {
+		t.Errorf("InsertCustomer with conflicts throughout = %v; want SERVICE_UNAVAILABLE", err)
+	}
+}
+
+func TestInsertDecidesByTheMarkersOwner(t *testing.T) {
+	marker := func(owner string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"id": s(markerID("p1", "u1")), "customerId": s(owner)}
+	}
+	withItem := func(owner string) error {
+		return &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{
+			{Code: aws.String("ConditionalCheckFailed")}, {Code: aws.String("ConditionalCheckFailed"), Item: marker(owner)}}}
+	}
+	cases := []struct {
+		name  string
+		err   error
+		items map[string]map[string]types.AttributeValue
+		want  error
+	}{
+		{"another customer's (item returned)", withItem("Customer:other"), nil, kyc.ErrPlatformCustomerIDTaken},
+		{"ours: a re-sent insert that had landed", withItem(rec.ID), nil, nil},
+		{"another customer's (read back)", cancelled("None", "ConditionalCheckFailed"),
+			map[string]map[string]types.AttributeValue{markerID("p1", "u1"): marker("Customer:other")}, kyc.ErrPlatformCustomerIDTaken},
+		{"ours (read back)", cancelled("ConditionalCheckFailed", "ConditionalCheckFailed"),
+			map[string]map[string]types.AttributeValue{markerID("p1", "u1"): marker(rec.ID)}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Customers{Client: &fakeDB{transact: []error{tc.err}, items: tc.items}, Table: "t"}
+			if err := c.InsertCustomer(context.Background(), rec); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("InsertCustomer = %v; want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUpdateRecognisesItsOwnLandedWrite(t *testing.T) {
+	next := rec
+	next.FullName, next.UpdatedAt, next.Version = "New", rec.UpdatedAt.Add(time.Second), 2
+	landed := newItem(next)
+	other := next
+	other.UpdatedAt = next.UpdatedAt.Add(time.Millisecond)
+	for name, tc := range map[string]struct {
+		old  map[string]types.AttributeValue
+		want error
+	}{
+		"as this write leaves it": {landed, nil},
+		"another write":           {newItem(other), kyc.ErrChanged},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := &fakeDB{update: []error{&types.ConditionalCheckFailedException{Item: tc.old}}}
+			c := &Customers{Client: f, Table: "t"}
+			if err := c.UpdateCustomer(context.Background(), rec, next); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("UpdateCustomer = %v; want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUpdateWritesOnlyWhatChanged(t *testing.T) {
+	prev := rec
+	prev.Email, prev.Currencies, prev.Address = "a@example.com", []string{"USD"}, &kyc.Address{Line1: "1", PostalCode: "2", Country: "US"}
+	prev.KYCStatus = kyc.StatusApproved // a review's: never written by an update
+	next := prev
+	next.Email, next.Currencies, next.Address = "b@example.com", []string{"USD"}, nil
+	next.UpdatedAt, next.Version = prev.UpdatedAt.Add(time.Second), 2
+	f := &fakeDB{update: []error{nil}}
+	c := &Customers{Client: f, Table: "t"}
+	if err := c.UpdateCustomer(context.Background(), prev, next); err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]string{}
+	for k, v := range f.last.ExpressionAttributeNames {
+		set[k] = v
+	}
+	expr := aws.ToString(f.last.UpdateExpression)
+	named := func(part string) []string {
+		var out []string
+		for _, tok := range strings.FieldsFunc(part, func(r rune) bool { return r == ',' || r == ' ' || r == '=' }) {
+			if v, ok := set[tok]; ok {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	sets, removes, _ := strings.Cut(strings.TrimPrefix(expr, "SET "), " REMOVE ")
+	if diff := cmp.Diff([]string{"email", "updatedAt", "version"}, named(sets)); diff != "" {
+		t.Errorf("SET %s (-want +got):\n%s", expr, diff)
+	}
+	if diff := cmp.Diff([]string{"address"}, named(removes)); diff != "" {
+		t.Errorf("REMOVE %s (-want +got):\n%s", expr, diff)
+	}
+	if cond := aws.ToString(f.last.ConditionExpression); cond != "attribute_exists(#id) AND #v = :was" {
+		t.Errorf("condition %s", cond)
+	}
+	if v := f.last.ExpressionAttributeValues[":was"].(*types.AttributeValueMemberN).Value; v != "1" {
+		t.Errorf(":was = %s", v)
+	}
+}
+
+func TestKMSFaults(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want kyc.Code
+	}{
+		{&kmstypes.NotFoundException{Message: aws.String("alias/x is not found")}, kyc.CodeInternal},
+		{&kmstypes.DisabledException{}, kyc.CodeInternal},
+		{&kmstypes.KMSInvalidStateException{}, kyc.CodeInternal},
+		{&kmstypes.InvalidKeyUsageException{}, kyc.CodeInternal},
+		{&smithy.GenericAPIError{Code: "AccessDeniedException"}, kyc.CodeInternal},
+		{&kmstypes.KeyUnavailableException{}, kyc.CodeUnavailable},
+		{&kmstypes.DependencyTimeoutException{}, kyc.CodeUnavailable},
+		{&kmstypes.KMSInternalException{}, kyc.CodeUnavailable},
+		{&smithy.GenericAPIError{Code: "ThrottlingException"}, kyc.CodeUnavailable},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, kyc.CodeUnavailable},
+	} {
+		e := kmsFault(tc.err)
+		if e.Code != tc.want || (tc.want == kyc.CodeUnavailable) != (e.RetryAfter > 0) {
+			t.Errorf("kmsFault(%T) = %s, retry %v; want %s", tc.err, e.Code, e.RetryAfter, tc.want)
+		}
+	}
+}

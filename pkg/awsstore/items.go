@@ -1,0 +1,236 @@
+// Package awsstore keeps the platform API's data in AWS: customers in the
+// customers table (DynamoDB, the item format the link route and the
+// reviews read, plus the platform API's attributes), platform
+// configuration in the platforms table that webhook delivery reads, and
+// write-only values sealed with KMS.
+package awsstore
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// Customer item attributes. The first group is the format the link
+// route and the reviews read (pkg/customers); the rest are the platform
+// API's.
+const (
+	attrID                  = "id"
+	attrPlatformID          = "platformId"
+	attrCustomerType        = "customerType"
+	attrKYCStatus           = "kycStatus"
+	attrKYBStatus           = "kybStatus"
+	attrEmail               = "email"
+	attrPhoneNumber         = "phoneNumber"
+	attrPlatformCustomerID  = "platformCustomerId"
+	attrIsDeleted           = "isDeleted"
+	attrContactVerification = "contactVerification"
+	attrCreatedAt           = "createdAt"
+	attrUpdatedAt           = "updatedAt"
+
+	attrUmaAddress       = "umaAddress"
+	attrRegion           = "region"
+	attrCurrencies       = "currencies"  // L of S
+	attrFullName         = "fullName"    //
+	attrBirthDate        = "birthDate"   // S, YYYY-MM-DD
+	attrNationality      = "nationality" //
+	attrAddress          = "address"     // M of S
+	attrIDType           = "idType"
+	attrIdentifierSealed = "identifierSealed" // B: KMS ciphertext
+	attrBusinessInfo     = "businessInfo"     // M (no taxId)
+	attrTaxIDSealed      = "taxIdSealed"      // B: KMS ciphertext of businessInfo.taxId
+	attrVersion          = "version"          // N: the platform API's writes
+	attrCreatedKey       = "createdKey"       // S: kyc.ListPosition, the by-platform index's sort key
+	attrDeletedAt        = "deletedAt"        // S
+	attrExpiresAt        = "expiresAt"        // N, Unix seconds: TTL of a deleted customer
+
+	// Marker items (same table): id = markerPrefix + platform + "#" +
+	// platformCustomerId, attribute customerId. They have no platformId
+	// and no createdKey, so the by-platform index never holds them, and
+	// their ids contain '#', which no customer id may (kyc.CheckCustomerID).
+	markerPrefix       = "platformCustomerId#"
+	attrMarkerCustomer = "customerId"
+)
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+func b(v []byte) types.AttributeValue { return &types.AttributeValueMemberB{Value: v} }
+
+func list(vs []string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(vs))
+	for i, v := range vs {
+		l[i] = s(v)
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+func markerID(platformID, pcid string) string { return markerPrefix + platformID + "#" + pcid }
+
+// putIf sets item[k] to v unless v is empty.
+func putIf(item map[string]types.AttributeValue, k, v string) {
+	if v != "" {
+		item[k] = s(v)
+	}
+}
+
+// dataItem is the part of r's item that updates may change: every
+// attribute but the identity, the type, the creation and the reviews'.
+// Empty values are absent.
+func dataItem(r kyc.CustomerRecord) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{attrIsDeleted: &types.AttributeValueMemberBOOL{Value: r.IsDeleted}}
+	for k, v := range map[string]string{attrEmail: r.Email, attrPhoneNumber: r.PhoneNumber, attrUmaAddress: r.UmaAddress,
+		attrRegion: r.Region, attrFullName: r.FullName, attrBirthDate: r.BirthDate, attrNationality: r.Nationality,
+		attrIDType: r.IDType} {
+		putIf(item, k, v)
+	}
+	if len(r.Currencies) > 0 {
+		item[attrCurrencies] = list(r.Currencies)
+	}
+	if r.Address != nil {
+		a := map[string]types.AttributeValue{}
+		for k, v := range map[string]string{"line1": r.Address.Line1, "line2": r.Address.Line2, "city": r.Address.City,
+			"state": r.Address.State, "postalCode": r.Address.PostalCode, "country": r.Address.Country} {
+			putIf(a, k, v)
+		}
+		item[attrAddress] = &types.AttributeValueMemberM{Value: a}
+	}
+	if r.BusinessInfo != nil {
+		item[attrBusinessInfo] = &types.AttributeValueMemberM{Value: businessInfoItem(*r.BusinessInfo)}
+	}
+	if len(r.IdentifierSealed) > 0 {
+		item[attrIdentifierSealed] = b(r.IdentifierSealed)
+	}
+	if len(r.TaxIDSealed) > 0 {
+		item[attrTaxIDSealed] = b(r.TaxIDSealed)
+	}
+	if !r.DeletedAt.IsZero() {
+		item[attrDeletedAt] = s(kyc.FormatTime(r.DeletedAt))
+	}
+	if !r.ExpiresAt.IsZero() {
+		item[attrExpiresAt] = n(r.ExpiresAt.Unix())
+	}
+	return item
+}
+
+func businessInfoItem(bi kyc.BusinessInfo) map[string]types.AttributeValue {
+	m := map[string]types.AttributeValue{}
+	for k, v := range map[string]string{"legalName": bi.LegalName, "doingBusinessAs": bi.DoingBusinessAs, "country": bi.Country,
+		"registrationNumber": bi.RegistrationNumber, "incorporatedOn": bi.IncorporatedOn, "entityType": bi.EntityType,
+		"businessType": bi.BusinessType, "purposeOfAccount": bi.PurposeOfAccount, "sourceOfFunds": bi.SourceOfFunds,
+		"expectedMonthlyTransactionCount": bi.ExpectedMonthlyTransactionCount, "expectedMonthlyTransactionVolume": bi.ExpectedMonthlyTransactionVolume,
+		"naicsCode": bi.NaicsCode, "sourceOfFundsOtherDescription": bi.SourceOfFundsOtherDescription,
+		"purposeOfAccountOtherDescription": bi.PurposeOfAccountOtherDescription,
+		"primaryContactFirstName":          bi.PrimaryContactFirstName, "primaryContactLastName": bi.PrimaryContactLastName} {
+		putIf(m, k, v)
+	}
+	for k, v := range map[string][]string{"countriesOfOperation": bi.CountriesOfOperation,
+		"expectedRecipientJurisdictions": bi.ExpectedRecipientJurisdictions, "sourceOfFundsCategories": bi.SourceOfFundsCategories,
+		"expectedCounterpartyCountries": bi.ExpectedCounterpartyCountries} {
+		if len(v) > 0 {
+			m[k] = list(v)
+		}
+	}
+	return m
+}
+
+// newItem is the whole item of a new customer.
+func newItem(r kyc.CustomerRecord) map[string]types.AttributeValue {
+	item := dataItem(r)
+	item[attrID] = s(r.ID)
+	item[attrPlatformID] = s(r.PlatformID)
+	item[attrCustomerType] = s(string(r.Type))
+	item[attrPlatformCustomerID] = s(r.PlatformCustomerID)
+	putIf(item, attrKYCStatus, string(r.KYCStatus))
+	putIf(item, attrKYBStatus, string(r.KYBStatus))
+	item[attrCreatedAt] = s(kyc.FormatTime(r.CreatedAt))
+	item[attrUpdatedAt] = s(kyc.FormatTime(r.UpdatedAt))
+	item[attrCreatedKey] = s(r.ListPosition())
+	item[attrVersion] = n(r.Version)
+	return item
+}
+
+// recordFromItem reads a customer item; an attribute of an unexpected type
+// reads as absent, as pkg/customers reads it.
+func recordFromItem(item map[string]types.AttributeValue) kyc.CustomerRecord {
+	str := func(m map[string]types.AttributeValue, k string) string {
+		if v, ok := m[k].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	strs := func(m map[string]types.AttributeValue, k string) []string {
+		l, ok := m[k].(*types.AttributeValueMemberL)
+		if !ok {
+			return nil
+		}
+		var out []string
+		for _, v := range l.Value {
+			if sv, ok := v.(*types.AttributeValueMemberS); ok {
+				out = append(out, sv.Value)
+			}
+		}
+		return out
+	}
+	bytes := func(k string) []byte {
+		if v, ok := item[k].(*types.AttributeValueMemberB); ok {
+			return v.Value
+		}
+		return nil
+	}
+	num := func(k string) int64 {
+		if v, ok := item[k].(*types.AttributeValueMemberN); ok {
+			i, _ := strconv.ParseInt(v.Value, 10, 64)
+			return i
+		}
+		return 0
+	}
+	tm := func(k string) time.Time {
+		t, err := time.Parse(time.RFC3339Nano, str(item, k))
+		if err != nil {
+			return time.Time{}
+		}
+		return t.UTC()
+	}
+	deleted, _ := item[attrIsDeleted].(*types.AttributeValueMemberBOOL)
+	r := kyc.CustomerRecord{
+		ID: str(item, attrID), PlatformID: str(item, attrPlatformID), PlatformCustomerID: str(item, attrPlatformCustomerID),
+		Type: kyc.CustomerType(str(item, attrCustomerType)), KYCStatus: kyc.Status(str(item, attrKYCStatus)),
+		KYBStatus: kyc.Status(str(item, attrKYBStatus)), UmaAddress: str(item, attrUmaAddress), Region: str(item, attrRegion),
+		Currencies: strs(item, attrCurrencies), Email: str(item, attrEmail), PhoneNumber: str(item, attrPhoneNumber),
+		FullName: str(item, attrFullName), BirthDate: str(item, attrBirthDate), Nationality: str(item, attrNationality),
+		IDType: str(item, attrIDType), IdentifierSealed: bytes(attrIdentifierSealed), TaxIDSealed: bytes(attrTaxIDSealed),
+		IsDeleted: deleted != nil && deleted.Value, CreatedAt: tm(attrCreatedAt), UpdatedAt: tm(attrUpdatedAt),
+		DeletedAt: tm(attrDeletedAt), Version: num(attrVersion),
+	}
+	if e := num(attrExpiresAt); e != 0 {
+		r.ExpiresAt = time.Unix(e, 0).UTC()
+	}
+	if m, ok := item[attrAddress].(*types.AttributeValueMemberM); ok {
+		r.Address = &kyc.Address{Line1: str(m.Value, "line1"), Line2: str(m.Value, "line2"), City: str(m.Value, "city"),
+			State: str(m.Value, "state"), PostalCode: str(m.Value, "postalCode"), Country: str(m.Value, "country")}
+	}
+	if m, ok := item[attrBusinessInfo].(*types.AttributeValueMemberM); ok {
+		v := m.Value
+		r.BusinessInfo = &kyc.BusinessInfo{LegalName: str(v, "legalName"), DoingBusinessAs: str(v, "doingBusinessAs"),
+			Country: str(v, "country"), RegistrationNumber: str(v, "registrationNumber"), IncorporatedOn: str(v, "incorporatedOn"),
+			EntityType: str(v, "entityType"), CountriesOfOperation: strs(v, "countriesOfOperation"),
+			BusinessType: str(v, "businessType"), PurposeOfAccount: str(v, "purposeOfAccount"), SourceOfFunds: str(v, "sourceOfFunds"),
+			ExpectedMonthlyTransactionCount:  str(v, "expectedMonthlyTransactionCount"),
+			ExpectedMonthlyTransactionVolume: str(v, "expectedMonthlyTransactionVolume"),
+			ExpectedRecipientJurisdictions:   strs(v, "expectedRecipientJurisdictions"), NaicsCode: str(v, "naicsCode"),
+			SourceOfFundsCategories:          strs(v, "sourceOfFundsCategories"),
+			SourceOfFundsOtherDescription:    str(v, "sourceOfFundsOtherDescription"),
+			PurposeOfAccountOtherDescription: str(v, "purposeOfAccountOtherDescription"),
+			ExpectedCounterpartyCountries:    strs(v, "expectedCounterpartyCountries"),
+			PrimaryContactFirstName:          str(v, "primaryContactFirstName"), PrimaryContactLastName: str(v, "primaryContactLastName")}
+	}
+	if m, ok := item[attrContactVerification].(*types.AttributeValueMemberM); ok {
+		r.ContactVerification = kyc.ContactVerification{Email: str(m.Value, "email"), Phone: str(m.Value, "phone")}
+	}
+	return r
+}

@@ -1,0 +1,75 @@
+package awsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+
+	"github.com/grid-kyc/kyc-link/pkg/fault"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// EncryptAPI is the one KMS call the sealer makes (IAM: kms:Encrypt on
+// the key, with the encryption context keys customerId and platformId).
+type EncryptAPI interface {
+	Encrypt(ctx context.Context, in *kms.EncryptInput, opts ...func(*kms.Options)) (*kms.EncryptOutput, error)
+}
+
+// DefaultCustomerDataKeyID is the KMS key the sealer uses
+// (CUSTOMER_DATA_KEY_ID).
+const DefaultCustomerDataKeyID = "alias/kyc-link-customer-data"
+
+// KMSSealer seals write-only customer data with KMS Encrypt under KeyID,
+// with the encryption context {customerId, platformId}: the ciphertext
+// opens (kms:Decrypt, which no function of this service is granted) only
+// with that context, and CloudTrail records it with every use.
+type KMSSealer struct {
+	Client EncryptAPI
+	KeyID  string
+}
+
+var _ kyc.Sealer = (*KMSSealer)(nil)
+
+func (k *KMSSealer) Seal(ctx context.Context, plaintext []byte, customerID, platformID string) ([]byte, error) {
+	key := k.KeyID
+	if key == "" {
+		key = DefaultCustomerDataKeyID
+	}
+	out, err := k.Client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(key), Plaintext: plaintext,
+		EncryptionContext: map[string]string{"customerId": customerID, "platformId": platformID}})
+	if err != nil {
+		return nil, kmsFault(fmt.Errorf("encrypt customer data with KMS key %s: %w", key, err))
+	}
+	return out.CiphertextBlob, nil
+}
+
+// kmsPermanent are KMS error codes retrying cannot fix: the key is
+// missing, disabled, pending deletion, of the wrong kind, or ours to use
+// not (pkg/fault knows the generic ones: access, validation, credentials).
+var kmsPermanent = map[string]bool{
+	"NotFoundException":             true,
+	"DisabledException":             true,
+	"KMSInvalidStateException":      true,
+	"InvalidKeyUsageException":      true,
+	"IncorrectKeyException":         true,
+	"InvalidArnException":           true,
+	"InvalidGrantTokenException":    true,
+	"UnsupportedOperationException": true,
+	"DryRunOperationException":      true,
+}
+
+// kmsFault is 500 for our misconfiguration, else 503 with a retry hint
+// (KeyUnavailable, DependencyTimeout, KMSInternal, throttling, the
+// network).
+func kmsFault(err error) *kyc.Error {
+	var api smithy.APIError
+	if errors.As(err, &api) && kmsPermanent[api.ErrorCode()] {
+		return kyc.Internal(err)
+	}
+	return fault.Outage("The key service is temporarily unavailable.", time.Second, err)
+}

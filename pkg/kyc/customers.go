@@ -1,0 +1,322 @@
+package kyc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultUmaDomain is the domain of generated UMA addresses when none is
+// configured (UMA_DOMAIN): a reserved name that routes nowhere.
+const DefaultUmaDomain = "kyc-link.invalid"
+
+// DefaultDeletedRetention is how long a deleted customer is kept (so a
+// platform can still read it and list it with isIncludingDeleted) before
+// the store may forget it.
+const DefaultDeletedRetention = 30 * 24 * time.Hour
+
+// Customers is the platform API's customer use case: create, read, list,
+// update and delete a platform's customers, as Grid's /customers routes
+// do. It knows nothing of HTTP or of the store behind CustomerRecords.
+type Customers struct {
+	Store  CustomerRecords
+	Sealer Sealer
+	// CursorKey returns the key list cursors are signed with (at least 16
+	// bytes; the same in every instance, or cursors break across them).
+	CursorKey func(ctx context.Context) ([]byte, error)
+	// UmaDomain is the domain of generated UMA addresses
+	// (DefaultUmaDomain when empty).
+	UmaDomain string
+	// DeletedRetention is how long a deleted customer is kept
+	// (DefaultDeletedRetention when zero).
+	DeletedRetention time.Duration
+	Now              func() time.Time
+	// NewID returns a new UUID (uuid.NewV7 when nil); tests pin it.
+	NewID func() (uuid.UUID, error)
+}
+
+// CustomerIDPrefix starts every customer id.
+const CustomerIDPrefix = "Customer:"
+
+// maxAttempts bounds the re-reads of an update that lost a race, and the
+// fresh platformCustomerIds tried when a generated one is taken.
+const maxAttempts = 5
+
+func (s *Customers) now() time.Time {
+	// Milliseconds: what the store keeps.
+	return s.Now().UTC().Truncate(time.Millisecond)
+}
+
+func (s *Customers) newID() (uuid.UUID, error) {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return uuid.NewV7()
+}
+
+func (s *Customers) umaDomain() string {
+	if s.UmaDomain != "" {
+		return s.UmaDomain
+	}
+	return DefaultUmaDomain
+}
+
+// GeneratedUmaAddress is the UMA address of a customer created without
+// one: $<the UUID of its id>@<domain>, e.g.
+// $019542f5-b3e7-1d02-0000-000000000001@kyc-link.invalid (unique, as ids
+// are). A customer written before the platform API (no umaAddress kept) is
+// answered with this address, too.
+func GeneratedUmaAddress(id, domain string) string {
+	u := strings.ToLower(strings.TrimPrefix(id, CustomerIDPrefix))
+	u = strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("._+-", r) {
+			return r
+		}
+		return '-'
+	}, u)
+	if len(u) > 63 {
+		u = u[:63]
+	}
+	return "$" + u + "@" + domain
+}
+
+// newPlatformCustomerID is Grid's form of a generated platformCustomerId:
+// 15 lower-case hex digits (60 random bits), e.g. 9f84e0c2a72c4fa.
+func newPlatformCustomerID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:])[:15], nil
+}
+
+// Create makes a new customer of platformID from in: id Customer:<UUIDv7>,
+// status UNVERIFIED, the identifier and tax id sealed. A platformCustomerId
+// the platform's active customers already use is 409 CONFLICT
+// (ReasonPlatformCustomerIDExists), decided by the store atomically.
+func (s *Customers) Create(ctx context.Context, platformID string, in CustomerInput) (CustomerView, error) {
+	now := s.now()
+	if err := in.checkCreate(now); err != nil {
+		return CustomerView{}, err
+	}
+	u, err := s.newID()
+	if err != nil {
+		return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
+	}
+	r := CustomerRecord{
+		ID: CustomerIDPrefix + u.String(), PlatformID: platformID, Type: *in.CustomerType,
+		Email: deref(in.Email), PhoneNumber: deref(in.PhoneNumber), Region: deref(in.Region),
+		FullName: deref(in.FullName), BirthDate: deref(in.BirthDate), Nationality: deref(in.Nationality),
+		IDType: deref(in.IDType), CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if r.Type == Business {
+		r.KYBStatus = StatusUnverified
+	} else {
+		r.KYCStatus = StatusUnverified
+	}
+	setSlice(&r.Currencies, in.Currencies)
+	if in.Address != nil {
+		a := *in.Address
+		r.Address = &a
+	}
+	r.UmaAddress = GeneratedUmaAddress(r.ID, s.umaDomain())
+	set(&r.UmaAddress, in.UmaAddress)
+	if in.BusinessInfo != nil {
+		var b BusinessInfo
+		in.BusinessInfo.mergeInto(&b)
+		r.BusinessInfo = &b
+	}
+	if in.Identifier != nil {
+		if r.IdentifierSealed, err = s.seal(ctx, *in.Identifier, r); err != nil {
+			return CustomerView{}, err
+		}
+	}
+	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
+		if r.TaxIDSealed, err = s.seal(ctx, *in.BusinessInfo.TaxID, r); err != nil {
+			return CustomerView{}, err
+		}
+	}
+	generated := in.PlatformCustomerID == nil
+	for range maxAttempts {
+		if generated {
+			if r.PlatformCustomerID, err = newPlatformCustomerID(); err != nil {
+				return CustomerView{}, Internal(fmt.Errorf("kyc: new platformCustomerId: %w", err))
+			}
+		} else {
+			r.PlatformCustomerID = *in.PlatformCustomerID
+		}
+		err = s.Store.InsertCustomer(ctx, r)
+		if errors.Is(err, ErrPlatformCustomerIDTaken) && generated {
+			continue // 60 random bits met another: draw again
+		}
+		if errors.Is(err, ErrPlatformCustomerIDTaken) {
+			e := Conflict(ReasonPlatformCustomerIDExists, "The platform already has a customer with this platformCustomerId.")
+			e.Details["field"] = "platformCustomerId"
+			return CustomerView{}, e
+		}
+		if err != nil {
+			return CustomerView{}, err
+		}
+		return s.View(r), nil
+	}
+	return CustomerView{}, Internal(fmt.Errorf("kyc: %d generated platformCustomerIds were all taken", maxAttempts))
+}
+
+func (s *Customers) seal(ctx context.Context, v Secret, r CustomerRecord) ([]byte, error) {
+	ct, err := s.Sealer.Seal(ctx, []byte(v.Reveal()), r.ID, r.PlatformID)
+	if err != nil {
+		return nil, err // the Sealer's *Error: 503 for an outage, 500 for our misconfiguration
+	}
+	if len(ct) == 0 {
+		return nil, Internal(errors.New("kyc: the sealer returned no ciphertext"))
+	}
+	return ct, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// record reads platformID's customer id: a bad id is an input error;
+// missing and another platform's customer are one and the same
+// CustomerNotFound. A deleted customer is returned (isDeleted).
+func (s *Customers) record(ctx context.Context, platformID, id string) (CustomerRecord, error) {
+	if err := CheckCustomerID(id); err != nil {
+		return CustomerRecord{}, err
+	}
+	r, err := s.Store.CustomerRecord(ctx, id)
+	if err != nil {
+		return CustomerRecord{}, err
+	}
+	if r.PlatformID != platformID {
+		return CustomerRecord{}, CustomerNotFound()
+	}
+	return r, nil
+}
+
+// Get returns platformID's customer id in Grid's shape, deleted ones
+// included (isDeleted: true).
+func (s *Customers) Get(ctx context.Context, platformID, id string) (CustomerView, error) {
+	r, err := s.record(ctx, platformID, id)
+	if err != nil {
+		return CustomerView{}, err
+	}
+	return s.View(r), nil
+}
+
+// Update applies in (Grid's update fields) to platformID's customer id.
+// The write is conditional on the version read; when another write landed
+// first, Update reads again and applies in again (at most maxAttempts
+// times), so concurrent updates of different fields all survive. A
+// request that changes nothing writes nothing (updatedAt stays).
+func (s *Customers) Update(ctx context.Context, platformID, id string, in CustomerInput) (CustomerView, error) {
+	if err := CheckCustomerID(id); err != nil {
+		return CustomerView{}, err
+	}
+	if err := in.checkPatch(s.now()); err != nil {
+		return CustomerView{}, err
+	}
+	var identifier, taxID []byte // sealed once, on the first read
+	for attempt := range maxAttempts {
+		prev, err := s.record(ctx, platformID, id)
+		if err != nil {
+			return CustomerView{}, err
+		}
+		if prev.IsDeleted {
+			return CustomerView{}, CustomerDeleted()
+		}
+		if err := in.checkAgainst(prev); err != nil {
+			return CustomerView{}, err
+		}
+		if attempt == 0 {
+			if in.Identifier != nil {
+				if identifier, err = s.seal(ctx, *in.Identifier, prev); err != nil {
+					return CustomerView{}, err
+				}
+			}
+			if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
+				if taxID, err = s.seal(ctx, *in.BusinessInfo.TaxID, prev); err != nil {
+					return CustomerView{}, err
+				}
+			}
+		}
+		next := in.applyPatch(prev, identifier, taxID)
+		if sameData(prev, next) {
+			return s.View(prev), nil
+		}
+		next.UpdatedAt = s.now()
+		next.Version = prev.Version + 1
+		err = s.Store.UpdateCustomer(ctx, prev, next)
+		if errors.Is(err, ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return CustomerView{}, err
+		}
+		return s.View(next), nil
+	}
+	return CustomerView{}, concurrentModification()
+}
+
+// Delete soft-deletes platformID's customer id (Grid's DELETE): the
+// customer stays readable with isDeleted: true for DeletedRetention, its
+// platformCustomerId is free for a new customer at once, and the link
+// route and the reviews treat it as unknown. An already deleted customer
+// is CUSTOMER_DELETED (410).
+func (s *Customers) Delete(ctx context.Context, platformID, id string) (CustomerView, error) {
+	for range maxAttempts {
+		prev, err := s.record(ctx, platformID, id)
+		if err != nil {
+			return CustomerView{}, err
+		}
+		if prev.IsDeleted {
+			return CustomerView{}, CustomerDeleted()
+		}
+		now := s.now()
+		retention := s.DeletedRetention
+		if retention == 0 {
+			retention = DefaultDeletedRetention
+		}
+		next := prev
+		next.IsDeleted, next.DeletedAt, next.ExpiresAt = true, now, now.Add(retention)
+		next.UpdatedAt, next.Version = now, prev.Version+1
+		err = s.Store.UpdateCustomer(ctx, prev, next)
+		if errors.Is(err, ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return CustomerView{}, err
+		}
+		return s.View(next), nil
+	}
+	return CustomerView{}, concurrentModification()
+}
+
+// sameData reports whether an update leaves a customer as it was.
+func sameData(a, b CustomerRecord) bool {
+	return a.UmaAddress == b.UmaAddress && slices.Equal(a.Currencies, b.Currencies) && a.Email == b.Email &&
+		a.PhoneNumber == b.PhoneNumber && a.FullName == b.FullName && a.BirthDate == b.BirthDate &&
+		a.Nationality == b.Nationality && a.IDType == b.IDType && string(a.IdentifierSealed) == string(b.IdentifierSealed) &&
+		equalPtr(a.Address, b.Address, func(x, y Address) bool { return x == y }) &&
+		equalPtr(a.BusinessInfo, b.BusinessInfo, equalBusinessInfo) && string(a.TaxIDSealed) == string(b.TaxIDSealed)
+}
+
+func equalPtr[T any](a, b *T, eq func(T, T) bool) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return eq(*a, *b)
+}
+
+func equalBusinessInfo(a, b BusinessInfo) bool { return reflect.DeepEqual(a, b) }
