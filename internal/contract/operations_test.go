@@ -146,7 +146,7 @@ func TestDomainAnswersKeepTheContract(t *testing.T) {
 	check("GET", CustomerPath, 404, errorBody(t, 404, errMissing))
 	_, errCursor := c.List(ctx, "p2", kyc.ListQuery{Cursor: page.NextCursor})
 	check("GET", CustomersPath, 400, errorBody(t, 400, errCursor))
-	check("GET", CustomersPath, 503, errorBody(t, 503, kyc.Unavailable("The customer store is temporarily unavailable.", time.Second, nil)))
+	check("GET", CustomersPath, 503, errorBody(t, 503, kyc.Unavailable(kyc.DepStore, "The customer store is temporarily unavailable.", time.Second, nil)))
 
 	// Platform configuration and the test webhook.
 	sender := &capture{}

@@ -157,7 +157,7 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		}
 		// A review, then an update: the update keeps the review's status.
 		reviewed := parse(t, v.UpdatedAt).Add(time.Second)
-		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: v.ID, Field: kyc.StatusField(kyc.Individual), Status: kyc.StatusPending,
+		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: v.ID, Type: kyc.Individual, Status: kyc.StatusPending,
 			ReviewAt: reviewed, UpdatedAt: reviewed, WasStatus: kyc.StatusUnverified}, nil); err != nil {
 			t.Fatalf("ApplyChange on a created customer: %v", err)
 		}
@@ -170,7 +170,7 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		}
 		// A review after the update still applies (the update left the
 		// reviews' attributes alone).
-		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: v.ID, Field: "kycStatus", Status: kyc.StatusApproved,
+		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: v.ID, Type: kyc.Individual, Status: kyc.StatusApproved,
 			ReviewAt: reviewed.Add(time.Second), UpdatedAt: reviewed.Add(time.Second), WasStatus: kyc.StatusPending, WasReviewAt: reviewed}, nil); err != nil {
 			t.Fatalf("ApplyChange after an update: %v", err)
 		}

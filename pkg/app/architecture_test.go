@@ -39,6 +39,7 @@ func TestPackageImports(t *testing.T) {
 		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sumsub", "pkg/telemetry"}, false},
 		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
 		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets"}, true},
+		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks"}, false},
 		"pkg/customers":             {[]string{"pkg/kyc", "pkg/awsstore", "pkg/webhooks"}, true},
 		"pkg/idempotency":           {[]string{"pkg/kyc", "pkg/awsstore"}, true},
 		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, true},

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -54,7 +53,7 @@ var _ kyc.CustomerRecords = (*Customers)(nil)
 const transactAttempts = 5
 
 func (c *Customers) outage(op string, err error) error {
-	return fault.Outage("The customer store is temporarily unavailable.", time.Second,
+	return Outage(kyc.DepStore, "The customer store is temporarily unavailable.",
 		fmt.Errorf("%s (table %s): %w", op, c.Table, err))
 }
 

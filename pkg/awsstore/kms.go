@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -69,7 +67,7 @@ var kmsPermanent = map[string]bool{
 func kmsFault(err error) *kyc.Error {
 	var api smithy.APIError
 	if errors.As(err, &api) && kmsPermanent[api.ErrorCode()] {
-		return kyc.Internal(err)
+		return kyc.Misconfigured(kyc.DepKeys, err)
 	}
-	return fault.Outage("The key service is temporarily unavailable.", time.Second, err)
+	return Outage(kyc.DepKeys, "The key service is temporarily unavailable.", err)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/pkg/fault"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -33,7 +32,7 @@ type Platforms struct {
 var _ kyc.PlatformStore = (*Platforms)(nil)
 
 func (p *Platforms) outage(op string, err error) error {
-	return fault.Outage("The platform store is temporarily unavailable.", time.Second,
+	return Outage(kyc.DepStore, "The platform store is temporarily unavailable.",
 		fmt.Errorf("%s (table %s): %w", op, p.Table, err))
 }
 

@@ -246,7 +246,7 @@ func TestCursors(t *testing.T) {
 	if _, err := c.List(ctx, "p1", kyc.ListQuery{}); kyc.AsError(err).Code != kyc.CodeInternal {
 		t.Errorf("List with a short key = %v; want INTERNAL_ERROR", err)
 	}
-	outage := kyc.Unavailable("down", time.Second, errors.New("secrets down"))
+	outage := kyc.Unavailable(kyc.DepSecrets, "down", time.Second, errors.New("secrets down"))
 	c.CursorKey = func(context.Context) ([]byte, error) { return nil, outage }
 	if _, err := c.List(ctx, "p1", kyc.ListQuery{}); !errors.Is(err, outage) {
 		t.Errorf("List when the key cannot be read = %v; want its error", err)
@@ -272,7 +272,7 @@ func TestListFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A review moves b to PENDING.
-	if err := store.ApplyChange(ctx, kyc.Change{CustomerID: ids[1], Field: "kycStatus", Status: kyc.StatusPending,
+	if err := store.ApplyChange(ctx, kyc.Change{CustomerID: ids[1], Type: kyc.Individual, Status: kyc.StatusPending,
 		ReviewAt: now, UpdatedAt: now.Add(5 * time.Hour), WasStatus: kyc.StatusUnverified}, nil); err != nil {
 		t.Fatal(err)
 	}

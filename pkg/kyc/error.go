@@ -46,6 +46,8 @@ const (
 	DepProvider Dependency = "PROVIDER"
 	DepStore    Dependency = "STORE"
 	DepSecrets  Dependency = "SECRETS"
+	// DepKeys is the key service that seals customers' identifiers.
+	DepKeys Dependency = "KEYS"
 )
 
 func (e *Error) Error() string {

@@ -51,7 +51,7 @@ func TestReviews(t *testing.T) {
 	m := memstore.NewCustomers(seeds...)
 	m.Outbox = func(n kyc.Notice) { sent = append(sent, n) }
 	at := time.UnixMilli(1_800_000_000_000).UTC()
-	stale := kyc.Change{CustomerID: "Customer:1", Field: "kybStatus", Status: kyc.StatusApproved, ReviewAt: at, UpdatedAt: at,
+	stale := kyc.Change{CustomerID: "Customer:1", Type: kyc.Business, Status: kyc.StatusApproved, ReviewAt: at, UpdatedAt: at,
 		WasStatus: kyc.StatusUnverified, WasReviewAt: seeds[0].LastReviewAt}
 	if err := m.ApplyChange(ctx, stale, &kyc.Notice{ID: "Webhook:x"}); !errors.Is(err, kyc.ErrChanged) || len(sent) != 0 {
 		t.Fatalf("a change from a stale read = %v, %d notices; want ErrChanged and none", err, len(sent))
