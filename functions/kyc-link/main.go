@@ -116,6 +116,11 @@ func run(logger *slog.Logger) error {
 		fmt.Fprintf(os.Stderr, "\nkyc-link is up on %s (%s backend, %s provider). Try:\n\n  %s\n\n"+
 			"Open the kycUrl it returns, choose Approve, Reject or Hold, and watch the platform's webhooks at %s/sandbox/inbox/\n\n",
 			cfg.PublicURL, cfg.Backend, cfg.Provider, curl, cfg.PublicURL)
+		if banner, err := a.SigningKeyBanner(ctx); err != nil {
+			return err
+		} else if banner != "" {
+			fmt.Fprintf(os.Stderr, "%s\n", banner)
+		}
 	}
 	return a.Serve(ctx, ln)
 }

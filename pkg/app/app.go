@@ -229,7 +229,7 @@ func (a *App) Handler() http.Handler {
 	var h http.Handler = a.API
 	if a.Sandbox != nil {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, sandbox.PathPrefix) {
+			if strings.HasPrefix(r.URL.Path, sandbox.PathPrefix) || r.URL.Path == sandbox.FaviconPath {
 				a.Sandbox.ServeHTTP(w, r)
 				return
 			}

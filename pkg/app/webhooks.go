@@ -73,14 +73,16 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 	var (
 		store     kyc.ReviewStore
 		platforms webhooks.Platforms
+		lookup    kyc.CustomerStore // the inbox reads customers as they are now
 	)
 	switch {
 	case a.memStore != nil:
-		// Local: a signing key made for this process, unless the seed's
-		// secrets have one; platforms without a URL get the inbox page.
+		// Local: the key of KYC_SIGNING_KEY_FILE (or one made for this
+		// process), unless the secrets have one; platforms without a URL
+		// get the inbox page.
 		mem := a.src.(secrets.Memory)
 		if _, ok := mem[cfg.SigningKeySecretID]; !ok {
-			secret, _, err := gridhook.NewKey()
+			secret, err := LocalSigningSecret(cfg, logger)
 			if err != nil {
 				return nil, err
 			}
@@ -93,11 +95,12 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 				urls[p.ID] = strings.TrimRight(cfg.PublicURL, "/") + sandbox.InboxPrefix + p.ID
 			}
 		}
-		platforms, store = urls, a.memStore
+		platforms, store, lookup = urls, a.memStore, a.memStore
 	case a.awsCfg != nil:
 		db := dynamodb.NewFromConfig(*a.awsCfg, timeDynamoDB)
 		platforms = &webhooks.PlatformsDynamoDB{Client: db, Table: cfg.PlatformsTable}
 		store = &customers.ReviewDynamoDB{Client: db, Table: cfg.CustomersTable, OutboxTable: cfg.OutboxTable}
+		lookup = &customers.DynamoDB{Client: db, Table: cfg.CustomersTable}
 		w.DeadLetters = &webhooks.DeadLettersDynamoDB{Client: db, Table: cfg.DeadLetterTable}
 	default:
 		return nil, fmt.Errorf("no backend wired")
@@ -124,10 +127,10 @@ func (a *App) Webhooks(ctx context.Context) (*Webhooks, error) {
 	if a.Sandbox != nil {
 		// Local journeys (make run, make dev): the sandbox page plays
 		// Sumsub's decisions, and the inbox page plays the platforms.
-		w.Inbox = &sandbox.Inbox{Key: w.Key.Get}
+		w.Inbox = &sandbox.Inbox{Key: w.Key.Get, Customer: lookup.FindCustomer}
 		d := &sandbox.Decider{URL: strings.TrimRight(cfg.PublicURL, "/") + "/webhooks/sumsub",
 			Secret: w.Receiver.Secret, Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
-		a.Sandbox.Decide = d.Decide
+		a.Sandbox.Decide = w.Inbox.Track(d.Decide)
 	}
 	if a.memStore != nil {
 		dead := &webhooks.DeadLettersMemory{}
@@ -160,7 +163,7 @@ func receiverMux(api http.Handler, w *Webhooks) http.Handler {
 		switch {
 		case r.URL.Path == "/webhooks/sumsub":
 			w.Receiver.ServeHTTP(rw, r)
-		case strings.HasPrefix(r.URL.Path, sandbox.InboxPrefix) || r.URL.Path == strings.TrimSuffix(sandbox.InboxPrefix, "/"):
+		case strings.HasPrefix(r.URL.Path, sandbox.InboxPrefix) || r.URL.Path == strings.TrimSuffix(sandbox.InboxPrefix, "/") || r.URL.Path == sandbox.WebhookKeyPath:
 			if w.Inbox != nil {
 				w.Inbox.ServeHTTP(rw, r)
 				return
