@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io"
 	"maps"
@@ -114,6 +115,13 @@ func (in *Inbox) Track(decide func(ctx context.Context, customerID, decision str
 	}
 }
 
+func (in *Inbox) key(ctx context.Context) (*ecdsa.PrivateKey, error) {
+	if in.Key == nil {
+		return nil, errors.New("no signing key wired")
+	}
+	return in.Key(ctx)
+}
+
 func (in *Inbox) now() time.Time {
 	if in.Now != nil {
 		return in.Now().UTC()
@@ -155,7 +163,7 @@ func (in *Inbox) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	e := Entry{PlatformID: strings.TrimPrefix(r.URL.Path, InboxPrefix), At: in.now(),
 		Body: body, Header: r.Header.Clone(), Host: r.Host}
-	if k, err := in.Key(r.Context()); err == nil {
+	if k, err := in.key(r.Context()); err == nil {
 		e.KeyFingerprint = gridhook.Fingerprint(&k.PublicKey)
 		e.Verified = gridhook.Verify(&k.PublicKey, r.Header.Get(gridhook.SignatureHeader), body) == nil
 	} else {
@@ -191,7 +199,7 @@ func (in *Inbox) receive(w http.ResponseWriter, r *http.Request) {
 }
 
 func (in *Inbox) serveKey(w http.ResponseWriter, r *http.Request) {
-	k, err := in.Key(r.Context())
+	k, err := in.key(r.Context())
 	if err != nil {
 		http.Error(w, "no signing key: "+err.Error(), http.StatusServiceUnavailable)
 		return
@@ -235,7 +243,7 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 	in.mu.Unlock()
 	base := "http://" + r.Host
 	v := inboxView{Version: version, KeyURL: base + WebhookKeyPath}
-	if k, err := in.Key(r.Context()); err == nil {
+	if k, err := in.key(r.Context()); err == nil {
 		v.Fingerprint = gridhook.Fingerprint(&k.PublicKey)
 	} else {
 		v.KeyError = err.Error()
