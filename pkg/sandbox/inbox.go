@@ -420,7 +420,7 @@ Times are UTC; this page reloads when something arrives.</p>
 {{end}}</pre></details>
 {{if .OpenSSL}}<details id="check-{{.Seq}}"><summary>Check it by hand</summary>
 <p>With openssl (prints <code>Verified OK</code>):</p><pre class="cmd-openssl">{{.OpenSSL}}</pre>
-<p>With Node.js 18+ (prints <code>verified</code>):</p><pre class="cmd-node">{{.NodeCheck}}</pre></details>{{end}}
+<p>With Node.js 18+ (prints verified, or NOT verified):</p><pre class="cmd-node">{{.NodeCheck}}</pre></details>{{end}}
 </section>
 {{end}}{{end}}
 <script>
