@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -120,9 +121,15 @@ func TestKeyFileSurvivesRestarts(t *testing.T) {
 func TestABrokenKeyFileIsNamed(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "key.pem")
 	os.WriteFile(file, []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"), 0o600)
-	cmd := exec.Command(binary)
+	// A binary that starts anyway is stopped, not waited for.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary)
 	cmd.Env = append(os.Environ(), "PORT=0", "AWS_LAMBDA_RUNTIME_API=", "KYC_SIGNING_KEY_FILE="+file)
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the binary started on a broken key file:\n%s", out)
+	}
 	if err == nil || !strings.Contains(string(out), "KYC_SIGNING_KEY_FILE") || !strings.Contains(string(out), file) || !strings.Contains(string(out), "delete it") {
 		t.Fatalf("start with a broken key file: %v\n%s", err, out)
 	}
