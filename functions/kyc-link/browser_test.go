@@ -31,7 +31,10 @@ const (
 	individual = "Customer:019542f5-b3e7-1d02-0000-000000000001"
 	business   = "Customer:019542f5-b3e7-1d02-0000-000000000002"
 	third      = "Customer:019542f5-b3e7-1d02-0000-000000000006"
-	demoAuth   = "demo-token:demo-secret-not-for-production"
+	// Already PENDING: a Hold sends no webhook at all (applicantPending
+	// changes nothing, and Grid has no HOLD webhook).
+	pending  = "Customer:019542f5-b3e7-1d02-0000-000000000008"
+	demoAuth = "demo-token:demo-secret-not-for-production"
 )
 
 // testSeed writes the embedded seed plus customers, platforms and tokens to
@@ -158,7 +161,8 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 const fitsAPhone = `(document.querySelector('meta[name=viewport]') || {}).content === 'width=device-width, initial-scale=1' &&
 	document.documentElement.scrollWidth <= window.innerWidth`
 
-// inboxSummary is what the inbox page shows, read from its DOM.
+// inboxSummary is what the inbox page shows, read from its DOM (fits is
+// measured with every raw body, header list and command opened).
 type inboxSummary struct {
 	Fingerprint string `json:"fingerprint"`
 	Hooks       []struct {
@@ -176,21 +180,24 @@ const readInbox = `(() => ({
 	hooks: [...document.querySelectorAll('section.hook')].map(s => ({type: s.dataset.type, customer: s.dataset.customer,
 		verified: s.dataset.verified, signature: s.querySelector('dd .ok, dd .bad').textContent})),
 	status: Object.fromEntries([...document.querySelectorAll('#customers tr[data-customer]')].map(r => [r.dataset.customer, r.dataset.status])),
-	fits: ` + fitsAPhone + `,
+	fits: (document.querySelectorAll('details').forEach(d => { d.open = true }), ` + fitsAPhone + `),
 }))()`
 
 // TestBrowserJourney is the journey a platform developer clicks through on
 // make run, in headless Chromium on a phone-sized screen: a link per
 // customer (made through the API), Approve, Reject and Hold on the sandbox
 // page, then the inbox: each Grid webhook verified against the served key,
-// and the held customer's record at HOLD though no webhook says so.
+// and the held customers' records at HOLD though no webhook says so (one of
+// them got no webhook at all).
 func TestBrowserJourney(t *testing.T) {
 	ctx := browser(t, 3*time.Minute)
 	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `<!doctype html><title>platform</title><p id="landed">back on the platform</p>`)
 	}))
 	defer platform.Close()
-	base, logs := start(t, "KYC_SEED_FILE="+testSeed(t, []map[string]any{individualOf(third, "platform-demo")}, nil, nil),
+	alreadyPending := individualOf(pending, "platform-demo")
+	alreadyPending["kycStatus"] = "PENDING"
+	base, logs := start(t, "KYC_SEED_FILE="+testSeed(t, []map[string]any{individualOf(third, "platform-demo"), alreadyPending}, nil, nil),
 		"KYC_SIGNING_KEY_FILE="+filepath.Join(t.TempDir(), "key.pem"))
 
 	for _, step := range []struct {
@@ -202,6 +209,7 @@ func TestBrowserJourney(t *testing.T) {
 		{business, `{}`, sandbox.Reject, "#decided"},
 		// A real redirectUri: the page says where it goes, then goes there.
 		{third, `{"redirectUri":"` + platform.URL + `/onboarding/done"}`, sandbox.Hold, "#continue"},
+		{pending, `{}`, sandbox.Hold, "#decided"},
 	} {
 		kycURL := link(t, base, demoAuth, step.customer, step.body)
 		button := `button[value="` + step.decision + `"]`
@@ -235,8 +243,9 @@ func TestBrowserJourney(t *testing.T) {
 		individual: {"CUSTOMER.KYC_APPROVED", "CUSTOMER.KYC_PENDING"},
 		business:   {"CUSTOMER.KYB_PENDING", "CUSTOMER.KYB_REJECTED"},
 		third:      {"CUSTOMER.KYC_PENDING"},
+		pending:    nil,
 	}
-	wantStatus := map[string]string{individual: "APPROVED", business: "REJECTED", third: "HOLD"}
+	wantStatus := map[string]string{individual: "APPROVED", business: "REJECTED", third: "HOLD", pending: "HOLD"}
 	var got inboxSummary
 	arrived := func() bool {
 		types := map[string][]string{}
@@ -274,8 +283,10 @@ func TestBrowserJourney(t *testing.T) {
 	if !got.Fits {
 		t.Error("the inbox does not fit a phone's screen")
 	}
-	if held := eval[string](t, ctx, `document.querySelector('#customers tr[data-customer="`+third+`"]').textContent`); !strings.Contains(held, "on hold: no webhook for this") {
-		t.Errorf("the held customer's row says %q", held)
+	for _, id := range []string{third, pending} {
+		if held := eval[string](t, ctx, `document.querySelector('#customers tr[data-customer="`+id+`"]').textContent`); !strings.Contains(held, "on hold: no webhook for this") {
+			t.Errorf("the held customer's row says %q", held)
+		}
 	}
 
 	// A developer copies the openssl command of one webhook into a shell.
