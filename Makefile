@@ -18,11 +18,16 @@ RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE       := $(BIN)/aws-lambda-rie
 # Pinned linter, fetched through the Go module proxy on first use.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Tests that need moto_server, node, python3 (cfn-lint's aws-sam-translator)
-# or the Lambda RIE carry this build tag; make test, CI and every target
+# Tests that need moto_server, node, python3 (cfn-lint's aws-sam-translator),
+# Chromium or the Lambda RIE carry this build tag; make test, CI and every target
 # here always set it, so nothing is left out. A plain go test ./... runs the
 # rest with Go alone.
 TEST_TAGS := integration
+# make run and make dev sign Grid webhooks with the key in this file (made on
+# first use; delete it, or make clean, for a new key).
+SIGNING_KEY_FILE ?= $(BIN)/sandbox-signing-key.pem
+# The browser test's Chromium (Debian's package, installed by make test).
+CHROMIUM  := /usr/bin/chromium
 
 .PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction token webhook-key redrive-webhooks fuzz bench clean
 
@@ -31,11 +36,11 @@ help: ## list targets
 
 run: ## run locally on embedded data (no AWS account, no Docker) on 127.0.0.1:$(PORT)
 	$(GO) build -o $(BIN)/kyc-link ./functions/kyc-link
-	PORT=$(PORT) ./$(BIN)/kyc-link
+	PORT=$(PORT) KYC_SIGNING_KEY_FILE=$(SIGNING_KEY_FILE) ./$(BIN)/kyc-link
 
 dev: ## run everything locally on moto (DynamoDB, Streams, SQS, Secrets Manager from template.yaml), no AWS account, no Docker
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
-	PORT=$(PORT) $(GO) run ./cmd/dev
+	PORT=$(PORT) KYC_SIGNING_KEY_FILE=$(SIGNING_KEY_FILE) $(GO) run ./cmd/dev
 
 seed-stack: ## put a platform, a customer and a new API token into a deployed stack: STACK=<name> [PLATFORM=id] [WEBHOOK_URL=https://…]
 	@test -n "$(STACK)" || { echo "usage: make seed-stack STACK=<stack name> [PLATFORM=<platform id>] [WEBHOOK_URL=https://…]"; exit 2; }
@@ -51,7 +56,12 @@ invoke: $(RIE) ## run a function under the Lambda Runtime Interface Emulator: EV
 	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(BIN)/bootstrap ./functions/$(FUNCTION)
 	scripts/invoke.sh $(RIE) $(BIN)/bootstrap $(EVENT)
 
-test: lint $(RIE) ## the whole suite: gofmt, vet, staticcheck, tidy, cfn-lint, then every test with the race detector (moto, RIE, end-to-end), fuzz seeds and a short fuzz burst
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser test (once)"; mkdir -p $(BIN); \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >$(BIN)/chromium-install.log 2>&1 \
+	  || { cat $(BIN)/chromium-install.log; echo "could not install chromium (as root: apt-get install chromium)"; exit 1; }
+
+test: lint $(RIE) $(CHROMIUM) ## the whole suite: gofmt, vet, staticcheck, tidy, cfn-lint, then every test with the race detector (moto, RIE, end-to-end), fuzz seeds and a short fuzz burst
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
 	KYC_RIE=$(abspath $(RIE)) $(GO) test -tags $(TEST_TAGS) -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_BURST)
@@ -101,5 +111,5 @@ redrive-webhooks: ## list dead-lettered webhooks (WEBHOOK_DEAD_LETTER_TABLE); RE
 bench: ## benchmarks: round trips per request (delay proxy), DynamoDB calls, handler CPU and allocations (docs/performance.md)
 	$(GO) test -tags $(TEST_TAGS) -run '^$$' -bench . -benchmem ./pkg/...
 
-clean:
+clean: ## remove bin/ (built binaries, the RIE, the sandbox signing key) and .aws-sam
 	rm -rf $(BIN) .aws-sam

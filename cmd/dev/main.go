@@ -27,7 +27,6 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 	"github.com/grid-kyc/kyc-link/pkg/app"
-	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 )
 
@@ -70,7 +69,17 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	env, err := provision(ctx, moto, tpl, seed, publicURL)
+	// The signing key of KYC_SIGNING_KEY_FILE (make dev: the same file as
+	// make run), or one made for this run.
+	local, err := app.ConfigFromEnv(os.Getenv, false)
+	if err != nil {
+		return err
+	}
+	signing, err := app.LocalSigningSecret(local, logger)
+	if err != nil {
+		return err
+	}
+	env, err := provision(ctx, moto, tpl, seed, publicURL, signing)
 	if err != nil {
 		return err
 	}
@@ -91,13 +100,14 @@ func run(logger *slog.Logger) error {
 	fmt.Fprintf(os.Stderr, "\nkyc-link dev is up on %s: DynamoDB, Streams, SQS and Secrets Manager in moto at %s. Try:\n\n  %s\n\n"+
 		"Open the kycUrl, choose Approve, Reject or Hold, and watch %s/sandbox/inbox/\n\n",
 		publicURL, moto.URL, seed.Curl(publicURL), publicURL)
+	fmt.Fprintf(os.Stderr, "%s\n", s.SigningKeyBanner(ctx))
 	return s.Serve(ctx, ln)
 }
 
 // provision creates the template's tables and queues in moto, the secrets
 // and the seed's customers and platforms, and returns the environment that
 // wires them, named by each function's Environment in the template.
-func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Template, seed app.Seed, publicURL string) (map[string]string, error) {
+func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Template, seed app.Seed, publicURL, signing string) (map[string]string, error) {
 	db, q, sm := moto.DynamoDB(), moto.SQS(), moto.SecretsManager()
 	names := map[string]string{} // logical id -> name or URL
 	for _, t := range tpl.Tables {
@@ -129,10 +139,6 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		names[id] = aws.ToString(out.QueueUrl)
 	}
 
-	signing, _, err := gridhook.NewKey()
-	if err != nil {
-		return nil, err
-	}
 	secrets := map[string]string{
 		"ApiTokensSecretArn":         string(seed.APITokens),
 		"SumsubSecretArn":            string(seed.Sumsub),

@@ -8,12 +8,15 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grid-kyc/kyc-link/internal/e2e"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 )
 
 var binary string
@@ -28,7 +31,22 @@ func TestDevBootsAndAnswers(t *testing.T) {
 		var srv *motoserver.Server
 		srv.Need(t) // skips, or fails under make test
 	}
-	base, _, logs := e2e.Start(t, binary, "KYC_TEMPLATE=../../template.yaml")
+	// make dev signs with make run's key file.
+	keyFile := filepath.Join(t.TempDir(), "sandbox-signing-key.pem")
+	key, _, err := gridhook.LoadOrCreateKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _, logs := e2e.Start(t, binary, "KYC_TEMPLATE=../../template.yaml", "KYC_SIGNING_KEY_FILE="+keyFile)
+	if resp, err := http.Get(base + sandbox.WebhookKeyPath); err != nil {
+		t.Fatal(err)
+	} else {
+		served, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(served) != gridhook.PublicPEM(key) {
+			t.Fatalf("%s serves %q; want the key file's public key", sandbox.WebhookKeyPath, served)
+		}
+	}
 	req, _ := http.NewRequest("POST", base+"/customers/Customer:019542f5-b3e7-1d02-0000-000000000001/kyc-link", strings.NewReader(`{}`))
 	req.SetBasicAuth("demo-token", "demo-secret-not-for-production")
 	req.Header.Set("Content-Type", "application/json")
@@ -61,7 +79,7 @@ func TestDevBootsAndAnswers(t *testing.T) {
 		r.Body.Close()
 		inbox = string(b)
 	}
-	if strings.Contains(inbox, "INVALID") {
+	if strings.Contains(inbox, "INVALID") || !strings.Contains(inbox, gridhook.Fingerprint(&key.PublicKey)) {
 		t.Fatalf("a webhook failed its signature check:\n%s", inbox)
 	}
 }

@@ -183,8 +183,11 @@ func TestLocalModeSandboxFlow(t *testing.T) {
 	if resp, body := call(t, "GET", page, "", ""); resp.StatusCode != 200 || !strings.Contains(body["raw"].(string), "SANDBOX") {
 		t.Fatalf("sandbox page = %d %v", resp.StatusCode, body)
 	}
-	if resp, _ := call(t, "POST", page, "", ""); resp.StatusCode != 303 || resp.Header.Get("Location") != "http://localhost:8080/done" {
-		t.Fatalf("completing = %d %v", resp.StatusCode, resp.Header)
+	// Completing says where it sends the user, and sends them there.
+	if resp, body := call(t, "POST", page, "", ""); resp.StatusCode != 200 ||
+		!strings.Contains(body["raw"].(string), `<meta http-equiv="refresh" content="2;url=http://localhost:8080/done">`) ||
+		!strings.Contains(body["raw"].(string), `Continuing to <a href="http://localhost:8080/done">localhost:8080</a>`) {
+		t.Fatalf("completing = %d %v", resp.StatusCode, body)
 	}
 	if resp, _ := call(t, "GET", page, "", ""); resp.StatusCode != 404 {
 		t.Fatalf("a used link = %d; want 404 (single use)", resp.StatusCode)

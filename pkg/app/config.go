@@ -48,6 +48,7 @@ type Config struct {
 	WebhookRetryFor       time.Duration
 	WebhookAllowLoopback  bool
 	WebhookAttemptTimeout time.Duration
+	SigningKeyFile        string // KYC_SIGNING_KEY_FILE: local runs only, "" under Lambda
 
 	// Rate limits of links (README "Rate limits").
 	RateLimitTable    string
@@ -102,6 +103,9 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		SigningKeySecretID:    get("WEBHOOK_SIGNING_KEY_SECRET_ID", "kyc-link/webhook-signing-key"),
 		WebhookAttemptTimeout: 10 * time.Second,
 		RateLimitTable:        get("RATE_LIMIT_TABLE", "kyc-link-rate-limits"),
+	}
+	if !inLambda { // the deployed stack's key is only ever Secrets Manager's
+		c.SigningKeyFile = getenv("KYC_SIGNING_KEY_FILE")
 	}
 	var errs []error
 	var err error

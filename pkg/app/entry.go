@@ -291,6 +291,9 @@ func run(e Entry, logger *slog.Logger) error {
 	logger.Info("listening", "url", url, "backend", cfg.Backend, "provider", cfg.Provider)
 	if banner := s.Banner(cfg.PublicURL); banner != "" {
 		fmt.Fprint(os.Stderr, banner)
+		if key := s.SigningKeyBanner(ctx); key != "" {
+			fmt.Fprintf(os.Stderr, "%s\n", key)
+		}
 	}
 	return s.Serve(ctx, ln)
 }

@@ -209,8 +209,9 @@ func (r *root) secretSource() (secrets.Source, error) {
 		if len(seed.Sumsub) > 0 {
 			mem[r.cfg.SumsubSecretID] = string(seed.Sumsub)
 		}
-		// Local: a signing key made for this process.
-		secret, _, err := gridhook.NewKey()
+		// Local: the key of KYC_SIGNING_KEY_FILE, or one made for this
+		// process.
+		secret, err := LocalSigningSecret(r.cfg, r.logger)
 		if err != nil {
 			return nil, err
 		}
@@ -347,7 +348,13 @@ func (r *root) sandbox() (*sandbox.Provider, error) {
 		// process's receiver.
 		d := &sandbox.Decider{URL: strings.TrimRight(r.cfg.PublicURL, "/") + "/webhooks/sumsub",
 			Secret: secret, Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
-		return &sandbox.Provider{BaseURL: r.cfg.PublicURL, Now: time.Now, Decide: d.Decide}, nil
+		// The inbox notes each decision, so one that sends no webhook
+		// (Hold) shows there too.
+		inbox, err := r.inbox()
+		if err != nil {
+			return nil, err
+		}
+		return &sandbox.Provider{BaseURL: r.cfg.PublicURL, Now: time.Now, Decide: inbox.Track(d.Decide)}, nil
 	})
 }
 
@@ -598,6 +605,11 @@ func (r *root) inbox() (*sandbox.Inbox, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &sandbox.Inbox{Key: key.Get}, nil
+		store, err := r.customers()
+		if err != nil {
+			return nil, err
+		}
+		// It shows each customer's status as the record has it now.
+		return &sandbox.Inbox{Key: key.Get, Customer: store.FindCustomer}, nil
 	})
 }

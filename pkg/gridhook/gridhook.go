@@ -134,16 +134,11 @@ func NewKey() (secretJSON, publicPEM string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+	secret, err := SigningSecret(k)
 	if err != nil {
 		return "", "", err
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		return "", "", err
-	}
-	secret, _ := json.Marshal(map[string]string{"privateKeyPem": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))})
-	return string(secret), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})), nil
+	return secret, PublicPEM(k), nil
 }
 
 // PublicPEM is k's public key as a PKIX PEM.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 )
 
 // The routes, as http.ServeMux patterns. Route names in logs and metrics
@@ -20,8 +21,11 @@ const (
 	// platforms. Paths as pkg/sandbox builds them.
 	SandboxPageRoute     = "GET /sandbox/kyc/{linkId}"
 	SandboxDecisionRoute = "POST /sandbox/kyc/{linkId}"
+	FaviconRoute         = "GET /favicon.ico"
 	InboxPageRoute       = "GET /sandbox/inbox/"
+	InboxRawRoute        = "GET /sandbox/inbox/raw/{n...}"
 	InboxReceiveRoute    = "POST /sandbox/inbox/{platformId}"
+	WebhookKeyRoute      = "GET /sandbox/webhook-key"
 )
 
 // GridBasePath is the versioned prefix of Grid's base URL
@@ -38,9 +42,11 @@ type Server struct {
 	Link     *Link
 	Receiver *SumsubReceiver
 	// Sandbox serves the sandbox verification pages; Inbox the local
-	// platforms' inbox. Both only in local runs.
-	Sandbox, Inbox http.Handler
-	Logger         *slog.Logger
+	// platforms' inbox and the key it verifies with. Both only with the
+	// sandbox provider.
+	Sandbox *sandbox.Provider
+	Inbox   *sandbox.Inbox
+	Logger  *slog.Logger
 	// Timeout bounds each API request; 0 leaves the context's own
 	// deadline (Lambda's invocation deadline) in charge.
 	Timeout time.Duration
@@ -62,10 +68,15 @@ func (s *Server) routes() []route {
 		rs = append(rs, route{WebhookRoute, s.api(WebhookRoute, s.Receiver.serve)})
 	}
 	if s.Sandbox != nil {
-		rs = append(rs, route{SandboxPageRoute, s.Sandbox}, route{SandboxDecisionRoute, s.Sandbox})
+		page := http.HandlerFunc(s.Sandbox.Page)
+		rs = append(rs, route{SandboxPageRoute, page}, route{SandboxDecisionRoute, page},
+			route{FaviconRoute, http.HandlerFunc(sandbox.Favicon)})
 	}
 	if s.Inbox != nil {
-		rs = append(rs, route{InboxPageRoute, s.Inbox}, route{InboxReceiveRoute, s.Inbox})
+		rs = append(rs, route{InboxPageRoute, http.HandlerFunc(s.Inbox.Page)},
+			route{InboxRawRoute, http.HandlerFunc(s.Inbox.Raw)},
+			route{InboxReceiveRoute, http.HandlerFunc(s.Inbox.Receive)},
+			route{WebhookKeyRoute, http.HandlerFunc(s.Inbox.WebhookKey)})
 	}
 	return rs
 }

@@ -4,19 +4,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
+	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 )
-
-// page answers with its name and the path values it was routed with.
-func page(name string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, name+" "+r.PathValue("linkId")+r.PathValue("platformId"))
-	})
-}
 
 // TestRouter: every route answers at / and under the Grid base path, and
 // only its own methods; what no route takes is a Grid-shaped 404 or 405
@@ -25,14 +20,15 @@ func page(name string) http.Handler {
 func TestRouter(t *testing.T) {
 	e := newEnv(t, nil)
 	full := &httpapi.Server{Link: e.link, Receiver: newReceiver(t).SumsubReceiver,
-		Sandbox: page("sandbox"), Inbox: page("inbox"), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+		Sandbox: &sandbox.Provider{BaseURL: "http://api.test", Now: time.Now}, Inbox: &sandbox.Inbox{},
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	linkOnly := &httpapi.Server{Link: e.link, Logger: full.Logger}
 	for _, tc := range []struct {
 		name         string
 		srv          *httpapi.Server
 		method, path string
 		status       int
-		body         string // a page's answer, or the Grid code
+		body         string // what a page's answer contains, or the Grid code
 		allow        string
 	}{
 		{"link", full, "POST", link(custA), 401, "UNAUTHORIZED", ""},
@@ -42,12 +38,19 @@ func TestRouter(t *testing.T) {
 		{"receiver under the base path", full, "POST", httpapi.GridBasePath + "/webhooks/sumsub", 401, "UNAUTHORIZED", ""},
 		{"receiver with another method", full, "PUT", "/webhooks/sumsub", 405, "METHOD_NOT_ALLOWED", "POST"},
 		{"receiver not wired", linkOnly, "POST", "/webhooks/sumsub", 404, "NOT_FOUND", ""},
-		{"sandbox page", full, "GET", "/sandbox/kyc/abc", 200, "sandbox abc", ""},
-		{"sandbox decision", full, "POST", "/sandbox/kyc/abc", 200, "sandbox abc", ""},
+		// An unknown link is the sandbox page's own 404 (HTML).
+		{"sandbox page", full, "GET", "/sandbox/kyc/abc", 404, "<html", ""},
+		{"sandbox decision", full, "POST", "/sandbox/kyc/abc", 404, "<html", ""},
+		{"favicon", full, "GET", "/favicon.ico", 200, "", ""},
+		{"favicon with another method", full, "POST", "/favicon.ico", 405, "METHOD_NOT_ALLOWED", "GET, HEAD"},
 		{"sandbox with another method", full, "DELETE", "/sandbox/kyc/abc", 405, "METHOD_NOT_ALLOWED", "GET, HEAD, POST"},
 		{"sandbox not wired", linkOnly, "GET", "/sandbox/kyc/abc", 404, "NOT_FOUND", ""},
-		{"inbox page", full, "GET", "/sandbox/inbox/", 200, "inbox ", ""},
-		{"inbox receives", full, "POST", "/sandbox/inbox/platform-a", 200, "inbox platform-a", ""},
+		{"inbox page", full, "GET", "/sandbox/inbox/", 200, "<html", ""},
+		// Unsigned (no key here): the inbox, as a platform, refuses it.
+		{"inbox receives", full, "POST", "/sandbox/inbox/platform-a", 401, "", ""},
+		{"inbox raw body", full, "GET", "/sandbox/inbox/raw/7", 404, "no such webhook", ""},
+		{"webhook key", full, "GET", "/sandbox/webhook-key", 503, "no signing key", ""},
+		{"inbox not wired", linkOnly, "GET", "/sandbox/inbox/", 404, "NOT_FOUND", ""},
 		{"unknown path", full, "GET", "/nope", 404, "NOT_FOUND", ""},
 		{"another version's base path", full, "POST", "/grid/2025-01-01" + link(custA), 404, "NOT_FOUND", ""},
 		{"base path without its slash", full, "POST", httpapi.GridBasePath + "x" + link(custA), 404, "NOT_FOUND", ""},
@@ -66,9 +69,9 @@ func TestRouter(t *testing.T) {
 			if got := w.Header().Get("Allow"); got != tc.allow {
 				t.Errorf("Allow = %q; want %q", got, tc.allow)
 			}
-			if tc.status == 200 {
-				if w.Body.String() != tc.body {
-					t.Errorf("body %q; want %q", w.Body, tc.body)
+			if !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+				if !strings.Contains(w.Body.String(), tc.body) {
+					t.Errorf("body %q; want it to contain %q", w.Body, tc.body)
 				}
 				return
 			}

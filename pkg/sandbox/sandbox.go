@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -63,19 +64,25 @@ func (p *Provider) CreateLink(_ context.Context, r kyc.LinkRequest) (string, str
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>SANDBOX verification</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:3em auto}.banner{background:#b00;color:#fff;padding:.5em 1em;font-weight:bold}</style>
+<html lang="en"><head>` + head + `
+<title>SANDBOX verification</title>
+{{if .Continue}}<meta http-equiv="refresh" content="2;url={{.Continue}}">{{end}}
 </head><body>
 <p class="banner">SANDBOX: no identity is verified here. This page stands in for the provider's hosted flow.</p>
 {{if .Problem}}<h1>{{.Problem}}</h1>
-{{else if .Done}}<h1>Verification complete (sandbox). You can close this page.</h1>
+{{else if .Done}}<h1>Verification complete (sandbox)</h1>
+{{if .Decided}}<p id="decided">Decision sent: {{.Decided}}. See <a href="/sandbox/inbox/">the platform inbox</a> for the Grid webhooks.</p>{{end}}
+{{if .Continue}}<p id="continue">Continuing to <a href="{{.Continue}}">{{.ContinueHost}}</a>&hellip; (the link's redirectUri)</p>
+{{else if .Placeholder}}<p id="placeholder" class="note">The link's redirectUri (<code>{{.Placeholder}}</code>) is a placeholder address, so the sandbox does not send you there.</p>
+{{else}}<p class="note">The link has no redirectUri: you can close this page.</p>{{end}}
 {{else}}<h1>Verify your identity</h1>
-<dl><dt>Customer</dt><dd>{{.Req.CustomerID}}</dd><dt>Verification</dt><dd>{{.Req.Type}}</dd><dt>Link expires</dt><dd>{{.ExpiresAt}}</dd></dl>
+<dl><dt>Customer</dt><dd>{{.Req.CustomerID}}</dd><dt>Verification</dt><dd>{{.Req.Type}}</dd><dt>Link expires</dt><dd>{{.ExpiresAt}}</dd>
+{{if .Req.RedirectURI}}<dt>Afterwards</dt><dd><code>{{.Req.RedirectURI}}</code></dd>{{end}}</dl>
 <form method="post">{{if .CanDecide}}
 <p>Play the provider's decision: the platform's inbox (<a href="/sandbox/inbox/">/sandbox/inbox/</a>) receives the Grid webhooks.</p>
 <button name="decision" value="approve">Approve</button> <button name="decision" value="reject">Reject</button> <button name="decision" value="hold">Hold</button>
 {{else}}<button type="submit">Complete verification (sandbox)</button>{{end}}</form>
-{{end}}{{if .Decided}}<p>Decision sent: {{.Decided}}. See <a href="/sandbox/inbox/">the platform inbox</a>.</p>{{end}}
+{{end}}
 </body></html>
 `))
 
@@ -86,12 +93,20 @@ type view struct {
 	ExpiresAt string
 	CanDecide bool
 	Decided   string
+	// After completion: where the page sends the user (a real
+	// redirectUri), or the placeholder redirectUri it does not follow.
+	Continue, ContinueHost string
+	Placeholder            string
 }
 
-// ServeHTTP shows a session (GET) and completes it (POST), sending the
-// customer on to the redirect URI when there is one. A session is single-use.
-func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	v := p.visit(strings.TrimPrefix(r.URL.Path, PathPrefix), r.Method == http.MethodPost)
+// Page shows a session (GET) and completes it (POST), at PathPrefix +
+// {linkId} (httpapi's routing table). A session is
+// single-use. After completion the page says what was sent and where it
+// goes next: on to the link's redirectUri (after 2 s, with a link), or,
+// without one or with a placeholder one (README "Local runs"), nowhere: it
+// points to the inbox.
+func (p *Provider) Page(w http.ResponseWriter, r *http.Request) {
+	v := p.visit(r.PathValue("linkId"), r.Method == http.MethodPost)
 	v.CanDecide = p.Decide != nil
 	w.Header().Set("Cache-Control", "no-store")
 	if decision := r.PostFormValue("decision"); v.Done && decision != "" && p.Decide != nil {
@@ -102,14 +117,31 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if v.Done && v.Req.RedirectURI != "" {
-		http.Redirect(w, r, v.Req.RedirectURI, http.StatusSeeOther)
-		return
+		if u, err := url.Parse(v.Req.RedirectURI); err == nil && !Placeholder(u.Hostname()) {
+			v.Continue, v.ContinueHost = v.Req.RedirectURI, u.Host
+		} else {
+			v.Placeholder = v.Req.RedirectURI
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if v.Problem != "" {
 		w.WriteHeader(http.StatusNotFound)
 	}
 	page.Execute(w, v)
+}
+
+// Placeholder reports whether host is a name reserved so that it can never
+// be a real site (RFC 2606): example.com, example.net, example.org and
+// their subdomains, and names under .example or .invalid. The embedded
+// seed's demo redirect (https://app.example.com/onboarding/done) is one.
+func Placeholder(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, reserved := range []string{"example.com", "example.net", "example.org", "example", "invalid"} {
+		if h == reserved || strings.HasSuffix(h, "."+reserved) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Provider) visit(id string, complete bool) view {

@@ -14,7 +14,7 @@ import (
 
 func visit(p *sandbox.Provider, method, link string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	p.ServeHTTP(w, httptest.NewRequest(method, strings.TrimPrefix(link, "http://local.test"), nil))
+	routed(p, nil).ServeHTTP(w, httptest.NewRequest(method, strings.TrimPrefix(link, "http://local.test"), nil))
 	return w
 }
 
