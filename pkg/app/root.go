@@ -89,12 +89,6 @@ type result[T any] struct {
 	err error
 }
 
-// must is once for components that cannot fail to build.
-func must[T any](r *root, name string, build func() T) T {
-	v, _ := once(r, name, func() (T, error) { return build(), nil })
-	return v
-}
-
 // prime registers a start-up step (loading a secret, opening a connection)
 // for prime time.
 func (r *root) primer(name string, step func(context.Context) error) {
