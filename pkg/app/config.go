@@ -50,6 +50,15 @@ type Config struct {
 	WebhookAttemptTimeout time.Duration
 	SigningKeyFile        string // KYC_SIGNING_KEY_FILE: local runs only, "" under Lambda
 
+	// The platform API (README "Platform API"): the customers table's
+	// index by platform, the KMS key that seals identifiers and tax ids,
+	// the secret holding the key that signs list cursors, and the domain
+	// of generated UMA addresses.
+	CustomersByPlatformIndex string
+	CustomerDataKeyID        string
+	CursorKeySecretID        string
+	UmaDomain                string
+
 	// Rate limits of links (README "Rate limits").
 	RateLimitTable    string
 	PlatformRateLimit float64
@@ -103,6 +112,11 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		SigningKeySecretID:    get("WEBHOOK_SIGNING_KEY_SECRET_ID", "kyc-link/webhook-signing-key"),
 		WebhookAttemptTimeout: 10 * time.Second,
 		RateLimitTable:        get("RATE_LIMIT_TABLE", "kyc-link-rate-limits"),
+
+		CustomersByPlatformIndex: get("CUSTOMERS_BY_PLATFORM_INDEX", "byPlatform"),
+		CustomerDataKeyID:        get("CUSTOMER_DATA_KEY_ID", "alias/kyc-link-customer-data"),
+		CursorKeySecretID:        get("CURSOR_KEY_SECRET_ID", "kyc-link/cursor-key"),
+		UmaDomain:                get("UMA_DOMAIN", "kyc-link.invalid"),
 	}
 	if !inLambda { // the deployed stack's key is only ever Secrets Manager's
 		c.SigningKeyFile = getenv("KYC_SIGNING_KEY_FILE")

@@ -28,6 +28,10 @@ const (
 	// Lambda on the memory backend it is the whole journey (AllInOne):
 	// make run.
 	LinkFunction Entry = iota
+	// PlatformFunction serves the platform API (functions/platform-api):
+	// customers, the webhook endpoint and its test. Outside Lambda on the
+	// memory backend it is AllInOne.
+	PlatformFunction
 	// ReceiverFunction serves Sumsub's webhooks (functions/sumsub-webhook).
 	// Outside Lambda it is AllInOne.
 	ReceiverFunction
@@ -47,6 +51,8 @@ func (e Entry) Name() string {
 	switch e {
 	case ReceiverFunction:
 		return "sumsub-webhook"
+	case PlatformFunction:
+		return "platform-api"
 	case RelayFunction:
 		return "webhook-relay"
 	case DeliveryFunction:
@@ -92,7 +98,7 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	if cfg.Provider != ProviderSandbox && cfg.Provider != ProviderSumsub {
 		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
 	}
-	if (e == LinkFunction && cfg.Backend == BackendMemory || e == ReceiverFunction) && !cfg.InLambda {
+	if ((e == LinkFunction || e == PlatformFunction) && cfg.Backend == BackendMemory || e == ReceiverFunction) && !cfg.InLambda {
 		e = AllInOne
 	}
 	r := newRoot(ctx, cfg, logger)
@@ -112,6 +118,8 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	switch e {
 	case LinkFunction:
 		err = s.withLink(srv)
+	case PlatformFunction:
+		srv.Platform, err = r.platformAPI()
 	case ReceiverFunction:
 		srv.Receiver, err = r.receiver()
 	case RelayFunction, DeliveryFunction:
@@ -165,6 +173,9 @@ func (s *Service) allInOne(srv *httpapi.Server) error {
 	}
 	var err error
 	if srv.Receiver, err = s.root.receiver(); err != nil {
+		return err
+	}
+	if srv.Platform, err = s.root.platformAPI(); err != nil {
 		return err
 	}
 	if srv.Sandbox != nil {
@@ -264,7 +275,7 @@ func run(e Entry, logger *slog.Logger) error {
 	var ln net.Listener
 	if inLambda {
 		cfg.PublicURL = sandboxURLInLambda
-	} else if e == LinkFunction || e == ReceiverFunction {
+	} else if e == LinkFunction || e == PlatformFunction || e == ReceiverFunction {
 		if ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port)); err != nil {
 			return err
 		}

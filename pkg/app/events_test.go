@@ -193,6 +193,8 @@ func TestConfigFromEnv(t *testing.T) {
 		// Local mode on embedded data delivers to its own inbox page.
 		WebhookAllowLoopback: true,
 		RateLimitTable:       "kyc-link-rate-limits", PlatformRateLimit: 2, PlatformRateBurst: 10, SumsubRateLimit: 8,
+		CustomersByPlatformIndex: "byPlatform", CustomerDataKeyID: "alias/kyc-link-customer-data",
+		CursorKeySecretID: "kyc-link/cursor-key", UmaDomain: "kyc-link.invalid",
 		// No OTLP endpoint: no spans.
 		ServiceName: "kyc-link"}
 	if diff := cmp.Diff(want, local); diff != "" {

@@ -7,6 +7,8 @@ package app
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -28,6 +31,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
@@ -250,13 +254,15 @@ func (r *root) signingKey() (*secrets.Cached[*ecdsa.PrivateKey], error) {
 
 // memCustomers is the memory backend's customers, whose recorded notices
 // go straight to the in-process delivery queue (the outbox's stand-in).
-func (r *root) memCustomers() (*customers.Memory, error) {
-	return once(r, "memory customers", func() (*customers.Memory, error) {
+func (r *root) memCustomers() (*memstore.Customers, error) {
+	return once(r, "memory customers", func() (*memstore.Customers, error) {
 		seed, err := r.seed()
 		if err != nil {
 			return nil, err
 		}
-		m := customers.NewMemory(seed.customers()...)
+		// One map serves the link, the reviews and the platform API, so
+		// a customer created through the API gets links and decisions.
+		m := memstore.NewCustomers(seed.customers()...)
 		q, err := r.memoryQueue()
 		if err != nil {
 			return nil, err
@@ -467,18 +473,26 @@ func (r *root) platforms() (webhooks.Platforms, error) {
 			}
 			return &webhooks.PlatformsDynamoDB{Client: db, Table: r.cfg.PlatformsTable}, nil
 		}
+		return r.memPlatforms()
+	})
+}
+
+// memPlatforms is the memory backend's platforms: the seed's webhook URLs
+// (a platform without one gets the inbox), changed by PATCH /config.
+func (r *root) memPlatforms() (*memstore.Platforms, error) {
+	return once(r, "memory platforms", func() (*memstore.Platforms, error) {
 		seed, err := r.seed()
 		if err != nil {
 			return nil, err
 		}
-		urls := webhooks.PlatformsMemory{}
+		urls := map[string]string{}
 		for _, p := range seed.Platforms {
 			urls[p.ID] = p.WebhookURL
 			if p.WebhookURL == "" {
 				urls[p.ID] = strings.TrimRight(r.cfg.PublicURL, "/") + sandbox.InboxPrefix + p.ID
 			}
 		}
-		return urls, nil
+		return memstore.NewPlatforms(urls), nil
 	})
 }
 
@@ -605,5 +619,130 @@ func (r *root) inbox() (*sandbox.Inbox, error) {
 		}
 		// It shows each customer's status as the record has it now.
 		return &sandbox.Inbox{Key: key.Get, Customer: store.FindCustomer}, nil
+	})
+}
+
+// --- The platform API ---
+
+// platformAPI is the platform's customers, configuration and test
+// webhook, behind the same authentication as the link.
+func (r *root) platformAPI() (*httpapi.Platform, error) {
+	return once(r, "platform api", func() (*httpapi.Platform, error) {
+		tokens, err := r.tokens()
+		if err != nil {
+			return nil, err
+		}
+		records, err := r.customerRecords()
+		if err != nil {
+			return nil, err
+		}
+		sealer, err := r.sealer()
+		if err != nil {
+			return nil, err
+		}
+		cursorKey, err := r.cursorKey()
+		if err != nil {
+			return nil, err
+		}
+		configs, err := r.platformConfigs()
+		if err != nil {
+			return nil, err
+		}
+		key, err := r.signingKey()
+		if err != nil {
+			return nil, err
+		}
+		guard, err := r.idempotency()
+		if err != nil {
+			return nil, err
+		}
+		allow := r.cfg.WebhookAllowLoopback
+		return &httpapi.Platform{
+			Auth: &auth.Authenticator{Tokens: tokens},
+			Customers: &kyc.Customers{Store: records, Sealer: sealer, CursorKey: cursorKey,
+				UmaDomain: r.cfg.UmaDomain, Now: time.Now},
+			Platforms: &kyc.Platforms{Store: configs,
+				CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, allow) },
+				Sender:        &webhooks.TestSender{Key: key, Client: webhooks.NewClient(testWebhookTimeout, allow), Now: time.Now},
+				Now:           time.Now},
+			Idempotency: guard,
+		}, nil
+	})
+}
+
+// testWebhookTimeout bounds a test webhook (as Grid's does).
+const testWebhookTimeout = 5 * time.Second
+
+// customerRecords is the platform API's view of the customers table.
+func (r *root) customerRecords() (kyc.CustomerRecords, error) {
+	return once(r, "customer records", func() (kyc.CustomerRecords, error) {
+		if r.memory() {
+			return r.memCustomers()
+		}
+		db, err := r.dynamo()
+		if err != nil {
+			return nil, err
+		}
+		return &awsstore.Customers{Client: db, Table: r.cfg.CustomersTable, Index: r.cfg.CustomersByPlatformIndex}, nil
+	})
+}
+
+// sealer seals identifiers and tax ids: KMS in AWS, an in-process key
+// locally (never plaintext either way).
+func (r *root) sealer() (kyc.Sealer, error) {
+	return once(r, "sealer", func() (kyc.Sealer, error) {
+		if r.memory() {
+			return memstore.NewSealer(), nil
+		}
+		c, err := r.aws()
+		if err != nil {
+			return nil, err
+		}
+		return &awsstore.KMSSealer{Client: kms.NewFromConfig(c), KeyID: r.cfg.CustomerDataKeyID}, nil
+	})
+}
+
+// cursorKey signs list cursors: a secret every instance shares in AWS
+// (CURSOR_KEY_SECRET_ID), a key of this process locally.
+func (r *root) cursorKey() (func(context.Context) ([]byte, error), error) {
+	return once(r, "cursor key", func() (func(context.Context) ([]byte, error), error) {
+		if r.memory() {
+			return memstore.RandomKey(), nil
+		}
+		c, err := cachedSecret(r, "cursor key secret", r.cfg.CursorKeySecretID, parseCursorKey)
+		if err != nil {
+			return nil, err
+		}
+		return c.Get, nil
+	})
+}
+
+// parseCursorKey reads the cursor key secret: {"key": "<at least 32
+// characters>"}, as the template's generated secret holds it.
+func parseCursorKey(s string) ([]byte, error) {
+	var v struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, errors.New(`want {"key": "<at least 32 characters>"}`)
+	}
+	if len(v.Key) < 32 {
+		return nil, fmt.Errorf("the key has %d characters; want at least 32", len(v.Key))
+	}
+	return []byte(v.Key), nil
+}
+
+// platformConfigs is where each platform's webhook endpoint is kept: the
+// platforms table delivery reads, or locally the memory platforms.
+func (r *root) platformConfigs() (kyc.PlatformStore, error) {
+	return once(r, "platform configs", func() (kyc.PlatformStore, error) {
+		if r.memory() {
+			return r.memPlatforms()
+		}
+		db, err := r.dynamo()
+		if err != nil {
+			return nil, err
+		}
+		return &awsstore.Platforms{Client: db, Table: r.cfg.PlatformsTable}, nil
 	})
 }

@@ -94,7 +94,7 @@ func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body)
 	if q.outcome == "" {
-		q.outcome = successOutcome(resp)
+		q.outcome = successOutcome(q.route, resp)
 	}
 	q.log(resp.Status, time.Since(start))
 }
@@ -114,12 +114,14 @@ func (q *request) serve(serve func(*request) response) (resp response) {
 }
 
 // successOutcome names a 2xx answer for the metrics.
-func successOutcome(resp response) string {
+func successOutcome(route string, resp response) string {
 	switch {
-	case resp.Status == http.StatusCreated && resp.Header.Get("Idempotent-Replayed") == "true":
+	case resp.Header.Get("Idempotent-Replayed") == "true":
 		return "REPLAY"
-	case resp.Status == http.StatusCreated:
+	case resp.Status == http.StatusCreated && route == LinkRoute:
 		return "LINK_ISSUED"
+	case resp.Status == http.StatusCreated:
+		return "CREATED"
 	default:
 		return "OK"
 	}
@@ -221,6 +223,10 @@ var statusOf = map[kyc.Code]int{
 	kyc.CodeConflict:     http.StatusConflict,
 	kyc.CodeUnavailable:  http.StatusServiceUnavailable,
 	kyc.CodeInternal:     http.StatusInternalServerError,
+
+	kyc.CodeCustomerDeleted:       http.StatusGone,
+	kyc.CodeWebhookEndpointNotSet: http.StatusBadRequest,
+	kyc.CodeWebhookDeliveryError:  http.StatusBadRequest,
 }
 
 type errorBody struct {
@@ -255,7 +261,7 @@ func render(err error, rid string) (response, *kyc.Error) {
 	if e.Code == kyc.CodeUnauthorized {
 		resp.Header.Set("WWW-Authenticate", `Basic realm="Grid"`)
 	}
-	if e.Code == kyc.CodeConflict && e.RetryAfter == 0 {
+	if (e.Code == kyc.CodeConflict || e.Code == kyc.CodeCustomerDeleted) && e.RetryAfter == 0 {
 		// Grid's SDKs retry 409s; this one will not change by retrying.
 		resp.Header.Set("X-Should-Retry", "false")
 	}

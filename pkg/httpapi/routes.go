@@ -40,6 +40,7 @@ const GridBasePath = "/grid/2025-10-13"
 // link function the link, the receiver the receiver, the local server all.
 type Server struct {
 	Link     *Link
+	Platform *Platform
 	Receiver *SumsubReceiver
 	// Sandbox serves the sandbox verification pages; Inbox the local
 	// platforms' inbox and the key it verifies with. Both only with the
@@ -63,6 +64,9 @@ func (s *Server) routes() []route {
 	var rs []route
 	if s.Link != nil {
 		rs = append(rs, route{LinkRoute, s.api(LinkRoute, s.Link.serve)})
+	}
+	if s.Platform != nil {
+		rs = append(rs, s.Platform.routes(s)...)
 	}
 	if s.Receiver != nil {
 		rs = append(rs, route{WebhookRoute, s.api(WebhookRoute, s.Receiver.serve)})
