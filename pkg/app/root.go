@@ -451,7 +451,7 @@ func (r *root) receiver() (*httpapi.SumsubReceiver, error) {
 		}
 		return &httpapi.SumsubReceiver{
 			Secret:  secret,
-			Reviews: &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: time.Now},
+			Reviews: &kyc.Reviews{Store: store, Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now},
 		}, nil
 	})
 }

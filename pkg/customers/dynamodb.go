@@ -81,6 +81,8 @@ func customerFromItem(id string, item map[string]types.AttributeValue) kyc.Custo
 		Email:              str("email"),
 		PhoneNumber:        str("phoneNumber"),
 		PlatformCustomerID: str("platformCustomerId"),
+		UmaAddress:         str("umaAddress"),
+		Region:             str("region"),
 		IsDeleted:          deleted != nil && deleted.Value,
 		CreatedAt:          str("createdAt"),
 	}

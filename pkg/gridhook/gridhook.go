@@ -38,6 +38,8 @@ type Customer struct {
 	ID                 string `json:"id"`
 	PlatformCustomerID string `json:"platformCustomerId,omitempty"`
 	CustomerType       string `json:"customerType"`
+	UmaAddress         string `json:"umaAddress"`
+	Region             string `json:"region,omitempty"`
 	KYCStatus          string `json:"kycStatus,omitempty"`
 	KYBStatus          string `json:"kybStatus,omitempty"`
 	Email              string `json:"email,omitempty"`
@@ -64,8 +66,21 @@ func Type(t kyc.CustomerType, s kyc.Status) string {
 // timeFormat is RFC 3339 in UTC with milliseconds.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// Notices is the kyc.NoticeBuilder that makes Grid webhooks.
+// Notices is the kyc.NoticeBuilder that makes Grid webhooks, with the
+// default UMA domain for customers that have no UMA address.
 func Notices(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
+	return NoticesAt(kyc.DefaultUmaDomain)(c, s, at)
+}
+
+// NoticesAt is the kyc.NoticeBuilder that makes Grid webhooks whose data
+// is the customer as GET /customers/{id} shows its identity: a customer
+// written before the platform API gets the UMA address GET derives, on
+// umaDomain.
+func NoticesAt(umaDomain string) func(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
+	return func(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) { return notice(c, s, at, umaDomain) }
+}
+
+func notice(c kyc.Customer, s kyc.Status, at time.Time, umaDomain string) (*kyc.Notice, error) {
 	typ := Type(c.Type, s)
 	if typ == "" {
 		return nil, nil
@@ -82,9 +97,13 @@ func Notices(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
 		ID: "Webhook:" + id.String(), Type: typ, Timestamp: at.UTC().Format(timeFormat),
 		Data: Customer{
 			ID: c.ID, PlatformCustomerID: c.PlatformCustomerID, CustomerType: string(customerType),
+			UmaAddress: c.UmaAddress, Region: c.Region,
 			Email: c.Email, PhoneNumber: c.PhoneNumber, CreatedAt: c.CreatedAt,
 			UpdatedAt: c.UpdatedAt.UTC().Format(timeFormat), IsDeleted: c.IsDeleted,
 		},
+	}
+	if env.Data.UmaAddress == "" {
+		env.Data.UmaAddress = kyc.GeneratedUmaAddress(c.ID, umaDomain)
 	}
 	if customerType == kyc.Business {
 		env.Data.KYBStatus = c.KYBStatus

@@ -75,7 +75,7 @@ func TestNoticesShapeAndTypes(t *testing.T) {
 		t.Fatalf("notice %+v does not match its body %+v", n, env)
 	}
 	want := gridhook.Envelope{ID: env.ID, Type: "CUSTOMER.KYB_APPROVED", Timestamp: "2026-11-26T10:00:00.123Z",
-		Data: gridhook.Customer{ID: "Customer:1", PlatformCustomerID: "u-1", CustomerType: "BUSINESS", KYBStatus: "APPROVED",
+		Data: gridhook.Customer{ID: "Customer:1", PlatformCustomerID: "u-1", CustomerType: "BUSINESS", UmaAddress: "$1@kyc-link.invalid", KYBStatus: "APPROVED",
 			Email: "a@example.com", CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: "2026-11-26T10:00:00.123Z"}}
 	if diff := cmp.Diff(want, env); diff != "" {
 		t.Fatalf("envelope (-want +got):\n%s", diff)
@@ -107,6 +107,30 @@ func TestParseSigningSecretRefusesOtherKeys(t *testing.T) {
 	for _, s := range []string{``, `{}`, `{"privateKeyPem":"x"}`, `{"privateKeyPem":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}`} {
 		if _, err := gridhook.ParseSigningSecret(s); err == nil {
 			t.Errorf("ParseSigningSecret(%q) accepted", s)
+		}
+	}
+}
+
+// TestNoticesCarryTheUmaAddress: a webhook's data has the customer's UMA
+// address, Grid's required field: as the record has it, or, for a customer
+// written before the platform API, the one GET /customers/{id} derives on
+// the deployment's UMA domain.
+func TestNoticesCarryTheUmaAddress(t *testing.T) {
+	id := "Customer:019542f5-b3e7-7d02-8000-000000000001"
+	for _, tc := range []struct {
+		name, uma, want string
+	}{
+		{"kept", "$ada@pay.example", "$ada@pay.example"},
+		{"derived", "", kyc.GeneratedUmaAddress(id, "uma.example")},
+	} {
+		n, err := gridhook.NoticesAt("uma.example")(kyc.Customer{ID: id, PlatformID: "p", UmaAddress: tc.uma, Region: "US"}, kyc.StatusPending, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env gridhook.Envelope
+		json.Unmarshal(n.Body, &env)
+		if env.Data.UmaAddress != tc.want || env.Data.Region != "US" {
+			t.Errorf("%s: data %+v; want umaAddress %s, region US", tc.name, env.Data, tc.want)
 		}
 	}
 }

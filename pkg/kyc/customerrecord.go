@@ -111,7 +111,8 @@ func (r CustomerRecord) StatusOf() Status {
 func (r CustomerRecord) Customer() Customer {
 	c := Customer{ID: r.ID, PlatformID: r.PlatformID, Type: r.Type, KYCStatus: string(r.KYCStatus),
 		KYBStatus: string(r.KYBStatus), Email: r.Email, PhoneNumber: r.PhoneNumber,
-		PlatformCustomerID: r.PlatformCustomerID, IsDeleted: r.IsDeleted, UpdatedAt: r.UpdatedAt,
+		PlatformCustomerID: r.PlatformCustomerID, UmaAddress: r.UmaAddress, Region: r.Region,
+		IsDeleted: r.IsDeleted, UpdatedAt: r.UpdatedAt,
 		ContactVerification: r.ContactVerification}
 	if !r.CreatedAt.IsZero() {
 		c.CreatedAt = FormatTime(r.CreatedAt)

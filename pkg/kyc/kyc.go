@@ -26,9 +26,13 @@ type Customer struct {
 	Email              string
 	PhoneNumber        string
 	PlatformCustomerID string
-	IsDeleted          bool
-	CreatedAt          string // RFC 3339, as stored
-	UpdatedAt          time.Time
+	// UmaAddress and Region as the customer record has them ("" for a
+	// customer written before the platform API: the address is derived).
+	UmaAddress string
+	Region     string
+	IsDeleted  bool
+	CreatedAt  string // RFC 3339, as stored
+	UpdatedAt  time.Time
 	// LastReviewAt is the provider time of the last review applied.
 	LastReviewAt time.Time
 	// ContactVerification is set where the customer's jurisdiction needs
