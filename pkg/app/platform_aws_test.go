@@ -1,0 +1,182 @@
+//go:build integration
+
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/storetest"
+	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+)
+
+// platformOnMoto is the platform function as deployed, on moto: the
+// customers table with its index, a KMS key, the cursor secret, tokens for
+// platforms p and q.
+func platformOnMoto(t *testing.T) (http.Handler, map[string]string, *logbuf.Buffer) {
+	t.Helper()
+	moto := moto.Need(t)
+	sfx := motoserver.Name("pa")
+	env := map[string]string{
+		"KYC_BACKEND": "aws", "CUSTOMERS_TABLE": "cust-" + sfx, "CUSTOMERS_BY_PLATFORM_INDEX": "byPlatform",
+		"IDEMPOTENCY_TABLE": "idem-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
+		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "CURSOR_KEY_SECRET_ID": "cursor-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
+		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+	}
+	storetest.CreateCustomersTable(t, moto.DynamoDB(), env["CUSTOMERS_TABLE"], "byPlatform")
+	moto.CreateTable(t, env["IDEMPOTENCY_TABLE"], "pk")
+	moto.CreateTable(t, env["PLATFORMS_TABLE"], "id")
+	env["CUSTOMER_DATA_KEY_ID"] = storetest.CreateKey(t, kms.NewFromConfig(moto.Config()))
+	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"},`+
+		`{"id":"tok-q","platformId":"q","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
+	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("k", 44)+`"}`)
+	signing, _ := newSigningKey(t)
+	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signing)
+	for k, v := range env {
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		}
+	}
+	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logbuf.Buffer{}
+	svc, err := app.Build(context.Background(), cfg, logs.Logger(), app.PlatformFunction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.Handler(), env, logs
+}
+
+func platformCall(h http.Handler, token, method, path, body string, header ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "http://api.test"+path, strings.NewReader(body))
+	r.SetBasicAuth(token, "s")
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// TestPlatformAPIOnMoto: through the platform function on DynamoDB and
+// KMS (moto), 20 concurrent creates with one platformCustomerId and
+// different keys give exactly one 201; the stored item holds no plaintext
+// identifier; walking the pages returns each customer once, and none of
+// another platform's; a delete frees the platformCustomerId.
+func TestPlatformAPIOnMoto(t *testing.T) {
+	h, env, logs := platformOnMoto(t)
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() {
+			w := platformCall(h, "tok", "POST", "/customers",
+				`{"customerType":"INDIVIDUAL","platformCustomerId":"same","idType":"SSN","identifier":"123-45-6789"}`,
+				"Idempotency-Key", fmt.Sprintf("k%d", i))
+			codes[i] = w.Code
+			if w.Code != 201 && (w.Code != 409 || !strings.Contains(w.Body.String(), "PLATFORM_CUSTOMER_ID_EXISTS")) {
+				t.Errorf("create %d = %d %s", i, w.Code, w.Body)
+			}
+		})
+	}
+	wg.Wait()
+	created := 0
+	for _, c := range codes {
+		if c == 201 {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d of 20 concurrent creates with one platformCustomerId succeeded (%v); want 1", created, codes)
+	}
+	for i := range 5 {
+		if w := platformCall(h, "tok", "POST", "/customers", fmt.Sprintf(`{"customerType":"INDIVIDUAL","platformCustomerId":"u-%d"}`, i)); w.Code != 201 {
+			t.Fatalf("create u-%d = %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := platformCall(h, "tok-q", "POST", "/customers", `{"customerType":"BUSINESS","businessInfo":{"legalName":"Q Ltd","country":"GB","taxId":"GB123","incorporatedOn":"2020-01-01"}}`); w.Code != 201 {
+		t.Fatalf("create for q = %d %s", w.Code, w.Body)
+	}
+	out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(env["CUSTOMERS_TABLE"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range out.Items {
+		for _, v := range storetest.Flatten(item) {
+			if strings.Contains(v, "123-45-6789") || strings.Contains(v, "123456789") || strings.Contains(v, "GB123") {
+				t.Fatalf("plaintext identifier or tax id in the stored item %v", item)
+			}
+		}
+	}
+	seen, cursor := map[string]int{}, ""
+	for page := 0; ; page++ {
+		path := "/customers?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		w := platformCall(h, "tok", "GET", path, "")
+		var l struct {
+			Data []struct {
+				ID, PlatformCustomerID string
+			}
+			HasMore    bool
+			NextCursor string
+		}
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &l) != nil {
+			t.Fatalf("page %d = %d %s", page, w.Code, w.Body)
+		}
+		for _, c := range l.Data {
+			seen[c.ID]++
+		}
+		if !l.HasMore {
+			break
+		}
+		cursor = l.NextCursor
+		if page > 10 {
+			t.Fatal("the walk does not end")
+		}
+	}
+	if len(seen) != 6 {
+		t.Fatalf("the walk saw %d customers; want platform p's 6", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s listed %d times", id, n)
+		}
+	}
+	if w := platformCall(h, "tok-q", "GET", "/customers?cursor="+cursor, ""); cursor != "" && w.Code != 400 {
+		t.Errorf("platform p's cursor used by q = %d; want 400", w.Code)
+	}
+	var winner string
+	for id := range seen {
+		if w := platformCall(h, "tok", "GET", "/customers/"+id, ""); strings.Contains(w.Body.String(), `"platformCustomerId":"same"`) {
+			winner = id
+		}
+	}
+	if w := platformCall(h, "tok", "DELETE", "/customers/"+winner, ""); w.Code != 200 {
+		t.Fatalf("delete = %d %s", w.Code, w.Body)
+	}
+	if w := platformCall(h, "tok", "POST", "/customers", `{"customerType":"INDIVIDUAL","platformCustomerId":"same"}`); w.Code != 201 {
+		t.Fatalf("create after the delete = %d %s; want the platformCustomerId free", w.Code, w.Body)
+	}
+	if strings.Contains(logs.String(), "123-45-6789") {
+		t.Fatal("the identifier reached the log")
+	}
+}
