@@ -39,7 +39,7 @@ func TestDynamoDB(t *testing.T) {
 	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	put(map[string]types.AttributeValue{"id": S(full.ID), "platformId": S("p1"), "customerType": S("BUSINESS"),
 		"kycStatus": S("PENDING"), "email": S(full.Email), "phoneNumber": S(full.PhoneNumber), "platformCustomerId": S("u1"),
-		"createdAt": S("2025-10-13T12:00:00Z"), "updatedAt": S("2025-10-13T12:00:00Z"),
+		"createdAt": S(full.CreatedAt), "updatedAt": S("2025-10-13T12:00:00Z"),
 		"contactVerification": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"email": S("VERIFIED"), "phone": S("PENDING")}}})
 	put(map[string]types.AttributeValue{"id": S(deleted.ID), "platformId": S("p1"), "customerType": S("INDIVIDUAL"),
 		"kycStatus": S("UNVERIFIED"), "isDeleted": &types.AttributeValueMemberBOOL{Value: true}})

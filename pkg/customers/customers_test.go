@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 var (
 	full = kyc.Customer{ID: "Customer:1", PlatformID: "p1", Type: kyc.Business, KYCStatus: "PENDING",
 		Email: "a@example.com", PhoneNumber: "+14155550100", PlatformCustomerID: "u1",
-		CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC),
+		CreatedAt: "2025-10-13T12:00:00.000Z", UpdatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC),
 		ContactVerification: kyc.ContactVerification{Email: "VERIFIED", Phone: "PENDING"}}
 	deleted = kyc.Customer{ID: "Customer:2", PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED", IsDeleted: true}
 	bare    = kyc.Customer{ID: "Customer:3", PlatformID: "p2"}
@@ -34,5 +34,5 @@ func testStore(t *testing.T, s kyc.CustomerStore) {
 }
 
 func TestMemory(t *testing.T) {
-	testStore(t, customers.NewMemory(full, deleted, bare))
+	testStore(t, memstore.NewCustomers(full, deleted, bare))
 }

@@ -20,10 +20,10 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
@@ -82,7 +82,7 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	p := &fakeProvider{}
-	store := customers.NewMemory(
+	store := memstore.NewCustomers(
 		kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual, Email: "ada@example.com", PhoneNumber: "+14155550100"},
 		kyc.Customer{ID: custB, PlatformID: "platform-b"},
 		kyc.Customer{ID: custGone, PlatformID: "platform-a", IsDeleted: true},
@@ -458,7 +458,7 @@ func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
 func TestContactVerificationRequired(t *testing.T) {
 	e := newEnv(t, idempotency.NewMemory())
 	gated := "Customer:gated"
-	e.link.Links = &kyc.Links{Customers: customers.NewMemory(kyc.Customer{ID: gated, PlatformID: "platform-a",
+	e.link.Links = &kyc.Links{Customers: memstore.NewCustomers(kyc.Customer{ID: gated, PlatformID: "platform-a",
 		ContactVerification: kyc.ContactVerification{Email: "PENDING", Phone: "VERIFIED"}}),
 		Provider: e.provider, TTL: time.Minute, Now: time.Now}
 	for _, key := range []string{"", "gated-key"} {

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -34,7 +34,7 @@ func (e receiverEnv) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func newReceiver(tb testing.TB) receiverEnv {
-	store := customers.NewMemory(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
+	store := memstore.NewCustomers(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
 	rcv := &httpapi.SumsubReceiver{
 		Secret:  func(context.Context) (string, error) { return hookSecret, nil },
 		Reviews: &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: time.Now},
@@ -237,7 +237,7 @@ func TestSumsubWebhookOversizeBody(t *testing.T) {
 func TestSumsubWebhookFutureEvent(t *testing.T) {
 	clock := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	var logs bytes.Buffer
-	store := customers.NewMemory(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
+	store := memstore.NewCustomers(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
 	h := newReceiver(t)
 	h.Reviews = &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: func() time.Time { return clock }}
 	h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
@@ -362,7 +362,7 @@ func TestSumsubWebhookInvalidExternalUserID(t *testing.T) {
 	// The longest valid id is looked up and applied as usual.
 	id := "Customer:" + strings.Repeat("q", kyc.MaxCustomerID-len("Customer:"))
 	h := newReceiver(t)
-	h.Reviews = &kyc.Reviews{Store: customers.NewMemory(kyc.Customer{ID: id, PlatformID: "platform-a"}), Notices: gridhook.Notices, Now: time.Now}
+	h.Reviews = &kyc.Reviews{Store: memstore.NewCustomers(kyc.Customer{ID: id, PlatformID: "platform-a"}), Notices: gridhook.Notices, Now: time.Now}
 	if w := sendSigned(t, h, reviewed(id, "GREEN", "2026-11-26 09:00:00.000")); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
 		t.Fatalf("a %d-character id = %d %s; want 200 applied", len(id), w.Code, w.Body)
 	}

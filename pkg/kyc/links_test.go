@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 type recorder struct{ got []kyc.LinkRequest }
@@ -27,7 +27,7 @@ func TestLinks(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
 	p := &recorder{}
 	s := &kyc.Links{
-		Customers: customers.NewMemory(
+		Customers: memstore.NewCustomers(
 			kyc.Customer{ID: "c1", PlatformID: "p1", Email: "e@example.com", PhoneNumber: "+1"},
 			kyc.Customer{ID: "c2", PlatformID: "p1", Type: kyc.Business},
 			kyc.Customer{ID: "c3", PlatformID: "p1", IsDeleted: true},
@@ -74,7 +74,7 @@ func TestLinkForEveryReviewStatus(t *testing.T) {
 	for _, st := range []kyc.Status{kyc.StatusUnverified, kyc.StatusPending, kyc.StatusHold, kyc.StatusRejected, kyc.StatusApproved} {
 		t.Run(string(st), func(t *testing.T) {
 			s := &kyc.Links{
-				Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", KYCStatus: string(st)},
+				Customers: memstore.NewCustomers(kyc.Customer{ID: "c", PlatformID: "p", KYCStatus: string(st)},
 					kyc.Customer{ID: "b", PlatformID: "p", Type: kyc.Business, KYBStatus: string(st)}),
 				Provider: &recorder{}, TTL: time.Minute, Now: time.Now,
 			}
@@ -105,7 +105,7 @@ func TestContactVerificationGate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &recorder{}
-			s := &kyc.Links{Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p", ContactVerification: tc.cv}),
+			s := &kyc.Links{Customers: memstore.NewCustomers(kyc.Customer{ID: "c", PlatformID: "p", ContactVerification: tc.cv}),
 				Provider: p, TTL: time.Minute, Now: time.Now}
 			_, err := s.Create(context.Background(), "p", "c", "")
 			if tc.channels == nil {
@@ -160,7 +160,7 @@ func TestLinkLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			p := &recorder{}
-			s := &kyc.Links{Customers: customers.NewMemory(kyc.Customer{ID: "c", PlatformID: "p"}),
+			s := &kyc.Links{Customers: memstore.NewCustomers(kyc.Customer{ID: "c", PlatformID: "p"}),
 				Provider: p, Limits: tc.limits, TTL: time.Minute, Now: time.Now,
 				Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 			_, err := s.Create(context.Background(), "p", "c", "")
