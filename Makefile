@@ -29,7 +29,7 @@ SIGNING_KEY_FILE ?= $(BIN)/sandbox-signing-key.pem
 # The browser test's Chromium (Debian's package, installed by make test).
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction token webhook-key redrive-webhooks fuzz bench clean
+.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction token webhook-key redrive-webhooks fuzz bench clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -42,9 +42,9 @@ dev: ## run everything locally on moto (DynamoDB, Streams, SQS, Secrets Manager 
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
 	PORT=$(PORT) KYC_SIGNING_KEY_FILE=$(SIGNING_KEY_FILE) $(GO) run ./cmd/dev
 
-seed-stack: ## put a platform, a customer and a new API token into a deployed stack: STACK=<name> [PLATFORM=id] [WEBHOOK_URL=https://…]
-	@test -n "$(STACK)" || { echo "usage: make seed-stack STACK=<stack name> [PLATFORM=<platform id>] [WEBHOOK_URL=https://…]"; exit 2; }
-	@$(GO) run ./cmd/seedstack -stack $(STACK) $(if $(PLATFORM),-platform $(PLATFORM)) $(if $(WEBHOOK_URL),-webhook-url $(WEBHOOK_URL))
+seed-stack: ## a new API token for a platform of a deployed stack, then through the API a first customer and the webhook endpoint: STACK=<name> [PLATFORM=id] [WEBHOOK_URL=https://…] [API_URL=https://…]
+	@test -n "$(STACK)" || { echo "usage: make seed-stack STACK=<stack name> [PLATFORM=<platform id>] [WEBHOOK_URL=https://…] [API_URL=<base URL, default the stack's ApiUrl>]"; exit 2; }
+	@$(GO) run ./cmd/seedstack -stack $(STACK) $(if $(PLATFORM),-platform $(PLATFORM)) $(if $(WEBHOOK_URL),-webhook-url $(WEBHOOK_URL)) $(if $(API_URL),-api-url $(API_URL))
 
 check: ## verify a deployment (secrets, tables and their keys/TTL/stream, queue, Sumsub credentials) from the functions' environment variables
 	@$(GO) run ./functions/kyc-link -check
@@ -92,6 +92,8 @@ build-WebhookRelayFunction:
 	$(LAMBDA_BUILD) ./functions/webhook-relay
 build-WebhookDeliveryFunction:
 	$(LAMBDA_BUILD) ./functions/webhook-delivery
+build-PlatformApiFunction:
+	$(LAMBDA_BUILD) ./functions/platform-api
 
 build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
 	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64/kyc-link

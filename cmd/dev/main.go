@@ -1,9 +1,10 @@
 // Command dev (make dev) runs the whole service locally with real DynamoDB,
-// Streams, SQS and Secrets Manager semantics, and no AWS account: it starts
-// moto_server, creates every table and queue template.yaml declares (with
-// their streams and TTL) and the secrets and data of the embedded seed, and
-// serves the link route, the Sumsub webhook receiver, the sandbox pages and
-// the platform inbox on 127.0.0.1:$PORT with KYC_BACKEND=aws, delivering
+// Streams, SQS, Secrets Manager and KMS semantics, and no AWS account: it
+// starts moto_server, creates every table, queue, KMS key and generated
+// secret template.yaml declares (with the tables' indexes, streams and TTL)
+// and the secrets and data of the embedded seed, and serves the link route,
+// the platform API, the Sumsub webhook receiver, the sandbox pages and the
+// platform inbox on 127.0.0.1:$PORT with KYC_BACKEND=aws, delivering
 // webhooks through the outbox stream and the queue as in AWS.
 package main
 
@@ -12,15 +13,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -97,25 +102,47 @@ func run(logger *slog.Logger) error {
 	}
 	s.Prime(ctx)
 	logger.Info("listening", "url", publicURL, "backend", "aws (moto "+moto.URL+")", "provider", cfg.Provider)
-	fmt.Fprintf(os.Stderr, "\nkyc-link dev is up on %s: DynamoDB, Streams, SQS and Secrets Manager in moto at %s. Try:\n\n  %s\n\n"+
+	fmt.Fprintf(os.Stderr, "\nkyc-link dev is up on %s: DynamoDB, Streams, SQS, Secrets Manager and KMS in moto at %s. Try:\n\n  %s\n\n"+
 		"Open the kycUrl, choose Approve, Reject or Hold, and watch %s/sandbox/inbox/\n\n",
 		publicURL, moto.URL, seed.Curl(publicURL), publicURL)
 	fmt.Fprintf(os.Stderr, "%s\n", s.SigningKeyBanner(ctx))
 	return s.Serve(ctx, ln)
 }
 
-// provision creates the template's tables and queues in moto, the secrets
-// and the seed's customers and platforms, and returns the environment that
-// wires them, named by each function's Environment in the template.
+// provision creates the template's tables (with their indexes, streams
+// and TTL), queues and KMS keys (with their aliases) in moto, the secrets
+// (the stack's own generated as Secrets Manager would) and the seed's
+// customers and platforms, and returns the environment that wires them,
+// named by each function's Environment in the template.
+// devStack is the stack name make dev stands in for (in the template's
+// ${AWS::StackName}): the KMS alias is then the configuration's default,
+// alias/kyc-link-customer-data.
+const devStack = "kyc-link"
+
 func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Template, seed app.Seed, publicURL, signing string) (map[string]string, error) {
 	db, q, sm := moto.DynamoDB(), moto.SQS(), moto.SecretsManager()
 	names := map[string]string{} // logical id -> name or URL
 	for _, t := range tpl.Tables {
 		in := &dynamodb.CreateTableInput{
-			TableName:            aws.String(t.LogicalID),
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(t.HashKey), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(t.HashKey), KeyType: types.KeyTypeHash}},
-			BillingMode:          types.BillingModePayPerRequest,
+			TableName:   aws.String(t.LogicalID),
+			KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(t.HashKey), KeyType: types.KeyTypeHash}},
+			BillingMode: types.BillingModePayPerRequest,
+		}
+		attrs := map[string]string{t.HashKey: "S"}
+		maps.Copy(attrs, t.Attributes)
+		for _, name := range slices.Sorted(maps.Keys(attrs)) {
+			in.AttributeDefinitions = append(in.AttributeDefinitions,
+				types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeType(attrs[name])})
+		}
+		for _, ix := range t.Indexes {
+			gsi := types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name),
+				KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(ix.HashKey), KeyType: types.KeyTypeHash}},
+				Projection: &types.Projection{ProjectionType: types.ProjectionType(ix.Projection)}}
+			if ix.RangeKey != "" {
+				gsi.KeySchema = append(gsi.KeySchema, types.KeySchemaElement{AttributeName: aws.String(ix.RangeKey), KeyType: types.KeyTypeRange})
+			}
+			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi)
+			names[ix.Name] = ix.Name // an Environment literal naming the index
 		}
 		if t.Stream {
 			in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
@@ -139,10 +166,42 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		names[id] = aws.ToString(out.QueueUrl)
 	}
 
+	// KMS keys (symmetric, as the template's) under the aliases the
+	// template gives them, in a stack named kyc-link.
+	keys := kms.NewFromConfig(moto.Config())
+	for _, id := range tpl.Keys {
+		out, err := keys.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("make dev: " + id),
+			KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
+		if err != nil {
+			return nil, fmt.Errorf("create KMS key %s: %w", id, err)
+		}
+		names[id] = aws.ToString(out.KeyMetadata.Arn)
+	}
+	for _, a := range tpl.Aliases {
+		key, ok := names[a.TargetKey]
+		if !ok {
+			return nil, fmt.Errorf("alias %s names no key of the template (%s)", a.LogicalID, a.TargetKey)
+		}
+		name := a.AliasName(devStack)
+		if _, err := keys.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(name), TargetKeyId: aws.String(key)}); err != nil {
+			return nil, fmt.Errorf("create KMS alias %s: %w", name, err)
+		}
+		names[a.LogicalID] = name
+	}
+
 	secrets := map[string]string{
 		"ApiTokensSecretArn":         string(seed.APITokens),
 		"SumsubSecretArn":            string(seed.Sumsub),
 		"WebhookSigningKeySecretArn": signing,
+	}
+	// The secrets the stack makes itself, generated as Secrets Manager
+	// would (GenerateSecretString).
+	for _, sec := range tpl.Secrets {
+		v, err := sec.Value()
+		if err != nil {
+			return nil, err
+		}
+		secrets[sec.LogicalID] = v
 	}
 	for param, value := range secrets {
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(param), SecretString: aws.String(value)}); err != nil {
@@ -180,7 +239,8 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 			}
 		}
 	}
-	for _, must := range []string{"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "PLATFORMS_TABLE"} {
+	for _, must := range []string{"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "PLATFORMS_TABLE",
+		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID"} {
 		if env[must] == "" {
 			return nil, errors.New("template.yaml wires no " + must)
 		}

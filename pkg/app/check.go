@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -38,13 +40,15 @@ func (r CheckResult) String() string {
 type tableSpec struct {
 	env, name, key, ttl string
 	stream              bool
+	index               string // the customers table's by-platform index
 }
 
 // Check verifies a deployment as the functions will use it (kyc-link
 // -check, make check): each secret loads and is in its format, each table
-// exists with its key, TTL and stream, the webhook queue exists, and
-// Sumsub accepts the credentials (one signed, harmless request). It reads
-// the same environment as the functions.
+// exists with its key, TTL and stream, the customers table has the
+// platform API's index, the customer data key is usable, the webhook queue
+// exists, and Sumsub accepts the credentials (one signed, harmless
+// request). It reads the same environment as the functions.
 func Check(ctx context.Context, cfg Config) []CheckResult {
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil || awsCfg.Region == "" {
@@ -103,16 +107,34 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 	}
 	add("secret "+cfg.SigningKeySecretID, err, "a P-256 signing key")
 
+	s, err = read(cfg.CursorKeySecretID)
+	if err == nil {
+		_, err = parseCursorKey(s) // the functions' own reading (root.go)
+	}
+	if err != nil {
+		err = fmt.Errorf("CURSOR_KEY_SECRET_ID: %w", err)
+	}
+	add("secret "+cfg.CursorKeySecretID, err, "a cursor key")
+
+	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	detail, err := checkKey(kctx, kms.NewFromConfig(awsCfg), cfg.CustomerDataKeyID)
+	cancel()
+	add("KMS key "+cfg.CustomerDataKeyID, err, detail)
+
 	db := dynamodb.NewFromConfig(awsCfg)
 	for _, t := range []tableSpec{
-		{"CUSTOMERS_TABLE", cfg.CustomersTable, "id", "", false},
-		{"IDEMPOTENCY_TABLE", cfg.IdempotencyTable, "pk", "expiresAt", false},
-		{"RATE_LIMIT_TABLE", cfg.RateLimitTable, "pk", "expiresAt", false},
-		{"PLATFORMS_TABLE", cfg.PlatformsTable, "id", "", false},
-		{"WEBHOOK_OUTBOX_TABLE", cfg.OutboxTable, "id", "expiresAt", true},
-		{"WEBHOOK_DEAD_LETTER_TABLE", cfg.DeadLetterTable, "id", "", false},
+		{"CUSTOMERS_TABLE", cfg.CustomersTable, "id", "expiresAt", false, cfg.CustomersByPlatformIndex},
+		{"IDEMPOTENCY_TABLE", cfg.IdempotencyTable, "pk", "expiresAt", false, ""},
+		{"RATE_LIMIT_TABLE", cfg.RateLimitTable, "pk", "expiresAt", false, ""},
+		{"PLATFORMS_TABLE", cfg.PlatformsTable, "id", "", false, ""},
+		{"WEBHOOK_OUTBOX_TABLE", cfg.OutboxTable, "id", "expiresAt", true, ""},
+		{"WEBHOOK_DEAD_LETTER_TABLE", cfg.DeadLetterTable, "id", "", false, ""},
 	} {
-		add("table "+t.name, checkTable(ctx, db, t), "key "+t.key)
+		ok := "key " + t.key
+		if t.index != "" {
+			ok += ", index " + t.index
+		}
+		add("table "+t.name, checkTable(ctx, db, t), ok)
 	}
 
 	if cfg.WebhookQueueURL == "" {
@@ -141,6 +163,11 @@ func checkTable(ctx context.Context, db *dynamodb.Client, t tableSpec) error {
 	if t.stream && (out.Table.StreamSpecification == nil || !aws.ToBool(out.Table.StreamSpecification.StreamEnabled)) {
 		return fmt.Errorf("%s=%s: no stream; the webhook relay reads it (StreamViewType NEW_IMAGE)", t.env, t.name)
 	}
+	if t.index != "" {
+		if err := checkCustomersIndex(out.Table, t.index); err != nil {
+			return fmt.Errorf("%s=%s: %w", t.env, t.name, err)
+		}
+	}
 	if t.ttl != "" {
 		ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(t.name)})
 		if err != nil {
@@ -153,6 +180,67 @@ func checkTable(ctx context.Context, db *dynamodb.Client, t tableSpec) error {
 		}
 	}
 	return nil
+}
+
+// checkCustomersIndex: the customers table has the by-platform index the
+// platform API lists through (pkg/awsstore): partition key platformId and
+// sort key createdKey, both S, every attribute projected, and it is ready
+// (an index added to a table with items backfills first).
+func checkCustomersIndex(table *types.TableDescription, name string) error {
+	attrType := map[string]types.ScalarAttributeType{}
+	for _, a := range table.AttributeDefinitions {
+		attrType[aws.ToString(a.AttributeName)] = a.AttributeType
+	}
+	for _, ix := range table.GlobalSecondaryIndexes {
+		if aws.ToString(ix.IndexName) != name {
+			continue
+		}
+		var hash, sort string
+		for _, k := range ix.KeySchema {
+			switch k.KeyType {
+			case types.KeyTypeHash:
+				hash = aws.ToString(k.AttributeName)
+			case types.KeyTypeRange:
+				sort = aws.ToString(k.AttributeName)
+			}
+		}
+		switch {
+		case hash != "platformId" || sort != "createdKey" || attrType[hash] != types.ScalarAttributeTypeS || attrType[sort] != types.ScalarAttributeTypeS:
+			return fmt.Errorf("index CUSTOMERS_BY_PLATFORM_INDEX=%s: keys %q (%s), %q (%s); want partition key platformId (S), sort key createdKey (S)",
+				name, hash, attrType[hash], sort, attrType[sort])
+		case ix.Projection == nil || ix.Projection.ProjectionType != types.ProjectionTypeAll:
+			return fmt.Errorf("index CUSTOMERS_BY_PLATFORM_INDEX=%s: not every attribute is projected (want ProjectionType ALL): a list answers whole customers", name)
+		case ix.IndexStatus != "" && ix.IndexStatus != types.IndexStatusActive:
+			return fmt.Errorf("index CUSTOMERS_BY_PLATFORM_INDEX=%s is %s (an index added to a table with items backfills first; GET /customers fails until it is ACTIVE)", name, ix.IndexStatus)
+		}
+		return nil
+	}
+	return fmt.Errorf("no index CUSTOMERS_BY_PLATFORM_INDEX=%s; GET /customers lists through it (template.yaml, CustomersTable)", name)
+}
+
+// checkKey: the key that seals identifiers and tax ids exists, is enabled,
+// is a symmetric encryption key and rotates. The check cannot try Encrypt
+// (the stack's key policy grants it to the platform API's role alone).
+func checkKey(ctx context.Context, k *kms.Client, id string) (string, error) {
+	out, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+	if err != nil {
+		return "", fmt.Errorf("CUSTOMER_DATA_KEY_ID: %w", err)
+	}
+	m := out.KeyMetadata
+	switch {
+	case m.KeyState != kmstypes.KeyStateEnabled:
+		return "", fmt.Errorf("CUSTOMER_DATA_KEY_ID: the key is %s; POST /customers with an identifier fails until it is Enabled", m.KeyState)
+	case m.KeyUsage != kmstypes.KeyUsageTypeEncryptDecrypt || m.KeySpec != kmstypes.KeySpecSymmetricDefault:
+		return "", fmt.Errorf("CUSTOMER_DATA_KEY_ID: a %s %s key; want a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)", m.KeySpec, m.KeyUsage)
+	}
+	rot, err := k.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: m.KeyId})
+	if err != nil {
+		return "", fmt.Errorf("CUSTOMER_DATA_KEY_ID: rotation status: %w", err)
+	}
+	if !rot.KeyRotationEnabled {
+		return "", fmt.Errorf("CUSTOMER_DATA_KEY_ID: automatic rotation is off (aws kms enable-key-rotation --key-id %s)", aws.ToString(m.KeyId))
+	}
+	return "enabled, symmetric, rotating (" + aws.ToString(m.KeyId) + ")", nil
 }
 
 // CheckMain is kyc-link -check (make check): it verifies a deployment's

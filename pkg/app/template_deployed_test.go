@@ -4,9 +4,11 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"os/exec"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -59,8 +61,8 @@ func TestDeployedTemplate(t *testing.T) {
 	if len(stages) != 1 {
 		t.Errorf("stages %v; want exactly one", stages)
 	}
-	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm"}
-	for _, fn := range []string{"KycLinkFunction", "SumsubWebhookFunction", "WebhookRelayFunction", "WebhookDeliveryFunction"} {
+	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm", "PlatformApiInternalErrorAlarm"}
+	for _, fn := range []string{"KycLinkFunction", "PlatformApiFunction", "SumsubWebhookFunction", "WebhookRelayFunction", "WebhookDeliveryFunction"} {
 		want = append(want, fn+"ErrorsAlarm", fn+"ThrottlesAlarm")
 	}
 	for _, name := range want {
@@ -73,8 +75,10 @@ func TestDeployedTemplate(t *testing.T) {
 			t.Errorf("alarm %s notifies nobody", name)
 		}
 	}
-	if r := res["SumsubFailureMetric"]; r.Type != "AWS::Logs::MetricFilter" {
-		t.Error("no metric filter feeding SumsubFailureAlarm")
+	for _, name := range []string{"SumsubFailureMetric", "PlatformApiInternalErrorMetric", "PlatformApiLatencyMetric", "PlatformApi5xxMetric"} {
+		if r := res[name]; r.Type != "AWS::Logs::MetricFilter" {
+			t.Errorf("no metric filter %s", name)
+		}
 	}
 
 	// Tracing: X-Ray on the stage and every function (with the permission
@@ -104,8 +108,8 @@ func TestDeployedTemplate(t *testing.T) {
 			t.Errorf("%s: its role may not write to X-Ray: %v", name, policies)
 		}
 	}
-	if functions != 4 {
-		t.Errorf("%d functions, want 4", functions)
+	if functions != 5 {
+		t.Errorf("%d functions, want 5", functions)
 	}
 }
 
@@ -191,7 +195,8 @@ func TestGatewayResponses(t *testing.T) {
 	// A wrong method on a known path reaches the function (its 405 names
 	// the allowed method) instead of the gateway's answer for no route.
 	paths, _ := body["paths"].(map[string]any)
-	for _, p := range []string{"/customers/{customerId}/kyc-link", "/webhooks/sumsub"} {
+	for _, p := range []string{"/customers/{customerId}/kyc-link", "/webhooks/sumsub",
+		"/customers", "/customers/{customerId}", "/config", "/sandbox/webhooks/test"} {
 		item, _ := paths[p].(map[string]any)
 		if _, ok := item["x-amazon-apigateway-any-method"]; !ok || len(item) != 1 {
 			t.Errorf("%s: methods %v, want any method to reach the function", p, slices.Collect(maps.Keys(item)))
@@ -230,11 +235,262 @@ func TestDashboard(t *testing.T) {
 		`MetricName=\"` + telemetry.SumsubLatency + `\"`,
 		`MetricName=\"` + telemetry.DynamoDBLatency + `\"`,
 		`"KycLink", "WebhookDeadLetters"`, `"KycLink", "SumsubFailures"`,
-		"${KycLinkFunction}", "${SumsubWebhookFunction}", "${WebhookRelayFunction}", "${WebhookDeliveryFunction}",
+		"${KycLinkFunction}", "${SumsubWebhookFunction}", "${WebhookRelayFunction}", "${WebhookDeliveryFunction}", "${PlatformApiFunction}",
+		`{KycLink,Route} MetricName=\"PlatformApiLatency\"`, `{KycLink,Route} MetricName=\"PlatformApi5xx\"`,
+		`"KycLink", "PlatformApiInternalErrors"`,
 		"${WebhookQueue.QueueName}", `"${AWS::StackName}-KycApi"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the dashboard does not show %s", want)
 		}
 	}
+}
+
+// grants are the role's Allow statements as "action resource" pairs
+// (resources as written: a Ref's name, a GetAtt's "Id.Attr", a Sub's
+// string).
+func grants(t *testing.T, role map[string]any) []string {
+	t.Helper()
+	var out []string
+	policies, _ := role["Policies"].([]any)
+	for _, p := range policies {
+		doc, _ := p.(map[string]any)["PolicyDocument"].(map[string]any)
+		stmts, _ := doc["Statement"].([]any)
+		for _, s := range stmts {
+			st, _ := s.(map[string]any)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			for _, a := range list(st["Action"]) {
+				for _, r := range list(st["Resource"]) {
+					out = append(out, fmt.Sprint(a)+" "+resourceName(r))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// list is a policy field that may be one value or a list.
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func resourceName(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		if ref, ok := m["Ref"].(string); ok {
+			return ref
+		}
+		if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+			return fmt.Sprintf("%v.%v", ga[0], ga[1])
+		}
+		if sub, ok := m["Fn::Sub"].(string); ok {
+			return sub
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// kmsCryptoActions are what the customer data key must grant nobody but
+// the platform API's role (Encrypt): using the key, or letting others use
+// it.
+var kmsCryptoActions = []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+	"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair",
+	"kms:GenerateDataKeyPairWithoutPlaintext", "kms:CreateGrant", "kms:ImportKeyMaterial"}
+
+// TestDeployedLeastPrivilege: each function's role holds what its code calls and
+// nothing more, as the stack is deployed. The platform API's is pinned
+// whole; the link function reads customers and never writes them; no role
+// uses KMS through IAM, and the customer data key's own policy lets the
+// platform API's role Encrypt, only with the customer and platform in the
+// encryption context, and nobody Decrypt.
+func TestDeployedLeastPrivilege(t *testing.T) {
+	res := translated(t)
+	got := grants(t, res["PlatformApiFunctionRole"].Properties)
+	want := []string{
+		"dynamodb:DeleteItem CustomersTable.Arn", "dynamodb:GetItem CustomersTable.Arn",
+		"dynamodb:PutItem CustomersTable.Arn", "dynamodb:UpdateItem CustomersTable.Arn",
+		"dynamodb:Query ${CustomersTable.Arn}/index/byPlatform",
+		"dynamodb:GetItem PlatformsTable.Arn", "dynamodb:UpdateItem PlatformsTable.Arn",
+		"dynamodb:DeleteItem IdempotencyTable.Arn", "dynamodb:GetItem IdempotencyTable.Arn",
+		"dynamodb:PutItem IdempotencyTable.Arn", "dynamodb:UpdateItem IdempotencyTable.Arn",
+		"secretsmanager:GetSecretValue ApiTokensSecretArn", "secretsmanager:GetSecretValue CursorKeySecret",
+		"secretsmanager:GetSecretValue WebhookSigningKeySecretArn",
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("PlatformApiFunction may:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, g := range grants(t, res["KycLinkFunctionRole"].Properties) {
+		if strings.HasSuffix(g, " CustomersTable.Arn") && g != "dynamodb:GetItem CustomersTable.Arn" || strings.Contains(g, "/index/") {
+			t.Errorf("KycLinkFunction may %s; it only reads customers (GetItem)", g)
+		}
+	}
+	for name, r := range res {
+		if r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		for _, g := range grants(t, r.Properties) {
+			action, resource, _ := strings.Cut(g, " ")
+			if strings.HasPrefix(action, "kms:") || action == "*" || resource == `"*"` {
+				t.Errorf("%s may %s", name, g)
+			}
+		}
+	}
+
+	key := res["CustomerDataKey"].Properties
+	if key["EnableKeyRotation"] != true || key["KeySpec"] != "SYMMETRIC_DEFAULT" || key["KeyUsage"] != "ENCRYPT_DECRYPT" {
+		t.Errorf("customer data key: rotation %v, spec %v, usage %v; want a rotating symmetric encryption key",
+			key["EnableKeyRotation"], key["KeySpec"], key["KeyUsage"])
+	}
+	policy, _ := key["KeyPolicy"].(map[string]any)
+	stmts, _ := policy["Statement"].([]any)
+	encrypters := 0
+	for _, s := range stmts {
+		st, _ := s.(map[string]any)
+		principal, _ := st["Principal"].(map[string]any)
+		who := resourceName(principal["AWS"])
+		if st["Effect"] != "Allow" {
+			t.Errorf("statement %v: only Allow statements are expected", st["Sid"])
+			continue
+		}
+		if who == "PlatformApiFunctionRole.Arn" {
+			encrypters++
+			if a := list(st["Action"]); len(a) != 1 || a[0] != "kms:Encrypt" {
+				t.Errorf("the platform API's role may %v; want kms:Encrypt alone", a)
+			}
+			cond, _ := json.Marshal(st["Condition"])
+			const wantCond = `{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["customerId","platformId"]},` +
+				`"Null":{"kms:EncryptionContext:customerId":"false","kms:EncryptionContext:platformId":"false"}}`
+			if string(cond) != wantCond {
+				t.Errorf("the role's Encrypt is conditioned on %s; want %s", cond, wantCond)
+			}
+			continue
+		}
+		if who != "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" {
+			t.Errorf("key policy statement %v grants %s", st["Sid"], who)
+		}
+		for _, a := range list(st["Action"]) {
+			for _, crypto := range kmsCryptoActions {
+				if m, _ := path.Match(fmt.Sprint(a), crypto); m || a == "kms:*" {
+					t.Errorf("the account (so any IAM principal it allows) may %s through %v: only the platform API's role may use the key, and only to Encrypt", crypto, a)
+				}
+			}
+		}
+	}
+	if encrypters != 1 {
+		t.Errorf("%d statements for the platform API's role; want 1", encrypters)
+	}
+	alias := res["CustomerDataKeyAlias"].Properties
+	if resourceName(alias["TargetKeyId"]) != "CustomerDataKey" || resourceName(alias["AliasName"]) != "alias/${AWS::StackName}-customer-data" {
+		t.Errorf("alias %v", alias)
+	}
+}
+
+// TestDeployedMetricFilters: the platform API's metric filters, evaluated
+// as CloudWatch Logs evaluates JSON patterns, count the request lines the
+// code logs (pkg/httpapi's handler test pins their fields) under the
+// route, and nothing else.
+func TestDeployedMetricFilters(t *testing.T) {
+	res := translated(t)
+	lines := map[string]string{
+		"created":  `{"level":"INFO","msg":"request","request_id":"r1","method":"POST","route":"POST /customers","status":201,"latency_ms":41.5}`,
+		"outage":   `{"level":"WARN","msg":"request","request_id":"r2","method":"GET","route":"GET /customers","status":503,"latency_ms":12}`,
+		"internal": `{"level":"ERROR","msg":"request","request_id":"r3","method":"PATCH","route":"PATCH /config","status":500,"latency_ms":3.25}`,
+		"other":    `{"level":"INFO","msg":"listening","url":"http://127.0.0.1:3000"}`,
+	}
+	for _, tc := range []struct {
+		filter  string
+		matches []string
+		value   string // the MetricValue's field, "" for a count
+	}{
+		{"PlatformApiLatencyMetric", []string{"created", "internal", "outage"}, "latency_ms"},
+		{"PlatformApi5xxMetric", []string{"internal", "outage"}, ""},
+		{"PlatformApiInternalErrorMetric", []string{"internal"}, ""},
+	} {
+		p := res[tc.filter].Properties
+		if resourceName(p["LogGroupName"]) != "PlatformApiLogGroup" {
+			t.Errorf("%s reads %v, not the platform API's log", tc.filter, p["LogGroupName"])
+		}
+		pattern, _ := p["FilterPattern"].(string)
+		tr, _ := list(p["MetricTransformations"])[0].(map[string]any)
+		var got []string
+		for name, line := range lines {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatal(err)
+			}
+			ok, err := matchJSONPattern(pattern, ev)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.filter, err)
+			}
+			if !ok {
+				continue
+			}
+			got = append(got, name)
+			if tc.value != "" {
+				if v, _ := tr["MetricValue"].(string); v != "$."+tc.value || ev[tc.value] == nil {
+					t.Errorf("%s: value %s of %s", tc.filter, v, name)
+				}
+			}
+			for _, d := range list(tr["Dimensions"]) {
+				if d == nil {
+					continue
+				}
+				field, _ := strings.CutPrefix(fmt.Sprint(d.(map[string]any)["Value"]), "$.")
+				if s, _ := ev[field].(string); s == "" {
+					t.Errorf("%s: dimension %v is empty on %s", tc.filter, d, name)
+				}
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.matches) {
+			t.Errorf("%s (%s) matches %v; want %v", tc.filter, pattern, got, tc.matches)
+		}
+	}
+}
+
+// matchJSONPattern evaluates a CloudWatch Logs JSON filter pattern of
+// terms joined by && ({ $.a = "x*" && $.b >= 500 }) against an event.
+func matchJSONPattern(pattern string, ev map[string]any) (bool, error) {
+	body, ok := strings.CutPrefix(strings.TrimSpace(pattern), "{")
+	body, ok2 := strings.CutSuffix(body, "}")
+	if !ok || !ok2 {
+		return false, fmt.Errorf("not a JSON pattern: %s", pattern)
+	}
+	term := regexp.MustCompile(`^\s*\$\.([A-Za-z_]+)\s*(=|!=|>=|<=|>|<)\s*("[^"]*"|-?[0-9.]+)\s*$`)
+	for _, part := range strings.Split(body, "&&") {
+		m := term.FindStringSubmatch(part)
+		if m == nil {
+			return false, fmt.Errorf("term %q is not understood here", part)
+		}
+		field, op, want := m[1], m[2], m[3]
+		v, present := ev[field]
+		if !present {
+			return false, nil
+		}
+		if s, quoted := strings.CutPrefix(want, `"`); quoted {
+			str, isStr := v.(string)
+			re := "^" + strings.ReplaceAll(regexp.QuoteMeta(strings.TrimSuffix(s, `"`)), `\*`, ".*") + "$"
+			eq := isStr && regexp.MustCompile(re).MatchString(str)
+			if op == "=" && !eq || op == "!=" && eq || op != "=" && op != "!=" {
+				return false, nil
+			}
+			continue
+		}
+		n, isNum := v.(float64)
+		w, err := strconv.ParseFloat(want, 64)
+		if err != nil || !isNum {
+			return false, err
+		}
+		if !map[string]bool{"=": n == w, "!=": n != w, ">=": n >= w, "<=": n <= w, ">": n > w, "<": n < w}[op] {
+			return false, nil
+		}
+	}
+	return true, nil
 }

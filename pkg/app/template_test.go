@@ -1,15 +1,18 @@
 package app_test
 
 import (
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 )
 
 // TestTemplateWiring: every function gets, through Environment in
-// template.yaml, each table, queue and secret name its code reads, and every
-// table and queue the template makes reaches some function.
+// template.yaml, exactly the tables, queues, keys and secrets its code
+// reads, each variable naming a resource or parameter that exists, and
+// every table and queue the template makes reaches some function.
 func TestTemplateWiring(t *testing.T) {
 	tpl, err := samtemplate.Load("../../template.yaml")
 	if err != nil {
@@ -20,17 +23,49 @@ func TestTemplateWiring(t *testing.T) {
 	for _, tbl := range tpl.Tables {
 		stores = append(stores, tbl.LogicalID)
 	}
+	// names reports whether a variable names a resource (its value must
+	// then be one the template has).
+	names := func(k string) bool {
+		for _, sfx := range []string{"_TABLE", "_QUEUE_URL", "_SECRET_ID", "_KEY_ID", "_INDEX"} {
+			if strings.HasSuffix(k, sfx) {
+				return true
+			}
+		}
+		return false
+	}
 	for fn, want := range map[string][]string{
-		"KycLinkFunction":         {"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "API_TOKENS_SECRET_ID", "SUMSUB_SECRET_ID", "RATE_LIMIT_TABLE", "PLATFORMS_TABLE"},
-		"SumsubWebhookFunction":   {"CUSTOMERS_TABLE", "WEBHOOK_OUTBOX_TABLE", "SUMSUB_SECRET_ID"},
+		"KycLinkFunction":       {"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "API_TOKENS_SECRET_ID", "SUMSUB_SECRET_ID", "RATE_LIMIT_TABLE", "PLATFORMS_TABLE"},
+		"SumsubWebhookFunction": {"CUSTOMERS_TABLE", "WEBHOOK_OUTBOX_TABLE", "SUMSUB_SECRET_ID"},
+		"PlatformApiFunction": {"CUSTOMERS_TABLE", "CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID",
+			"PLATFORMS_TABLE", "IDEMPOTENCY_TABLE", "API_TOKENS_SECRET_ID", "WEBHOOK_SIGNING_KEY_SECRET_ID"},
 		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL"},
 		"WebhookDeliveryFunction": {"PLATFORMS_TABLE", "WEBHOOK_DEAD_LETTER_TABLE", "WEBHOOK_QUEUE_URL", "WEBHOOK_SIGNING_KEY_SECRET_ID"},
 	} {
+		vars, ok := env[fn]
+		if !ok {
+			t.Errorf("no function %s", fn)
+			continue
+		}
 		for _, k := range want {
-			if env[fn][k] == "" {
+			if vars[k] == "" {
 				t.Errorf("%s: Environment lacks %s", fn, k)
 			}
 		}
+		for k, v := range vars {
+			if !names(k) {
+				continue
+			}
+			if !slices.Contains(want, k) {
+				t.Errorf("%s: Environment has %s=%s, which its code does not read (least privilege: give it only what it uses)", fn, k, v)
+			}
+			_, resource := tpl.Resources[v]
+			if k != "CUSTOMERS_BY_PLATFORM_INDEX" && !resource && !slices.Contains(tpl.Parameters, v) {
+				t.Errorf("%s: %s=%s names no resource or parameter of the template", fn, k, v)
+			}
+		}
+	}
+	if len(env) != 5 {
+		t.Errorf("%d functions; want the 5 above", len(env))
 	}
 	var referenced []string
 	for _, vars := range env {
@@ -47,3 +82,63 @@ func TestTemplateWiring(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplatePlatformAPIResources: what the platform API's code expects
+// of the resources its Environment names (pkg/awsstore, docs/platform-api.md):
+// the customers table's index by platform under the name the function is
+// given, the table's TTL for deleted customers, the KMS key behind the
+// alias, and the cursor secret generated in the format the code parses.
+func TestTemplatePlatformAPIResources(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := tpl.Env["PlatformApiFunction"]
+	i := slices.IndexFunc(tpl.Tables, func(tb samtemplate.Table) bool { return tb.LogicalID == vars["CUSTOMERS_TABLE"] })
+	if i < 0 {
+		t.Fatalf("CUSTOMERS_TABLE=%s is no table", vars["CUSTOMERS_TABLE"])
+	}
+	customers := tpl.Tables[i]
+	if customers.HashKey != "id" || customers.TTL != "expiresAt" {
+		t.Errorf("customers table: key %q, TTL %q; want id and expiresAt (deleted customers expire)", customers.HashKey, customers.TTL)
+	}
+	j := slices.IndexFunc(customers.Indexes, func(ix samtemplate.Index) bool { return ix.Name == vars["CUSTOMERS_BY_PLATFORM_INDEX"] })
+	if j < 0 {
+		t.Fatalf("CUSTOMERS_BY_PLATFORM_INDEX=%s is no index of %s: %+v", vars["CUSTOMERS_BY_PLATFORM_INDEX"], customers.LogicalID, customers.Indexes)
+	}
+	ix := customers.Indexes[j]
+	if ix.HashKey != "platformId" || ix.RangeKey != "createdKey" || ix.Projection != "ALL" ||
+		customers.Attributes["platformId"] != "S" || customers.Attributes["createdKey"] != "S" {
+		t.Errorf("index %+v (attributes %v); want platformId (S), createdKey (S), projection ALL", ix, customers.Attributes)
+	}
+	if len(customers.Indexes) != 1 {
+		t.Errorf("customers table indexes %+v; want only %s (each index costs every write)", customers.Indexes, ix.Name)
+	}
+
+	k := slices.IndexFunc(tpl.Aliases, func(a samtemplate.Alias) bool { return a.LogicalID == vars["CUSTOMER_DATA_KEY_ID"] })
+	if k < 0 {
+		t.Fatalf("CUSTOMER_DATA_KEY_ID=%s is no KMS alias", vars["CUSTOMER_DATA_KEY_ID"])
+	}
+	alias := tpl.Aliases[k]
+	if !slices.Contains(tpl.Keys, alias.TargetKey) {
+		t.Errorf("alias %s targets %q, no KMS key of the template", alias.LogicalID, alias.TargetKey)
+	}
+	if got := alias.AliasName("kyc-link"); got != "alias/kyc-link-customer-data" {
+		t.Errorf("alias of stack kyc-link = %s; want the configuration's default alias/kyc-link-customer-data", got)
+	}
+
+	s := slices.IndexFunc(tpl.Secrets, func(s samtemplate.Secret) bool { return s.LogicalID == vars["CURSOR_KEY_SECRET_ID"] })
+	if s < 0 {
+		t.Fatalf("CURSOR_KEY_SECRET_ID=%s is no secret the template generates", vars["CURSOR_KEY_SECRET_ID"])
+	}
+	sec := tpl.Secrets[s]
+	if sec.Key != "key" || sec.Template != "{}" || sec.Length < 32 || !sec.ExcludePunctuation {
+		t.Errorf("cursor secret %+v; want {\"key\": <at least 32 letters and digits>}", sec)
+	}
+	v, err := sec.Value()
+	if err != nil || !regexpCursor.MatchString(v) {
+		t.Errorf("a generated cursor secret is %q, %v", v, err)
+	}
+}
+
+var regexpCursor = regexp.MustCompile(`^\{"key":"[A-Za-z0-9]{32,}"\}$`)
