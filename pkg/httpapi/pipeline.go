@@ -196,6 +196,10 @@ func (q *request) fail(err error) response {
 	resp, shown := render(err, q.id)
 	reason, _ := shown.Details["reason"].(string)
 	q.outcome = failureOutcome(resp.Status, shown, reason)
+	if field, ok := shown.Details["field"].(string); ok && shown.Code == kyc.CodeInvalid {
+		// The field's name, never its value (which may be personal data).
+		q.attrs = append(q.attrs, slog.String("field", truncate(field, 100)))
+	}
 	return resp
 }
 

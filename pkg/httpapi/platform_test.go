@@ -236,6 +236,10 @@ func TestPlatformBadInput(t *testing.T) {
 			}
 		})
 	}
+	// The log names the field, never the value sent.
+	if !strings.Contains(e.logs.String(), `"field":"phoneNumber"`) || strings.Contains(e.logs.String(), `"555"`) {
+		t.Errorf("the 400's log line does not name the field (or quotes the value):\n%s", e.logs)
+	}
 	for _, tc := range []struct{ method, path, allow string }{
 		{"PUT", "/customers", "GET, HEAD, POST"},
 		{"POST", "/customers/" + c.ID, "DELETE, GET, HEAD, PATCH"},
