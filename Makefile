@@ -97,6 +97,7 @@ build-PlatformApiFunction:
 
 build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
 	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64/kyc-link
+	$(MAKE) build-PlatformApiFunction ARTIFACTS_DIR=$(BIN)/arm64/platform-api
 	$(MAKE) build-SumsubWebhookFunction ARTIFACTS_DIR=$(BIN)/arm64/sumsub-webhook
 	$(MAKE) build-WebhookRelayFunction ARTIFACTS_DIR=$(BIN)/arm64/webhook-relay
 	$(MAKE) build-WebhookDeliveryFunction ARTIFACTS_DIR=$(BIN)/arm64/webhook-delivery
