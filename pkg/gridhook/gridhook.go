@@ -77,7 +77,9 @@ func Notices(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
 // written before the platform API gets the UMA address GET derives, on
 // umaDomain.
 func NoticesAt(umaDomain string) func(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
-	return func(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) { return notice(c, s, at, umaDomain) }
+	return func(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
+		return notice(c, s, at, umaDomain)
+	}
 }
 
 func notice(c kyc.Customer, s kyc.Status, at time.Time, umaDomain string) (*kyc.Notice, error) {
