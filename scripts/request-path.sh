@@ -5,6 +5,7 @@
 # and after the request; the blocks whose count grew are the request's.
 #   scripts/request-path.sh            # no Idempotency-Key
 #   scripts/request-path.sh -keyed     # a first request with a key
+#   scripts/request-path.sh -decision  # a Sumsub decision through the receiver function
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT

@@ -441,7 +441,7 @@ func (r *root) sumsubWebhookSecret() (func(context.Context) (string, error), err
 
 func (r *root) receiver() (*httpapi.SumsubReceiver, error) {
 	return once(r, "receiver", func() (*httpapi.SumsubReceiver, error) {
-		secret, err := r.sumsubWebhookSecret()
+		creds, err := r.sumsubSecret()
 		if err != nil {
 			return nil, err
 		}
@@ -450,8 +450,8 @@ func (r *root) receiver() (*httpapi.SumsubReceiver, error) {
 			return nil, err
 		}
 		return &httpapi.SumsubReceiver{
-			Secret:  secret,
-			Reviews: &kyc.Reviews{Store: store, Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now},
+			Credentials: creds,
+			Reviews:     &kyc.Reviews{Store: store, Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now},
 		}, nil
 	})
 }

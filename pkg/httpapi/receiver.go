@@ -34,9 +34,9 @@ type Reviewer interface {
 // durable (or the event changes nothing), 5xx only when the change could
 // not be recorded, so Sumsub retries exactly what was not recorded.
 type SumsubReceiver struct {
-	// Secret returns the webhook secret (the Sumsub secret's
+	// Credentials holds the webhook secret (the Sumsub secret's
 	// webhookSecret); an error is a load failure (503).
-	Secret  func(ctx context.Context) (string, error)
+	Credentials sumsub.CredentialSource
 	Reviews Reviewer
 	// Now is the receiver's clock for MaxEventSkew; nil is time.Now.
 	Now func() time.Time
@@ -57,7 +57,8 @@ func (h *SumsubReceiver) serve(q *request) response {
 	if len(body) > MaxWebhookBody {
 		return q.fail(kyc.InvalidField("body", "The webhook body is larger than %d bytes (%d KiB); Sumsub events are a few hundred bytes.", MaxWebhookBody, MaxWebhookBody>>10))
 	}
-	secret, err := h.Secret(q.ctx)
+	creds, err := h.Credentials.Get(q.ctx)
+	secret := creds.WebhookSecret
 	if err != nil {
 		return q.fail(kyc.Reword(err, "The webhook secret is temporarily unavailable."))
 	}

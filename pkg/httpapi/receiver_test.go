@@ -22,6 +22,18 @@ import (
 
 const hookSecret = "fuzz-webhook-secret"
 
+// webhookSecret is a Sumsub secret holding only a webhook secret.
+type webhookSecret string
+
+func (s webhookSecret) Get(context.Context) (sumsub.Credentials, error) {
+	return sumsub.Credentials{WebhookSecret: string(s)}, nil
+}
+
+// credsFunc is a Sumsub secret source that runs f.
+type credsFunc func() (sumsub.Credentials, error)
+
+func (f credsFunc) Get(context.Context) (sumsub.Credentials, error) { return f() }
+
 // receiverEnv is the receiver behind the router, as the function serves
 // it; its fields are the receiver's and the server's.
 type receiverEnv struct {
@@ -36,8 +48,8 @@ func (e receiverEnv) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func newReceiver(tb testing.TB) receiverEnv {
 	store := memstore.NewCustomers(kyc.Customer{ID: custA, PlatformID: "platform-a", Type: kyc.Individual})
 	rcv := &httpapi.SumsubReceiver{
-		Secret:  func(context.Context) (string, error) { return hookSecret, nil },
-		Reviews: &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: time.Now},
+		Credentials: webhookSecret(hookSecret),
+		Reviews:     &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: time.Now},
 	}
 	return receiverEnv{rcv, &httpapi.Server{Receiver: rcv, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Timeout: 5 * time.Second}}
 }
@@ -193,10 +205,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // signed one was 401 (its digest was checked over the truncated read).
 func TestSumsubWebhookOversizeBody(t *testing.T) {
 	h := newReceiver(t)
-	h.Secret = func(context.Context) (string, error) {
+	h.Credentials = credsFunc(func() (sumsub.Credentials, error) {
 		t.Error("the secret was loaded for an oversize body")
-		return hookSecret, nil
-	}
+		return sumsub.Credentials{WebhookSecret: hookSecret}, nil
+	})
 	h.Reviews = &kyc.Reviews{Store: storeNotCalled{t}, Notices: gridhook.Notices, Now: time.Now}
 	event := reviewed(custA, "GREEN", "2026-11-26 09:00:00.000")
 	// One byte over is read whole; from two over the read is truncated,

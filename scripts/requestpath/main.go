@@ -1,4 +1,5 @@
-// Command requestpath runs one warm link request through the Lambda entry
+// Command requestpath runs one warm link request (or, with -decision, one
+// warm Sumsub decision through the receiver function) through the Lambda entry
 // (aws backend on moto_server, the Sumsub provider against its fake) in a
 // binary built with coverage, and writes the coverage counters before and
 // after it, so scripts/request-path.sh can list the code that request ran.
@@ -15,6 +16,7 @@ import (
 	"os"
 	"runtime/coverage"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,14 +34,15 @@ import (
 func main() {
 	out := flag.String("out", "", "directory for the before/ and after/ counters")
 	keyed := flag.Bool("keyed", false, "send an Idempotency-Key (a first request)")
+	decision := flag.Bool("decision", false, "measure a Sumsub decision through the receiver function instead")
 	flag.Parse()
-	if err := run(*out, *keyed); err != nil {
+	if err := run(*out, *keyed, *decision); err != nil {
 		fmt.Fprintln(os.Stderr, "requestpath:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, keyed bool) error {
+func run(out string, keyed, decision bool) error {
 	if out == "" {
 		return fmt.Errorf("-out is required")
 	}
@@ -53,30 +56,37 @@ func run(out string, keyed bool) error {
 	fake := sumsubtest.NewServer(creds)
 	defer fake.Close()
 	db, sm := moto.DynamoDB(), moto.SecretsManager()
-	for table, key := range map[string]string{"cust": "id", "idem": "pk", "rate": "pk", "plat": "id"} {
-		if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table),
+	for table, key := range map[string]string{"cust": "id", "idem": "pk", "rate": "pk", "plat": "id", "outbox": "id"} {
+		in := &dynamodb.CreateTableInput{TableName: aws.String(table),
 			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
 			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
-			BillingMode:          types.BillingModePayPerRequest}); err != nil {
+			BillingMode:          types.BillingModePayPerRequest}
+		if table == "outbox" {
+			in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
+		}
+		if _, err := db.CreateTable(ctx, in); err != nil {
 			return err
 		}
 	}
 	for id, v := range map[string]string{
 		"tokens": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
-		"sumsub": `{"appToken":"sbx:rp","secretKey":"rp-secret-key"}`,
+		"sumsub": `{"appToken":"sbx:rp","secretKey":"rp-secret-key","webhookSecret":"rp-webhook-secret"}`,
 	} {
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)}); err != nil {
 			return err
 		}
 	}
-	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("cust"), Item: map[string]types.AttributeValue{
-		"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}}); err != nil {
-		return err
+	for _, id := range []string{"c1", "c2", "c3"} {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("cust"), Item: map[string]types.AttributeValue{
+			"id": &types.AttributeValueMemberS{Value: id}, "platformId": &types.AttributeValueMemberS{Value: "p"},
+			"customerType": &types.AttributeValueMemberS{Value: "INDIVIDUAL"}}}); err != nil {
+			return err
+		}
 	}
 	env := map[string]string{
 		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "SUMSUB_BASE_URL": fake.URL,
 		"CUSTOMERS_TABLE": "cust", "IDEMPOTENCY_TABLE": "idem", "RATE_LIMIT_TABLE": "rate", "PLATFORMS_TABLE": "plat",
-		"API_TOKENS_SECRET_ID": "tokens", "SUMSUB_SECRET_ID": "sumsub",
+		"API_TOKENS_SECRET_ID": "tokens", "SUMSUB_SECRET_ID": "sumsub", "WEBHOOK_OUTBOX_TABLE": "outbox",
 		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": motoserver.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 	}
 	for k, v := range env {
@@ -85,6 +95,9 @@ func run(out string, keyed bool) error {
 	cfg, err := app.ConfigFromEnv(os.Getenv, true)
 	if err != nil {
 		return err
+	}
+	if decision {
+		return measureDecision(ctx, cfg, out)
 	}
 	a, err := app.Build(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.LinkFunction)
 	if err != nil {
@@ -118,6 +131,45 @@ func run(out string, keyed bool) error {
 		return err
 	}
 	if err := send(measured); err != nil {
+		return err
+	}
+	return write(out + "/after")
+}
+
+// measureDecision sends Sumsub's GREEN for c1 (warm), then for c2
+// (measured), signed as Sumsub signs, through the receiver's Lambda entry.
+func measureDecision(ctx context.Context, cfg app.Config, out string) error {
+	a, err := app.Build(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.ReceiverFunction)
+	if err != nil {
+		return err
+	}
+	a.Prime(ctx)
+	invoke := a.Lambda().Invoke
+	send := func(customer string) error {
+		body := `{"type":"applicantReviewed","externalUserId":"` + customer + `","createdAtMs":"` +
+			sumsub.FormatCreatedAt(time.Now()) + `","reviewResult":{"reviewAnswer":"GREEN"}}`
+		digest, err := sumsub.WebhookDigest("rp-webhook-secret", "", []byte(body))
+		if err != nil {
+			return err
+		}
+		ev := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/webhooks/sumsub", Body: body,
+			Headers:        map[string]string{"X-Payload-Digest": digest, "Content-Type": "application/json"},
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rp-" + customer, Stage: "prod"}}
+		payload, _ := json.Marshal(ev)
+		resp, err := invoke(ctx, payload)
+		raw, _ := json.Marshal(resp)
+		if err != nil || !strings.Contains(string(raw), `"statusCode":200`) || !strings.Contains(string(raw), `applied`) {
+			return fmt.Errorf("invoke = %s, %v", raw, err)
+		}
+		return nil
+	}
+	if err := send("c1"); err != nil {
+		return err
+	}
+	if err := write(out + "/before"); err != nil {
+		return err
+	}
+	if err := send("c2"); err != nil {
 		return err
 	}
 	return write(out + "/after")
