@@ -37,7 +37,7 @@ type SumsubReceiver struct {
 	// Credentials holds the webhook secret (the Sumsub secret's
 	// webhookSecret); an error is a load failure (503).
 	Credentials sumsub.CredentialSource
-	Reviews Reviewer
+	Reviews     Reviewer
 	// Now is the receiver's clock for MaxEventSkew; nil is time.Now.
 	Now func() time.Time
 }
