@@ -150,6 +150,7 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		v := mustCreate(t, c, "p1", individualBody)
 		want := kyc.Customer{ID: v.ID, PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED",
 			Email: "jane@example.com", PhoneNumber: "+14155551234", PlatformCustomerID: "user-1",
+			UmaAddress: v.UmaAddress, Region: v.Region,
 			CreatedAt: v.CreatedAt, UpdatedAt: parse(t, v.UpdatedAt)}
 		got, err := e.Links.FindCustomer(ctx, v.ID)
 		if diff := cmp.Diff(want, got); err != nil || diff != "" {
