@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -31,12 +30,6 @@ type Link struct {
 	// public https URL.
 	LocalRedirects bool
 }
-
-// The details.reason of each 409 the guard's refusals become.
-const (
-	reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
-	reasonKeyInUse  = "IDEMPOTENCY_KEY_IN_USE"
-)
 
 func (l *Link) serve(q *request) response {
 	var err error
@@ -77,22 +70,7 @@ func (l *Link) serve(q *request) response {
 	}
 	// The guard stores only 2xx answers: an error must not stick to the key.
 	resp, replayed, err := l.Idempotency.Do(q.ctx, q.platformID, in.IdempotencyKey, fp, mint)
-	switch {
-	case errors.Is(err, idempotency.ErrKeyReused):
-		return q.fail(kyc.Conflict(reasonKeyReused,
-			"This Idempotency-Key was already used with a different request; use a new key for a new request."))
-	case errors.Is(err, idempotency.ErrKeyInUse):
-		e := kyc.Conflict(reasonKeyInUse, "A request with this Idempotency-Key is still in progress; retry shortly.")
-		e.RetryAfter = time.Second
-		return q.fail(e)
-	case err != nil:
-		return q.fail(err)
-	}
-	if replayed {
-		resp.Header = resp.Header.Clone()
-		resp.Header.Set("Idempotent-Replayed", "true")
-	}
-	return resp
+	return guarded(q, resp, replayed, err)
 }
 
 type linkBody struct {

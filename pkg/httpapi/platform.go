@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
@@ -96,27 +94,6 @@ func (p *Platform) create(q *request) response {
 	}
 	resp, replayed, err := p.Idempotency.Do(q.ctx, q.platformID, key, fp, create)
 	return guarded(q, resp, replayed, err)
-}
-
-// guarded is the answer of a request the idempotency guard ran: the
-// guard's refusals as 409s, a replay marked as one.
-func guarded(q *request, resp response, replayed bool, err error) response {
-	switch {
-	case errors.Is(err, idempotency.ErrKeyReused):
-		return q.fail(kyc.Conflict(reasonKeyReused,
-			"This Idempotency-Key was already used with a different request; use a new key for a new request."))
-	case errors.Is(err, idempotency.ErrKeyInUse):
-		e := kyc.Conflict(reasonKeyInUse, "A request with this Idempotency-Key is still in progress; retry shortly.")
-		e.RetryAfter = time.Second
-		return q.fail(e)
-	case err != nil:
-		return q.fail(err)
-	}
-	if replayed {
-		resp.Header = resp.Header.Clone()
-		resp.Header.Set("Idempotent-Replayed", "true")
-	}
-	return resp
 }
 
 func (p *Platform) list(q *request) response {
