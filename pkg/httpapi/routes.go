@@ -124,6 +124,9 @@ func (s *Server) Handler() http.Handler {
 // segment like any other, as the mux sees it). An API client gets 404 for another form, not a 301 it would
 // follow with its body dropped.
 func canonical(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false // the mux would redirect it to "/"+p
+	}
 	c := path.Clean(p)
 	if strings.HasSuffix(p, "/") && c != "/" {
 		c += "/"
