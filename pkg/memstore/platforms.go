@@ -24,7 +24,7 @@ var (
 )
 
 // NewPlatforms returns a store holding webhook URLs by platform id (as
-// webhooks.PlatformsMemory does).
+// the platforms table does).
 func NewPlatforms(webhookURLs map[string]string) *Platforms {
 	p := &Platforms{m: map[string]kyc.PlatformConfig{}}
 	for id, u := range webhookURLs {

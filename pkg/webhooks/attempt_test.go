@@ -14,6 +14,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -62,7 +63,7 @@ func TestDeadLetterFailureIsHandledOnBothPaths(t *testing.T) {
 	setup := func(t *testing.T) (*webhooks.Worker, *failingDeadLetters, *logbuf.Buffer) {
 		logs, dead := &logbuf.Buffer{}, &failingDeadLetters{refuse: 1}
 		w := p.worker(nil, 10)
-		w.Deliverer.Platforms = webhooks.PlatformsMemory{"down": down.URL}
+		w.Deliverer.Platforms = memstore.NewPlatforms(map[string]string{"down": down.URL})
 		// Every failure is past the retry window: given up at once.
 		w.Policy = webhooks.Policy{Base: 10 * time.Millisecond, Max: 10 * time.Millisecond, RetryFor: 0}
 		w.DeadLetters, w.Logger = dead, logs.Logger()

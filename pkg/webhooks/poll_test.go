@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grid-kyc/kyc-link/pkg/webhooks"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 // TestPollDeliversWhileAPlatformHangs: the local worker receives again
@@ -64,7 +64,7 @@ func TestPollBoundsAttemptsInFlight(t *testing.T) {
 	p := newPlatforms(t)
 	q := &fakeQueue{}
 	w := p.worker(q, 2)
-	w.Deliverer.Platforms = webhooks.PlatformsMemory{"hang": hang.URL}
+	w.Deliverer.Platforms = memstore.NewPlatforms(map[string]string{"hang": hang.URL})
 	for i := range 4 {
 		q.add(p.message(fmt.Sprintf("Webhook:%d", i), "hang"))
 	}

@@ -45,13 +45,6 @@ func (p *PlatformsDynamoDB) WebhookURL(ctx context.Context, platformID string) (
 	return "", nil
 }
 
-// PlatformsMemory maps platform ids to webhook URLs.
-type PlatformsMemory map[string]string
-
-func (p PlatformsMemory) WebhookURL(_ context.Context, platformID string) (string, error) {
-	return p[platformID], nil
-}
-
 // DeadLettersDynamoDB keeps dead letters in a table with partition key id
 // (S, the webhook id).
 type DeadLettersDynamoDB struct {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -171,7 +172,7 @@ func (p *testPlatforms) release() { p.once.Do(func() { close(p.released) }) }
 // nobody else lets them pass.
 func (p *testPlatforms) worker(q webhooks.QueueAPI, concurrency int) *webhooks.Worker {
 	return &webhooks.Worker{
-		Deliverer: &webhooks.Deliverer{Platforms: webhooks.PlatformsMemory{"slow": p.slow.URL, "fast": p.fast.URL, "flaky": p.flak.URL},
+		Deliverer: &webhooks.Deliverer{Platforms: memstore.NewPlatforms(map[string]string{"slow": p.slow.URL, "fast": p.fast.URL, "flaky": p.flak.URL}),
 			Key: keyOf{p.key}, Client: webhooks.NewClient(10*time.Minute, true), AllowLoopback: true},
 		Policy: webhooks.Policy{Base: time.Second, Max: time.Second, RetryFor: time.Hour}, Queue: q, QueueURL: "queue",
 		DeadLetters: &webhooks.DeadLettersMemory{}, AttemptTimeout: 10 * time.Minute, Concurrency: concurrency,
@@ -407,7 +408,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // TestDroppedWhenNoURL: a platform without a webhook URL has nothing to
 // deliver to; the notice is done, not retried for a week.
 func TestDroppedWhenNoURL(t *testing.T) {
-	d := &webhooks.Deliverer{Platforms: webhooks.PlatformsMemory{}}
+	d := &webhooks.Deliverer{Platforms: memstore.NewPlatforms(map[string]string{})}
 	if got, err := d.Deliver(context.Background(), kyc.Notice{ID: "Webhook:x", PlatformID: "none"}); got != webhooks.Dropped || err != nil {
 		t.Fatalf("Deliver = %s, %v; want dropped", got, err)
 	}
