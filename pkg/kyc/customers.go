@@ -228,45 +228,28 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 		return CustomerView{}, err
 	}
 	var identifier, taxID []byte // sealed once, on the first read
-	for attempt := range maxAttempts {
-		prev, err := s.record(ctx, platformID, id)
-		if err != nil {
-			return CustomerView{}, err
-		}
-		if prev.IsDeleted {
-			return CustomerView{}, CustomerDeleted()
-		}
+	sealed := false
+	return s.change(ctx, platformID, id, func(prev CustomerRecord, now time.Time) (CustomerRecord, bool, error) {
 		if err := in.checkAgainst(prev); err != nil {
-			return CustomerView{}, err
+			return prev, false, err
 		}
-		if attempt == 0 {
+		if !sealed {
+			var err error
 			if in.Identifier != nil {
 				if identifier, err = s.seal(ctx, *in.Identifier, prev); err != nil {
-					return CustomerView{}, err
+					return prev, false, err
 				}
 			}
 			if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
 				if taxID, err = s.seal(ctx, *in.BusinessInfo.TaxID, prev); err != nil {
-					return CustomerView{}, err
+					return prev, false, err
 				}
 			}
+			sealed = true
 		}
 		next := in.applyPatch(prev, identifier, taxID)
-		if sameData(prev, next) {
-			return s.View(prev), nil
-		}
-		next.UpdatedAt = s.now()
-		next.Version = prev.Version + 1
-		err = s.Store.UpdateCustomer(ctx, prev, next)
-		if errors.Is(err, ErrChanged) {
-			continue
-		}
-		if err != nil {
-			return CustomerView{}, err
-		}
-		return s.View(next), nil
-	}
-	return CustomerView{}, concurrentModification()
+		return next, !sameData(prev, next), nil
+	})
 }
 
 // Delete soft-deletes platformID's customer id (Grid's DELETE): the
@@ -275,6 +258,24 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 // route and the reviews treat it as unknown. An already deleted customer
 // is CUSTOMER_DELETED (410).
 func (s *Customers) Delete(ctx context.Context, platformID, id string) (CustomerView, error) {
+	return s.change(ctx, platformID, id, func(prev CustomerRecord, now time.Time) (CustomerRecord, bool, error) {
+		retention := s.DeletedRetention
+		if retention == 0 {
+			retention = DefaultDeletedRetention
+		}
+		next := prev
+		next.IsDeleted, next.DeletedAt, next.ExpiresAt = true, now, now.Add(retention)
+		return next, true, nil
+	})
+}
+
+// change is the one optimistic write of Update and Delete: read
+// platformID's customer id (a deleted one is CUSTOMER_DELETED), let apply
+// compute the next record at now (changed false: nothing to write), write it
+// conditioned on the version read with updatedAt and version moved, and,
+// when another write landed first, read and apply again, at most
+// maxAttempts times (then CONCURRENT_MODIFICATION).
+func (s *Customers) change(ctx context.Context, platformID, id string, apply func(prev CustomerRecord, now time.Time) (next CustomerRecord, changed bool, err error)) (CustomerView, error) {
 	for range maxAttempts {
 		prev, err := s.record(ctx, platformID, id)
 		if err != nil {
@@ -284,12 +285,13 @@ func (s *Customers) Delete(ctx context.Context, platformID, id string) (Customer
 			return CustomerView{}, CustomerDeleted()
 		}
 		now := s.now()
-		retention := s.DeletedRetention
-		if retention == 0 {
-			retention = DefaultDeletedRetention
+		next, changed, err := apply(prev, now)
+		if err != nil {
+			return CustomerView{}, err
 		}
-		next := prev
-		next.IsDeleted, next.DeletedAt, next.ExpiresAt = true, now, now.Add(retention)
+		if !changed {
+			return s.View(prev), nil
+		}
 		next.UpdatedAt, next.Version = now, prev.Version+1
 		err = s.Store.UpdateCustomer(ctx, prev, next)
 		if errors.Is(err, ErrChanged) {
