@@ -402,6 +402,56 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		}
 	})
 
+	t.Run("two writers that read one version in one millisecond both land", func(t *testing.T) {
+		// A frozen clock and a gate that lets both writers read before
+		// either writes: the second write's version condition fails on an
+		// item with the very version and updatedAt it would write itself.
+		// It is not its own landed write (issue 27: deciding that by
+		// version and time lost acknowledged PATCHes and DELETEs).
+		for _, second := range []string{"update", "delete"} {
+			t.Run(second, func(t *testing.T) {
+				e := newEnv(t)
+				frozen := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+				gate := &pairGate{CustomerRecords: e.Records, both: make(chan struct{})}
+				key := []byte("storetest cursor key, 32 bytes!!")
+				c := &kyc.Customers{Store: gate, Sealer: e.Sealer, Now: func() time.Time { return frozen },
+					CursorKey: func(context.Context) ([]byte, error) { return key, nil }}
+				v := mustCreate(t, c, "p1", individualBody)
+				var errA, errB error
+				var wg sync.WaitGroup
+				wg.Go(func() { _, errA = c.Update(ctx, "p1", v.ID, input(t, `{"fullName":"New Name"}`)) })
+				wg.Go(func() {
+					if second == "delete" {
+						_, errB = c.Delete(ctx, "p1", v.ID)
+					} else {
+						_, errB = c.Update(ctx, "p1", v.ID, input(t, `{"email":"new@example.com"}`))
+					}
+				})
+				wg.Wait()
+				got, err := c.Get(ctx, "p1", v.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if second == "delete" {
+					if errB != nil || !got.IsDeleted {
+						t.Errorf("Delete = %v; the customer isDeleted %v; want deleted", errB, got.IsDeleted)
+					}
+					if _, found, _ := e.Records.ActiveCustomerID(ctx, "p1", "user-1"); found {
+						t.Error("the deleted customer's platformCustomerId is still taken")
+					}
+					if errA != nil && kyc.AsError(errA).Code != kyc.CodeCustomerDeleted {
+						t.Errorf("Update beside Delete = %v; want success or CUSTOMER_DELETED", errA)
+					}
+				} else if errA != nil || errB != nil || got.Email != "new@example.com" {
+					t.Errorf("Update, Update = %v, %v; email %q; want both landed", errA, errB, got.Email)
+				}
+				if errA == nil && got.FullName != "New Name" {
+					t.Errorf("Update succeeded; fullName %q, want New Name", got.FullName)
+				}
+			})
+		}
+	})
+
 	t.Run("soft delete, then 410, and the platformCustomerId is free", func(t *testing.T) {
 		e := newEnv(t)
 		c := newCustomers(e)
@@ -484,4 +534,31 @@ func parse(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// pairGate holds the first two UpdateCustomer calls until both have
+// arrived, so both writers have read the customer before either writes.
+type pairGate struct {
+	kyc.CustomerRecords
+	mu    sync.Mutex
+	calls int
+	both  chan struct{}
+}
+
+func (g *pairGate) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerRecord) error {
+	g.mu.Lock()
+	g.calls++
+	n := g.calls
+	if n == 2 {
+		close(g.both)
+	}
+	g.mu.Unlock()
+	if n <= 2 {
+		select {
+		case <-g.both:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.CustomerRecords.UpdateCustomer(ctx, prev, next)
 }

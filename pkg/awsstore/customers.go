@@ -2,8 +2,7 @@ package awsstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
@@ -96,12 +95,21 @@ func codeAt(codes []string, i int) string {
 
 // requestToken makes a transaction idempotent for DynamoDB (for 10
 // minutes): the SDK's re-send of a transaction whose answer was lost then
-// succeeds instead of failing its own conditions. Each attempt of ours has
-// its own (a retried cancelled transaction must run again).
-func requestToken(parts ...string) *string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return aws.String(hex.EncodeToString(h[:])[:36])
-}
+// succeeds instead of failing its own conditions. It is random, never
+// derived from the request: two writers (or a retry, with another
+// createdAt, of a create whose answer was lost) must not share one, or
+// DynamoDB takes the second for a re-send of the first, or refuses it as
+// IdempotentParameterMismatch. Each attempt of ours has its own (a retried
+// cancelled transaction must run again).
+func requestToken() *string { return aws.String(rand.Text()) }
+
+// writeToken is a value unique to one write (rand.Text: 128 random bits),
+// stored with it in attrWriteToken. A failed version condition is this
+// write's own landed attempt (the SDK re-sent it after losing its answer)
+// only when the item carries this token: version and updatedAt cannot
+// tell, as two writers that read one version within one millisecond write
+// the same pair.
+func writeToken() string { return rand.Text() }
 
 // InsertCustomer writes the customer and its platformCustomerId marker in
 // one transaction, each conditioned on not existing: DynamoDB lets one of
@@ -126,7 +134,7 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 	for attempt := 0; ; attempt++ {
 		// A token per attempt: the SDK's re-sends of one attempt are
 		// idempotent, and our retry of a cancelled attempt runs afresh.
-		in.ClientRequestToken = requestToken("insert", r.ID, fmt.Sprint(attempt))
+		in.ClientRequestToken = requestToken()
 		_, err := c.Client.TransactWriteItems(ctx, in)
 		if err == nil {
 			return nil
@@ -247,7 +255,8 @@ func (c *Customers) index() string {
 // it names this customer), in the same transaction.
 func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerRecord) error {
 	next.Version = prev.Version + 1
-	update := updateOf(prev, next)
+	token := writeToken()
+	update := updateOf(prev, next, token)
 	deleting := next.IsDeleted && !prev.IsDeleted && prev.PlatformCustomerID != "" && !strings.Contains(prev.PlatformID, "#")
 	if !deleting {
 		_, err := c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(c.Table),
@@ -256,7 +265,7 @@ func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerR
 			ExpressionAttributeValues: update.values, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			return c.changed(ctx, next, ccf.Item)
+			return c.changed(ctx, next.ID, token, ccf.Item)
 		}
 		if err != nil {
 			return c.outage("update customer "+prev.ID, err)
@@ -279,7 +288,7 @@ func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerR
 				ExpressionAttributeValues: map[string]types.AttributeValue{":me": s(prev.ID)}}})
 		}
 		_, err := c.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items,
-			ClientRequestToken: requestToken("update", prev.ID, fmt.Sprint(next.Version), fmt.Sprint(withMarker), fmt.Sprint(attempt))})
+			ClientRequestToken: requestToken()})
 		if err == nil {
 			return nil
 		}
@@ -288,7 +297,7 @@ func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerR
 		case !cancelled:
 			return c.outage("delete customer "+prev.ID, err)
 		case codeAt(codes, 0) == "ConditionalCheckFailed":
-			return c.changed(ctx, next, old[0])
+			return c.changed(ctx, next.ID, token, old[0])
 		case codeAt(codes, 1) == "ConditionalCheckFailed":
 			withMarker = false
 		case slices.Contains(codes, "TransactionConflict") && attempt+1 < transactAttempts:
@@ -301,23 +310,20 @@ func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerR
 	}
 }
 
-// changed decides a failed version condition: the item is as this very
-// write leaves it (the SDK re-sent a write whose answer was lost) → done;
-// else another write landed first → kyc.ErrChanged.
-func (c *Customers) changed(ctx context.Context, next kyc.CustomerRecord, item map[string]types.AttributeValue) error {
+// changed decides a failed version condition: the item carries this
+// write's token (the SDK re-sent a write that had landed, whose answer
+// was lost) → done; else another write landed first → kyc.ErrChanged.
+func (c *Customers) changed(ctx context.Context, id, token string, item map[string]types.AttributeValue) error {
 	if item == nil {
 		out, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.Table),
-			Key: map[string]types.AttributeValue{attrID: s(next.ID)}, ConsistentRead: aws.Bool(true)})
+			Key: map[string]types.AttributeValue{attrID: s(id)}, ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return c.outage("get customer "+next.ID, err)
+			return c.outage("get customer "+id, err)
 		}
 		item = out.Item
 	}
-	if item != nil {
-		got := recordFromItem(item)
-		if got.Version == next.Version && got.UpdatedAt.Equal(next.UpdatedAt) {
-			return nil
-		}
+	if v, ok := item[attrWriteToken].(*types.AttributeValueMemberS); ok && v.Value == token {
+		return nil
 	}
 	return kyc.ErrChanged
 }
@@ -330,11 +336,13 @@ type expression struct {
 
 // updateOf is the UpdateItem that turns prev's item into next's: SET what
 // differs, REMOVE what next no longer has, never the reviews' attributes,
-// conditioned on the item existing at prev's version.
-func updateOf(prev, next kyc.CustomerRecord) expression {
+// conditioned on the item existing at prev's version, and marked with the
+// write's token.
+func updateOf(prev, next kyc.CustomerRecord, token string) expression {
 	was, now := dataItem(prev), dataItem(next)
 	now[attrUpdatedAt] = s(kyc.FormatTime(next.UpdatedAt))
 	now[attrVersion] = n(next.Version)
+	now[attrWriteToken] = s(token)
 	e := expression{names: map[string]string{"#id": attrID, "#v": attrVersion}, values: map[string]types.AttributeValue{}}
 	var sets, removes []string
 	keys := make([]string, 0, len(now))
@@ -343,7 +351,7 @@ func updateOf(prev, next kyc.CustomerRecord) expression {
 	}
 	slices.Sort(keys)
 	for i, k := range keys {
-		if k != attrUpdatedAt && k != attrVersion && reflect.DeepEqual(was[k], now[k]) {
+		if k != attrUpdatedAt && k != attrVersion && k != attrWriteToken && reflect.DeepEqual(was[k], now[k]) {
 			continue
 		}
 		name, value := fmt.Sprintf("#a%d", i), fmt.Sprintf(":a%d", i)

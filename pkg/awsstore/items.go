@@ -46,6 +46,7 @@ const (
 	attrCreatedKey       = "createdKey"       // S: kyc.ListPosition, the by-platform index's sort key
 	attrDeletedAt        = "deletedAt"        // S
 	attrExpiresAt        = "expiresAt"        // N, Unix seconds: TTL of a deleted customer
+	attrWriteToken       = "writeToken"       // S: the last platform API write's own random token
 
 	// Marker items (same table): id = markerPrefix + platform + "#" +
 	// platformCustomerId, attribute customerId. They have no platformId
