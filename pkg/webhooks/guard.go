@@ -38,6 +38,12 @@ func CheckURL(raw string, allowLoopback bool) (*url.URL, error) {
 	if err != nil || u.Host == "" || u.User != nil {
 		return nil, fmt.Errorf("webhooks: invalid webhook URL")
 	}
+	if !asciiHost(u.Host) {
+		// Go's client maps a Unicode host to ASCII (IDNA) when it dials:
+		// full-width "ｌｏｃａｌｈｏｓｔ" and "127。0。0。1" become loopback
+		// after every rule here has passed them as public names.
+		return nil, errors.New("webhooks: the webhook URL's host must be ASCII (write an internationalised name in its xn-- form)")
+	}
 	switch u.Scheme {
 	case "https":
 	case "http":
@@ -53,6 +59,39 @@ func CheckURL(raw string, allowLoopback bool) (*url.URL, error) {
 		return nil, errors.New("webhooks: the webhook URL must use https")
 	}
 	return u, nil
+}
+
+// asciiHost reports whether host (as url.Parse decodes it, percent-escapes
+// undone) is printable ASCII.
+func asciiHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		if host[i] <= 0x20 || host[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// SafeURL is what a log line may carry of a platform's URL: its scheme and
+// host, never its user info, path or query, which can hold credentials
+// (https://example.com/hook?token=…).
+func SafeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "[not a URL]"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// withSafeURL cuts the URL net/http's errors carry whole (*url.Error:
+// `Post "https://h/hook?token=…": dial tcp …`) to SafeURL, so the error can
+// be logged, traced or dead-lettered.
+func withSafeURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = SafeURL(ue.URL)
+	}
+	return err
 }
 
 // NewClient is the HTTP client deliveries use: it refuses to connect to

@@ -92,14 +92,14 @@ func (s *TestSender) SendTestWebhook(ctx context.Context, platformID, url string
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return kyc.TestDelivery{}, &kyc.DeliveryFailure{Reason: "the URL cannot be requested", Err: err}
+		return kyc.TestDelivery{}, &kyc.DeliveryFailure{Reason: "the URL cannot be requested", Err: withSafeURL(err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(gridhook.SignatureHeader, sig)
 	req.Header.Set("User-Agent", "grid-webhooks")
 	resp, err := s.Client.Do(req)
 	if err != nil {
-		return kyc.TestDelivery{}, &kyc.DeliveryFailure{Reason: failureReason(ctx, err), Err: fmt.Errorf("test webhook to platform %s: %w", platformID, err)}
+		return kyc.TestDelivery{}, &kyc.DeliveryFailure{Reason: failureReason(ctx, err), Err: fmt.Errorf("test webhook to platform %s: %w", platformID, withSafeURL(err))}
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, MaxTestResponseBody))

@@ -97,14 +97,14 @@ func (d *Deliverer) Deliver(ctx context.Context, n kyc.Notice) (Outcome, error) 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(n.Body))
 	if err != nil {
-		return Failed, err
+		return Failed, withSafeURL(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(gridhook.SignatureHeader, sig)
 	req.Header.Set("User-Agent", "grid-webhooks")
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return Failed, fmt.Errorf("post to platform %s: %w", n.PlatformID, err)
+		return Failed, fmt.Errorf("post to platform %s: %w", n.PlatformID, withSafeURL(err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
