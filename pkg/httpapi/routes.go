@@ -72,17 +72,26 @@ func (s *Server) routes() []route {
 		rs = append(rs, route{WebhookRoute, s.api(WebhookRoute, s.Receiver.serve)})
 	}
 	if s.Sandbox != nil {
-		page := http.HandlerFunc(s.Sandbox.Page)
+		page := withRequestID(s.Sandbox.Page)
 		rs = append(rs, route{SandboxPageRoute, page}, route{SandboxDecisionRoute, page},
-			route{FaviconRoute, http.HandlerFunc(sandbox.Favicon)})
+			route{FaviconRoute, withRequestID(sandbox.Favicon)})
 	}
 	if s.Inbox != nil {
-		rs = append(rs, route{InboxPageRoute, http.HandlerFunc(s.Inbox.Page)},
-			route{InboxRawRoute, http.HandlerFunc(s.Inbox.Raw)},
-			route{InboxReceiveRoute, http.HandlerFunc(s.Inbox.Receive)},
-			route{WebhookKeyRoute, http.HandlerFunc(s.Inbox.WebhookKey)})
+		rs = append(rs, route{InboxPageRoute, withRequestID(s.Inbox.Page)},
+			route{InboxRawRoute, withRequestID(s.Inbox.Raw)},
+			route{InboxReceiveRoute, withRequestID(s.Inbox.Receive)},
+			route{WebhookKeyRoute, withRequestID(s.Inbox.WebhookKey)})
 	}
 	return rs
+}
+
+// withRequestID serves a sandbox page with the X-Request-Id every answer
+// of the service carries (the API's get it from the pipeline).
+func withRequestID(serve http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", requestID(r.Context()))
+		serve(w, r)
+	})
 }
 
 // api serves an API route through the request pipeline (pipeline.go).
