@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -32,6 +33,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 )
 
@@ -219,7 +221,11 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		if url == "" {
 			url = strings.TrimRight(publicURL, "/") + sandbox.InboxPrefix + p.ID
 		}
-		item := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: p.ID}, "webhookUrl": &types.AttributeValueMemberS{Value: url}}
+		// Configured now, as PATCH /config would have: GET and PATCH
+		// /config answer createdAt and updatedAt.
+		now := &types.AttributeValueMemberS{Value: kyc.FormatTime(time.Now())}
+		item := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: p.ID}, "webhookUrl": &types.AttributeValueMemberS{Value: url},
+			"createdAt": now, "updatedAt": now}
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("PlatformsTable"), Item: item}); err != nil {
 			return nil, fmt.Errorf("seed platform: %w", err)
 		}
@@ -240,7 +246,7 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		}
 	}
 	for _, must := range []string{"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "PLATFORMS_TABLE",
-		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID"} {
+		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID", "IDEMPOTENCY_KEY_SECRET_ID"} {
 		if env[must] == "" {
 			return nil, errors.New("template.yaml wires no " + must)
 		}

@@ -24,11 +24,13 @@ var (
 )
 
 // NewPlatforms returns a store holding webhook URLs by platform id (as
-// the platforms table does).
+// the platforms table does), each configured now: its createdAt and
+// updatedAt, as every answer of GET and PATCH /config carries them.
 func NewPlatforms(webhookURLs map[string]string) *Platforms {
 	p := &Platforms{m: map[string]kyc.PlatformConfig{}}
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	for id, u := range webhookURLs {
-		p.m[id] = kyc.PlatformConfig{PlatformID: id, WebhookEndpoint: u}
+		p.m[id] = kyc.PlatformConfig{PlatformID: id, WebhookEndpoint: u, CreatedAt: now, UpdatedAt: now}
 	}
 	return p
 }
