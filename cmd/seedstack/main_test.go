@@ -51,6 +51,7 @@ func newStack(t *testing.T) stack {
 		"KYC_BACKEND": "aws", "CUSTOMERS_TABLE": "cust-" + sfx, "CUSTOMERS_BY_PLATFORM_INDEX": "byPlatform",
 		"IDEMPOTENCY_TABLE": "idem-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
 		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "CURSOR_KEY_SECRET_ID": "cursor-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
+		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx,
 		// The test's platform listens on loopback, over http.
 		"WEBHOOK_ALLOW_LOOPBACK": "true",
 	}
@@ -61,6 +62,7 @@ func newStack(t *testing.T) stack {
 	env["CUSTOMER_DATA_KEY_ID"] = storetest.CreateKey(t, kms.NewFromConfig(moto.Config()))
 	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok-old","platformId":"p0","secretSha256":"`+auth.DigestHex("old")+`"}]}`)
 	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("Ck9", 15)+`"}`)
+	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("Ik9", 15)+`"}`)
 	signing, _, err := gridhook.NewKey()
 	if err != nil {
 		t.Fatal(err)

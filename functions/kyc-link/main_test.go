@@ -81,6 +81,7 @@ func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
 	moto.CreateTable(t, "e2e-platforms", "id")
 	moto.PutSecret(t, "e2e/api-tokens", `{"tokens":[{"id":"tok-e2e","platformId":"platform-e2e","secretSha256":"`+auth.DigestHex("e2e-client-secret")+`"}]}`)
 	moto.PutSecret(t, "e2e/sumsub", `{"appToken":"sbx:e2e-token","secretKey":"e2e-secret-key"}`)
+	moto.PutSecret(t, "e2e/idempotency-key", `{"key":"idempotency-key-of-the-tests-44-characters"}`)
 	_, err := moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{
 		TableName: aws.String("e2e-customers"),
 		Item: map[string]types.AttributeValue{
@@ -100,7 +101,7 @@ func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
 		"AWS_ENDPOINT_URL="+moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"CUSTOMERS_TABLE=e2e-customers", "IDEMPOTENCY_TABLE=e2e-idempotency",
 		"RATE_LIMIT_TABLE=e2e-rate-limits", "PLATFORMS_TABLE=e2e-platforms",
-		"API_TOKENS_SECRET_ID=e2e/api-tokens", "SUMSUB_SECRET_ID=e2e/sumsub",
+		"API_TOKENS_SECRET_ID=e2e/api-tokens", "SUMSUB_SECRET_ID=e2e/sumsub", "IDEMPOTENCY_KEY_SECRET_ID=e2e/idempotency-key",
 		"SUMSUB_BASE_URL="+fake.URL, "SUMSUB_LEVEL_BUSINESS=e2e-kyb", "KYC_LINK_TTL=15m",
 	)
 	good := basicAuth("tok-e2e", "e2e-client-secret")

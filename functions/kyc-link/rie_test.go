@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -154,8 +155,10 @@ func keyedEvent(t *testing.T, customer, key string) []byte {
 
 // TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs runs the function
 // under the Lambda RIE with a 3 s timeout and makes the steps after the
-// provider hang. The function must answer itself (503, or the 201 it has)
-// and free the key, never be killed by Lambda's timeout.
+// provider hang. The function must answer itself (503, or the 201 it has),
+// never be killed by Lambda's timeout, and leave the key to a retry no
+// later than its lock's end (the deadline plus the lock margin), with its
+// intent kept for that retry's takeover.
 func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 	findRIE(t)
 	moto := motoserver.Start(t)
@@ -167,10 +170,11 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 		hang        string        // the DynamoDB call that hangs
 		wantStatus  float64
 	}{
-		// Sumsub never answers, then releasing the key hangs.
-		{"sumsub and release hang", 3, time.Minute, "DeleteItem", 503},
-		// Sumsub answers late but in time, then storing the answer hangs
-		// until the deadline: the 201 is still sent and the key released.
+		// Sumsub never answers, then unlocking the key hangs.
+		{"sumsub and unlock hang", 3, time.Minute, "UpdateItem", 503},
+		// Sumsub answers late but in time, then storing the answer (and
+		// unlocking the key) hangs until the deadline: the 201 is still
+		// sent.
 		// Sumsub's delay leaves seconds for the lookup and the acquire
 		// before it: on a loaded 2-core machine moto took over a second
 		// for them (with 1.2 s of a 3 s timeout, Sumsub's answer came too
@@ -188,6 +192,7 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			moto.CreateTable(t, "rate-"+sfx, "pk")
 			moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
 			moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:rie","secretKey":"rie-secret-key"}`)
+			moto.PutSecret(t, "idem-key-"+sfx, `{"key":"idempotency-key-of-the-tests-44-characters"}`)
 			moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
 				Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
 			proxy.Set(tc.hang, faultproxy.Hang)
@@ -196,7 +201,8 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 				"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL="+fake.URL,
 				"AWS_ENDPOINT_URL="+proxy.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 				"CUSTOMERS_TABLE=cust-"+sfx, "IDEMPOTENCY_TABLE=idem-"+sfx, "RATE_LIMIT_TABLE=rate-"+sfx,
-				"API_TOKENS_SECRET_ID=tokens-"+sfx, "SUMSUB_SECRET_ID=sumsub-"+sfx)
+				"API_TOKENS_SECRET_ID=tokens-"+sfx, "SUMSUB_SECRET_ID=sumsub-"+sfx, "IDEMPOTENCY_KEY_SECRET_ID=idem-key-"+sfx)
+			start := time.Now()
 			raw := invoke(keyedEvent(t, "c1", "k-"+sfx))
 			var got struct {
 				StatusCode float64 `json:"statusCode"`
@@ -204,12 +210,20 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			if err := json.Unmarshal(raw, &got); err != nil || got.StatusCode != tc.wantStatus {
 				t.Fatalf("invocation result %s; want an API Gateway response with status %v (not a Lambda timeout)", raw, tc.wantStatus)
 			}
-			if tc.hang == "DeleteItem" {
-				return // the key stays locked until its lock expires (deadline + 2 s)
-			}
 			out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("idem-" + sfx)})
-			if err != nil || len(out.Items) != 0 {
-				t.Fatalf("idempotency table holds %v (%v); want the key released", out.Items, err)
+			if err != nil || len(out.Items) != 1 {
+				t.Fatalf("idempotency table holds %v (%v); want the one record", out.Items, err)
+			}
+			item := out.Items[0]
+			status, _ := item["status"].(*types.AttributeValueMemberS)
+			intent, _ := item["intent"].(*types.AttributeValueMemberS)
+			lock, _ := item["lockExpiresAtMs"].(*types.AttributeValueMemberN)
+			ms, _ := strconv.ParseInt(lock.Value, 10, 64)
+			// The lock ends by the invocation's deadline plus the guard's
+			// 2 s margin (and 1 s for the clock's reading of the start).
+			latest := start.Add(time.Duration(tc.timeout)*time.Second + 3*time.Second)
+			if status == nil || status.Value != "INPROGRESS" || intent == nil || intent.Value == "" || time.UnixMilli(ms).After(latest) {
+				t.Fatalf("record %v; want in progress with its intent, the lock ending by %s", item, latest.Format(time.RFC3339Nano))
 			}
 		})
 	}

@@ -90,12 +90,12 @@ func TestDomainAnswersKeepTheContract(t *testing.T) {
 	}
 	ind, err := c.Create(ctx, "p1", in(`{"customerType":"INDIVIDUAL","platformCustomerId":"u1","region":"US","currencies":["USD"],
 		"fullName":"Jane","birthDate":"1990-01-15","nationality":"US","email":"jane@example.com","phoneNumber":"+14155551234",
-		"idType":"SSN","identifier":"123-45-6789","address":{"line1":"1 Main","postalCode":"1","country":"US"}}`))
+		"idType":"SSN","identifier":"123-45-6789","address":{"line1":"1 Main","postalCode":"1","country":"US"}}`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	biz, err := c.Create(ctx, "p1", in(`{"customerType":"BUSINESS","businessInfo":{"legalName":"Acme","country":"US","taxId":"47-1234567",
-		"incorporatedOn":"2018-03-14","entityType":"LLC","countriesOfOperation":["US"],"naicsCode":"5415"}}`))
+		"incorporatedOn":"2018-03-14","entityType":"LLC","countriesOfOperation":["US"],"naicsCode":"5415"}}`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +134,10 @@ func TestDomainAnswersKeepTheContract(t *testing.T) {
 	check("GET", CustomersPath, 200, marshal(t, last)) // empty: "data": []
 
 	// Errors, as the edge will render them.
-	_, errCreate := c.Create(ctx, "p1", in(`{"customerType":"INDIVIDUAL","email":"x","region":"zz"}`))
+	_, errCreate := c.Create(ctx, "p1", in(`{"customerType":"INDIVIDUAL","email":"x","region":"zz"}`), "")
 	check("POST", CustomersPath, 400, errorBody(t, 400, errCreate))
 	_, errDup := c.Create(ctx, "p1", in(`{"customerType":"BUSINESS","platformCustomerId":"`+biz.PlatformCustomerID+
-		`","businessInfo":{"legalName":"A","country":"US","taxId":"1","incorporatedOn":"2018-03-14"}}`))
+		`","businessInfo":{"legalName":"A","country":"US","taxId":"1","incorporatedOn":"2018-03-14"}}`), "")
 	check("POST", CustomersPath, 409, errorBody(t, 409, errDup))
 	_, errGone := c.Delete(ctx, "p1", ind.ID)
 	check("DELETE", CustomerPath, 410, errorBody(t, 410, errGone))

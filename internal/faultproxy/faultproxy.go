@@ -31,6 +31,10 @@ const (
 	// passes. It is the lost answer that makes an SDK re-send a write that
 	// already succeeded.
 	LoseAnswerOnce Mode = "lose-answer-once"
+	// LoseAnswer is LoseAnswerOnce every time: each request is applied and
+	// its answer lost, so the caller's retries all fail after the write
+	// landed.
+	LoseAnswer Mode = "lose-answer"
 )
 
 // Code answers with the AWS error code (400, as AWS answers client
@@ -103,7 +107,7 @@ func New(tb testing.TB, target string) *Proxy {
 			case <-r.Context().Done():
 			case <-p.stop:
 			}
-		case LoseAnswerOnce:
+		case LoseAnswerOnce, LoseAnswer:
 			rec := httptest.NewRecorder()
 			rp.ServeHTTP(rec, r)
 			drop(w)

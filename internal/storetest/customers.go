@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -81,7 +82,7 @@ func input(t *testing.T, body string) kyc.CustomerInput {
 
 func mustCreate(t *testing.T, c *kyc.Customers, platform, body string) kyc.CustomerView {
 	t.Helper()
-	v, err := c.Create(context.Background(), platform, input(t, body))
+	v, err := c.Create(context.Background(), platform, input(t, body), "")
 	if err != nil {
 		t.Fatalf("Create(%s) = %v", body, err)
 	}
@@ -194,7 +195,7 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		errs := make(chan error, 20)
 		for i := range 20 {
 			wg.Go(func() {
-				_, err := c.Create(ctx, "p1", input(t, fmt.Sprintf(`{"customerType":"INDIVIDUAL","platformCustomerId":"same","email":"u%d@example.com"}`, i)))
+				_, err := c.Create(ctx, "p1", input(t, fmt.Sprintf(`{"customerType":"INDIVIDUAL","platformCustomerId":"same","email":"u%d@example.com"}`, i)), "")
 				switch e := kyc.AsError(err); {
 				case err == nil:
 					won.Add(1)
@@ -240,7 +241,7 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 					return
 				default:
 				}
-				v, err := c.Create(ctx, "p1", input(t, `{"customerType":"BUSINESS","businessInfo":{"legalName":"N","country":"US","taxId":"1","incorporatedOn":"2020-01-01"}}`))
+				v, err := c.Create(ctx, "p1", input(t, `{"customerType":"BUSINESS","businessInfo":{"legalName":"N","country":"US","taxId":"1","incorporatedOn":"2020-01-01"}}`), "")
 				if err != nil {
 					t.Errorf("concurrent insert: %v", err)
 					return
@@ -399,6 +400,44 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		}
 		if r, _ := e.Records.CustomerRecord(ctx, v.ID); r.Version != int64(1+len(patches)) {
 			t.Errorf("version %d after %d updates", r.Version, len(patches))
+		}
+	})
+
+	t.Run("a create retried under its intent answers the first customer", func(t *testing.T) {
+		// The idempotency guard hands every attempt of one key and body
+		// the same intent: a retry after a lost answer must find the
+		// customer the first attempt made, whatever happened to it since
+		// and whether its platformCustomerId was given or generated.
+		e := newEnv(t)
+		c := newCustomers(e)
+		for _, body := range []string{individualBody, `{"customerType":"INDIVIDUAL","fullName":"No Id Given"}`} {
+			intent := uuid.Must(uuid.NewV7()).String()
+			first, err := c.Create(ctx, "p1", input(t, body), intent)
+			if err != nil || first.ID != kyc.CustomerIDPrefix+intent {
+				t.Fatalf("Create under intent %s = %s, %v", intent, first.ID, err)
+			}
+			again, err := c.Create(ctx, "p1", input(t, body), intent)
+			if err != nil {
+				t.Fatalf("Create retried under its intent = %v; want the first customer", err)
+			}
+			if diff := cmp.Diff(first, again); diff != "" {
+				t.Errorf("retried Create (-first +retry):\n%s", diff)
+			}
+			if ids, _ := walk(t, c, "p1", kyc.ListQuery{}); slices.Index(ids, first.ID) < 0 || len(ids) > 2 {
+				t.Errorf("customers after the retries: %v; want one per create", ids)
+			}
+		}
+		// Another platform never gets a customer through an intent.
+		intent := uuid.Must(uuid.NewV7()).String()
+		mustCreateAs := func(platform string) error {
+			_, err := c.Create(ctx, platform, input(t, `{"customerType":"INDIVIDUAL"}`), intent)
+			return err
+		}
+		if err := mustCreateAs("p1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := mustCreateAs("p2"); kyc.AsError(err).Code != kyc.CodeInternal {
+			t.Errorf("another platform's create under p1's intent = %v; want INTERNAL_ERROR", err)
 		}
 	})
 

@@ -107,14 +107,19 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 	}
 	add("secret "+cfg.SigningKeySecretID, err, "a P-256 signing key")
 
-	s, err = read(cfg.CursorKeySecretID)
-	if err == nil {
-		_, err = parseCursorKey(s) // the functions' own reading (root.go)
+	for _, k := range []struct{ env, id, what string }{
+		{"CURSOR_KEY_SECRET_ID", cfg.CursorKeySecretID, "a cursor key"},
+		{"IDEMPOTENCY_KEY_SECRET_ID", cfg.IdempotencyKeySecretID, "an idempotency key"},
+	} {
+		s, err := read(k.id)
+		if err == nil {
+			_, err = parseHMACKey(s) // the functions' own reading (root.go)
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: %w", k.env, err)
+		}
+		add("secret "+k.id, err, k.what)
 	}
-	if err != nil {
-		err = fmt.Errorf("CURSOR_KEY_SECRET_ID: %w", err)
-	}
-	add("secret "+cfg.CursorKeySecretID, err, "a cursor key")
 
 	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	detail, err := checkKey(kctx, kms.NewFromConfig(awsCfg), cfg.CustomerDataKeyID)

@@ -57,6 +57,8 @@ func checkEnv(t *testing.T) map[string]string {
 	env["CUSTOMER_DATA_KEY_ID"] = newKey(t, true)
 	env["CURSOR_KEY_SECRET_ID"] = "cursor-" + sfx
 	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], generatedCursorSecret(t))
+	env["IDEMPOTENCY_KEY_SECRET_ID"] = "idem-key-" + sfx
+	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], generatedCursorSecret(t))
 	env["WEBHOOK_QUEUE_URL"] = moto.CreateQueue(t, "q-"+sfx)
 	signing, _, _ := gridhook.NewKey()
 	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
@@ -139,8 +141,8 @@ func runCheck(t *testing.T, env map[string]string) map[string]app.CheckResult {
 // queue).
 func TestCheckPassesOnACompleteDeployment(t *testing.T) {
 	results := runCheck(t, checkEnv(t))
-	if len(results) != 13 {
-		t.Errorf("%d items checked; want 13: %v", len(results), results)
+	if len(results) != 14 {
+		t.Errorf("%d items checked; want 14: %v", len(results), results)
 	}
 	for _, r := range results {
 		if !r.OK {

@@ -57,7 +57,10 @@ type Config struct {
 	CustomersByPlatformIndex string
 	CustomerDataKeyID        string
 	CursorKeySecretID        string
-	UmaDomain                string
+	// IdempotencyKeySecretID is the secret holding the key of the
+	// idempotency records' HMACs (their stored keys and fingerprints).
+	IdempotencyKeySecretID string
+	UmaDomain              string
 
 	// Rate limits of links (README "Rate limits").
 	RateLimitTable    string
@@ -116,6 +119,7 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		CustomersByPlatformIndex: get("CUSTOMERS_BY_PLATFORM_INDEX", "byPlatform"),
 		CustomerDataKeyID:        get("CUSTOMER_DATA_KEY_ID", "alias/kyc-link-customer-data"),
 		CursorKeySecretID:        get("CURSOR_KEY_SECRET_ID", "kyc-link/cursor-key"),
+		IdempotencyKeySecretID:   get("IDEMPOTENCY_KEY_SECRET_ID", "kyc-link/idempotency-key"),
 		UmaDomain:                get("UMA_DOMAIN", "kyc-link.invalid"),
 	}
 	if !inLambda { // the deployed stack's key is only ever Secrets Manager's

@@ -194,7 +194,7 @@ func TestConfigFromEnv(t *testing.T) {
 		WebhookAllowLoopback: true,
 		RateLimitTable:       "kyc-link-rate-limits", PlatformRateLimit: 2, PlatformRateBurst: 10, SumsubRateLimit: 8,
 		CustomersByPlatformIndex: "byPlatform", CustomerDataKeyID: "alias/kyc-link-customer-data",
-		CursorKeySecretID: "kyc-link/cursor-key", UmaDomain: "kyc-link.invalid",
+		CursorKeySecretID: "kyc-link/cursor-key", IdempotencyKeySecretID: "kyc-link/idempotency-key", UmaDomain: "kyc-link.invalid",
 		// No OTLP endpoint: no spans.
 		ServiceName: "kyc-link"}
 	if diff := cmp.Diff(want, local); diff != "" {

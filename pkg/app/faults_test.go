@@ -59,6 +59,7 @@ func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 	moto.CreateTable(t, "plat-"+sfx, "id")
 	moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
 	moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:f","secretKey":"fault-secret-key"}`)
+	moto.PutSecret(t, "idem-key-"+sfx, `{"key":"idempotency-key-of-the-tests-44-characters"}`)
 	moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
 		Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
 
@@ -71,6 +72,7 @@ func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 		"CUSTOMERS_TABLE": "cust-" + sfx, "IDEMPOTENCY_TABLE": "idem-" + sfx,
 		"RATE_LIMIT_TABLE": "rate-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
 		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "SUMSUB_SECRET_ID": "sumsub-" + sfx, "SUMSUB_BASE_URL": fake.URL,
+		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx,
 	}
 	for _, o := range overrides {
 		for k, v := range o {
@@ -182,8 +184,9 @@ func TestHungDependencyCannotHoldRequest(t *testing.T) {
 }
 
 // TestCompleteFailureLeavesNoFalseSuccess: if storing the response fails,
-// the caller still gets its 201, the key is released (no record claims a
-// success it cannot replay), and a retry runs afresh.
+// the caller still gets its 201, no record claims a success it cannot
+// replay (the record stays in progress, its intent kept for the retry),
+// and a retry runs afresh.
 func TestCompleteFailureLeavesNoFalseSuccess(t *testing.T) {
 	e := newFaultEnv(t)
 	e.proxy.Set("UpdateItem", faultproxy.Fail5xx)
@@ -192,13 +195,25 @@ func TestCompleteFailureLeavesNoFalseSuccess(t *testing.T) {
 		t.Fatalf("first call: %d %s", w.Code, w.Body)
 	}
 	out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(e.table)})
-	if err != nil || len(out.Items) != 0 {
-		t.Fatalf("idempotency table after a failed complete holds %d items (%v); want none", len(out.Items), err)
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("idempotency table after a failed complete holds %d items (%v); want the one record", len(out.Items), err)
 	}
+	if st, _ := out.Items[0]["status"].(*types.AttributeValueMemberS); st == nil || st.Value != "INPROGRESS" || out.Items[0]["responseBody"] != nil {
+		t.Fatalf("record after a failed complete: %v; want in progress, no stored answer", out.Items[0])
+	}
+	// Unlocking failed as well (UpdateItem): the retry is told the key is
+	// in use (409, Retry-After) until the lock ends (the deadline, 1 s,
+	// plus the 2 s margin), then takes it over and runs (a retry that
+	// waited out most of its own 1 s may answer 503: a client retries it).
 	e.proxy.Set("UpdateItem", faultproxy.Pass)
-	w, _ = e.call(t, "complete-fails")
+	for start := time.Now(); ; time.Sleep(250 * time.Millisecond) {
+		w, _ = e.call(t, "complete-fails")
+		if w.Code != 409 && w.Code != 503 || time.Since(start) > 20*time.Second {
+			break
+		}
+	}
 	if w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
-		t.Fatalf("retry: %d replayed=%q; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"))
+		t.Fatalf("retry: %d replayed=%q %s; want a fresh 201", w.Code, w.Header().Get("Idempotent-Replayed"), w.Body)
 	}
 }
 
@@ -233,7 +248,8 @@ func TestNewTokenWorksWithinSeconds(t *testing.T) {
 	}
 }
 
-// TestPrimeLoadsSecretsAndWarmsConnections: start-up loads both secrets and
+// TestPrimeLoadsSecretsAndWarmsConnections: start-up loads its three secrets
+// (tokens, Sumsub, the idempotency key) side by side and
 // opens the DynamoDB and Sumsub connections, so the first request makes no
 // Secrets Manager call.
 func TestPrimeLoadsSecretsAndWarmsConnections(t *testing.T) {
@@ -241,7 +257,7 @@ func TestPrimeLoadsSecretsAndWarmsConnections(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	e.app.Prime(ctx)
-	for op, want := range map[string]int{"GetSecretValue": 2, "GetItem": 1} {
+	for op, want := range map[string]int{"GetSecretValue": 3, "GetItem": 1} {
 		if got := e.proxy.Count(op); got != want {
 			t.Errorf("%s calls during start-up = %d; want %d", op, got, want)
 		}
@@ -252,8 +268,8 @@ func TestPrimeLoadsSecretsAndWarmsConnections(t *testing.T) {
 	if w, _ := e.call(t, ""); w.Code != 201 {
 		t.Fatalf("first request = %d %s", w.Code, w.Body)
 	}
-	if got := e.proxy.Count("GetSecretValue"); got != 2 {
-		t.Errorf("the first request read Secrets Manager: %d calls in all; want the 2 of start-up", got)
+	if got := e.proxy.Count("GetSecretValue"); got != 3 {
+		t.Errorf("the first request read Secrets Manager: %d calls in all; want the 3 of start-up", got)
 	}
 }
 

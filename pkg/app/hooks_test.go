@@ -51,7 +51,7 @@ func hookTables(t testing.TB, platformURL, signingSecret string, customers ...[3
 		"CUSTOMERS_TABLE": "cust-" + sfx, "IDEMPOTENCY_TABLE": "idem-" + sfx,
 		"PLATFORMS_TABLE": "plat-" + sfx, "WEBHOOK_OUTBOX_TABLE": "outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE": "dead-" + sfx,
 		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "SUMSUB_SECRET_ID": "sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
-		"WEBHOOK_ALLOW_LOOPBACK": "true", "WEBHOOK_RETRY_BASE": "1s",
+		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx, "WEBHOOK_ALLOW_LOOPBACK": "true", "WEBHOOK_RETRY_BASE": "1s",
 		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 	}
 	moto.CreateTable(t, env["CUSTOMERS_TABLE"], "id")
@@ -63,6 +63,7 @@ func hookTables(t testing.TB, platformURL, signingSecret string, customers ...[3
 	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
 	moto.PutSecret(t, env["SUMSUB_SECRET_ID"], `{"appToken":"sbx:h","secretKey":"h-secret-key","webhookSecret":"`+webhookSecret+`"}`)
 	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signingSecret)
+	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], `{"key":"idempotency-key-of-the-tests-44-characters"}`)
 	db := moto.DynamoDB()
 	put := func(table string, item map[string]types.AttributeValue) {
 		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {

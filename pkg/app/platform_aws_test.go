@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/storetest"
@@ -26,7 +28,9 @@ import (
 // platformOnMoto is the platform function as deployed, on moto: the
 // customers table with its index, a KMS key, the cursor secret, tokens for
 // platforms p and q.
-func platformOnMoto(t *testing.T) (http.Handler, map[string]string, *logbuf.Buffer) {
+// tweaks change the environment before the function is built (point
+// AWS_ENDPOINT_URL at a fault proxy in front of moto, shorten a timeout).
+func platformOnMoto(t *testing.T, tweaks ...func(env map[string]string)) (http.Handler, map[string]string, *logbuf.Buffer) {
 	t.Helper()
 	moto := moto.Need(t)
 	sfx := motoserver.Name("pa")
@@ -34,7 +38,8 @@ func platformOnMoto(t *testing.T) (http.Handler, map[string]string, *logbuf.Buff
 		"KYC_BACKEND": "aws", "CUSTOMERS_TABLE": "cust-" + sfx, "CUSTOMERS_BY_PLATFORM_INDEX": "byPlatform",
 		"IDEMPOTENCY_TABLE": "idem-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
 		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "CURSOR_KEY_SECRET_ID": "cursor-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
-		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx,
+		"AWS_ENDPOINT_URL":          moto.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 	}
 	storetest.CreateCustomersTable(t, moto.DynamoDB(), env["CUSTOMERS_TABLE"], "byPlatform")
 	moto.CreateTable(t, env["IDEMPOTENCY_TABLE"], "pk")
@@ -43,8 +48,12 @@ func platformOnMoto(t *testing.T) (http.Handler, map[string]string, *logbuf.Buff
 	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"},`+
 		`{"id":"tok-q","platformId":"q","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
 	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("k", 44)+`"}`)
+	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("i", 44)+`"}`)
 	signing, _ := newSigningKey(t)
 	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signing)
+	for _, tweak := range tweaks {
+		tweak(env)
+	}
 	for k, v := range env {
 		if strings.HasPrefix(k, "AWS_") {
 			t.Setenv(k, v)
@@ -257,6 +266,78 @@ func TestConcurrentWritesLoseNothingOnMoto(t *testing.T) {
 		}
 		if w := platformCall(h, "tok", "POST", "/customers", `{"customerType":"INDIVIDUAL","platformCustomerId":"`+pcid+`"}`); w.Code != 201 {
 			t.Errorf("round %d: after the DELETE, a new customer with its platformCustomerId = %d %s; want 201", i, w.Code, w.Body)
+		}
+	}
+}
+
+// TestCreateIsExactlyOnceAcrossALostAnswer: POST /customers with an
+// Idempotency-Key, through a proxy that applies each of the create's
+// writes in turn and loses its answer (once: the SDK re-sends it; or every
+// time: the request fails after the write landed). The retry with the same
+// key and body answers 201 with the customer the first attempt made (the
+// same id where the first answered), a replay follows, and exactly one
+// customer exists, with a given platformCustomerId or a generated one
+// (issue 27: the retry made a second customer, or answered 409
+// PLATFORM_CUSTOMER_ID_EXISTS).
+func TestCreateIsExactlyOnceAcrossALostAnswer(t *testing.T) {
+	moto := moto.Need(t)
+	proxy := faultproxy.New(t, moto.URL)
+	h, _, _ := platformOnMoto(t, func(env map[string]string) {
+		env["AWS_ENDPOINT_URL"] = proxy.URL
+		env["KYC_REQUEST_TIMEOUT"] = "3s" // a lock left behind ends 2 s after it
+	})
+	n := 0
+	// The create's writes: the key's acquire, the customer's insert, the
+	// stored answer.
+	for _, op := range []string{"PutItem", "TransactWriteItems", "UpdateItem"} {
+		for _, mode := range []faultproxy.Mode{faultproxy.LoseAnswerOnce, faultproxy.LoseAnswer} {
+			for _, given := range []bool{true, false} {
+				n++
+				name := fmt.Sprintf("Lost %d", n)
+				body := `{"customerType":"INDIVIDUAL","fullName":"` + name + `","idType":"SSN","identifier":"123-45-6789"}`
+				if given {
+					body = `{"customerType":"INDIVIDUAL","platformCustomerId":"lost-` + fmt.Sprint(n) + `","fullName":"` + name + `"}`
+				}
+				t.Run(fmt.Sprintf("%s %s given-pcid=%v", op, mode, given), func(t *testing.T) {
+					key := fmt.Sprintf("lost-answer-%d", n)
+					idOf := func(w *httptest.ResponseRecorder) string {
+						var c struct{ ID string }
+						json.Unmarshal(w.Body.Bytes(), &c)
+						return c.ID
+					}
+					proxy.Set(op, mode)
+					first := platformCall(h, "tok", "POST", "/customers", body, "Idempotency-Key", key)
+					proxy.Set(op, faultproxy.Pass)
+					if first.Code != 201 && first.Code != 503 {
+						t.Fatalf("first attempt = %d %s; want 201, or 503 for a failure", first.Code, first.Body)
+					}
+					// A client retries what is in use (409, Retry-After) or
+					// failed (503), as the official SDKs do.
+					var retry *httptest.ResponseRecorder
+					for start := time.Now(); ; time.Sleep(250 * time.Millisecond) {
+						retry = platformCall(h, "tok", "POST", "/customers", body, "Idempotency-Key", key)
+						if (retry.Code != 409 || !strings.Contains(retry.Body.String(), "IDEMPOTENCY_KEY_IN_USE")) && retry.Code != 503 ||
+							time.Since(start) > 20*time.Second {
+							break
+						}
+					}
+					if retry.Code != 201 {
+						t.Fatalf("retry = %d %s; want 201", retry.Code, retry.Body)
+					}
+					id := idOf(retry)
+					if first.Code == 201 && idOf(first) != id {
+						t.Fatalf("the first attempt answered %s, the retry %s; want one customer", idOf(first), id)
+					}
+					replay := platformCall(h, "tok", "POST", "/customers", body, "Idempotency-Key", key)
+					if replay.Code != 201 || idOf(replay) != id || replay.Header().Get("Idempotent-Replayed") != "true" {
+						t.Fatalf("replay = %d %s (replayed %q); want the 201 of %s", replay.Code, replay.Body, replay.Header().Get("Idempotent-Replayed"), id)
+					}
+					list := platformCall(h, "tok", "GET", "/customers?limit=100", "")
+					if got := strings.Count(list.Body.String(), `"fullName":"`+name+`"`); got != 1 {
+						t.Fatalf("%d customers named %q after the lost answer and the retries; want 1: %s", got, name, list.Body)
+					}
+				})
+			}
 		}
 	}
 }

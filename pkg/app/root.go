@@ -298,15 +298,20 @@ func (r *root) customers() (customerStore, error) {
 
 func (r *root) idempotency() (*idempotency.Guard, error) {
 	return once(r, "idempotency", func() (*idempotency.Guard, error) {
-		var store idempotency.Store = idempotency.NewMemory()
-		if !r.memory() {
-			db, err := r.dynamo()
-			if err != nil {
-				return nil, err
-			}
-			store = &idempotency.DynamoDB{Client: db, Table: r.cfg.IdempotencyTable}
+		if r.memory() {
+			// Records and key live and die with this process.
+			return &idempotency.Guard{Store: idempotency.NewMemory(), Secret: memstore.RandomKey(), Logger: r.logger}, nil
 		}
-		return &idempotency.Guard{Store: store, Logger: r.logger}, nil
+		db, err := r.dynamo()
+		if err != nil {
+			return nil, err
+		}
+		key, err := cachedSecret(r, "idempotency key secret", r.cfg.IdempotencyKeySecretID, parseHMACKey)
+		if err != nil {
+			return nil, err
+		}
+		return &idempotency.Guard{Store: &idempotency.DynamoDB{Client: db, Table: r.cfg.IdempotencyTable},
+			Secret: key.Get, Logger: r.logger}, nil
 	})
 }
 
@@ -709,7 +714,7 @@ func (r *root) cursorKey() (func(context.Context) ([]byte, error), error) {
 		if r.memory() {
 			return memstore.RandomKey(), nil
 		}
-		c, err := cachedSecret(r, "cursor key secret", r.cfg.CursorKeySecretID, parseCursorKey)
+		c, err := cachedSecret(r, "cursor key secret", r.cfg.CursorKeySecretID, parseHMACKey)
 		if err != nil {
 			return nil, err
 		}
@@ -717,9 +722,10 @@ func (r *root) cursorKey() (func(context.Context) ([]byte, error), error) {
 	})
 }
 
-// parseCursorKey reads the cursor key secret: {"key": "<at least 32
-// characters>"}, as the template's generated secret holds it.
-func parseCursorKey(s string) ([]byte, error) {
+// parseHMACKey reads an HMAC key secret (the cursor key, the idempotency
+// key): {"key": "<at least 32 characters>"}, as the template's generated
+// secrets hold it.
+func parseHMACKey(s string) ([]byte, error) {
 	var v struct {
 		Key string `json:"key"`
 	}

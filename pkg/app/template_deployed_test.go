@@ -320,7 +320,7 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 		"dynamodb:DeleteItem IdempotencyTable.Arn", "dynamodb:GetItem IdempotencyTable.Arn",
 		"dynamodb:PutItem IdempotencyTable.Arn", "dynamodb:UpdateItem IdempotencyTable.Arn",
 		"secretsmanager:GetSecretValue ApiTokensSecretArn", "secretsmanager:GetSecretValue CursorKeySecret",
-		"secretsmanager:GetSecretValue WebhookSigningKeySecretArn",
+		"secretsmanager:GetSecretValue WebhookSigningKeySecretArn", "secretsmanager:GetSecretValue IdempotencyKeySecret",
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {

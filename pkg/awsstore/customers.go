@@ -144,19 +144,23 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 			return c.outage("insert customer "+r.ID, err)
 		}
 		switch {
+		case codeAt(codes, 0) == "ConditionalCheckFailed":
+			// The id is taken: by an earlier attempt of the same create
+			// (its id is the request's intent), or by this very
+			// transaction re-sent after a lost answer where the token did
+			// not make it idempotent (an emulator).
+			return kyc.ErrCustomerExists
 		case codeAt(codes, 1) == "ConditionalCheckFailed":
-			// The marker exists: ours (a re-sent insert that had landed)
-			// or another customer's.
+			// The marker exists: this customer's (an emulator that names
+			// only the marker's failed condition), or another's.
 			owner, err := c.markerOwner(ctx, mid, items[1])
 			if err != nil {
 				return err
 			}
 			if owner == r.ID {
-				return nil
+				return kyc.ErrCustomerExists
 			}
 			return kyc.ErrPlatformCustomerIDTaken
-		case codeAt(codes, 0) == "ConditionalCheckFailed":
-			return kyc.Internal(fmt.Errorf("awsstore: customer id %s exists already", r.ID))
 		case slices.Contains(codes, "TransactionConflict") && attempt+1 < transactAttempts:
 			if err := c.wait(ctx, attempt); err != nil {
 				return c.outage("insert customer "+r.ID, err)

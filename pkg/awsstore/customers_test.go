@@ -93,18 +93,24 @@ func TestInsertDecidesByTheMarkersOwner(t *testing.T) {
 		return &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{
 			{Code: aws.String("ConditionalCheckFailed")}, {Code: aws.String("ConditionalCheckFailed"), Item: marker(owner)}}}
 	}
+	withMarker := func(owner string) error {
+		return &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{
+			{Code: aws.String("None")}, {Code: aws.String("ConditionalCheckFailed"), Item: marker(owner)}}}
+	}
 	cases := []struct {
 		name  string
 		err   error
 		items map[string]map[string]types.AttributeValue
 		want  error
 	}{
-		{"another customer's (item returned)", withItem("Customer:other"), nil, kyc.ErrPlatformCustomerIDTaken},
-		{"ours: a re-sent insert that had landed", withItem(rec.ID), nil, nil},
+		{"another customer's (item returned)", withMarker("Customer:other"), nil, kyc.ErrPlatformCustomerIDTaken},
+		{"the id exists: an earlier attempt's, or a re-sent insert that had landed", withItem(rec.ID), nil, kyc.ErrCustomerExists},
 		{"another customer's (read back)", cancelled("None", "ConditionalCheckFailed"),
 			map[string]map[string]types.AttributeValue{markerID("p1", "u1"): marker("Customer:other")}, kyc.ErrPlatformCustomerIDTaken},
 		{"ours (read back)", cancelled("ConditionalCheckFailed", "ConditionalCheckFailed"),
-			map[string]map[string]types.AttributeValue{markerID("p1", "u1"): marker(rec.ID)}, nil},
+			map[string]map[string]types.AttributeValue{markerID("p1", "u1"): marker(rec.ID)}, kyc.ErrCustomerExists},
+		{"only the marker's failure named, and it is ours", cancelled("None", "ConditionalCheckFailed"),
+			map[string]map[string]types.AttributeValue{markerID("p1", "u1"): marker(rec.ID)}, kyc.ErrCustomerExists},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 		LocalRedirects: true,
 	}
 	if idem != nil {
-		l.Idempotency = &idempotency.Guard{Store: idem}
+		l.Idempotency = &idempotency.Guard{Secret: memstore.RandomKey(), Store: idem}
 	}
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))
 	l.Links.Logger = logger

@@ -163,10 +163,11 @@ func TestCrashedRequest(t *testing.T) {
 	// Simulate the crash at the store level: the record a killed invocation
 	// leaves behind, with the lock ending at its deadline plus margin.
 	now := time.Now()
-	fp, _ := idempotency.Fingerprint("POST", link(custA), []byte(`{}`))
+	secret, _ := e.link.Idempotency.Secret(context.Background())
+	fp, _ := idempotency.Fingerprint(secret, idempotency.Payload{Method: "POST", Path: link(custA), Body: []byte(`{}`)})
 	put := store.(*idempotency.DynamoDB).Put
 	if err := put(context.Background(), idempotency.Record{
-		Key: idempotency.Key("platform-a", "crash-key"), Fingerprint: fp, Status: idempotency.InProgress,
+		Key: idempotency.Key(secret, "platform-a", "crash-key"), Fingerprint: fp, Status: idempotency.InProgress,
 		LockToken: "dead", LockExpiresAt: now.Add(1500 * time.Millisecond), ExpiresAt: now.Add(24 * time.Hour),
 	}); err != nil {
 		t.Fatal(err)

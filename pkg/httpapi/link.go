@@ -45,7 +45,7 @@ func (l *Link) serve(q *request) response {
 	// key's acquire: a first request pays one round trip for both, and a
 	// replay waits for neither, nor is refused by the limit.
 	pending := l.Links.Start(q.ctx, q.platformID, in.CustomerID)
-	mint := func(ctx context.Context) response {
+	mint := func(ctx context.Context, _ string) response {
 		link, err := pending.Mint(ctx, in.RedirectURI)
 		if err != nil {
 			return q.fail(err)
@@ -61,15 +61,11 @@ func (l *Link) serve(q *request) response {
 		return resp
 	}
 	if in.IdempotencyKey == "" || l.Idempotency == nil {
-		return mint(q.ctx)
-	}
-	fp, err := idempotency.Fingerprint("POST", "/customers/"+url.PathEscape(in.CustomerID)+"/kyc-link", in.Body)
-	if err != nil {
-		// The body was validated as JSON already; this is our bug.
-		return q.fail(kyc.Internal(err))
+		return mint(q.ctx, "")
 	}
 	// The guard stores only 2xx answers: an error must not stick to the key.
-	resp, replayed, err := l.Idempotency.Do(q.ctx, q.platformID, in.IdempotencyKey, fp, mint)
+	resp, replayed, err := l.Idempotency.Do(q.ctx, q.platformID, in.IdempotencyKey,
+		idempotency.Payload{Method: "POST", Path: "/customers/" + url.PathEscape(in.CustomerID) + "/kyc-link", Body: in.Body}, mint)
 	return guarded(q, resp, replayed, err)
 }
 

@@ -80,19 +80,17 @@ func (p *Platform) create(q *request) response {
 	if err != nil {
 		return q.fail(err)
 	}
-	create := func(ctx context.Context) response {
-		c, err := p.Customers.Create(ctx, q.platformID, in)
+	// intent names the customer: every attempt of one key and body
+	// creates (or finds) the same one.
+	create := func(ctx context.Context, intent string) response {
+		c, err := p.Customers.Create(ctx, q.platformID, in, intent)
 		q.customerID = c.ID
 		return answer(q, http.StatusCreated, c, err)
 	}
 	if key == "" || p.Idempotency == nil {
-		return create(q.ctx)
+		return create(q.ctx, "")
 	}
-	fp, err := idempotency.Fingerprint("POST", "/customers", body)
-	if err != nil {
-		return q.fail(kyc.Internal(err))
-	}
-	resp, replayed, err := p.Idempotency.Do(q.ctx, q.platformID, key, fp, create)
+	resp, replayed, err := p.Idempotency.Do(q.ctx, q.platformID, key, idempotency.Payload{Method: "POST", Path: "/customers", Body: body}, create)
 	return guarded(q, resp, replayed, err)
 }
 

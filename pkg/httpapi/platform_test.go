@@ -57,7 +57,7 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, true) },
 			Sender:        &webhooks.TestSender{Key: keys, Client: webhooks.NewClient(2*time.Second, true), Now: time.Now},
 			Now:           time.Now},
-		Idempotency: &idempotency.Guard{Store: idempotency.NewMemory()},
+		Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: idempotency.NewMemory()},
 	}
 	link := &httpapi.Link{Auth: platform.Auth, Links: &kyc.Links{Customers: store, Provider: &fakeProvider{}, TTL: time.Minute, Now: time.Now}}
 	srv := &httpapi.Server{Link: link, Platform: platform, Logger: logger, Timeout: 10 * time.Second}
@@ -225,6 +225,11 @@ func TestPlatformBadInput(t *testing.T) {
 		{"bad customer id", "GET", "/customers/a%20b", "", 400, "customerId"},
 		{"webhook not public https", "PATCH", "/config", `{"webhookEndpoint":"http://example.com/hooks"}`, 400, "webhookEndpoint"},
 		{"config unknown field", "PATCH", "/config", `{"umaDomain":"x"}`, 400, "umaDomain"},
+		// Go's client maps these to localhost and 127.0.0.1 when it dials
+		// (issue 27): refused as hosts that are not ASCII.
+		{"webhook host full-width localhost", "PATCH", "/config", `{"webhookEndpoint":"https://ｌｏｃａｌｈｏｓｔ:8443/hook"}`, 400, "webhookEndpoint"},
+		{"webhook host with ideographic dots", "PATCH", "/config", `{"webhookEndpoint":"https://127。0。0。1:8443/hook"}`, 400, "webhookEndpoint"},
+		{"webhook host percent-encoded full-width", "PATCH", "/config", `{"webhookEndpoint":"https://%EF%BD%8Cocalhost:8443/hook"}`, 400, "webhookEndpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := e.call(tc.method, tc.path, tc.body)

@@ -68,12 +68,26 @@ func testStore(t *testing.T, newStore func(t *testing.T) store) {
 			t.Fatalf("Acquire over expired record = %+v, %v; want acquired", got, err)
 		}
 	})
-	t.Run("expired lock is taken over and the old owner is refused", func(t *testing.T) {
+	t.Run("an expired lock is taken over with the intent, and the old owner is refused", func(t *testing.T) {
 		s := newStore(t)
-		s.Acquire(ctx, rec("k", "old"), now)
+		old := rec("k", "old")
+		old.Intent = "intent-1"
+		s.Acquire(ctx, old, now)
 		later := now.Add(11 * time.Second)
-		if got, err := s.Acquire(ctx, rec("k", "new"), later); err != nil || got != nil {
-			t.Fatalf("Acquire after lock expiry = %+v, %v; want acquired", got, err)
+		got, err := s.Acquire(ctx, rec("k", "new"), later)
+		if err != nil || got == nil || got.LockToken != "old" || got.Intent != "intent-1" {
+			t.Fatalf("Acquire after lock expiry = %+v, %v; want the old record (Acquire never overwrites a live one)", got, err)
+		}
+		next := rec("k", "new")
+		next.Intent, next.LockExpiresAt = "ignored", later.Add(10*time.Second)
+		if ok, err := s.TakeOver(ctx, next, "old", later); err != nil || !ok {
+			t.Fatalf("TakeOver after lock expiry = %v, %v; want taken", ok, err)
+		}
+		if ok, err := s.TakeOver(ctx, next, "old", later); err != nil || !ok {
+			t.Fatalf("repeated TakeOver by the new holder = %v, %v; want taken (its own re-sent write)", ok, err)
+		}
+		if ok, _ := s.TakeOver(ctx, rec("k", "third"), "old", later); ok {
+			t.Fatal("a second taker took the record from a token that no longer holds it")
 		}
 		if err := s.Complete(ctx, "k", "old", resp); !errors.Is(err, idempotency.ErrNotOwner) {
 			t.Fatalf("late Complete by old owner = %v; want ErrNotOwner", err)
@@ -81,15 +95,61 @@ func testStore(t *testing.T, newStore func(t *testing.T) store) {
 		if err := s.Release(ctx, "k", "old"); !errors.Is(err, idempotency.ErrNotOwner) {
 			t.Fatalf("late Release by old owner = %v; want ErrNotOwner", err)
 		}
-		if g, _ := s.Get(ctx, "k"); g == nil || g.LockToken != "new" || g.Status != idempotency.InProgress {
-			t.Fatalf("record after refused late calls = %+v; want new owner's, in progress", g)
+		if err := s.Abandon(ctx, "k", "old"); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("late Abandon by old owner = %v; want ErrNotOwner", err)
+		}
+		g, _ := s.Get(ctx, "k")
+		if g == nil || g.LockToken != "new" || g.Status != idempotency.InProgress || g.Intent != "intent-1" ||
+			g.LockExpiresAt.UnixMilli() != later.Add(10*time.Second).UnixMilli() {
+			t.Fatalf("record after the takeover = %+v; want new owner's, in progress, intent-1, its lock", g)
 		}
 	})
 	t.Run("unexpired lock is not taken over", func(t *testing.T) {
 		s := newStore(t)
 		s.Acquire(ctx, rec("k", "old"), now)
-		if got, _ := s.Acquire(ctx, rec("k", "new"), now.Add(9*time.Second)); got == nil || got.LockToken != "old" {
+		at := now.Add(9 * time.Second)
+		if got, _ := s.Acquire(ctx, rec("k", "new"), at); got == nil || got.LockToken != "old" {
 			t.Fatalf("Acquire before lock expiry = %+v; want old holder", got)
+		}
+		if ok, err := s.TakeOver(ctx, rec("k", "new"), "old", at); err != nil || ok {
+			t.Fatalf("TakeOver before lock expiry = %v, %v; want refused", ok, err)
+		}
+	})
+	t.Run("abandon unlocks and keeps the record for a takeover", func(t *testing.T) {
+		s := newStore(t)
+		r := rec("k", "t1")
+		r.Intent = "intent-1"
+		s.Acquire(ctx, r, now)
+		if err := s.Abandon(ctx, "k", "t1"); err != nil {
+			t.Fatal(err)
+		}
+		g, _ := s.Get(ctx, "k")
+		if g == nil || g.Live(now) || g.Intent != "intent-1" || g.Fingerprint != "fp" {
+			t.Fatalf("record after Abandon = %+v; want kept, unlocked, with its intent and fingerprint", g)
+		}
+		if got, _ := s.Acquire(ctx, rec("k", "t2"), now); got == nil || got.Intent != "intent-1" {
+			t.Fatalf("Acquire after Abandon = %+v; want the abandoned record back", got)
+		}
+		if ok, err := s.TakeOver(ctx, rec("k", "t2"), "t1", now); err != nil || !ok {
+			t.Fatalf("TakeOver of an abandoned record = %v, %v", ok, err)
+		}
+		if err := s.Complete(ctx, "k", "t2", resp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Abandon(ctx, "k", "t2"); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("Abandon of a completed record = %v; want ErrNotOwner", err)
+		}
+		if err := s.Abandon(ctx, "nope", "t"); !errors.Is(err, idempotency.ErrNotOwner) {
+			t.Fatalf("Abandon of a missing record = %v; want ErrNotOwner", err)
+		}
+	})
+	t.Run("an expired record is not taken over", func(t *testing.T) {
+		s := newStore(t)
+		old := rec("k", "old")
+		old.ExpiresAt = now.Add(-time.Second)
+		s.Put(ctx, old)
+		if ok, _ := s.TakeOver(ctx, rec("k", "new"), "old", now); ok {
+			t.Fatal("an expired record was taken over; its key is free for a fresh Acquire")
 		}
 	})
 	t.Run("release frees the key", func(t *testing.T) {

@@ -49,6 +49,7 @@ const (
 	attrRespStatus  = "responseStatus"
 	attrRespHeader  = "responseHeaders"
 	attrRespBody    = "responseBody"
+	attrIntent      = "intent"
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -60,9 +61,10 @@ func (d *DynamoDB) key(k string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: s(k)}
 }
 
-// acquireCondition: no record, or it expired, or it is in progress with
-// its lock expired. Expiry is checked here because TTL deletes late.
-const acquireCondition = "attribute_not_exists(#pk) OR #exp < :now OR (#status = :inprogress AND #lock < :nowms)"
+// acquireCondition: no record, or it expired (checked here because TTL
+// deletes late). An in-progress record whose lock expired is taken over
+// (TakeOver), never overwritten: its intent must survive.
+const acquireCondition = "attribute_not_exists(#pk) OR #exp < :now"
 
 func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Record, error) {
 	item := d.item(rec)
@@ -70,15 +72,11 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 	// twice more is plenty, as each pass means another request finished.
 	for range 3 {
 		_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(d.Table),
-			Item:                item,
-			ConditionExpression: aws.String(acquireCondition),
-			ExpressionAttributeNames: map[string]string{
-				"#pk": attrPK, "#exp": attrExpires, "#status": attrStatus, "#lock": attrLockExpires,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": n(now.Unix()), ":nowms": n(now.UnixMilli()), ":inprogress": s(string(InProgress)),
-			},
+			TableName:                 aws.String(d.Table),
+			Item:                      item,
+			ConditionExpression:       aws.String(acquireCondition),
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpires},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix())},
 			// One round trip on a duplicate: the blocking record comes back
 			// with the failure.
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -104,6 +102,41 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 		}
 	}
 	return nil, fmt.Errorf("idempotency: acquire: key %s keeps changing hands", rec.Key)
+}
+
+// takeOverCondition: in progress, held by the token taken from, its lock
+// expired, the record itself not.
+const takeOverCondition = "#token = :from AND #status = :inprogress AND #lock < :nowms AND #exp >= :now"
+
+func (d *DynamoDB) TakeOver(ctx context.Context, rec Record, fromToken string, now time.Time) (bool, error) {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(d.Table),
+		Key:                 d.key(rec.Key),
+		ConditionExpression: aws.String(takeOverCondition),
+		UpdateExpression:    aws.String("SET #token = :token, #lock = :lock"),
+		ExpressionAttributeNames: map[string]string{
+			"#token": attrLockToken, "#status": attrStatus, "#lock": attrLockExpires, "#exp": attrExpires,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":from": s(fromToken), ":token": s(rec.LockToken), ":inprogress": s(string(InProgress)),
+			":nowms": n(now.UnixMilli()), ":now": n(now.Unix()), ":lock": n(rec.LockExpiresAt.UnixMilli()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return true, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return false, awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: take over: %w", err))
+	}
+	existing, err := d.blocking(ctx, rec.Key, ccf)
+	if err != nil {
+		return false, err
+	}
+	// Taken by this very write already: the SDK re-sent it after losing
+	// the answer.
+	return existing != nil && existing.LockToken == rec.LockToken && existing.Status == InProgress, nil
 }
 
 // blocking returns the record that failed a condition: the one the
@@ -184,6 +217,22 @@ func (d *DynamoDB) Release(ctx context.Context, key, lockToken string) error {
 	return d.ownerErr(ctx, "release", key, err, func(r *Record) bool { return r == nil })
 }
 
+func (d *DynamoDB) Abandon(ctx context.Context, key, lockToken string) error {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(d.Table),
+		Key:                                 d.key(key),
+		ConditionExpression:                 aws.String(ownerCondition),
+		UpdateExpression:                    aws.String("SET #lock = :zero"),
+		ExpressionAttributeNames:            map[string]string{"#token": attrLockToken, "#status": attrStatus, "#lock": attrLockExpires},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(InProgress)), ":zero": n(0)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	// The owner condition never fails on this token's own re-sent write
+	// (the record stays in progress under it), so there is nothing else
+	// to recognise.
+	return d.ownerErr(ctx, "abandon", key, err, func(*Record) bool { return false })
+}
+
 // Put writes rec unconditionally, for tests that need a record in a given
 // state.
 func (d *DynamoDB) Put(ctx context.Context, rec Record) error {
@@ -220,6 +269,9 @@ func (d *DynamoDB) item(rec Record) map[string]types.AttributeValue {
 		attrLockExpires: n(rec.LockExpiresAt.UnixMilli()),
 		attrExpires:     n(rec.ExpiresAt.Unix()),
 	}
+	if rec.Intent != "" {
+		item[attrIntent] = s(rec.Intent)
+	}
 	if r := rec.Response; r != nil {
 		headers, _ := json.Marshal(r.Header)
 		item[attrRespStatus] = n(int64(r.Status))
@@ -252,6 +304,7 @@ func recordFromItem(item map[string]types.AttributeValue) (*Record, error) {
 		LockToken:     str(attrLockToken),
 		LockExpiresAt: time.UnixMilli(num(attrLockExpires)),
 		ExpiresAt:     time.Unix(num(attrExpires), 0),
+		Intent:        str(attrIntent),
 	}
 	if rec.Status == Completed {
 		resp := &Response{Status: int(num(attrRespStatus)), Header: http.Header{}}

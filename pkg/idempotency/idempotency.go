@@ -5,16 +5,25 @@
 //
 // The policy:
 //   - A record belongs to a scope (the caller's identity) and a key; the
-//     stored key is a hash of both, so equal keys of two callers never meet.
+//     stored key is an HMAC of both, so equal keys of two callers never meet.
 //   - A request is a duplicate only when key and payload fingerprint match;
-//     the same key with another payload is ErrKeyReused.
+//     the same key with another payload is ErrKeyReused. The fingerprint is
+//     an HMAC too, keyed with a secret the table never holds: a payload
+//     holds personal data (a tax id), and an unkeyed hash of it can be
+//     reversed by guessing.
 //   - The first request holds a lock until its deadline plus LockMargin, so a
 //     crashed or timed-out request never blocks its retries for longer.
 //   - A duplicate that arrives while the first runs waits for it (bounded by
 //     its own deadline and MaxWait) and replays its response, or gets
 //     ErrKeyInUse.
-//   - Only responses Keep accepts are stored; on any other the record is
-//     deleted so a retry runs again.
+//   - Every record carries an intent: a UUIDv7 drawn when the key is first
+//     seen, handed to the handler, which names what it creates after it. A
+//     retry after a failure that may have had effects (a 5xx, an answer
+//     lost on the way, a crash) takes the record over with the same intent,
+//     so it finds what the first attempt made instead of making a second.
+//   - Only responses Keep accepts are stored. A 4xx (a refusal that changed
+//     nothing) deletes the record, so a corrected request may use the key;
+//     any other failure keeps it, unlocked, for the retry to take over.
 //   - Records expire TTL after creation (24 h by default), or when the
 //     stored response does (Response.ExpiresAt), whichever is first; an
 //     expired record counts as absent even before DynamoDB's TTL deletes it.
@@ -23,6 +32,7 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,6 +42,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Errors Do returns besides the store's own.
@@ -72,25 +84,38 @@ type Record struct {
 	LockExpiresAt time.Time
 	// ExpiresAt ends the record (the table's TTL attribute).
 	ExpiresAt time.Time
-	Response  *Response // set once Completed
+	// Intent is the UUID the handler names what it creates after; it
+	// stays the same across takeovers.
+	Intent   string
+	Response *Response // set once Completed
 }
 
 // Live reports whether r still holds its key at now. The comparisons are
 // the ones DynamoDB's condition makes, at the same precision.
 func (r *Record) Live(now time.Time) bool {
-	if r.ExpiresAt.Unix() < now.Unix() {
+	if r.Expired(now) {
 		return false
 	}
 	return r.Status == Completed || r.LockExpiresAt.UnixMilli() >= now.UnixMilli()
 }
 
-// Store keeps records. Implementations must make Acquire atomic, and every
-// write must count "the record is already as this write would leave it" as
-// success, because a client may re-send a write whose answer it lost.
+// Expired reports whether r has ended at now (it counts as absent).
+func (r *Record) Expired(now time.Time) bool { return r.ExpiresAt.Unix() < now.Unix() }
+
+// Store keeps records. Implementations must make Acquire and TakeOver
+// atomic, and every write must count "the record is already as this write
+// would leave it" as success, because a client may re-send a write whose
+// answer it lost.
 type Store interface {
-	// Acquire writes rec unless a live record of another lock token holds
-	// rec.Key at now; then it writes nothing and returns that record.
+	// Acquire writes rec unless an unexpired record holds rec.Key at now
+	// (whatever its state: an unlocked one is for TakeOver); then it
+	// writes nothing and returns that record.
 	Acquire(ctx context.Context, rec Record, now time.Time) (existing *Record, err error)
+	// TakeOver gives the in-progress record of rec.Key, held by fromToken
+	// with its lock expired at now, to rec.LockToken until
+	// rec.LockExpiresAt; everything else stays (the intent above all).
+	// false when the record is not in that state (another took it over).
+	TakeOver(ctx context.Context, rec Record, fromToken string, now time.Time) (bool, error)
 	// Get reads a record with a consistent read; nil when there is none.
 	Get(ctx context.Context, key string) (*Record, error)
 	// Complete stores resp in the in-progress record held by lockToken
@@ -102,11 +127,20 @@ type Store interface {
 	// there is none); ErrNotOwner if another token holds it or it is
 	// completed.
 	Release(ctx context.Context, key, lockToken string) error
+	// Abandon ends lockToken's hold on its in-progress record and keeps
+	// the record (its lock expires at once), for a retry to take over
+	// with its intent; nil too if it is already so, ErrNotOwner if
+	// another token holds it or it is completed or gone.
+	Abandon(ctx context.Context, key, lockToken string) error
 }
 
 // Guard runs handlers at most once per key.
 type Guard struct {
 	Store Store
+	// Secret returns the key of the stored keys' and fingerprints' HMAC
+	// (at least 32 bytes; the same in every instance, or their records
+	// never meet). It is never stored beside them.
+	Secret func(ctx context.Context) ([]byte, error)
 	// TTL is how long a record is kept (default 24 h).
 	TTL time.Duration
 	// LockMargin is added to the request's deadline to get the lock's
@@ -139,22 +173,32 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Key derives the stored key from the caller's scope and its key. It is a
-// hash so the table never holds client keys, and one caller's key cannot be
-// used to look up another's record.
-func Key(scope, key string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d:%s:%s", len(scope), scope, key)
+// Key derives the stored key from the caller's scope and its key: an
+// HMAC keyed with secret, so the table never holds client keys, and one
+// caller's key cannot be used to look up another's record.
+func Key(secret []byte, scope, key string) string {
+	h := hmac.New(sha256.New, secret)
+	fmt.Fprintf(h, "key\n%d:%s:%s", len(scope), scope, key)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Fingerprint identifies a payload: method, path and the body as canonical
-// JSON (so whitespace and key order do not matter; an empty body is {}).
-func Fingerprint(method, path string, body []byte) (string, error) {
+// Payload is what a request asks for; a duplicate asks for the same.
+type Payload struct {
+	Method, Path string
+	// Body is JSON (compared as canonical JSON, so whitespace and key
+	// order do not matter; empty is {}).
+	Body []byte
+}
+
+// Fingerprint identifies a payload: an HMAC keyed with secret over the
+// method, path and the body as canonical JSON. Keyed, because the body
+// holds personal data a plain hash would let anyone with the table
+// recover by guessing (an SSN is 10^9 guesses).
+func Fingerprint(secret []byte, p Payload) (string, error) {
 	canonical := []byte("{}")
-	if len(bytes.TrimSpace(body)) > 0 {
+	if len(bytes.TrimSpace(p.Body)) > 0 {
 		var v any
-		dec := json.NewDecoder(bytes.NewReader(body))
+		dec := json.NewDecoder(bytes.NewReader(p.Body))
 		dec.UseNumber()
 		if err := dec.Decode(&v); err != nil {
 			return "", fmt.Errorf("idempotency: fingerprint: body is not JSON: %w", err)
@@ -164,16 +208,34 @@ func Fingerprint(method, path string, body []byte) (string, error) {
 			return "", fmt.Errorf("idempotency: fingerprint: %w", err)
 		}
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", method, path)
+	h := hmac.New(sha256.New, secret)
+	fmt.Fprintf(h, "fingerprint\n%s\n%s\n", p.Method, p.Path)
 	h.Write(canonical)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// minSecret is the shortest HMAC key the guard accepts.
+const minSecret = 32
+
 // Do runs fn once for (scope, key) and stores its response; a duplicate
-// gets that response with replayed true. fn's context is ctx.
-func (g *Guard) Do(ctx context.Context, scope, key, fingerprint string, fn func(context.Context) Response) (resp Response, replayed bool, err error) {
-	k := Key(scope, key)
+// gets that response with replayed true. fn's context is ctx; its intent
+// is the record's (the same for every attempt of one key and payload).
+func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ctx context.Context, intent string) Response) (resp Response, replayed bool, err error) {
+	if g.Secret == nil {
+		return Response{}, false, errors.New("idempotency: the guard has no secret")
+	}
+	secret, err := g.Secret(ctx)
+	if err != nil {
+		return Response{}, false, err
+	}
+	if len(secret) < minSecret {
+		return Response{}, false, fmt.Errorf("idempotency: the secret has %d bytes; want at least %d", len(secret), minSecret)
+	}
+	fingerprint, err := Fingerprint(secret, p)
+	if err != nil {
+		return Response{}, false, err
+	}
+	k := Key(secret, scope, key)
 	maxWait := orDefault(g.MaxWait, 5*time.Second)
 	waitUntil := g.now().Add(maxWait)
 	if d, ok := ctx.Deadline(); ok && d.Before(waitUntil) {
@@ -181,26 +243,51 @@ func (g *Guard) Do(ctx context.Context, scope, key, fingerprint string, fn func(
 	}
 	for {
 		now := g.now()
+		intent, err := uuid.NewV7()
+		if err != nil {
+			return Response{}, false, fmt.Errorf("idempotency: intent: %w", err)
+		}
 		rec := Record{
 			Key: k, Fingerprint: fingerprint, Status: InProgress, LockToken: rand.Text(),
 			LockExpiresAt: g.lockExpiry(ctx, now), ExpiresAt: now.Add(orDefault(g.TTL, 24*time.Hour)),
+			Intent: intent.String(),
 		}
 		existing, err := g.Store.Acquire(ctx, rec, now)
 		if err != nil {
+			g.unlock(ctx, rec)
 			return Response{}, false, err
 		}
 		if existing == nil {
 			return g.run(ctx, rec, fn), false, nil
 		}
-		// Waits for the holder to finish; returns with existing completed,
-		// or nil when the key came free.
+		// Waits for the holder to finish; returns with existing completed
+		// or abandoned, or nil when the key came free.
 		existing, err = g.await(ctx, existing, fingerprint, waitUntil)
 		if err != nil {
 			return Response{}, false, err
 		}
-		if existing != nil {
+		if existing == nil {
+			continue
+		}
+		if existing.Status == Completed {
 			return *existing.Response, true, nil
 		}
+		// An attempt that failed, crashed or timed out may have done its
+		// work: this one goes on under its intent.
+		now = g.now()
+		rec.Intent, rec.ExpiresAt, rec.LockExpiresAt = existing.Intent, existing.ExpiresAt, g.lockExpiry(ctx, now)
+		if rec.Intent == "" {
+			rec.Intent = intent.String()
+		}
+		taken, err := g.Store.TakeOver(ctx, rec, existing.LockToken, now)
+		if err != nil {
+			g.unlock(ctx, rec)
+			return Response{}, false, err
+		}
+		if taken {
+			return g.run(ctx, rec, fn), false, nil
+		}
+		// Another retry took it first: wait for that one.
 	}
 }
 
@@ -214,16 +301,19 @@ func (g *Guard) lockExpiry(ctx context.Context, now time.Time) time.Time {
 	return d.Add(orDefault(g.LockMargin, 2*time.Second))
 }
 
+// await waits while rec's holder runs. It returns the record completed
+// (to replay) or abandoned (its lock expired: to take over), or nil when
+// the key is free (gone or expired).
 func (g *Guard) await(ctx context.Context, rec *Record, fingerprint string, until time.Time) (*Record, error) {
 	pause := 25 * time.Millisecond
 	for {
-		if rec == nil || !rec.Live(g.now()) {
+		if rec == nil || rec.Expired(g.now()) {
 			return nil, nil
 		}
 		if rec.Fingerprint != fingerprint {
 			return nil, ErrKeyReused
 		}
-		if rec.Status == Completed {
+		if !rec.Live(g.now()) || rec.Status == Completed {
 			return rec, nil
 		}
 		if !g.now().Add(pause).Before(until) {
@@ -242,12 +332,12 @@ func (g *Guard) await(ctx context.Context, rec *Record, fingerprint string, unti
 	}
 }
 
-// run calls fn holding the lock, then stores or releases. Everything ends
-// by ctx's deadline, cleanup included: fn gets the deadline less two
-// cleanup steps, and Complete and Release get a step each, on a context
-// that survives ctx's cancellation (a caller who hung up still gets its key
-// cleaned up) but not its deadline.
-func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Response) Response {
+// run calls fn holding the lock, then stores, releases or abandons.
+// Everything ends by ctx's deadline, cleanup included: fn gets the
+// deadline less two cleanup steps, and the store calls after it a step
+// each, on a context that survives ctx's cancellation (a caller who hung
+// up still gets its key cleaned up) but not its deadline.
+func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context, string) Response) Response {
 	step := orDefault(g.CleanupStep, 250*time.Millisecond)
 	fnCtx := ctx
 	if d, ok := ctx.Deadline(); ok {
@@ -255,7 +345,7 @@ func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Re
 		fnCtx, cancel = context.WithDeadline(ctx, d.Add(-2*step))
 		defer cancel()
 	}
-	resp := fn(fnCtx)
+	resp := fn(fnCtx, rec.Intent)
 	keep := g.Keep
 	if keep == nil {
 		keep = func(r Response) bool { return r.Status/100 == 2 }
@@ -271,20 +361,44 @@ func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context) Re
 		if err == nil {
 			return resp
 		}
-		// The response was not stored; free the key rather than make
-		// retries wait for the lock to expire.
-		g.logger().WarnContext(ctx, "idempotency: storing the response failed; releasing the key", "error", err.Error())
+		// The response was not stored, but its work was done: unlock the
+		// key, so a retry goes on under the same intent (and finds that
+		// work) rather than wait for the lock to expire.
+		g.logger().WarnContext(ctx, "idempotency: storing the response failed; unlocking the key", "error", err.Error())
 	}
-	// Release has its own step, so a Complete that used all of its own
-	// still leaves time to free the key.
+	// The last call has its own step, so a Complete that used all of its
+	// own still leaves time to unlock the key.
 	rctx, cancel := cleanupContext(ctx, step, 0)
 	defer cancel()
-	if err := g.Store.Release(rctx, rec.Key, rec.LockToken); err != nil {
-		g.logger().WarnContext(ctx, "idempotency: releasing the key failed; it frees when its lock expires",
+	if refused(resp) {
+		// A refusal changed nothing: the key is free for a corrected request.
+		if err := g.Store.Release(rctx, rec.Key, rec.LockToken); err != nil {
+			g.logger().WarnContext(ctx, "idempotency: releasing the key failed; it frees when its lock expires",
+				"lock_expires_at", rec.LockExpiresAt.UTC().Format(time.RFC3339Nano), "error", err.Error())
+		}
+		return resp
+	}
+	if err := g.Store.Abandon(rctx, rec.Key, rec.LockToken); err != nil {
+		g.logger().WarnContext(ctx, "idempotency: unlocking the key failed; a retry takes it over when its lock expires",
 			"lock_expires_at", rec.LockExpiresAt.UTC().Format(time.RFC3339Nano), "error", err.Error())
 	}
 	return resp
 }
+
+// unlock abandons rec's hold after an Acquire or TakeOver that failed:
+// the write may have landed with its answer lost, and without this the
+// retry would wait for the lock to expire. Best effort: where the write
+// did not land there is nothing of this token's to unlock.
+func (g *Guard) unlock(ctx context.Context, rec Record) {
+	actx, cancel := cleanupContext(ctx, orDefault(g.CleanupStep, 250*time.Millisecond), 0)
+	defer cancel()
+	g.Store.Abandon(actx, rec.Key, rec.LockToken)
+}
+
+// refused reports whether resp is a refusal (4xx) that changed nothing.
+// Any other answer not stored (a 5xx: an outage, a timeout, perhaps after
+// a write landed) may have had effects.
+func refused(resp Response) bool { return resp.Status >= 400 && resp.Status < 500 }
 
 // cleanupContext is a context for one cleanup call: not cancelled with ctx,
 // lasting step from now, and ending at least reserve before ctx's deadline.

@@ -65,15 +65,15 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, db := dynamoStore(t, tc.dropOld)
-			g := &idempotency.Guard{Store: s}
+			g := &idempotency.Guard{Secret: secret, Store: s}
 			ctx := withDeadline(t, 5*time.Second)
-			fn := func(context.Context) idempotency.Response { return created("x") }
-			g.Do(ctx, "p", "k", "fp", fn)
+			fn := func(context.Context, string) idempotency.Response { return created("x") }
+			g.Do(ctx, "p", "k", pl("fp"), fn)
 			if got := db.Total(); got != tc.wantFirst {
 				t.Errorf("first request: %d DynamoDB calls; want %d", got, tc.wantFirst)
 			}
 			db.Reset()
-			if _, replayed, _ := g.Do(ctx, "p", "k", "fp", fn); !replayed {
+			if _, replayed, _ := g.Do(ctx, "p", "k", pl("fp"), fn); !replayed {
 				t.Fatal("not replayed")
 			}
 			if got := db.Total(); got != tc.wantReplay {

@@ -31,16 +31,16 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 		table := motoserver.Name("lost")
 		moto.CreateTable(t, table, "pk")
 		logs := &logbuf.Buffer{}
-		g := &idempotency.Guard{Store: &idempotency.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		g := &idempotency.Guard{Secret: secret, Store: &idempotency.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table},
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 		return proxy, g, logs
 	}
-	ok := func(context.Context) idempotency.Response { return created("first") }
+	ok := func(context.Context, string) idempotency.Response { return created("first") }
 
 	t.Run("acquire", func(t *testing.T) {
 		proxy, g, _ := setup(t)
 		proxy.Set("PutItem", faultproxy.LoseAnswerOnce)
-		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), ok)
 		if err != nil || replayed || string(resp.Body) != "first" {
 			t.Fatalf("Do = %s, replayed %v, %v; want a fresh run (the lost PutItem was ours)", resp.Body, replayed, err)
 		}
@@ -51,7 +51,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 	t.Run("complete", func(t *testing.T) {
 		proxy, g, logs := setup(t)
 		proxy.Set("UpdateItem", faultproxy.LoseAnswerOnce)
-		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok); err != nil {
+		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), ok); err != nil {
 			t.Fatal(err)
 		}
 		if n := proxy.Count("UpdateItem"); n != 2 {
@@ -60,7 +60,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 		if n := proxy.Count("DeleteItem"); n != 0 || strings.Contains(logs.String(), "WARN") {
 			t.Fatalf("a stored response was taken for a failure: %d DeleteItem calls, log %s", n, logs)
 		}
-		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), ok)
 		if err != nil || !replayed || string(resp.Body) != "first" {
 			t.Fatalf("replay = %s, replayed %v, %v; want the stored response", resp.Body, replayed, err)
 		}
@@ -68,8 +68,8 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 	t.Run("release", func(t *testing.T) {
 		proxy, g, logs := setup(t)
 		proxy.Set("DeleteItem", faultproxy.LoseAnswerOnce)
-		failing := func(context.Context) idempotency.Response { return idempotency.Response{Status: 503} }
-		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", failing); err != nil {
+		refused := func(context.Context, string) idempotency.Response { return idempotency.Response{Status: 400} }
+		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), refused); err != nil {
 			t.Fatal(err)
 		}
 		if n := proxy.Count("DeleteItem"); n != 2 {
@@ -78,9 +78,45 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 		if strings.Contains(logs.String(), "WARN") {
 			t.Fatalf("a released key was reported as stuck: %s", logs)
 		}
-		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", "fp", ok)
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("corrected"), ok)
 		if err != nil || replayed || string(resp.Body) != "first" {
-			t.Fatalf("retry = %s, replayed %v, %v; want a fresh run", resp.Body, replayed, err)
+			t.Fatalf("corrected retry = %s, replayed %v, %v; want a fresh run", resp.Body, replayed, err)
+		}
+	})
+	t.Run("abandon", func(t *testing.T) {
+		proxy, g, logs := setup(t)
+		proxy.Set("UpdateItem", faultproxy.LoseAnswerOnce)
+		var intents []string
+		failing := func(_ context.Context, intent string) idempotency.Response {
+			intents = append(intents, intent)
+			return idempotency.Response{Status: 503}
+		}
+		if _, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), failing); err != nil {
+			t.Fatal(err)
+		}
+		if n := proxy.Count("UpdateItem"); n != 2 {
+			t.Fatalf("UpdateItem sent %d times; want 2", n)
+		}
+		if strings.Contains(logs.String(), "WARN") {
+			t.Fatalf("an unlocked key was reported as stuck: %s", logs)
+		}
+		resp, replayed, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), func(_ context.Context, intent string) idempotency.Response {
+			intents = append(intents, intent)
+			return created("first")
+		})
+		if err != nil || replayed || string(resp.Body) != "first" || len(intents) != 2 || intents[0] != intents[1] {
+			t.Fatalf("retry = %s, replayed %v, %v, intents %q; want a run at once under the first intent", resp.Body, replayed, err, intents)
+		}
+	})
+	t.Run("take over", func(t *testing.T) {
+		proxy, g, _ := setup(t)
+		g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), func(context.Context, string) idempotency.Response {
+			return idempotency.Response{Status: 503}
+		})
+		proxy.Set("UpdateItem", faultproxy.LoseAnswerOnce)
+		resp, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"), ok)
+		if err != nil || string(resp.Body) != "first" {
+			t.Fatalf("retry whose takeover's answer was lost = %s, %v; want it run (the takeover was its own)", resp.Body, err)
 		}
 	})
 }

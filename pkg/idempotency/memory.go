@@ -23,11 +23,27 @@ func NewMemory() *Memory { return &Memory{records: make(map[string]Record)} }
 func (m *Memory) Acquire(_ context.Context, rec Record, now time.Time) (*Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.records[rec.Key]; ok && old.Live(now) && old.LockToken != rec.LockToken {
+	if old, ok := m.records[rec.Key]; ok && !old.Expired(now) && old.LockToken != rec.LockToken {
 		return copyRecord(old), nil
 	}
 	m.records[rec.Key] = rec
 	return nil, nil
+}
+
+func (m *Memory) TakeOver(_ context.Context, rec Record, fromToken string, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[rec.Key]
+	if ok && r.LockToken == rec.LockToken && r.Status == InProgress {
+		return true, nil // taken by this token already
+	}
+	if !ok || r.LockToken != fromToken || r.Status != InProgress || r.Expired(now) ||
+		r.LockExpiresAt.UnixMilli() >= now.UnixMilli() {
+		return false, nil
+	}
+	r.LockToken, r.LockExpiresAt = rec.LockToken, rec.LockExpiresAt
+	m.records[rec.Key] = r
+	return true, nil
 }
 
 func (m *Memory) Get(_ context.Context, key string) (*Record, error) {
@@ -68,6 +84,18 @@ func (m *Memory) Release(_ context.Context, key, lockToken string) error {
 		return ErrNotOwner
 	}
 	delete(m.records, key)
+	return nil
+}
+
+func (m *Memory) Abandon(_ context.Context, key, lockToken string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[key]
+	if !ok || r.LockToken != lockToken || r.Status != InProgress {
+		return ErrNotOwner
+	}
+	r.LockExpiresAt = time.UnixMilli(0)
+	m.records[key] = r
 	return nil
 }
 

@@ -54,7 +54,7 @@ func create(t *testing.T, c *kyc.Customers, platform, body string) kyc.CustomerV
 	if err != nil {
 		t.Fatalf("ParseCustomerInput(%s) = %v", body, err)
 	}
-	v, err := c.Create(context.Background(), platform, in)
+	v, err := c.Create(context.Background(), platform, in, "")
 	if err != nil {
 		t.Fatalf("Create(%s) = %v", body, err)
 	}
@@ -191,7 +191,7 @@ func TestBadInput(t *testing.T) {
 			var err error
 			in, err := kyc.ParseCustomerInput([]byte(tc.body))
 			if err == nil {
-				_, err = c.Create(context.Background(), "p1", in)
+				_, err = c.Create(context.Background(), "p1", in, "")
 			}
 			e := kyc.AsError(err)
 			if e.Code != kyc.CodeInvalid || e.Details["field"] != tc.fields[0] {

@@ -144,6 +144,11 @@ func PositionID(position string) string {
 // platform already has an active customer with that platformCustomerId.
 var ErrPlatformCustomerIDTaken = errors.New("kyc: the platform already has an active customer with this platformCustomerId")
 
+// ErrCustomerExists is a store's answer to an insert whose customer id is
+// taken: by an earlier attempt of the same create (its id comes from the
+// request's intent), since ids are never drawn twice otherwise.
+var ErrCustomerExists = errors.New("kyc: a customer with this id exists already")
+
 // RangeQuery asks a store for a platform's customers in list order.
 type RangeQuery struct {
 	PlatformID string
@@ -159,10 +164,11 @@ type RangeQuery struct {
 // CustomerRecords keeps the platform API's customers.
 type CustomerRecords interface {
 	// InsertCustomer stores a new customer. It fails with
-	// ErrPlatformCustomerIDTaken when r's platform already has an active
-	// (not deleted) customer with r.PlatformCustomerID, decided atomically
-	// with the write: of concurrent inserts with one platformCustomerId,
-	// exactly one succeeds.
+	// ErrCustomerExists when a customer with r.ID exists (checked first),
+	// and with ErrPlatformCustomerIDTaken when r's platform already has an
+	// active (not deleted) customer with r.PlatformCustomerID, decided
+	// atomically with the write: of concurrent inserts with one
+	// platformCustomerId, exactly one succeeds.
 	InsertCustomer(ctx context.Context, r CustomerRecord) error
 	// CustomerRecord reads a customer with a consistent read; a missing one
 	// is CustomerNotFound().

@@ -102,12 +102,21 @@ func newPlatformCustomerID() (string, error) {
 // status UNVERIFIED, the identifier and tax id sealed. A platformCustomerId
 // the platform's active customers already use is 409 CONFLICT
 // (ReasonPlatformCustomerIDExists), decided by the store atomically.
-func (s *Customers) Create(ctx context.Context, platformID string, in CustomerInput) (CustomerView, error) {
+//
+// intent, when not empty, is the UUID of an idempotent request (the same
+// for every attempt of one Idempotency-Key and body): the customer is
+// Customer:<intent>, and when it exists already (an earlier attempt
+// created it and its answer was lost) Create answers it as it is, so a
+// retry never makes a second customer.
+func (s *Customers) Create(ctx context.Context, platformID string, in CustomerInput, intent string) (CustomerView, error) {
 	now := s.now()
 	if err := in.checkCreate(now); err != nil {
 		return CustomerView{}, err
 	}
 	u, err := s.newID()
+	if intent != "" {
+		u, err = uuid.Parse(intent)
+	}
 	if err != nil {
 		return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
 	}
@@ -154,6 +163,9 @@ func (s *Customers) Create(ctx context.Context, platformID string, in CustomerIn
 			r.PlatformCustomerID = *in.PlatformCustomerID
 		}
 		err = s.Store.InsertCustomer(ctx, r)
+		if errors.Is(err, ErrCustomerExists) && intent != "" {
+			return s.created(ctx, platformID, r.ID)
+		}
 		if errors.Is(err, ErrPlatformCustomerIDTaken) && generated {
 			continue // 60 random bits met another: draw again
 		}
@@ -168,6 +180,21 @@ func (s *Customers) Create(ctx context.Context, platformID string, in CustomerIn
 		return s.View(r), nil
 	}
 	return CustomerView{}, Internal(fmt.Errorf("kyc: %d generated platformCustomerIds were all taken", maxAttempts))
+}
+
+// created is the customer an earlier attempt of an idempotent create
+// made, as it is now.
+func (s *Customers) created(ctx context.Context, platformID, id string) (CustomerView, error) {
+	r, err := s.Store.CustomerRecord(ctx, id)
+	if err != nil {
+		return CustomerView{}, err
+	}
+	if r.PlatformID != platformID {
+		// An intent is drawn per platform's key; another platform's
+		// customer under it is a bug, never an answer.
+		return CustomerView{}, Internal(fmt.Errorf("kyc: intent %s names another platform's customer", id))
+	}
+	return s.View(r), nil
 }
 
 func (s *Customers) seal(ctx context.Context, v Secret, r CustomerRecord) ([]byte, error) {

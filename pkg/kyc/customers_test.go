@@ -156,7 +156,7 @@ func TestConflict(t *testing.T) {
 	c, _, _ := newCustomers(t)
 	create(t, c, "p1", individual)
 	in, _ := kyc.ParseCustomerInput([]byte(individual))
-	_, err := c.Create(context.Background(), "p1", in)
+	_, err := c.Create(context.Background(), "p1", in, "")
 	e := kyc.AsError(err)
 	if e.Code != kyc.CodeConflict || e.Details["reason"] != kyc.ReasonPlatformCustomerIDExists || e.Details["field"] != "platformCustomerId" {
 		t.Fatalf("second create = %v %v; want CONFLICT PLATFORM_CUSTOMER_ID_EXISTS", err, e.Details)

@@ -6,7 +6,6 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -96,7 +95,7 @@ func (m *Customers) InsertCustomer(_ context.Context, r kyc.CustomerRecord) erro
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.byID[r.ID]; ok {
-		return kyc.Internal(fmt.Errorf("memstore: customer id %s exists already", r.ID))
+		return kyc.ErrCustomerExists
 	}
 	key := [2]string{r.PlatformID, r.PlatformCustomerID}
 	if _, taken := m.active[key]; taken {

@@ -69,8 +69,9 @@ func run(out string, keyed, decision bool) error {
 		}
 	}
 	for id, v := range map[string]string{
-		"tokens": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
-		"sumsub": `{"appToken":"sbx:rp","secretKey":"rp-secret-key","webhookSecret":"rp-webhook-secret"}`,
+		"tokens":   `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+		"sumsub":   `{"appToken":"sbx:rp","secretKey":"rp-secret-key","webhookSecret":"rp-webhook-secret"}`,
+		"idem-key": `{"key":"request-path idempotency key, 44 characters"}`,
 	} {
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)}); err != nil {
 			return err
@@ -87,7 +88,8 @@ func run(out string, keyed, decision bool) error {
 		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "SUMSUB_BASE_URL": fake.URL,
 		"CUSTOMERS_TABLE": "cust", "IDEMPOTENCY_TABLE": "idem", "RATE_LIMIT_TABLE": "rate", "PLATFORMS_TABLE": "plat",
 		"API_TOKENS_SECRET_ID": "tokens", "SUMSUB_SECRET_ID": "sumsub", "WEBHOOK_OUTBOX_TABLE": "outbox",
-		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": motoserver.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key",
+		"AWS_ENDPOINT_URL":          moto.URL, "AWS_REGION": motoserver.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 	}
 	for k, v := range env {
 		os.Setenv(k, v)
