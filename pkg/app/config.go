@@ -18,7 +18,7 @@ const (
 )
 
 // Config is everything the service reads from its environment. The variable
-// names are a fixed contract (README "Configuration").
+// names are a fixed contract (docs/configuration.md).
 type Config struct {
 	InLambda bool
 	Port     string
@@ -38,7 +38,7 @@ type Config struct {
 	LinkTTL         time.Duration
 	RequestTimeout  time.Duration
 
-	// The webhook side (README "Webhooks").
+	// The webhook side (docs/webhooks.md).
 	PlatformsTable        string
 	OutboxTable           string
 	DeadLetterTable       string
@@ -50,7 +50,7 @@ type Config struct {
 	WebhookAttemptTimeout time.Duration
 	SigningKeyFile        string // KYC_SIGNING_KEY_FILE: local runs only, "" under Lambda
 
-	// The platform API (README "Platform API"): the customers table's
+	// The platform API (docs/platform-api.md): the customers table's
 	// index by platform, the KMS key that seals identifiers and tax ids,
 	// the secret holding the key that signs list cursors, and the domain
 	// of generated UMA addresses.
@@ -62,13 +62,13 @@ type Config struct {
 	IdempotencyKeySecretID string
 	UmaDomain              string
 
-	// Rate limits of links (README "Rate limits").
+	// Rate limits of links (docs/rate-limits.md).
 	RateLimitTable    string
 	PlatformRateLimit float64
 	PlatformRateBurst int
 	SumsubRateLimit   float64
 
-	// Tracing (README "Tracing"): the OTLP/HTTP traces URL from the
+	// Tracing (docs/tracing.md): the OTLP/HTTP traces URL from the
 	// standard OTEL_EXPORTER_OTLP_* variables, "" for off; ServiceName is
 	// the function's name under Lambda.
 	TracesEndpoint string

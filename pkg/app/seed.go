@@ -12,7 +12,7 @@ import (
 )
 
 // defaultSeed is the local-mode data: a demo platform, its token and a few
-// customers. README "Local data" documents the format.
+// customers. docs/data-model.md documents the format.
 //
 //go:embed seed.json
 var defaultSeed []byte

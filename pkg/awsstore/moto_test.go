@@ -36,7 +36,7 @@ func use(t *testing.T) (*kyc.Customers, *dynamodb.Client, string) {
 		CursorKey: memstore.RandomKey(), Now: time.Now}, db, table
 }
 
-// TestHandWrittenCustomer: a customer put by hand in the format the README
+// TestHandWrittenCustomer: a customer put by hand in the format docs/data-model.md
 // documents (before the platform API) is read, gets platformCustomerId and
 // umaAddress derived, and its first update puts it in the index.
 func TestHandWrittenCustomer(t *testing.T) {

@@ -45,7 +45,7 @@ func TestNodeVerifiesTheSignature(t *testing.T) {
 }
 
 // TestFingerprintIsOpenSSLs: the fingerprint the banner, the inbox and
-// /sandbox/webhook-key show is what the README's openssl command prints
+// /sandbox/webhook-key show is what docs/webhooks.md's openssl command prints
 // for the served PEM.
 func TestFingerprintIsOpenSSLs(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/publicaddr"
 )
 
-// Input limits; README "Input rules" explains each.
+// Input limits; docs/input-rules.md explains each.
 const (
 	MaxBody           = 64 << 10
 	MaxCustomerID     = kyc.MaxCustomerID

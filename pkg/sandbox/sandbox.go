@@ -103,7 +103,7 @@ type view struct {
 // {linkId} (httpapi's routing table). A session is
 // single-use. After completion the page says what was sent and where it
 // goes next: on to the link's redirectUri (after 2 s, with a link), or,
-// without one or with a placeholder one (README "Local runs"), nowhere: it
+// without one or with a placeholder one (docs/local-runs.md), nowhere: it
 // points to the inbox.
 func (p *Provider) Page(w http.ResponseWriter, r *http.Request) {
 	v := p.visit(r.PathValue("linkId"), r.Method == http.MethodPost)

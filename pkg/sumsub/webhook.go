@@ -135,7 +135,7 @@ func (e Event) CreatedAt() (time.Time, error) {
 // FormatCreatedAt writes t as Sumsub's createdAtMs.
 func FormatCreatedAt(t time.Time) string { return t.UTC().Format(createdAtLayout) }
 
-// Review maps an event to the review it carries (the README's mapping
+// Review maps an event to the review it carries (docs/webhooks.md's mapping
 // table). ok is false for event types that move no status; an
 // applicantReviewed without a GREEN or RED answer, or an event without a
 // customer or a valid createdAtMs, is an error.

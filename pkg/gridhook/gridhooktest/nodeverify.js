@@ -1,5 +1,5 @@
 // A platform's check of Grid webhooks in Node.js, written from Grid's
-// documented rules (README "Verifying X-Grid-Signature"): the header is
+// documented rules (docs/webhooks.md, "Verifying X-Grid-Signature"): the header is
 // {"v":"1","s":"<base64 DER>"} with v a string (a bare base64 header counts
 // as version 1), and s is SHA256withECDSA over the raw body bytes, checked
 // with crypto.verify against the pinned P-256 public key PEM.
