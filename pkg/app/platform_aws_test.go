@@ -4,6 +4,8 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/grid-kyc/kyc-link/internal/faultproxy"
@@ -338,6 +341,48 @@ func TestCreateIsExactlyOnceAcrossALostAnswer(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestIdempotencyRecordsRevealNoIdentifier: after POST /customers with an
+// SSN and an Idempotency-Key, nothing in the idempotency table gives the
+// SSN back: no stored value holds it, and guessing it against the stored
+// fingerprint the way it was computed before it was keyed (SHA-256 over
+// method, path and canonical body) finds nothing in 10^4 guesses that
+// include the true one (issue 27: that guess recovered 623-33-1001 from
+// 10^6 in 0.4 s).
+func TestIdempotencyRecordsRevealNoIdentifier(t *testing.T) {
+	h, env, _ := platformOnMoto(t)
+	body := func(ssn string) string {
+		return `{"customerType":"INDIVIDUAL","fullName":"Guess Me","idType":"SSN","identifier":"` + ssn + `"}`
+	}
+	if w := platformCall(h, "tok", "POST", "/customers", body("623-33-1001"), "Idempotency-Key", "guess-me"); w.Code != 201 {
+		t.Fatalf("create = %d %s", w.Code, w.Body)
+	}
+	out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(env["IDEMPOTENCY_TABLE"])})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("idempotency table: %d items, %v; want 1", len(out.Items), err)
+	}
+	var stored string
+	for k, v := range out.Items[0] {
+		for _, s := range storetest.Flatten(map[string]types.AttributeValue{k: v}) {
+			if strings.Contains(s, "623-33-1001") || strings.Contains(s, "623331001") {
+				t.Fatalf("the record's %s holds the SSN: %s", k, s)
+			}
+		}
+		if k == "fingerprint" {
+			stored = v.(*types.AttributeValueMemberS).Value
+		}
+	}
+	for i := range 10_000 {
+		guess := fmt.Sprintf("623-33-%04d", i)
+		var canonical any
+		json.Unmarshal([]byte(body(guess)), &canonical)
+		b, _ := json.Marshal(canonical)
+		sum := sha256.Sum256(append([]byte("POST\n/customers\n"), b...))
+		if hex.EncodeToString(sum[:]) == stored {
+			t.Fatalf("the stored fingerprint is the unkeyed hash of the body with %s", guess)
 		}
 	}
 }
