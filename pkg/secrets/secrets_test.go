@@ -38,13 +38,19 @@ type flaky struct {
 	down    atomic.Bool
 	hold    atomic.Bool
 	release chan struct{}
+	// held receives a value each time a call starts waiting on release.
+	held chan struct{}
 }
 
-func newFlaky() *flaky { return &flaky{release: make(chan struct{})} }
+func newFlaky() *flaky { return &flaky{release: make(chan struct{}), held: make(chan struct{}, 100)} }
 
 func (f *flaky) SecretString(ctx context.Context, _ string) (string, error) {
 	n := f.calls.Add(1)
 	if f.hold.Load() {
+		select {
+		case f.held <- struct{}{}:
+		default:
+		}
 		select {
 		case <-f.release:
 		case <-ctx.Done():
@@ -170,7 +176,14 @@ func TestCachedNeverBlocksReadersOnTheSource(t *testing.T) {
 			}
 		})
 	}
-	// One load at a time, however many readers found the value stale.
+	// One load at a time, however many readers found the value stale. The
+	// reload runs in the background: wait until it has reached the source
+	// (it may not have started when the readers returned).
+	select {
+	case <-src.held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload reached the source")
+	}
 	if n := src.calls.Load(); n != 2 {
 		t.Fatalf("source called %d times; want 2 (the first load, one reload in flight)", n)
 	}
