@@ -343,6 +343,28 @@ func TestCreateIsExactlyOnceAcrossALostAnswer(t *testing.T) {
 			}
 		}
 	}
+	// Without a key: the SDK's re-send of an insert that landed is the
+	// same insert (its write token), a 201, not the 500 of "exists"
+	// (moto ignores the request token that makes it idempotent in
+	// DynamoDB; found in review).
+	for _, given := range []bool{true, false} {
+		n++
+		name := fmt.Sprintf("Lost %d", n)
+		body := `{"customerType":"INDIVIDUAL","fullName":"` + name + `"}`
+		if given {
+			body = `{"customerType":"INDIVIDUAL","platformCustomerId":"lost-` + fmt.Sprint(n) + `","fullName":"` + name + `"}`
+		}
+		proxy.Set("TransactWriteItems", faultproxy.LoseAnswerOnce)
+		w := platformCall(h, "tok", "POST", "/customers", body)
+		proxy.Set("TransactWriteItems", faultproxy.Pass)
+		if w.Code != 201 {
+			t.Fatalf("unkeyed create whose insert's answer was lost once = %d %s; want 201", w.Code, w.Body)
+		}
+		list := platformCall(h, "tok", "GET", "/customers?limit=100", "")
+		if got := strings.Count(list.Body.String(), `"fullName":"`+name+`"`); got != 1 {
+			t.Fatalf("%d customers named %q; want 1", got, name)
+		}
+	}
 }
 
 // TestIdempotencyRecordsRevealNoIdentifier: after POST /customers with an

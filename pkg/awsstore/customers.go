@@ -119,10 +119,18 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 		return kyc.Internal(fmt.Errorf("awsstore: platform id %q contains '#'", r.PlatformID))
 	}
 	mid := markerID(r.PlatformID, r.PlatformCustomerID)
+	// The insert's own token: the SDK's re-send of a transaction that
+	// landed (where the request token did not make it idempotent: an
+	// emulator) finds the item carrying it, and is not taken for an
+	// earlier attempt's customer.
+	token := writeToken()
+	item := newItem(r)
+	item[attrWriteToken] = s(token)
 	in := &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{TableName: aws.String(c.Table), Item: newItem(r),
-				ConditionExpression: aws.String("attribute_not_exists(#id)"), ExpressionAttributeNames: map[string]string{"#id": attrID}}},
+			{Put: &types.Put{TableName: aws.String(c.Table), Item: item,
+				ConditionExpression: aws.String("attribute_not_exists(#id)"), ExpressionAttributeNames: map[string]string{"#id": attrID},
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 			{Put: &types.Put{TableName: aws.String(c.Table),
 				Item: map[string]types.AttributeValue{attrID: s(mid), attrMarkerCustomer: s(r.ID),
 					attrCreatedAt: s(kyc.FormatTime(r.CreatedAt))},
@@ -145,11 +153,10 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 		}
 		switch {
 		case codeAt(codes, 0) == "ConditionalCheckFailed":
-			// The id is taken: by an earlier attempt of the same create
-			// (its id is the request's intent), or by this very
-			// transaction re-sent after a lost answer where the token did
-			// not make it idempotent (an emulator).
-			return kyc.ErrCustomerExists
+			// The id is taken: by this very insert, re-sent after a lost
+			// answer (its token), or by an earlier attempt of the same
+			// create (the id is the request's intent).
+			return c.inserted(ctx, r.ID, token, items[0])
 		case codeAt(codes, 1) == "ConditionalCheckFailed":
 			// The marker exists: this customer's (an emulator that names
 			// only the marker's failed condition), or another's.
@@ -158,7 +165,7 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 				return err
 			}
 			if owner == r.ID {
-				return kyc.ErrCustomerExists
+				return c.inserted(ctx, r.ID, token, nil)
 			}
 			return kyc.ErrPlatformCustomerIDTaken
 		case slices.Contains(codes, "TransactionConflict") && attempt+1 < transactAttempts:
@@ -169,6 +176,33 @@ func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) er
 			return c.outage("insert customer "+r.ID, err)
 		}
 	}
+}
+
+// inserted decides an insert whose id is taken: the item carries this
+// insert's token → it is this insert, landed → done; else
+// ErrCustomerExists.
+func (c *Customers) inserted(ctx context.Context, id, token string, item map[string]types.AttributeValue) error {
+	ours, err := c.carries(ctx, id, token, item)
+	if err != nil || ours {
+		return err
+	}
+	return kyc.ErrCustomerExists
+}
+
+// carries reports whether customer id's item carries write token token:
+// the item a failed condition returned or, where the emulator returns
+// none (item nil), a consistent read.
+func (c *Customers) carries(ctx context.Context, id, token string, item map[string]types.AttributeValue) (bool, error) {
+	if item == nil {
+		out, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.Table),
+			Key: map[string]types.AttributeValue{attrID: s(id)}, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return false, c.outage("get customer "+id, err)
+		}
+		item = out.Item
+	}
+	v, ok := item[attrWriteToken].(*types.AttributeValueMemberS)
+	return ok && v.Value == token, nil
 }
 
 // markerOwner is the customer a marker names: from the item a failed
@@ -318,16 +352,9 @@ func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerR
 // write's token (the SDK re-sent a write that had landed, whose answer
 // was lost) → done; else another write landed first → kyc.ErrChanged.
 func (c *Customers) changed(ctx context.Context, id, token string, item map[string]types.AttributeValue) error {
-	if item == nil {
-		out, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.Table),
-			Key: map[string]types.AttributeValue{attrID: s(id)}, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return c.outage("get customer "+id, err)
-		}
-		item = out.Item
-	}
-	if v, ok := item[attrWriteToken].(*types.AttributeValueMemberS); ok && v.Value == token {
-		return nil
+	ours, err := c.carries(ctx, id, token, item)
+	if err != nil || ours {
+		return err
 	}
 	return kyc.ErrChanged
 }

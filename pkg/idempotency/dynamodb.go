@@ -113,13 +113,14 @@ func (d *DynamoDB) TakeOver(ctx context.Context, rec Record, fromToken string, n
 		TableName:           aws.String(d.Table),
 		Key:                 d.key(rec.Key),
 		ConditionExpression: aws.String(takeOverCondition),
-		UpdateExpression:    aws.String("SET #token = :token, #lock = :lock"),
+		UpdateExpression:    aws.String("SET #token = :token, #lock = :lock, #exp = :exp"),
 		ExpressionAttributeNames: map[string]string{
 			"#token": attrLockToken, "#status": attrStatus, "#lock": attrLockExpires, "#exp": attrExpires,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":from": s(fromToken), ":token": s(rec.LockToken), ":inprogress": s(string(InProgress)),
 			":nowms": n(now.UnixMilli()), ":now": n(now.Unix()), ":lock": n(rec.LockExpiresAt.UnixMilli()),
+			":exp": n(rec.ExpiresAt.Unix()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})

@@ -463,3 +463,76 @@ func secret(context.Context) ([]byte, error) { return []byte("the guard tests' k
 func pl(fp string) idempotency.Payload {
 	return idempotency.Payload{Method: "POST", Path: "/" + fp}
 }
+
+// TestGuardTakeoverOutlivesTheRecordsEnd: a retry that takes a record over
+// just before the record's end keeps the key until its own lock ends, so a
+// later attempt cannot acquire it afresh under a new intent while the
+// takeover runs (found in review: two creates at the 24-hour edge).
+func TestGuardTakeoverOutlivesTheRecordsEnd(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		start := time.Now()
+		var mu sync.Mutex
+		now := start
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		set := func(d time.Duration) { mu.Lock(); now = start.Add(d); mu.Unlock() }
+		g := &idempotency.Guard{Secret: secret, Store: s, Now: clock, TTL: 10 * time.Second, MaxWait: time.Millisecond}
+		var first string
+		g.Do(withDeadline(t, 5*time.Second), "p", "k", pl("fp"), func(_ context.Context, intent string) idempotency.Response {
+			first = intent
+			return idempotency.Response{Status: 503}
+		})
+		set(8 * time.Second)
+		taken, release := make(chan string, 1), make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// Its lock ends at its deadline (30 s from the real start) plus
+			// the margin; the clock below stays well inside it.
+			g.Do(withDeadline(t, 30*time.Second), "p", "k", pl("fp"), func(_ context.Context, intent string) idempotency.Response {
+				taken <- intent
+				<-release
+				return created("taken over")
+			})
+		}()
+		if got := <-taken; got != first {
+			t.Fatalf("the takeover runs under %q; want the first intent %q", got, first)
+		}
+		set(12 * time.Second) // past the record's 10 s, inside the takeover's lock
+		var third string
+		_, _, err := g.Do(withDeadline(t, 5*time.Second), "p", "k", pl("fp"), func(_ context.Context, intent string) idempotency.Response {
+			third = intent
+			return created("third")
+		})
+		close(release)
+		<-done
+		if third != "" {
+			t.Fatalf("an attempt ran under intent %q beside the takeover of %q; want it refused or made to wait (err %v)", third, first, err)
+		}
+		if !errors.Is(err, idempotency.ErrKeyInUse) {
+			t.Fatalf("an attempt during the takeover = %v; want ErrKeyInUse", err)
+		}
+	})
+}
+
+// TestGuardNeverReleasesARecordTakenOver: a refusal (4xx) frees a fresh
+// key, but an attempt that took a record over answers for a key an
+// earlier attempt may have acted on: the record and its intent stay.
+func TestGuardNeverReleasesARecordTakenOver(t *testing.T) {
+	backends(t, func(t *testing.T, s idempotency.Store) {
+		g := &idempotency.Guard{Secret: secret, Store: s}
+		ctx := withDeadline(t, 5*time.Second)
+		var intents []string
+		answer := func(status int) func(context.Context, string) idempotency.Response {
+			return func(_ context.Context, intent string) idempotency.Response {
+				intents = append(intents, intent)
+				return idempotency.Response{Status: status}
+			}
+		}
+		g.Do(ctx, "p", "k", pl("fp"), answer(503))
+		g.Do(ctx, "p", "k", pl("fp"), answer(429))
+		g.Do(ctx, "p", "k", pl("fp"), answer(201))
+		if len(intents) != 3 || intents[1] != intents[0] || intents[2] != intents[0] {
+			t.Fatalf("intents %q; want the first kept after the takeover's 429", intents)
+		}
+	})
+}

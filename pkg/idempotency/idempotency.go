@@ -113,7 +113,8 @@ type Store interface {
 	Acquire(ctx context.Context, rec Record, now time.Time) (existing *Record, err error)
 	// TakeOver gives the in-progress record of rec.Key, held by fromToken
 	// with its lock expired at now, to rec.LockToken until
-	// rec.LockExpiresAt; everything else stays (the intent above all).
+	// rec.LockExpiresAt, and makes it end at rec.ExpiresAt; everything
+	// else stays (the intent above all).
 	// false when the record is not in that state (another took it over).
 	TakeOver(ctx context.Context, rec Record, fromToken string, now time.Time) (bool, error)
 	// Get reads a record with a consistent read; nil when there is none.
@@ -258,7 +259,7 @@ func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ct
 			return Response{}, false, err
 		}
 		if existing == nil {
-			return g.run(ctx, rec, fn), false, nil
+			return g.run(ctx, rec, fn, true), false, nil
 		}
 		// Waits for the holder to finish; returns with existing completed
 		// or abandoned, or nil when the key came free.
@@ -275,7 +276,14 @@ func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ct
 		// An attempt that failed, crashed or timed out may have done its
 		// work: this one goes on under its intent.
 		now = g.now()
-		rec.Intent, rec.ExpiresAt, rec.LockExpiresAt = existing.Intent, existing.ExpiresAt, g.lockExpiry(ctx, now)
+		rec.Intent, rec.LockExpiresAt = existing.Intent, g.lockExpiry(ctx, now)
+		// The record outlives the new lock: ending under it, it would free
+		// the key for a fresh attempt under a new intent while this one
+		// runs under the old.
+		rec.ExpiresAt = existing.ExpiresAt
+		if end := rec.LockExpiresAt.Add(time.Second); rec.ExpiresAt.Before(end) {
+			rec.ExpiresAt = end
+		}
 		if rec.Intent == "" {
 			rec.Intent = intent.String()
 		}
@@ -285,7 +293,7 @@ func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ct
 			return Response{}, false, err
 		}
 		if taken {
-			return g.run(ctx, rec, fn), false, nil
+			return g.run(ctx, rec, fn, false), false, nil
 		}
 		// Another retry took it first: wait for that one.
 	}
@@ -332,12 +340,14 @@ func (g *Guard) await(ctx context.Context, rec *Record, fingerprint string, unti
 	}
 }
 
-// run calls fn holding the lock, then stores, releases or abandons.
+// run calls fn holding the lock, then stores, releases or abandons; fresh
+// is false for a record taken over, which an earlier attempt may have
+// acted on, so it is never released (deleted) whatever fn answers.
 // Everything ends by ctx's deadline, cleanup included: fn gets the
 // deadline less two cleanup steps, and the store calls after it a step
 // each, on a context that survives ctx's cancellation (a caller who hung
 // up still gets its key cleaned up) but not its deadline.
-func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context, string) Response) Response {
+func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context, string) Response, fresh bool) Response {
 	step := orDefault(g.CleanupStep, 250*time.Millisecond)
 	fnCtx := ctx
 	if d, ok := ctx.Deadline(); ok {
@@ -361,6 +371,12 @@ func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context, st
 		if err == nil {
 			return resp
 		}
+		if errors.Is(err, ErrNotOwner) {
+			// This attempt outlived its lock and a retry took the key over
+			// (under the same intent): the retry's answer is the one kept.
+			g.logger().WarnContext(ctx, "idempotency: the key was taken over by a retry; this answer is not stored")
+			return resp
+		}
 		// The response was not stored, but its work was done: unlock the
 		// key, so a retry goes on under the same intent (and finds that
 		// work) rather than wait for the lock to expire.
@@ -370,7 +386,7 @@ func (g *Guard) run(ctx context.Context, rec Record, fn func(context.Context, st
 	// own still leaves time to unlock the key.
 	rctx, cancel := cleanupContext(ctx, step, 0)
 	defer cancel()
-	if refused(resp) {
+	if fresh && refused(resp) {
 		// A refusal changed nothing: the key is free for a corrected request.
 		if err := g.Store.Release(rctx, rec.Key, rec.LockToken); err != nil {
 			g.logger().WarnContext(ctx, "idempotency: releasing the key failed; it frees when its lock expires",

@@ -41,7 +41,7 @@ func (m *Memory) TakeOver(_ context.Context, rec Record, fromToken string, now t
 		r.LockExpiresAt.UnixMilli() >= now.UnixMilli() {
 		return false, nil
 	}
-	r.LockToken, r.LockExpiresAt = rec.LockToken, rec.LockExpiresAt
+	r.LockToken, r.LockExpiresAt, r.ExpiresAt = rec.LockToken, rec.LockExpiresAt, rec.ExpiresAt
 	m.records[rec.Key] = r
 	return true, nil
 }
