@@ -251,13 +251,7 @@ func TestGuardRetryAfterAFailureKeepsTheIntent(t *testing.T) {
 	backends(t, func(t *testing.T, s idempotency.Store) {
 		g := &idempotency.Guard{Secret: secret, Store: s}
 		ctx := withDeadline(t, 5*time.Second)
-		var intents []string
-		answer := func(status int) func(context.Context, string) idempotency.Response {
-			return func(_ context.Context, intent string) idempotency.Response {
-				intents = append(intents, intent)
-				return idempotency.Response{Status: status, Body: []byte(intent)}
-			}
-		}
+		intents, answer := intentsOf()
 		g.Do(ctx, "p", "k", pl("fp"), answer(503))
 		g.Do(ctx, "p", "k", pl("fp"), answer(500))
 		if _, _, err := g.Do(ctx, "p", "k", pl("other"), answer(201)); !errors.Is(err, idempotency.ErrKeyReused) {
@@ -267,18 +261,18 @@ func TestGuardRetryAfterAFailureKeepsTheIntent(t *testing.T) {
 		if err != nil || replayed || resp.Status != 201 {
 			t.Fatalf("retry = %d, replayed %v, %v", resp.Status, replayed, err)
 		}
-		if len(intents) != 3 || intents[0] == "" || intents[1] != intents[0] || intents[2] != intents[0] {
-			t.Fatalf("intents %q; want one, three times", intents)
+		if len(*intents) != 3 || (*intents)[0] == "" || (*intents)[1] != (*intents)[0] || (*intents)[2] != (*intents)[0] {
+			t.Fatalf("intents %q; want one, three times", *intents)
 		}
-		if again, replayed, _ := g.Do(ctx, "p", "k", pl("fp"), answer(201)); !replayed || string(again.Body) != intents[0] {
+		if again, replayed, _ := g.Do(ctx, "p", "k", pl("fp"), answer(201)); !replayed || string(again.Body) != (*intents)[0] {
 			t.Fatalf("after the 201: %s, replayed %v; want the replay", again.Body, replayed)
 		}
 
-		intents = nil
+		*intents = nil
 		g.Do(ctx, "p", "k2", pl("fp"), answer(400))
 		resp, _, err = g.Do(ctx, "p", "k2", pl("corrected"), answer(201))
-		if err != nil || resp.Status != 201 || len(intents) != 2 || intents[0] == intents[1] {
-			t.Fatalf("corrected payload after a 400 = %d, %v, intents %q; want a fresh run under a new intent", resp.Status, err, intents)
+		if err != nil || resp.Status != 201 || len(*intents) != 2 || (*intents)[0] == (*intents)[1] {
+			t.Fatalf("corrected payload after a 400 = %d, %v, intents %q; want a fresh run under a new intent", resp.Status, err, *intents)
 		}
 	})
 }
@@ -521,18 +515,24 @@ func TestGuardNeverReleasesARecordTakenOver(t *testing.T) {
 	backends(t, func(t *testing.T, s idempotency.Store) {
 		g := &idempotency.Guard{Secret: secret, Store: s}
 		ctx := withDeadline(t, 5*time.Second)
-		var intents []string
-		answer := func(status int) func(context.Context, string) idempotency.Response {
-			return func(_ context.Context, intent string) idempotency.Response {
-				intents = append(intents, intent)
-				return idempotency.Response{Status: status}
-			}
-		}
+		intents, answer := intentsOf()
 		g.Do(ctx, "p", "k", pl("fp"), answer(503))
 		g.Do(ctx, "p", "k", pl("fp"), answer(429))
 		g.Do(ctx, "p", "k", pl("fp"), answer(201))
-		if len(intents) != 3 || intents[1] != intents[0] || intents[2] != intents[0] {
-			t.Fatalf("intents %q; want the first kept after the takeover's 429", intents)
+		if len(*intents) != 3 || (*intents)[1] != (*intents)[0] || (*intents)[2] != (*intents)[0] {
+			t.Fatalf("intents %q; want the first kept after the takeover's 429", *intents)
 		}
 	})
+}
+
+// intentsOf records the intents handlers run under: answer(status) is a
+// handler that notes its intent and answers status with the intent as body.
+func intentsOf() (*[]string, func(status int) func(context.Context, string) idempotency.Response) {
+	var intents []string
+	return &intents, func(status int) func(context.Context, string) idempotency.Response {
+		return func(_ context.Context, intent string) idempotency.Response {
+			intents = append(intents, intent)
+			return idempotency.Response{Status: status, Body: []byte(intent)}
+		}
+	}
 }
