@@ -11,11 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 )
 
 // API is the item calls the project makes.
-type API = idempotency.DynamoDBAPI
+type API = awsstore.IdempotencyAPI
 
 // Client counts calls to the API it wraps.
 type Client struct {

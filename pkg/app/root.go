@@ -310,7 +310,7 @@ func (r *root) idempotency() (*idempotency.Guard, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &idempotency.Guard{Store: &idempotency.DynamoDB{Client: db, Table: r.cfg.IdempotencyTable},
+		return &idempotency.Guard{Store: &awsstore.Idempotency{Client: db, Table: r.cfg.IdempotencyTable},
 			Secret: key.Get, Logger: r.logger}, nil
 	})
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/ddbcount"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
-	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 )
 
 // BenchmarkRequest measures a request through the whole handler with the
@@ -20,7 +20,7 @@ func BenchmarkRequest(b *testing.B) {
 	table := motoserver.Name("bench-idem")
 	moto.CreateTable(b, table, "pk")
 	db := &ddbcount.Client{API: moto.DynamoDB()}
-	e := newEnv(b, &idempotency.DynamoDB{Client: db, Table: table})
+	e := newEnv(b, &awsstore.Idempotency{Client: db, Table: table})
 	e.unchecked = true
 
 	run := func(b *testing.B, key func(i int) string) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
 
@@ -24,7 +25,7 @@ func dynamoIdem(t *testing.T) idempotency.Store {
 	moto := moto.Need(t)
 	name := motoserver.Name("idem")
 	moto.CreateTable(t, name, "pk")
-	return &idempotency.DynamoDB{Client: moto.DynamoDB(), Table: name}
+	return &awsstore.Idempotency{Client: moto.DynamoDB(), Table: name}
 }
 
 func TestIdempotencyThroughHandler(t *testing.T) {
@@ -165,7 +166,7 @@ func TestCrashedRequest(t *testing.T) {
 	now := time.Now()
 	secret, _ := e.link.Idempotency.Secret(context.Background())
 	fp, _ := idempotency.Fingerprint(secret, idempotency.Payload{Method: "POST", Path: link(custA), Body: []byte(`{}`)})
-	put := store.(*idempotency.DynamoDB).Put
+	put := store.(*awsstore.Idempotency).Put
 	if err := put(context.Background(), idempotency.Record{
 		Key: idempotency.Key(secret, "platform-a", "crash-key"), Fingerprint: fp, Status: idempotency.InProgress,
 		LockToken: "dead", LockExpiresAt: now.Add(1500 * time.Millisecond), ExpiresAt: now.Add(24 * time.Hour),

@@ -1,7 +1,8 @@
 // Package idempotency makes a request handler safe to retry: the first
 // request with a key runs, later ones with the same key and payload get its
 // stored response. It is built for AWS Lambda with DynamoDB conditional
-// writes (see DynamoDB) and works the same in memory (see Memory).
+// writes (pkg/awsstore.Idempotency keeps the records) and works the same in
+// memory (see Memory).
 //
 // The policy:
 //   - A record belongs to a scope (the caller's identity) and a key; the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/ddbcount"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
 
@@ -19,13 +20,13 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 // dynamoStore returns a store on a fresh table of a moto shared by the
 // package's tests.
-func dynamoStore(t testing.TB, dropOld bool) (*idempotency.DynamoDB, *ddbcount.Client) {
+func dynamoStore(t testing.TB, dropOld bool) (*awsstore.Idempotency, *ddbcount.Client) {
 	t.Helper()
 	moto := moto.Need(t)
 	name := motoserver.Name("guard")
 	moto.CreateTable(t, name, "pk")
 	db := &ddbcount.Client{API: moto.DynamoDB(), DropOld: dropOld}
-	return &idempotency.DynamoDB{Client: db, Table: name}, db
+	return &awsstore.Idempotency{Client: db, Table: name}, db
 }
 
 func init() {

@@ -15,6 +15,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
 
@@ -31,7 +32,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 		table := motoserver.Name("lost")
 		moto.CreateTable(t, table, "pk")
 		logs := &logbuf.Buffer{}
-		g := &idempotency.Guard{Secret: secret, Store: &idempotency.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		g := &idempotency.Guard{Secret: secret, Store: &awsstore.Idempotency{Client: dynamodb.NewFromConfig(cfg), Table: table},
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 		return proxy, g, logs
 	}

@@ -1,4 +1,4 @@
-package idempotency
+package awsstore
 
 import (
 	"context"
@@ -13,13 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
-// DynamoDBAPI is the calls the store makes: item reads and writes on one
-// table, nothing else.
-type DynamoDBAPI interface {
+// IdempotencyAPI is the calls the idempotency store makes: item reads and
+// writes on one table, nothing else.
+type IdempotencyAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
@@ -27,20 +27,21 @@ type DynamoDBAPI interface {
 }
 
 // unavailable is what a caller is told when the idempotency table fails.
-const unavailable = "The service is temporarily unavailable."
+const idempotencyUnavailable = "The service is temporarily unavailable."
 
-// DynamoDB is a Store in a table with partition key pk (S) and TTL on
-// expiresAt (N, epoch seconds).
-type DynamoDB struct {
-	Client DynamoDBAPI
+// Idempotency keeps the idempotency guard's records (idempotency.Store)
+// in a table with partition key pk (S) and TTL on expiresAt (N, epoch
+// seconds).
+type Idempotency struct {
+	Client IdempotencyAPI
 	Table  string
 }
 
-var _ Store = (*DynamoDB)(nil)
+var _ idempotency.Store = (*Idempotency)(nil)
 
 // Attribute names.
 const (
-	attrPK          = "pk"
+	attrIdemPK      = "pk"
 	attrFingerprint = "fingerprint"
 	attrStatus      = "status"
 	attrLockToken   = "lockToken"
@@ -52,13 +53,8 @@ const (
 	attrIntent      = "intent"
 )
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
-func (d *DynamoDB) key(k string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: s(k)}
+func (d *Idempotency) key(k string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrIdemPK: s(k)}
 }
 
 // acquireCondition: no record, or it expired (checked here because TTL
@@ -66,7 +62,7 @@ func (d *DynamoDB) key(k string) map[string]types.AttributeValue {
 // (TakeOver), never overwritten: its intent must survive.
 const acquireCondition = "attribute_not_exists(#pk) OR #exp < :now"
 
-func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Record, error) {
+func (d *Idempotency) Acquire(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
 	item := d.item(rec)
 	// If the record that blocked us vanishes before we read it, try again;
 	// twice more is plenty, as each pass means another request finished.
@@ -75,7 +71,7 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 			TableName:                 aws.String(d.Table),
 			Item:                      item,
 			ConditionExpression:       aws.String(acquireCondition),
-			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpires},
+			ExpressionAttributeNames:  map[string]string{"#pk": attrIdemPK, "#exp": attrExpires},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix())},
 			// One round trip on a duplicate: the blocking record comes back
 			// with the failure.
@@ -86,7 +82,7 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 		}
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
-			return nil, awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: acquire: %w", err))
+			return nil, Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: acquire: %w", err))
 		}
 		existing, err := d.blocking(ctx, rec.Key, ccf)
 		if err != nil {
@@ -108,7 +104,7 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (*Rec
 // expired, the record itself not.
 const takeOverCondition = "#token = :from AND #status = :inprogress AND #lock < :nowms AND #exp >= :now"
 
-func (d *DynamoDB) TakeOver(ctx context.Context, rec Record, fromToken string, now time.Time) (bool, error) {
+func (d *Idempotency) TakeOver(ctx context.Context, rec idempotency.Record, fromToken string, now time.Time) (bool, error) {
 	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(d.Table),
 		Key:                 d.key(rec.Key),
@@ -118,7 +114,7 @@ func (d *DynamoDB) TakeOver(ctx context.Context, rec Record, fromToken string, n
 			"#token": attrLockToken, "#status": attrStatus, "#lock": attrLockExpires, "#exp": attrExpires,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":from": s(fromToken), ":token": s(rec.LockToken), ":inprogress": s(string(InProgress)),
+			":from": s(fromToken), ":token": s(rec.LockToken), ":inprogress": s(string(idempotency.InProgress)),
 			":nowms": n(now.UnixMilli()), ":now": n(now.Unix()), ":lock": n(rec.LockExpiresAt.UnixMilli()),
 			":exp": n(rec.ExpiresAt.Unix()),
 		},
@@ -129,7 +125,7 @@ func (d *DynamoDB) TakeOver(ctx context.Context, rec Record, fromToken string, n
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return false, awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: take over: %w", err))
+		return false, Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: take over: %w", err))
 	}
 	existing, err := d.blocking(ctx, rec.Key, ccf)
 	if err != nil {
@@ -137,40 +133,40 @@ func (d *DynamoDB) TakeOver(ctx context.Context, rec Record, fromToken string, n
 	}
 	// Taken by this very write already: the SDK re-sent it after losing
 	// the answer.
-	return existing != nil && existing.LockToken == rec.LockToken && existing.Status == InProgress, nil
+	return existing != nil && existing.LockToken == rec.LockToken && existing.Status == idempotency.InProgress, nil
 }
 
 // blocking returns the record that failed a condition: the one the
 // failure carries (ALL_OLD), or, from emulators that omit it, a fresh read.
 // nil means there is none.
-func (d *DynamoDB) blocking(ctx context.Context, key string, ccf *types.ConditionalCheckFailedException) (*Record, error) {
+func (d *Idempotency) blocking(ctx context.Context, key string, ccf *types.ConditionalCheckFailedException) (*idempotency.Record, error) {
 	if len(ccf.Item) > 0 {
-		return recordFromItem(ccf.Item)
+		return idempotencyRecord(ccf.Item)
 	}
 	return d.Get(ctx, key)
 }
 
-func (d *DynamoDB) Get(ctx context.Context, key string) (*Record, error) {
+func (d *Idempotency) Get(ctx context.Context, key string) (*idempotency.Record, error) {
 	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(d.Table), Key: d.key(key), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: get: %w", err))
+		return nil, Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: get: %w", err))
 	}
 	if len(out.Item) == 0 {
 		return nil, nil
 	}
-	return recordFromItem(out.Item)
+	return idempotencyRecord(out.Item)
 }
 
 // ownerCondition makes Complete and Release touch only a record this
 // request still holds.
 const ownerCondition = "#token = :token AND #status = :inprogress"
 
-func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Response) error {
+func (d *Idempotency) Complete(ctx context.Context, key, lockToken string, resp idempotency.Response) error {
 	headers, err := json.Marshal(resp.Header)
 	if err != nil {
-		return awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: complete: %w", err))
+		return Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: complete: %w", err))
 	}
 	body := resp.Body
 	if body == nil {
@@ -181,7 +177,7 @@ func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Res
 		"#token": attrLockToken, "#status": attrStatus, "#rs": attrRespStatus, "#rh": attrRespHeader, "#rb": attrRespBody,
 	}
 	values := map[string]types.AttributeValue{
-		":token": s(lockToken), ":inprogress": s(string(InProgress)), ":completed": s(string(Completed)),
+		":token": s(lockToken), ":inprogress": s(string(idempotency.InProgress)), ":completed": s(string(idempotency.Completed)),
 		":rs": n(int64(resp.Status)), ":rh": s(string(headers)), ":rb": &types.AttributeValueMemberB{Value: body},
 	}
 	if !resp.ExpiresAt.IsZero() {
@@ -197,73 +193,73 @@ func (d *DynamoDB) Complete(ctx context.Context, key, lockToken string, resp Res
 		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	return d.ownerErr(ctx, "complete", key, err, func(r *Record) bool {
+	return d.ownerErr(ctx, "complete", key, err, func(r *idempotency.Record) bool {
 		// Already completed by this token: a retried write whose first
 		// attempt succeeded.
-		return r != nil && r.Status == Completed && r.LockToken == lockToken
+		return r != nil && r.Status == idempotency.Completed && r.LockToken == lockToken
 	})
 }
 
-func (d *DynamoDB) Release(ctx context.Context, key, lockToken string) error {
+func (d *Idempotency) Release(ctx context.Context, key, lockToken string) error {
 	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(d.Table),
 		Key:                                 d.key(key),
 		ConditionExpression:                 aws.String(ownerCondition),
 		ExpressionAttributeNames:            map[string]string{"#token": attrLockToken, "#status": attrStatus},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(InProgress))},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(idempotency.InProgress))},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	// Gone already: the key is free, which is all Release promises (a
 	// retried DeleteItem whose first attempt succeeded lands here).
-	return d.ownerErr(ctx, "release", key, err, func(r *Record) bool { return r == nil })
+	return d.ownerErr(ctx, "release", key, err, func(r *idempotency.Record) bool { return r == nil })
 }
 
-func (d *DynamoDB) Abandon(ctx context.Context, key, lockToken string) error {
+func (d *Idempotency) Abandon(ctx context.Context, key, lockToken string) error {
 	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(d.Table),
 		Key:                                 d.key(key),
 		ConditionExpression:                 aws.String(ownerCondition),
 		UpdateExpression:                    aws.String("SET #lock = :zero"),
 		ExpressionAttributeNames:            map[string]string{"#token": attrLockToken, "#status": attrStatus, "#lock": attrLockExpires},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(InProgress)), ":zero": n(0)},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":token": s(lockToken), ":inprogress": s(string(idempotency.InProgress)), ":zero": n(0)},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	// The owner condition never fails on this token's own re-sent write
 	// (the record stays in progress under it), so there is nothing else
 	// to recognise.
-	return d.ownerErr(ctx, "abandon", key, err, func(*Record) bool { return false })
+	return d.ownerErr(ctx, "abandon", key, err, func(*idempotency.Record) bool { return false })
 }
 
 // Put writes rec unconditionally, for tests that need a record in a given
 // state.
-func (d *DynamoDB) Put(ctx context.Context, rec Record) error {
+func (d *Idempotency) Put(ctx context.Context, rec idempotency.Record) error {
 	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: d.item(rec)})
 	return err
 }
 
-// ownerErr turns a failed owner condition into ErrNotOwner, unless done
+// ownerErr turns a failed owner condition into idempotency.ErrNotOwner, unless done
 // says the record is already in the state the write was meant to leave.
-func (d *DynamoDB) ownerErr(ctx context.Context, op, key string, err error, done func(*Record) bool) error {
+func (d *Idempotency) ownerErr(ctx context.Context, op, key string, err error, done func(*idempotency.Record) bool) error {
 	if err == nil {
 		return nil
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: %s: %w", op, err))
+		return Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: %s: %w", op, err))
 	}
 	rec, err := d.blocking(ctx, key, ccf)
 	if err != nil {
-		return awsstore.Outage(kyc.DepStore, unavailable, fmt.Errorf("idempotency: %s: %w", op, err))
+		return Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: %s: %w", op, err))
 	}
 	if done(rec) {
 		return nil
 	}
-	return ErrNotOwner
+	return idempotency.ErrNotOwner
 }
 
-func (d *DynamoDB) item(rec Record) map[string]types.AttributeValue {
+func (d *Idempotency) item(rec idempotency.Record) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
-		attrPK:          s(rec.Key),
+		attrIdemPK:      s(rec.Key),
 		attrFingerprint: s(rec.Fingerprint),
 		attrStatus:      s(string(rec.Status)),
 		attrLockToken:   s(rec.LockToken),
@@ -282,7 +278,7 @@ func (d *DynamoDB) item(rec Record) map[string]types.AttributeValue {
 	return item
 }
 
-func recordFromItem(item map[string]types.AttributeValue) (*Record, error) {
+func idempotencyRecord(item map[string]types.AttributeValue) (*idempotency.Record, error) {
 	str := func(name string) string {
 		v, _ := item[name].(*types.AttributeValueMemberS)
 		if v == nil {
@@ -298,17 +294,17 @@ func recordFromItem(item map[string]types.AttributeValue) (*Record, error) {
 		x, _ := strconv.ParseInt(v.Value, 10, 64)
 		return x
 	}
-	rec := &Record{
-		Key:           str(attrPK),
+	rec := &idempotency.Record{
+		Key:           str(attrIdemPK),
 		Fingerprint:   str(attrFingerprint),
-		Status:        Status(str(attrStatus)),
+		Status:        idempotency.Status(str(attrStatus)),
 		LockToken:     str(attrLockToken),
 		LockExpiresAt: time.UnixMilli(num(attrLockExpires)),
 		ExpiresAt:     time.Unix(num(attrExpires), 0),
 		Intent:        str(attrIntent),
 	}
-	if rec.Status == Completed {
-		resp := &Response{Status: int(num(attrRespStatus)), Header: http.Header{}}
+	if rec.Status == idempotency.Completed {
+		resp := &idempotency.Response{Status: int(num(attrRespStatus)), Header: http.Header{}}
 		if h := str(attrRespHeader); h != "" {
 			if err := json.Unmarshal([]byte(h), &resp.Header); err != nil {
 				return nil, kyc.Misconfigured(kyc.DepStore, fmt.Errorf("idempotency: record %s has unreadable headers: %w", rec.Key, err))
