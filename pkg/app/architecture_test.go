@@ -38,10 +38,10 @@ func TestPackageImports(t *testing.T) {
 		"pkg/sandbox":               {[]string{"pkg/kyc", "pkg/gridhook", "pkg/sumsub"}, false},
 		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/sumsub", "pkg/telemetry"}, false},
 		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
-		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets"}, true},
-		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks"}, false},
+		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency"}, true},
+		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency"}, false},
 		"pkg/customers":             {[]string{"pkg/kyc", "pkg/awsstore", "pkg/webhooks"}, true},
-		"pkg/idempotency":           {[]string{"pkg/kyc", "pkg/awsstore"}, true},
+		"pkg/idempotency":           {nil, false},
 		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, true},
 		"pkg/webhooks":              {[]string{"pkg/kyc", "pkg/gridhook", "pkg/publicaddr", "pkg/telemetry"}, true},
 	}

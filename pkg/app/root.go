@@ -300,7 +300,7 @@ func (r *root) idempotency() (*idempotency.Guard, error) {
 	return once(r, "idempotency", func() (*idempotency.Guard, error) {
 		if r.memory() {
 			// Records and key live and die with this process.
-			return &idempotency.Guard{Store: idempotency.NewMemory(), Secret: memstore.RandomKey(), Logger: r.logger}, nil
+			return &idempotency.Guard{Store: memstore.NewIdempotency(), Secret: memstore.RandomKey(), Logger: r.logger}, nil
 		}
 		db, err := r.dynamo()
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 // countingStore counts every idempotency store call.
@@ -198,7 +199,7 @@ func badCases() []badCase {
 // against the contract by env.do), nothing reaches the provider or the
 // idempotency table, and no secret or personal data reaches the logs.
 func TestBadInput(t *testing.T) {
-	store := &countingStore{Store: idempotency.NewMemory()}
+	store := &countingStore{Store: memstore.NewIdempotency()}
 	e := newEnv(t, store)
 	cases := badCases()
 	if len(cases) < 60 {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
-	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 // FuzzRequest throws arbitrary bodies, ids, keys, content types and
@@ -23,7 +23,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add(`{"redirectUri":"http://[::1]:80/"}`, custA, "k", "application/json; charset=utf-8", good)
 	f.Add(`[`, "a%2Fb", "\x00", "text/plain", "Basic Og==")
 	f.Add("{\"redirect_uri\":\"\xff\"}", "..", "clé", ";", "basic "+good[6:])
-	e := newEnv(f, idempotency.NewMemory())
+	e := newEnv(f, memstore.NewIdempotency())
 	f.Fuzz(func(t *testing.T, body, id, key, contentType, authz string) {
 		r := httptest.NewRequest("POST", "http://api.test/", bytes.NewReader([]byte(body)))
 		r.URL = &url.URL{Path: "/customers/" + id + "/kyc-link", RawPath: "/customers/" + id + "/kyc-link"}

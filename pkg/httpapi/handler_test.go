@@ -250,7 +250,7 @@ func TestEmptyBodiesAndEncodedColon(t *testing.T) {
 // apart from the request id) from the same request for a customer that does
 // not exist, or was deleted, and nothing reaches the provider.
 func TestTenantIsolation(t *testing.T) {
-	e := newEnv(t, idempotency.NewMemory())
+	e := newEnv(t, memstore.NewIdempotency())
 	variants := map[string]func(id string) req{
 		"no body":       func(id string) req { return post(link(id), ``) },
 		"empty object":  func(id string) req { return post(link(id), `{}`) },
@@ -363,7 +363,7 @@ func (panickyProvider) CreateLink(context.Context, kyc.LinkRequest) (string, str
 }
 
 func TestPanicIs500(t *testing.T) {
-	e := newEnv(t, idempotency.NewMemory())
+	e := newEnv(t, memstore.NewIdempotency())
 	store := e.link.Links.Customers
 	// The lookup runs on its own goroutine; its panic must not take the
 	// process down. The provider's runs on the request's.
@@ -423,7 +423,7 @@ func (m meetingStore) Acquire(ctx context.Context, rec idempotency.Record, now t
 // idempotency acquire are one round trip, not two.
 func TestLookupRunsAlongsideAcquire(t *testing.T) {
 	r := &rendezvous{lookupStarted: make(chan struct{}), acquireStarted: make(chan struct{})}
-	e := newEnv(t, meetingStore{Store: idempotency.NewMemory(), r: r})
+	e := newEnv(t, meetingStore{Store: memstore.NewIdempotency(), r: r})
 	svc := e.link.Links
 	svc.Customers = meetingCustomers{CustomerStore: svc.Customers, r: r}
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "together")); w.Code != 201 {
@@ -456,7 +456,7 @@ func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
 // TestContactVerificationRequired: the gate's 409 in the Grid shape, with
 // its reason and channels, marked not worth retrying, and no provider call.
 func TestContactVerificationRequired(t *testing.T) {
-	e := newEnv(t, idempotency.NewMemory())
+	e := newEnv(t, memstore.NewIdempotency())
 	gated := "Customer:gated"
 	e.link.Links = &kyc.Links{Customers: memstore.NewCustomers(kyc.Customer{ID: gated, PlatformID: "platform-a",
 		ContactVerification: kyc.ContactVerification{Email: "PENDING", Phone: "VERIFIED"}}),
@@ -550,7 +550,7 @@ func (f *fakeLimiter) Allow(context.Context, string) (time.Duration, error) {
 // shape with Retry-After, and Sumsub is not asked; a replay is never
 // refused; a counter store that fails lets links through.
 func TestRateLimited(t *testing.T) {
-	e := newEnv(t, idempotency.NewMemory())
+	e := newEnv(t, memstore.NewIdempotency())
 	lim := &fakeLimiter{}
 	e.link.Links.Limits = lim
 	if w := e.do(post(link(custA), `{}`, "Idempotency-Key", "before")); w.Code != 201 {
@@ -607,7 +607,7 @@ func (e *env) outcomes(t *testing.T) []string {
 // TestMetricOutcomes: every answer is counted under one low-cardinality
 // outcome on its log line.
 func TestMetricOutcomes(t *testing.T) {
-	e := newEnv(t, idempotency.NewMemory())
+	e := newEnv(t, memstore.NewIdempotency())
 	e.do(post(link(custA), `{}`, "Idempotency-Key", "m1"))
 	e.do(post(link(custA), `{}`, "Idempotency-Key", "m1"))
 	e.do(post(link(custA), `{"redirectUri":"https://a.example/x"}`, "Idempotency-Key", "m1"))

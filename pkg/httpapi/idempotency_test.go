@@ -15,6 +15,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 var moto *motoserver.Server
@@ -30,7 +31,7 @@ func dynamoIdem(t *testing.T) idempotency.Store {
 
 func TestIdempotencyThroughHandler(t *testing.T) {
 	for name, store := range map[string]func(t *testing.T) idempotency.Store{
-		"memory":   func(*testing.T) idempotency.Store { return idempotency.NewMemory() },
+		"memory":   func(*testing.T) idempotency.Store { return memstore.NewIdempotency() },
 		"dynamodb": dynamoIdem,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -97,7 +98,7 @@ func TestFailureIsNotStored(t *testing.T) {
 // which moto makes atomic only through the harness (internal/motoserver).
 func TestConcurrentDuplicates(t *testing.T) {
 	for name, store := range map[string]func(t *testing.T) idempotency.Store{
-		"memory":   func(*testing.T) idempotency.Store { return idempotency.NewMemory() },
+		"memory":   func(*testing.T) idempotency.Store { return memstore.NewIdempotency() },
 		"dynamodb": dynamoIdem,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -201,7 +202,7 @@ func (s *expiryStore) Complete(ctx context.Context, key, token string, resp idem
 // TestStoredLinkEndsWithTheLink: the idempotency record of a link lives
 // no longer than the link (its expiresAt), not the record's full 24 h.
 func TestStoredLinkEndsWithTheLink(t *testing.T) {
-	store := &expiryStore{Store: idempotency.NewMemory()}
+	store := &expiryStore{Store: memstore.NewIdempotency()}
 	e := newEnv(t, store)
 	w := e.do(post(link(custA), `{}`, "Idempotency-Key", "expiring"))
 	var body struct{ ExpiresAt time.Time }

@@ -57,7 +57,7 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, true) },
 			Sender:        &webhooks.TestSender{Key: keys, Client: webhooks.NewClient(2*time.Second, true), Now: time.Now},
 			Now:           time.Now},
-		Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: idempotency.NewMemory()},
+		Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: memstore.NewIdempotency()},
 	}
 	link := &httpapi.Link{Auth: platform.Auth, Links: &kyc.Links{Customers: store, Provider: &fakeProvider{}, TTL: time.Minute, Now: time.Now}}
 	srv := &httpapi.Server{Link: link, Platform: platform, Logger: logger, Timeout: 10 * time.Second}

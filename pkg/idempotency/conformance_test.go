@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 // store is a Store that tests can also put records into directly.
@@ -251,5 +252,5 @@ func testStore(t *testing.T, newStore func(t *testing.T) store) {
 }
 
 func TestMemoryStore(t *testing.T) {
-	testStore(t, func(*testing.T) store { return idempotency.NewMemory() })
+	testStore(t, func(*testing.T) store { return memstore.NewIdempotency() })
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 func created(body string) idempotency.Response {
@@ -22,7 +23,7 @@ func created(body string) idempotency.Response {
 // backends runs f against the memory store and, with the integration
 // tag, the DynamoDB ones (moto) that awsBackends holds.
 func backends(t *testing.T, f func(t *testing.T, s idempotency.Store)) {
-	t.Run("memory", func(t *testing.T) { f(t, idempotency.NewMemory()) })
+	t.Run("memory", func(t *testing.T) { f(t, memstore.NewIdempotency()) })
 	for _, b := range awsBackends {
 		t.Run(b.name, func(t *testing.T) { f(t, b.store(t)) })
 	}
@@ -217,8 +218,8 @@ func TestFingerprintIsKeyed(t *testing.T) {
 func TestGuardRefusesAShortOrMissingSecret(t *testing.T) {
 	fn := func(context.Context, string) idempotency.Response { return created("x") }
 	for name, g := range map[string]*idempotency.Guard{
-		"none":  {Store: idempotency.NewMemory()},
-		"short": {Store: idempotency.NewMemory(), Secret: func(context.Context) ([]byte, error) { return []byte("short"), nil }},
+		"none":  {Store: memstore.NewIdempotency()},
+		"short": {Store: memstore.NewIdempotency(), Secret: func(context.Context) ([]byte, error) { return []byte("short"), nil }},
 	} {
 		if _, _, err := g.Do(withDeadline(t, time.Second), "p", "k", pl("fp"), fn); err == nil {
 			t.Errorf("%s: Do ran without a usable secret", name)
@@ -338,7 +339,7 @@ func TestGuardCleanupEndsByTheDeadline(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := &idempotency.Guard{Secret: secret, CleanupStep: step,
-				Store: &stallingStore{Store: idempotency.NewMemory(), stallComplete: tc.stallComplete, stallRelease: tc.stallRelease}}
+				Store: &stallingStore{Store: memstore.NewIdempotency(), stallComplete: tc.stallComplete, stallRelease: tc.stallRelease}}
 			ctx := withDeadline(t, time.Second)
 			deadline, _ := ctx.Deadline()
 			var handlerDeadline time.Time
@@ -363,7 +364,7 @@ func TestGuardCleanupEndsByTheDeadline(t *testing.T) {
 // time must leave the unlocking its own, so the retry goes on at once
 // (under the same intent) instead of waiting for the lock to expire.
 func TestGuardReleasesAfterCompleteTimesOut(t *testing.T) {
-	mem := idempotency.NewMemory()
+	mem := memstore.NewIdempotency()
 	g := &idempotency.Guard{Secret: secret, Store: &stallingStore{Store: mem, stallComplete: true}, MaxWait: 50 * time.Millisecond}
 	if resp, _, err := g.Do(withDeadline(t, 2*time.Second), "p", "k", pl("fp"),
 		func(context.Context, string) idempotency.Response { return created("first") }); err != nil || resp.Status != 201 {

@@ -2,7 +2,7 @@
 // request with a key runs, later ones with the same key and payload get its
 // stored response. It is built for AWS Lambda with DynamoDB conditional
 // writes (pkg/awsstore.Idempotency keeps the records) and works the same in
-// memory (see Memory).
+// memory (pkg/memstore.Idempotency).
 //
 // The policy:
 //   - A record belongs to a scope (the caller's identity) and a key; the
