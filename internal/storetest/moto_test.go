@@ -60,7 +60,8 @@ func TestMotoPlatforms(t *testing.T) {
 		table := motoserver.Name("platforms")
 		srv.CreateTable(t, table, "id")
 		db := srv.DynamoDB()
-		return &awsstore.Platforms{Client: db, Table: table}, &webhooks.PlatformsDynamoDB{Client: db, Table: table}
+		p := &awsstore.Platforms{Client: db, Table: table}
+		return p, p
 	})
 }
 

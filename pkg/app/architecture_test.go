@@ -38,11 +38,11 @@ func TestPackageImports(t *testing.T) {
 		"pkg/sandbox":               {[]string{"pkg/kyc", "pkg/gridhook", "pkg/sumsub"}, false},
 		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/sumsub", "pkg/telemetry"}, false},
 		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
-		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency"}, true},
-		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency"}, false},
+		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency", "pkg/ratelimit", "pkg/webhooks"}, true},
+		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false},
 		"pkg/customers":             {[]string{"pkg/kyc", "pkg/awsstore", "pkg/webhooks"}, true},
 		"pkg/idempotency":           {nil, false},
-		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, true},
+		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, false},
 		"pkg/webhooks":              {[]string{"pkg/kyc", "pkg/gridhook", "pkg/publicaddr", "pkg/telemetry"}, true},
 	}
 	seen := map[string]bool{}

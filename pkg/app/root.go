@@ -318,7 +318,7 @@ func (r *root) idempotency() (*idempotency.Guard, error) {
 func (r *root) limits() (kyc.Limiter, error) {
 	return once(r, "rate limits", func() (kyc.Limiter, error) {
 		var (
-			counter   ratelimit.Counter = &ratelimit.Memory{}
+			counter   ratelimit.Counter = &memstore.RateCounters{}
 			overrides                   = &ratelimit.Overrides{}
 		)
 		if !r.memory() {
@@ -326,8 +326,12 @@ func (r *root) limits() (kyc.Limiter, error) {
 			if err != nil {
 				return nil, err
 			}
-			counter = &ratelimit.DynamoDB{Client: db, Table: r.cfg.RateLimitTable}
-			overrides = &ratelimit.Overrides{Client: db, Table: r.cfg.PlatformsTable}
+			platforms, err := r.awsPlatforms()
+			if err != nil {
+				return nil, err
+			}
+			counter = &awsstore.RateCounters{Client: db, Table: r.cfg.RateLimitTable}
+			overrides = &ratelimit.Overrides{Source: platforms}
 			r.primer("platform rate limits", overrides.Prime)
 		}
 		overrides.Default = ratelimit.Limit{Rate: r.cfg.PlatformRateLimit, Burst: r.cfg.PlatformRateBurst}
@@ -472,11 +476,7 @@ func (r *root) policy() webhooks.Policy {
 func (r *root) platforms() (webhooks.Platforms, error) {
 	return once(r, "platforms", func() (webhooks.Platforms, error) {
 		if !r.memory() {
-			db, err := r.dynamo()
-			if err != nil {
-				return nil, err
-			}
-			return &webhooks.PlatformsDynamoDB{Client: db, Table: r.cfg.PlatformsTable}, nil
+			return r.awsPlatforms()
 		}
 		return r.memPlatforms()
 	})
@@ -745,6 +745,14 @@ func (r *root) platformConfigs() (kyc.PlatformStore, error) {
 		if r.memory() {
 			return r.memPlatforms()
 		}
+		return r.awsPlatforms()
+	})
+}
+
+// awsPlatforms is the one store of the platforms table: /config, delivery
+// and the link limits.
+func (r *root) awsPlatforms() (*awsstore.Platforms, error) {
+	return once(r, "aws platforms", func() (*awsstore.Platforms, error) {
 		db, err := r.dynamo()
 		if err != nil {
 			return nil, err

@@ -10,26 +10,41 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
-// PlatformsAPI is the DynamoDB calls the platform store makes (IAM:
-// GetItem, UpdateItem on the platforms table).
+// PlatformsAPI is the DynamoDB calls the platform store makes (IAM, per
+// function: GetItem and UpdateItem for /config, GetItem for delivery,
+// GetItem and Scan for the link limits).
 type PlatformsAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// Platforms keeps platform configuration in the platforms table, in the
-// format webhook delivery reads (webhooks.PlatformsDynamoDB): partition key
-// id (S, the platform id), webhookUrl (S); plus createdAt and updatedAt
-// (S). Other attributes of the item (rateLimit, rateBurst) stay as they
-// are.
+// Platforms is the one store of the platforms table, for /config
+// (kyc.PlatformStore), webhook delivery (webhooks.Platforms) and the link
+// limits (ratelimit.PlatformLimits). Item: partition key id (S, the
+// platform id), webhookUrl (S), createdAt and updatedAt (S), rateLimit (N)
+// and rateBurst (N), each optional.
 type Platforms struct {
 	Client PlatformsAPI
 	Table  string
 }
 
-var _ kyc.PlatformStore = (*Platforms)(nil)
+// Platform item attributes.
+const (
+	attrWebhookURL = "webhookUrl"
+	attrRateLimit  = "rateLimit"
+	attrRateBurst  = "rateBurst"
+)
+
+var (
+	_ kyc.PlatformStore        = (*Platforms)(nil)
+	_ webhooks.Platforms       = (*Platforms)(nil)
+	_ ratelimit.PlatformLimits = (*Platforms)(nil)
+)
 
 func (p *Platforms) outage(op string, err error) error {
 	return Outage(kyc.DepStore, "The platform store is temporarily unavailable.",
@@ -47,7 +62,7 @@ func configFromItem(platformID string, item map[string]types.AttributeValue) kyc
 		t, _ := time.Parse(time.RFC3339Nano, str(k))
 		return t.UTC()
 	}
-	c := kyc.PlatformConfig{PlatformID: platformID, WebhookEndpoint: str("webhookUrl")}
+	c := kyc.PlatformConfig{PlatformID: platformID, WebhookEndpoint: str(attrWebhookURL)}
 	if v := tm("createdAt"); !v.IsZero() && v.Year() > 1 {
 		c.CreatedAt = v
 	}
@@ -70,11 +85,63 @@ func (p *Platforms) SetWebhookEndpoint(ctx context.Context, platformID, endpoint
 	out, err := p.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(p.Table),
 		Key:                       map[string]types.AttributeValue{"id": s(platformID)},
 		UpdateExpression:          aws.String("SET #u = :u, #up = :at, #cr = if_not_exists(#cr, :at)"),
-		ExpressionAttributeNames:  map[string]string{"#u": "webhookUrl", "#up": "updatedAt", "#cr": "createdAt"},
+		ExpressionAttributeNames:  map[string]string{"#u": attrWebhookURL, "#up": attrUpdatedAt, "#cr": attrCreatedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":u": s(endpoint), ":at": s(kyc.FormatTime(at))},
 		ReturnValues:              types.ReturnValueAllNew})
 	if err != nil {
 		return kyc.PlatformConfig{}, p.outage("set the webhook endpoint of platform "+platformID, err)
 	}
 	return configFromItem(platformID, out.Attributes), nil
+}
+
+// item reads platformID's item (eventually consistent: delivery and the
+// limits tolerate a change arriving a moment late).
+func (p *Platforms) item(ctx context.Context, platformID string) (map[string]types.AttributeValue, error) {
+	out, err := p.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(p.Table),
+		Key: map[string]types.AttributeValue{attrID: s(platformID)}})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// WebhookURL is where platformID receives webhooks; "" when it has none.
+func (p *Platforms) WebhookURL(ctx context.Context, platformID string) (string, error) {
+	item, err := p.item(ctx, platformID)
+	if err != nil {
+		return "", err
+	}
+	return configFromItem(platformID, item).WebhookEndpoint, nil
+}
+
+// PlatformLimit is platformID's own link limit (zero fields: not set).
+func (p *Platforms) PlatformLimit(ctx context.Context, platformID string) (ratelimit.Limit, error) {
+	item, err := p.item(ctx, platformID)
+	if err != nil {
+		return ratelimit.Limit{}, err
+	}
+	return limitFromItem(item), nil
+}
+
+// AllPlatformLimits reads every platform's own limit (one Scan, paged,
+// of the id and the limit attributes).
+func (p *Platforms) AllPlatformLimits(ctx context.Context) (map[string]ratelimit.Limit, error) {
+	all := map[string]ratelimit.Limit{}
+	var start map[string]types.AttributeValue
+	for {
+		page, err := p.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(p.Table), ExclusiveStartKey: start,
+			ProjectionExpression:     aws.String("#id, #rl, #rb"),
+			ExpressionAttributeNames: map[string]string{"#id": attrID, "#rl": attrRateLimit, "#rb": attrRateBurst}})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			if id, ok := it[attrID].(*types.AttributeValueMemberS); ok {
+				all[id.Value] = limitFromItem(it)
+			}
+		}
+		if start = page.LastEvaluatedKey; len(start) == 0 {
+			return all, nil
+		}
+	}
 }

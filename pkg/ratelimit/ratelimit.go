@@ -17,10 +17,6 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/telemetry"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Limit is a rate (per second) and a burst.
@@ -138,91 +134,22 @@ func (l *Limiter) take(ctx context.Context, key string, lim Limit, now time.Time
 	return counter, nil
 }
 
-// DynamoDB counts in a table with partition key pk (S) and TTL on
-// expiresAt (N).
-type DynamoDB struct {
-	Client interface {
-		UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	}
-	Table string
+// PlatformLimits reads the limits platforms have of their own (the
+// platforms table's rateLimit and rateBurst): a zero field is one the
+// platform does not set.
+type PlatformLimits interface {
+	PlatformLimit(ctx context.Context, platformID string) (Limit, error)
+	// AllPlatformLimits is every platform's, for start-up.
+	AllPlatformLimits(ctx context.Context) (map[string]Limit, error)
 }
 
-var _ Counter = (*DynamoDB)(nil)
-
-func (d *DynamoDB) Take(ctx context.Context, key string, limit int, expires time.Time) (bool, error) {
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.Table),
-		Key:                      map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
-		UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp"),
-		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :limit"),
-		ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": "expiresAt"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one":   &types.AttributeValueMemberN{Value: "1"},
-			":limit": &types.AttributeValueMemberN{Value: strconv.Itoa(limit)},
-			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)},
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("ratelimit: %w", err)
-	}
-	return true, nil
-}
-
-func (d *DynamoDB) Give(ctx context.Context, key string) error {
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.Table),
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
-		UpdateExpression:          aws.String("ADD #n :minus"),
-		ConditionExpression:       aws.String("#n > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#n": "n"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": &types.AttributeValueMemberN{Value: "-1"}, ":zero": &types.AttributeValueMemberN{Value: "0"}},
-	})
-	return err
-}
-
-// Memory counts in process (local mode, tests).
-type Memory struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (m *Memory) Take(_ context.Context, key string, limit int, _ time.Time) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.counts == nil {
-		m.counts = map[string]int{}
-	}
-	if m.counts[key] >= limit {
-		return false, nil
-	}
-	m.counts[key]++
-	return true, nil
-}
-
-func (m *Memory) Give(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.counts[key] > 0 {
-		m.counts[key]--
-	}
-	return nil
-}
-
-// Overrides supplies per-platform limits from the platforms table
-// (attributes rateLimit and rateBurst, N, on the platform's item), cached
-// so that no request waits on them: Prime loads them all at start-up, a
-// platform not in the cache gets Default while its item loads in the
-// background, and entries older than MaxAge are refreshed the same way.
+// Overrides supplies per-platform limits from Source, cached so that no
+// request waits on them: Prime loads them all at start-up, a platform not
+// in the cache gets Default while its limit loads in the background, and
+// entries older than MaxAge are refreshed the same way. Without a Source
+// every platform has Default.
 type Overrides struct {
-	Client interface {
-		GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-		Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	}
-	Table   string
+	Source  PlatformLimits
 	Default Limit
 	MaxAge  time.Duration
 	Now     func() time.Time
@@ -238,7 +165,7 @@ type cached struct {
 }
 
 func (o *Overrides) Limit(ctx context.Context, platformID string) (Limit, error) {
-	if o.Client == nil {
+	if o.Source == nil {
 		return o.Default, nil
 	}
 	o.mu.Lock()
@@ -261,60 +188,43 @@ func (o *Overrides) Limit(ctx context.Context, platformID string) (Limit, error)
 func (o *Overrides) load(caller context.Context, platformID string) {
 	ctx, cancel := context.WithTimeout(caller, 5*time.Second)
 	defer cancel()
-	out, err := o.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(o.Table),
-		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: platformID}}})
+	l, err := o.Source.PlatformLimit(ctx, platformID)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.loading, platformID)
 	if err == nil {
-		o.put(platformID, o.fromItem(out.Item))
+		o.put(platformID, l)
 	}
 }
 
-// Prime loads every platform's limit (one Scan, paged), for start-up.
+// Prime loads every platform's limit, for start-up.
 func (o *Overrides) Prime(ctx context.Context) error {
-	if o.Client == nil {
+	if o.Source == nil {
 		return nil
 	}
-	var start map[string]types.AttributeValue
-	for {
-		page, err := o.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(o.Table), ExclusiveStartKey: start,
-			ProjectionExpression: aws.String("id, rateLimit, rateBurst")})
-		if err != nil {
-			return fmt.Errorf("ratelimit: load platform limits: %w", err)
-		}
-		o.mu.Lock()
-		for _, it := range page.Items {
-			if id, ok := it["id"].(*types.AttributeValueMemberS); ok {
-				o.put(id.Value, o.fromItem(it))
-			}
-		}
-		o.mu.Unlock()
-		if start = page.LastEvaluatedKey; len(start) == 0 {
-			return nil
-		}
+	all, err := o.Source.AllPlatformLimits(ctx)
+	if err != nil {
+		return fmt.Errorf("ratelimit: load platform limits: %w", err)
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for id, l := range all {
+		o.put(id, l)
+	}
+	return nil
 }
 
-// put caches a limit; mu must be held.
+// put caches a platform's limit, Default where it sets none; mu must be
+// held.
 func (o *Overrides) put(platformID string, l Limit) {
+	if l.Rate <= 0 {
+		l.Rate = o.Default.Rate
+	}
+	if l.Burst <= 0 {
+		l.Burst = o.Default.Burst
+	}
 	if o.cache == nil {
 		o.cache = map[string]cached{}
 	}
 	o.cache[platformID] = cached{limit: l, at: o.Now()}
-}
-
-func (o *Overrides) fromItem(item map[string]types.AttributeValue) Limit {
-	lim := o.Default
-	if v, ok := item["rateLimit"].(*types.AttributeValueMemberN); ok {
-		if r, err := strconv.ParseFloat(v.Value, 64); err == nil && r > 0 {
-			lim.Rate = r
-		}
-	}
-	if v, ok := item["rateBurst"].(*types.AttributeValueMemberN); ok {
-		if b, err := strconv.Atoi(v.Value); err == nil && b > 0 {
-			lim.Burst = b
-		}
-	}
-	return lim
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 )
 
@@ -33,10 +34,10 @@ func init() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := &ratelimit.Overrides{Client: db, Table: platforms, Default: def, Now: time.Now, MaxAge: time.Hour}
+		o := &ratelimit.Overrides{Source: &awsstore.Platforms{Client: db, Table: platforms}, Default: def, Now: time.Now, MaxAge: time.Hour}
 		if err := o.Prime(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		f(t, &ratelimit.DynamoDB{Client: db, Table: rates}, o)
+		f(t, &awsstore.RateCounters{Client: db, Table: rates}, o)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 )
 
@@ -39,7 +40,7 @@ func TestWindow(t *testing.T) {
 func backends(t *testing.T, f func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides)) {
 	def := ratelimit.Limit{Rate: 10, Burst: 5}
 	t.Run("memory", func(t *testing.T) {
-		f(t, &ratelimit.Memory{}, &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour})
+		f(t, &memstore.RateCounters{}, &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour})
 	})
 	if dynamoBackend != nil {
 		t.Run("dynamodb", func(t *testing.T) { dynamoBackend(t, def, f) })
@@ -61,7 +62,7 @@ func TestTwoPlatformsAndGlobalCap(t *testing.T) {
 		l := &ratelimit.Limiter{Counter: counter, Platform: overrides, Now: clk.Now, Global: ratelimit.Limit{Rate: 4, Burst: 4}}
 		// Only the DynamoDB backend gives "a" its own limit (1/s, burst 2).
 		aBurst := 5
-		if overrides.Client != nil {
+		if overrides.Source != nil {
 			aBurst = 2
 		}
 		allow := func(platform string, want bool) {
@@ -171,3 +172,29 @@ func check(l *ratelimit.Limiter, ctx context.Context, platformID string) error {
 }
 
 var _ kyc.Limiter = (*ratelimit.Limiter)(nil)
+
+// limitsOf is a PlatformLimits from a map.
+type limitsOf map[string]ratelimit.Limit
+
+func (l limitsOf) PlatformLimit(_ context.Context, id string) (ratelimit.Limit, error) { return l[id], nil }
+func (l limitsOf) AllPlatformLimits(context.Context) (map[string]ratelimit.Limit, error) {
+	return l, nil
+}
+
+// TestOverridesFillWhatAPlatformDoesNotSet: a platform's own rate or
+// burst overrides the default one field at a time.
+func TestOverridesFillWhatAPlatformDoesNotSet(t *testing.T) {
+	def := ratelimit.Limit{Rate: 2, Burst: 10}
+	o := &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour,
+		Source: limitsOf{"rate": {Rate: 5}, "burst": {Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": {}}}
+	if err := o.Prime(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]ratelimit.Limit{
+		"rate": {Rate: 5, Burst: 10}, "burst": {Rate: 2, Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": def, "unknown": def,
+	} {
+		if got, _ := o.Limit(context.Background(), id); got != want {
+			t.Errorf("Limit(%s) = %+v; want %+v", id, got, want)
+		}
+	}
+}

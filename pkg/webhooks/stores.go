@@ -24,27 +24,6 @@ type ItemAPI interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// PlatformsDynamoDB reads the platforms table: partition key id (S, the
-// platform id), attribute webhookUrl (S).
-type PlatformsDynamoDB struct {
-	Client ItemAPI
-	Table  string
-}
-
-var _ Platforms = (*PlatformsDynamoDB)(nil)
-
-func (p *PlatformsDynamoDB) WebhookURL(ctx context.Context, platformID string) (string, error) {
-	out, err := p.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(p.Table),
-		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: platformID}}})
-	if err != nil {
-		return "", err
-	}
-	if v, ok := out.Item["webhookUrl"].(*types.AttributeValueMemberS); ok {
-		return v.Value, nil
-	}
-	return "", nil
-}
-
 // DeadLettersDynamoDB keeps dead letters in a table with partition key id
 // (S, the webhook id).
 type DeadLettersDynamoDB struct {
