@@ -176,7 +176,9 @@ var _ kyc.Limiter = (*ratelimit.Limiter)(nil)
 // limitsOf is a PlatformLimits from a map.
 type limitsOf map[string]ratelimit.Limit
 
-func (l limitsOf) PlatformLimit(_ context.Context, id string) (ratelimit.Limit, error) { return l[id], nil }
+func (l limitsOf) PlatformLimit(_ context.Context, id string) (ratelimit.Limit, error) {
+	return l[id], nil
+}
 func (l limitsOf) AllPlatformLimits(context.Context) (map[string]ratelimit.Limit, error) {
 	return l, nil
 }
