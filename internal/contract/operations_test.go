@@ -79,7 +79,7 @@ func errorBody(t *testing.T, status int, err error) []byte {
 func TestDomainAnswersKeepTheContract(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.NewCustomers(kyc.Customer{ID: "Customer:019542f5-b3e7-1d02-0000-000000000003", PlatformID: "p1",
-		Type: kyc.Individual, CreatedAt: "2025-10-13T12:00:00Z", UpdatedAt: time.Now()}) // written by hand: no platformCustomerId, umaAddress
+		Type: kyc.Individual, CreatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC), UpdatedAt: time.Now()}) // written by hand: no platformCustomerId, umaAddress
 	c := &kyc.Customers{Store: store, Sealer: memstore.NewSealer(), CursorKey: memstore.RandomKey(), Now: time.Now}
 	in := func(body string) kyc.CustomerInput {
 		v, err := kyc.ParseCustomerInput([]byte(body))

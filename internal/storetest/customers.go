@@ -149,13 +149,15 @@ func CustomerRecords(t *testing.T, newEnv func(t *testing.T) Env) {
 		e := newEnv(t)
 		c := newCustomers(e)
 		v := mustCreate(t, c, "p1", individualBody)
-		want := kyc.Customer{ID: v.ID, PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED",
-			Email: "jane@example.com", PhoneNumber: "+14155551234", PlatformCustomerID: "user-1",
-			UmaAddress: v.UmaAddress, Region: v.Region,
-			CreatedAt: v.CreatedAt, UpdatedAt: parse(t, v.UpdatedAt)}
+		// One customer: the link route reads what the platform API keeps.
+		want, err := e.Records.CustomerRecord(ctx, v.ID)
+		if err != nil || want.KYCStatus != kyc.StatusUnverified || want.Email != "jane@example.com" ||
+			want.PlatformCustomerID != "user-1" || !want.CreatedAt.Equal(parse(t, v.CreatedAt)) {
+			t.Fatalf("CustomerRecord = %+v, %v", want, err)
+		}
 		got, err := e.Links.FindCustomer(ctx, v.ID)
 		if diff := cmp.Diff(want, got); err != nil || diff != "" {
-			t.Errorf("FindCustomer = %v (-want +got):\n%s", err, diff)
+			t.Errorf("FindCustomer = %v (-the platform API's +the link route's):\n%s", err, diff)
 		}
 		// A review, then an update: the update keeps the review's status.
 		reviewed := parse(t, v.UpdatedAt).Add(time.Second)
@@ -584,7 +586,7 @@ type pairGate struct {
 	both  chan struct{}
 }
 
-func (g *pairGate) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerRecord) error {
+func (g *pairGate) UpdateCustomer(ctx context.Context, prev, next kyc.Customer) error {
 	g.mu.Lock()
 	g.calls++
 	n := g.calls

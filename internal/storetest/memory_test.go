@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -17,7 +18,7 @@ type countingRecords struct {
 	ranges atomic.Int64
 }
 
-func (c *countingRecords) CustomerRange(ctx context.Context, q kyc.RangeQuery) ([]kyc.CustomerRecord, bool, error) {
+func (c *countingRecords) CustomerRange(ctx context.Context, q kyc.RangeQuery) ([]kyc.Customer, bool, error) {
 	c.ranges.Add(1)
 	return c.Customers.CustomerRange(ctx, q)
 }
@@ -37,6 +38,19 @@ func TestMemoryCustomers(t *testing.T) {
 					string(r.IdentifierSealed), string(r.TaxIDSealed), r.Email}
 			},
 			RangeReads: c.ranges.Load, Scans: func() int64 { return 0 }}
+	})
+}
+
+// TestMemoryReviews runs the review suite on memstore.Customers, which
+// make run shares with the link route and the platform API.
+func TestMemoryReviews(t *testing.T) {
+	Reviews(t, func(t *testing.T, cs ...kyc.Customer) ReviewEnv {
+		var mu sync.Mutex
+		var got []kyc.Notice
+		m := memstore.NewCustomers(cs...)
+		m.Outbox = func(n kyc.Notice) { mu.Lock(); got = append(got, n); mu.Unlock() }
+		return ReviewEnv{Store: m,
+			Notices: func(*testing.T) []kyc.Notice { mu.Lock(); defer mu.Unlock(); return append([]kyc.Notice(nil), got...) }}
 	})
 }
 

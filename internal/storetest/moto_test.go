@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -23,8 +23,8 @@ var moto *motoserver.Server
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
-// TestMotoCustomers runs the suite on DynamoDB and KMS (moto), the link
-// route's and the reviews' stores being pkg/customers' over the same table.
+// TestMotoCustomers runs the suite on DynamoDB and KMS (moto): one store
+// serves the platform API, the link route and the reviews.
 func TestMotoCustomers(t *testing.T) {
 	srv := moto.Need(t)
 	k := kms.NewFromConfig(srv.Config())
@@ -36,11 +36,10 @@ func TestMotoCustomers(t *testing.T) {
 		count := &Counting{Client: db}
 		outbox := motoserver.Name("outbox")
 		srv.CreateTable(t, outbox, "id")
+		store := &awsstore.Customers{Client: count, Table: table, Index: "byPlatform", OutboxTable: outbox}
 		return Env{
-			Records: &awsstore.Customers{Client: count, Table: table, Index: "byPlatform"},
-			Links:   &customers.DynamoDB{Client: db, Table: table},
-			Reviews: &customers.ReviewDynamoDB{Client: db, Table: table, OutboxTable: outbox},
-			Sealer:  &awsstore.KMSSealer{Client: k, KeyID: key},
+			Records: store, Links: store, Reviews: store,
+			Sealer: &awsstore.KMSSealer{Client: k, KeyID: key},
 			Stored: func(t *testing.T, id string) []string {
 				out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
 					Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}, ConsistentRead: aws.Bool(true)})
@@ -51,6 +50,41 @@ func TestMotoCustomers(t *testing.T) {
 			},
 			RangeReads: count.Queries.Load, Scans: count.Scans.Load,
 		}
+	})
+}
+
+// TestMotoReviews runs the review suite on the customers and outbox
+// tables (moto), the starting customers written with the table's codec.
+func TestMotoReviews(t *testing.T) {
+	srv := moto.Need(t)
+	Reviews(t, func(t *testing.T, cs ...kyc.Customer) ReviewEnv {
+		table, outbox := motoserver.Name("customers"), motoserver.Name("outbox")
+		db := srv.DynamoDB()
+		CreateCustomersTable(t, db, table, "byPlatform")
+		srv.CreateTable(t, outbox, "id")
+		for _, c := range cs {
+			if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: awsstore.CustomerItem(c)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ReviewEnv{Store: &awsstore.Customers{Client: db, Table: table, OutboxTable: outbox},
+			Notices: func(t *testing.T) []kyc.Notice {
+				out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(outbox), ConsistentRead: aws.Bool(true)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The table's items, read as the relay reads them, oldest first.
+				ns := make([]kyc.Notice, 0, len(out.Items))
+				for _, it := range out.Items {
+					n, err := webhooks.NoticeFromOutbox(it)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ns = append(ns, n)
+				}
+				slices.SortFunc(ns, func(a, b kyc.Notice) int { return a.CreatedAt.Compare(b.CreatedAt) })
+				return ns
+			}}
 	})
 }
 

@@ -40,7 +40,6 @@ func TestPackageImports(t *testing.T) {
 		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
 		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency", "pkg/ratelimit", "pkg/webhooks"}, true},
 		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false},
-		"pkg/customers":             {[]string{"pkg/kyc", "pkg/awsstore", "pkg/webhooks"}, true},
 		"pkg/idempotency":           {nil, false},
 		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, false},
 		"pkg/webhooks":              {[]string{"pkg/kyc", "pkg/gridhook", "pkg/publicaddr", "pkg/telemetry"}, true},

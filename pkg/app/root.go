@@ -26,7 +26,6 @@ import (
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
@@ -283,16 +282,25 @@ func (r *root) customers() (customerStore, error) {
 		if r.memory() {
 			return r.memCustomers()
 		}
+		c, err := r.awsCustomers()
+		if err != nil {
+			return nil, err
+		}
+		r.primer("dynamodb connection", c.Warm)
+		return c, nil
+	})
+}
+
+// awsCustomers is the one store of the customers table: the link, the
+// reviews and the platform API.
+func (r *root) awsCustomers() (*awsstore.Customers, error) {
+	return once(r, "aws customers", func() (*awsstore.Customers, error) {
 		db, err := r.dynamo()
 		if err != nil {
 			return nil, err
 		}
-		c := &customers.DynamoDB{Client: db, Table: r.cfg.CustomersTable}
-		r.primer("dynamodb connection", c.Warm)
-		return struct {
-			*customers.DynamoDB
-			*customers.ReviewDynamoDB
-		}{c, &customers.ReviewDynamoDB{Client: db, Table: r.cfg.CustomersTable, OutboxTable: r.cfg.OutboxTable}}, nil
+		return &awsstore.Customers{Client: db, Table: r.cfg.CustomersTable, Index: r.cfg.CustomersByPlatformIndex,
+			OutboxTable: r.cfg.OutboxTable}, nil
 	})
 }
 
@@ -684,11 +692,7 @@ func (r *root) customerRecords() (kyc.CustomerRecords, error) {
 		if r.memory() {
 			return r.memCustomers()
 		}
-		db, err := r.dynamo()
-		if err != nil {
-			return nil, err
-		}
-		return &awsstore.Customers{Client: db, Table: r.cfg.CustomersTable, Index: r.cfg.CustomersByPlatformIndex}, nil
+		return r.awsCustomers()
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -78,13 +79,16 @@ func (s Seed) customers() []kyc.Customer {
 	out := make([]kyc.Customer, len(s.Customers))
 	for i, c := range s.Customers {
 		out[i] = kyc.Customer{
-			ID: c.ID, PlatformID: c.PlatformID, Type: kyc.CustomerType(c.CustomerType), KYCStatus: c.KYCStatus, KYBStatus: c.KYBStatus,
+			ID: c.ID, PlatformID: c.PlatformID, Type: kyc.CustomerType(c.CustomerType),
+			KYCStatus: kyc.Status(c.KYCStatus), KYBStatus: kyc.Status(c.KYBStatus),
 			Email: c.Email, PhoneNumber: c.PhoneNumber, PlatformCustomerID: c.PlatformCustomerID, IsDeleted: c.IsDeleted,
-			CreatedAt:           c.CreatedAt,
 			ContactVerification: kyc.ContactVerification{Email: c.ContactVerification.Email, Phone: c.ContactVerification.Phone},
 		}
+		if t, err := time.Parse(time.RFC3339, c.CreatedAt); err == nil {
+			out[i].CreatedAt = t.UTC()
+		}
 		if t, err := time.Parse(time.RFC3339, c.UpdatedAt); err == nil {
-			out[i].UpdatedAt = t
+			out[i].UpdatedAt = t.UTC()
 		}
 	}
 	return out
@@ -93,32 +97,12 @@ func (s Seed) customers() []kyc.Customer {
 // DefaultSeed is the embedded seed (pkg/app/seed.json).
 func DefaultSeed() []byte { return append([]byte(nil), defaultSeed...) }
 
-// CustomerItems are the seed's customers as items of the customers table.
+// CustomerItems are the seed's customers as items of the customers table,
+// in the table's one codec (awsstore.CustomerItem).
 func (s Seed) CustomerItems() []map[string]types.AttributeValue {
-	out := make([]map[string]types.AttributeValue, 0, len(s.Customers))
-	for _, c := range s.Customers {
-		item := map[string]types.AttributeValue{}
-		for k, v := range map[string]string{"id": c.ID, "platformId": c.PlatformID, "customerType": c.CustomerType,
-			"kycStatus": c.KYCStatus, "kybStatus": c.KYBStatus, "email": c.Email, "phoneNumber": c.PhoneNumber,
-			"platformCustomerId": c.PlatformCustomerID, "createdAt": c.CreatedAt, "updatedAt": c.UpdatedAt} {
-			if v != "" {
-				item[k] = &types.AttributeValueMemberS{Value: v}
-			}
-		}
-		if c.IsDeleted {
-			item["isDeleted"] = &types.AttributeValueMemberBOOL{Value: true}
-		}
-		cv := map[string]types.AttributeValue{}
-		if c.ContactVerification.Email != "" {
-			cv["email"] = &types.AttributeValueMemberS{Value: c.ContactVerification.Email}
-		}
-		if c.ContactVerification.Phone != "" {
-			cv["phone"] = &types.AttributeValueMemberS{Value: c.ContactVerification.Phone}
-		}
-		if len(cv) > 0 {
-			item["contactVerification"] = &types.AttributeValueMemberM{Value: cv}
-		}
-		out = append(out, item)
+	var out []map[string]types.AttributeValue
+	for _, c := range s.customers() {
+		out = append(out, awsstore.CustomerItem(c))
 	}
 	return out
 }

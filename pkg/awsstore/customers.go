@@ -39,6 +39,9 @@ type Customers struct {
 	Client CustomersAPI
 	Table  string
 	Index  string
+	// OutboxTable receives the notice of a review's change, in the same
+	// transaction (the reviews' writes only).
+	OutboxTable string
 	// Backoff is the first wait before retrying a transaction DynamoDB
 	// cancelled for a conflicting transaction (doubling; 10 ms when zero).
 	Backoff time.Duration
@@ -114,7 +117,7 @@ func writeToken() string { return rand.Text() }
 // InsertCustomer writes the customer and its platformCustomerId marker in
 // one transaction, each conditioned on not existing: DynamoDB lets one of
 // concurrent inserts with the same platformCustomerId win.
-func (c *Customers) InsertCustomer(ctx context.Context, r kyc.CustomerRecord) error {
+func (c *Customers) InsertCustomer(ctx context.Context, r kyc.Customer) error {
 	if strings.Contains(r.PlatformID, "#") {
 		return kyc.Internal(fmt.Errorf("awsstore: platform id %q contains '#'", r.PlatformID))
 	}
@@ -224,14 +227,14 @@ func (c *Customers) markerOwner(ctx context.Context, mid string, item map[string
 	return v.Value, nil
 }
 
-func (c *Customers) CustomerRecord(ctx context.Context, id string) (kyc.CustomerRecord, error) {
+func (c *Customers) CustomerRecord(ctx context.Context, id string) (kyc.Customer, error) {
 	out, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.Table),
 		Key: map[string]types.AttributeValue{attrID: s(id)}, ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return kyc.CustomerRecord{}, c.outage("get customer", err)
+		return kyc.Customer{}, c.outage("get customer", err)
 	}
 	if out.Item == nil || out.Item[attrPlatformID] == nil {
-		return kyc.CustomerRecord{}, kyc.CustomerNotFound()
+		return kyc.Customer{}, kyc.CustomerNotFound()
 	}
 	return recordFromItem(out.Item), nil
 }
@@ -241,7 +244,7 @@ func (c *Customers) ActiveCustomerID(ctx context.Context, platformID, pcid strin
 	return id, id != "", err
 }
 
-func (c *Customers) CustomerRange(ctx context.Context, q kyc.RangeQuery) ([]kyc.CustomerRecord, bool, error) {
+func (c *Customers) CustomerRange(ctx context.Context, q kyc.RangeQuery) ([]kyc.Customer, bool, error) {
 	after := q.After
 	if q.From != "" && after < q.From {
 		after = "" // DynamoDB refuses a start key outside the key condition
@@ -274,7 +277,7 @@ func (c *Customers) CustomerRange(ctx context.Context, q kyc.RangeQuery) ([]kyc.
 	if err != nil {
 		return nil, false, c.outage("list customers (index "+c.index()+")", err)
 	}
-	recs := make([]kyc.CustomerRecord, 0, len(out.Items))
+	recs := make([]kyc.Customer, 0, len(out.Items))
 	for _, it := range out.Items {
 		recs = append(recs, recordFromItem(it))
 	}
@@ -291,7 +294,7 @@ func (c *Customers) index() string {
 // UpdateCustomer writes what next changes of prev, conditioned on the
 // version read. Deleting also removes the platformCustomerId marker (when
 // it names this customer), in the same transaction.
-func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.CustomerRecord) error {
+func (c *Customers) UpdateCustomer(ctx context.Context, prev, next kyc.Customer) error {
 	next.Version = prev.Version + 1
 	token := writeToken()
 	update := updateOf(prev, next, token)
@@ -369,7 +372,7 @@ type expression struct {
 // differs, REMOVE what next no longer has, never the reviews' attributes,
 // conditioned on the item existing at prev's version, and marked with the
 // write's token.
-func updateOf(prev, next kyc.CustomerRecord, token string) expression {
+func updateOf(prev, next kyc.Customer, token string) expression {
 	was, now := dataItem(prev), dataItem(next)
 	now[attrUpdatedAt] = s(kyc.FormatTime(next.UpdatedAt))
 	now[attrVersion] = n(next.Version)

@@ -68,7 +68,7 @@ func cancelled(codes ...string) error {
 	return &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: rs}
 }
 
-var rec = kyc.CustomerRecord{ID: "Customer:019ac0de-0000-7000-8000-000000000001", PlatformID: "p1", PlatformCustomerID: "u1",
+var rec = kyc.Customer{ID: "Customer:019ac0de-0000-7000-8000-000000000001", PlatformID: "p1", PlatformCustomerID: "u1",
 	Type: kyc.Individual, KYCStatus: kyc.StatusUnverified, CreatedAt: time.UnixMilli(1_800_000_000_000).UTC(),
 	UpdatedAt: time.UnixMilli(1_800_000_000_000).UTC(), Version: 1}
 
@@ -139,7 +139,7 @@ func TestUpdateRecognisesItsOwnLandedWrite(t *testing.T) {
 	next.FullName, next.UpdatedAt, next.Version = "New", rec.UpdatedAt.Add(time.Second), 2
 	other := next
 	other.FullName = "Another writer's"
-	landed := func(r kyc.CustomerRecord, token string) map[string]types.AttributeValue {
+	landed := func(r kyc.Customer, token string) map[string]types.AttributeValue {
 		item := newItem(r)
 		item[attrWriteToken] = s(token)
 		return item

@@ -15,7 +15,7 @@ import (
 )
 
 // Customer item attributes. The first group is the format the link
-// route and the reviews read (pkg/customers); the rest are the platform
+// route and the reviews read; the rest are the platform
 // API's.
 const (
 	attrID                  = "id"
@@ -82,7 +82,7 @@ func putIf(item map[string]types.AttributeValue, k, v string) {
 // dataItem is the part of r's item that updates may change: every
 // attribute but the identity, the type, the creation and the reviews'.
 // Empty values are absent.
-func dataItem(r kyc.CustomerRecord) map[string]types.AttributeValue {
+func dataItem(r kyc.Customer) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{attrIsDeleted: &types.AttributeValueMemberBOOL{Value: r.IsDeleted}}
 	for k, v := range map[string]string{attrEmail: r.Email, attrPhoneNumber: r.PhoneNumber, attrUmaAddress: r.UmaAddress,
 		attrRegion: r.Region, attrFullName: r.FullName, attrBirthDate: r.BirthDate, attrNationality: r.Nationality,
@@ -139,25 +139,42 @@ func businessInfoItem(bi kyc.BusinessInfo) map[string]types.AttributeValue {
 	return m
 }
 
-// newItem is the whole item of a new customer.
-func newItem(r kyc.CustomerRecord) map[string]types.AttributeValue {
+// CustomerItem is r's whole item, in the one format every reader of the
+// customers table reads (the seed and make dev write theirs with it).
+func CustomerItem(r kyc.Customer) map[string]types.AttributeValue { return newItem(r) }
+
+// newItem is the whole item of a new customer. A customer no platform API
+// call wrote (version 0: the seed's) has no version attribute.
+func newItem(r kyc.Customer) map[string]types.AttributeValue {
 	item := dataItem(r)
 	item[attrID] = s(r.ID)
 	item[attrPlatformID] = s(r.PlatformID)
 	item[attrCustomerType] = s(string(r.Type))
-	item[attrPlatformCustomerID] = s(r.PlatformCustomerID)
+	putIf(item, attrPlatformCustomerID, r.PlatformCustomerID)
 	putIf(item, attrKYCStatus, string(r.KYCStatus))
 	putIf(item, attrKYBStatus, string(r.KYBStatus))
-	item[attrCreatedAt] = s(kyc.FormatTime(r.CreatedAt))
-	item[attrUpdatedAt] = s(kyc.FormatTime(r.UpdatedAt))
-	item[attrCreatedKey] = s(r.ListPosition())
-	item[attrVersion] = n(r.Version)
+	if !r.CreatedAt.IsZero() {
+		item[attrCreatedAt] = s(kyc.FormatTime(r.CreatedAt))
+		item[attrCreatedKey] = s(r.ListPosition())
+	}
+	if !r.UpdatedAt.IsZero() {
+		item[attrUpdatedAt] = s(kyc.FormatTime(r.UpdatedAt))
+	}
+	if r.Version != 0 {
+		item[attrVersion] = n(r.Version)
+	}
+	cv := map[string]types.AttributeValue{}
+	putIf(cv, "email", r.ContactVerification.Email)
+	putIf(cv, "phone", r.ContactVerification.Phone)
+	if len(cv) > 0 {
+		item[attrContactVerification] = &types.AttributeValueMemberM{Value: cv}
+	}
 	return item
 }
 
 // recordFromItem reads a customer item; an attribute of an unexpected type
-// reads as absent, as pkg/customers reads it.
-func recordFromItem(item map[string]types.AttributeValue) kyc.CustomerRecord {
+// reads as absent rather than failing the request.
+func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 	str := func(m map[string]types.AttributeValue, k string) string {
 		if v, ok := m[k].(*types.AttributeValueMemberS); ok {
 			return v.Value
@@ -198,7 +215,7 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.CustomerRecord {
 		return t.UTC()
 	}
 	deleted, _ := item[attrIsDeleted].(*types.AttributeValueMemberBOOL)
-	r := kyc.CustomerRecord{
+	r := kyc.Customer{
 		ID: str(item, attrID), PlatformID: str(item, attrPlatformID), PlatformCustomerID: str(item, attrPlatformCustomerID),
 		Type: kyc.CustomerType(str(item, attrCustomerType)), KYCStatus: kyc.Status(str(item, attrKYCStatus)),
 		KYBStatus: kyc.Status(str(item, attrKYBStatus)), UmaAddress: str(item, attrUmaAddress), Region: str(item, attrRegion),
@@ -206,7 +223,11 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.CustomerRecord {
 		FullName: str(item, attrFullName), BirthDate: str(item, attrBirthDate), Nationality: str(item, attrNationality),
 		IDType: str(item, attrIDType), IdentifierSealed: bytes(attrIdentifierSealed), TaxIDSealed: bytes(attrTaxIDSealed),
 		IsDeleted: deleted != nil && deleted.Value, CreatedAt: tm(attrCreatedAt), UpdatedAt: tm(attrUpdatedAt),
-		DeletedAt: tm(attrDeletedAt), Version: num(attrVersion),
+		DeletedAt: tm(attrDeletedAt), Version: num(attrVersion), RejectType: str(item, attrRejectType),
+		RejectLabels: strs(item, attrRejectLabels),
+	}
+	if ms := num(attrLastReviewAt); ms != 0 {
+		r.LastReviewAt = time.UnixMilli(ms).UTC()
 	}
 	if e := num(attrExpiresAt); e != 0 {
 		r.ExpiresAt = time.Unix(e, 0).UTC()

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/storetest"
@@ -105,7 +106,7 @@ func TestFaults(t *testing.T) {
 	missing := &awsstore.Customers{Client: db, Table: "no-such-table"}
 	_, err := missing.CustomerRecord(ctx, "Customer:1")
 	internal("get from a missing table", "no-such-table", err)
-	internal("insert into a missing table", "no-such-table", missing.InsertCustomer(ctx, kyc.CustomerRecord{ID: "Customer:1", PlatformID: "p", PlatformCustomerID: "u"}))
+	internal("insert into a missing table", "no-such-table", missing.InsertCustomer(ctx, kyc.Customer{ID: "Customer:1", PlatformID: "p", PlatformCustomerID: "u"}))
 	_, _, err = (&awsstore.Customers{Client: db, Table: noIndex, Index: "byPlatform"}).CustomerRange(ctx, kyc.RangeQuery{PlatformID: "p", Limit: 1})
 	internal("list without the index", "byPlatform", err)
 	_, err = (&awsstore.Customers{Client: down, Table: "customers"}).CustomerRecord(ctx, "Customer:1")
@@ -148,5 +149,66 @@ func TestPlatformItemKeepsItsOtherAttributes(t *testing.T) {
 	}
 	if u, ok := out.Item["webhookUrl"].(*types.AttributeValueMemberS); !ok || u.Value != "https://new.example.com/hooks" {
 		t.Errorf("webhookUrl = %#v", out.Item["webhookUrl"])
+	}
+}
+
+// TestLinkReadsHandWrittenItems: the link route's read of items written by
+// hand (docs/data-model.md): every attribute it knows, contactVerification
+// included; a deleted one as deleted; no customerType and an attribute of
+// an unexpected type read as absent rather than failing the request.
+func TestLinkReadsHandWrittenItems(t *testing.T) {
+	srv := moto.Need(t)
+	db := srv.DynamoDB()
+	table := motoserver.Name("customers")
+	srv.CreateTable(t, table, "id")
+	put := func(item map[string]types.AttributeValue) {
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC)
+	put(map[string]types.AttributeValue{"id": S("Customer:1"), "platformId": S("p1"), "customerType": S("BUSINESS"),
+		"kycStatus": S("PENDING"), "email": S("a@example.com"), "phoneNumber": S("+14155550100"), "platformCustomerId": S("u1"),
+		"createdAt": S("2025-10-13T12:00:00.000Z"), "updatedAt": S("2025-10-13T12:00:00Z"),
+		"contactVerification": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"email": S("VERIFIED"), "phone": S("PENDING")}}})
+	put(map[string]types.AttributeValue{"id": S("Customer:2"), "platformId": S("p1"), "customerType": S("INDIVIDUAL"),
+		"kycStatus": S("UNVERIFIED"), "isDeleted": &types.AttributeValueMemberBOOL{Value: true}})
+	put(map[string]types.AttributeValue{"id": S("Customer:3"), "platformId": S("p2"), "email": &types.AttributeValueMemberN{Value: "7"}})
+	store := &awsstore.Customers{Client: db, Table: table}
+	for _, want := range []kyc.Customer{
+		{ID: "Customer:1", PlatformID: "p1", Type: kyc.Business, KYCStatus: kyc.StatusPending, Email: "a@example.com",
+			PhoneNumber: "+14155550100", PlatformCustomerID: "u1", CreatedAt: at, UpdatedAt: at,
+			ContactVerification: kyc.ContactVerification{Email: "VERIFIED", Phone: "PENDING"}},
+		{ID: "Customer:2", PlatformID: "p1", Type: kyc.Individual, KYCStatus: kyc.StatusUnverified, IsDeleted: true},
+		{ID: "Customer:3", PlatformID: "p2"},
+	} {
+		got, err := store.FindCustomer(context.Background(), want.ID)
+		if diff := cmp.Diff(want, got); err != nil || diff != "" {
+			t.Errorf("FindCustomer(%s) = %v (-want +got):\n%s", want.ID, err, diff)
+		}
+	}
+	if _, err := store.FindCustomer(context.Background(), "Customer:missing"); kyc.AsError(err).Code != kyc.CodeNotFound {
+		t.Errorf("FindCustomer(missing) = %v; want USER_NOT_FOUND", err)
+	}
+}
+
+// TestLinkReadFaults: a missing table is our misconfiguration (500, no
+// retry hint, the cause naming the table); an unreachable DynamoDB is an
+// outage (503 with a retry hint).
+func TestLinkReadFaults(t *testing.T) {
+	srv := moto.Need(t)
+	missing := &awsstore.Customers{Client: srv.DynamoDB(), Table: "no-such-table"}
+	_, err := missing.FindCustomer(context.Background(), "Customer:1")
+	if e := kyc.AsError(err); e.Code != kyc.CodeInternal || e.RetryAfter != 0 || !strings.Contains(err.Error(), "no-such-table") {
+		t.Fatalf("FindCustomer on a missing table = %v; want INTERNAL_ERROR naming the table, no retry hint", err)
+	}
+	cfg := srv.Config()
+	cfg.BaseEndpoint = aws.String("http://127.0.0.1:1") // nothing listens there
+	down := &awsstore.Customers{Client: dynamodb.NewFromConfig(cfg), Table: "customers"}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = down.FindCustomer(ctx, "Customer:1")
+	if e := kyc.AsError(err); e.Code != kyc.CodeUnavailable || e.RetryAfter == 0 {
+		t.Fatalf("FindCustomer with DynamoDB unreachable = %v; want SERVICE_UNAVAILABLE with a retry hint", err)
 	}
 }

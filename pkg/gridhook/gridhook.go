@@ -100,17 +100,20 @@ func notice(c kyc.Customer, s kyc.Status, at time.Time, umaDomain string) (*kyc.
 		Data: Customer{
 			ID: c.ID, PlatformCustomerID: c.PlatformCustomerID, CustomerType: string(customerType),
 			UmaAddress: c.UmaAddress, Region: c.Region,
-			Email: c.Email, PhoneNumber: c.PhoneNumber, CreatedAt: c.CreatedAt,
+			Email: c.Email, PhoneNumber: c.PhoneNumber,
 			UpdatedAt: c.UpdatedAt.UTC().Format(timeFormat), IsDeleted: c.IsDeleted,
 		},
+	}
+	if !c.CreatedAt.IsZero() {
+		env.Data.CreatedAt = c.CreatedAt.UTC().Format(timeFormat)
 	}
 	if env.Data.UmaAddress == "" {
 		env.Data.UmaAddress = kyc.GeneratedUmaAddress(c.ID, umaDomain)
 	}
 	if customerType == kyc.Business {
-		env.Data.KYBStatus = c.KYBStatus
+		env.Data.KYBStatus = string(c.KYBStatus)
 	} else {
-		env.Data.KYCStatus = c.KYCStatus
+		env.Data.KYCStatus = string(c.KYCStatus)
 	}
 	body, err := json.Marshal(env)
 	if err != nil {

@@ -133,8 +133,8 @@ func TestSumsubWebhookRoutes(t *testing.T) {
 // store: any call fails the test.
 type storeNotCalled struct{ t *testing.T }
 
-func (s storeNotCalled) ReviewState(_ context.Context, id string) (kyc.Customer, error) {
-	s.t.Errorf("ReviewState(%.40q) called", id)
+func (s storeNotCalled) FindCustomer(_ context.Context, id string) (kyc.Customer, error) {
+	s.t.Errorf("FindCustomer(%.40q) called", id)
 	return kyc.Customer{}, kyc.Errorf(kyc.CodeNotFound, "not found")
 }
 
@@ -260,7 +260,7 @@ func TestSumsubWebhookFutureEvent(t *testing.T) {
 	if w.Code != 400 || e.Code != "INVALID_INPUT" || e.Details["field"] != "createdAtMs" || !strings.Contains(e.Message, "9999-12-31 23:59:59.999") {
 		t.Fatalf("far-future RED = %d %s; want 400 INVALID_INPUT, field createdAtMs", w.Code, w.Body)
 	}
-	if c, _ := store.ReviewState(context.Background(), custA); c.StatusOf() != kyc.StatusUnverified || !c.LastReviewAt.IsZero() {
+	if c, _ := store.FindCustomer(context.Background(), custA); c.StatusOf() != kyc.StatusUnverified || !c.LastReviewAt.IsZero() {
 		t.Fatalf("far-future RED changed the customer: %s, last review %v", c.StatusOf(), c.LastReviewAt)
 	}
 	warned := false
@@ -295,7 +295,7 @@ func TestSumsubWebhookFutureEvent(t *testing.T) {
 	if w := sendSigned(t, h, ahead); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
 		t.Fatalf("the retry 5 min later = %d %s; want 200 applied", w.Code, w.Body)
 	}
-	if c, _ := store.ReviewState(context.Background(), custA); c.StatusOf() != kyc.StatusApproved {
+	if c, _ := store.FindCustomer(context.Background(), custA); c.StatusOf() != kyc.StatusApproved {
 		t.Fatalf("status %s after the retry; want APPROVED", c.StatusOf())
 	}
 }

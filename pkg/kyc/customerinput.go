@@ -518,7 +518,7 @@ func (in *CustomerInput) checkPatch(now time.Time) error {
 // change (customerType, platformCustomerId, region, the statuses) and
 // fields of the other customer type, and checks an identifier sent
 // without idType against the idType kept.
-func (in *CustomerInput) checkAgainst(prev CustomerRecord) error {
+func (in *CustomerInput) checkAgainst(prev Customer) error {
 	var errs fieldErrors
 	t := prev.Type
 	if t == "" {
@@ -555,7 +555,7 @@ func (in *CustomerInput) checkAgainst(prev CustomerRecord) error {
 
 // applyPatch returns prev changed by in (checked by checkPatch and
 // checkAgainst); the sealed values are given (nil: not sent).
-func (in *CustomerInput) applyPatch(prev CustomerRecord, identifier, taxID []byte) CustomerRecord {
+func (in *CustomerInput) applyPatch(prev Customer, identifier, taxID []byte) Customer {
 	next := prev
 	set(&next.UmaAddress, in.UmaAddress)
 	if in.Currencies != nil {

@@ -147,7 +147,7 @@ func ParseListQuery(params map[string][]string) (ListQuery, error) {
 }
 
 // matches reports whether r passes q's filters.
-func (q ListQuery) matches(r CustomerRecord, v CustomerView) bool {
+func (q ListQuery) matches(r Customer, v CustomerView) bool {
 	switch {
 	case r.IsDeleted && !q.IncludeDeleted,
 		q.PlatformCustomerID != "" && v.PlatformCustomerID != q.PlatformCustomerID,

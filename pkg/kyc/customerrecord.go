@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// CustomerRecord is a customer as the platform API keeps it: everything
-// Customer (the link route's and the reviews' view) holds, plus the data a
-// platform gives when it creates or updates the customer. Write-only
-// values (the identifier, a business tax id) are held only as ciphertext
-// made by a Sealer.
-type CustomerRecord struct {
+// Customer is a Grid customer as this service keeps it: what the platform
+// gives when it creates or updates it, the status reviews move, and the
+// bookkeeping of both. The link route, the reviews and the platform API
+// read the same one. Write-only values (the identifier, a business tax
+// id) are held only as ciphertext made by a Sealer.
+type Customer struct {
 	ID                 string
 	PlatformID         string
 	PlatformCustomerID string
@@ -57,6 +57,13 @@ type CustomerRecord struct {
 	// platform API call wrote yet). Reviews do not move it; they write
 	// only the status attributes, which an update never writes.
 	Version int64
+	// LastReviewAt is the provider time of the last review applied (zero:
+	// none yet); reviews write it with the status.
+	LastReviewAt time.Time
+	// RejectType (FINAL or RETRY) and RejectLabels are the provider's
+	// reasons, kept for operators while the status is REJECTED.
+	RejectType   string
+	RejectLabels []string
 }
 
 // Address is Grid's Address.
@@ -70,7 +77,7 @@ type Address struct {
 }
 
 // BusinessInfo is Grid's BusinessInfo as kept and answered: every field
-// but taxId, which is write-only here (CustomerRecord.TaxIDSealed).
+// but taxId, which is write-only here (Customer.TaxIDSealed).
 type BusinessInfo struct {
 	LegalName                        string   `json:"legalName"`
 	DoingBusinessAs                  string   `json:"doingBusinessAs,omitempty"`
@@ -94,12 +101,12 @@ type BusinessInfo struct {
 	PrimaryContactLastName           string   `json:"primaryContactLastName,omitempty"`
 }
 
-// StatusOf is the status reviews move: KYBStatus for businesses, KYCStatus
-// otherwise; unset is UNVERIFIED.
-func (r CustomerRecord) StatusOf() Status {
-	s := r.KYCStatus
-	if r.Type == Business {
-		s = r.KYBStatus
+// StatusOf is the status reviews move: KYBStatus for businesses,
+// KYCStatus otherwise; unset is UNVERIFIED.
+func (c Customer) StatusOf() Status {
+	s := c.KYCStatus
+	if c.Type == Business {
+		s = c.KYBStatus
 	}
 	if s == "" {
 		return StatusUnverified
@@ -107,17 +114,13 @@ func (r CustomerRecord) StatusOf() Status {
 	return s
 }
 
-// Customer is the part of r the link route and the reviews read.
-func (r CustomerRecord) Customer() Customer {
-	c := Customer{ID: r.ID, PlatformID: r.PlatformID, Type: r.Type, KYCStatus: string(r.KYCStatus),
-		KYBStatus: string(r.KYBStatus), Email: r.Email, PhoneNumber: r.PhoneNumber,
-		PlatformCustomerID: r.PlatformCustomerID, UmaAddress: r.UmaAddress, Region: r.Region,
-		IsDeleted: r.IsDeleted, UpdatedAt: r.UpdatedAt,
-		ContactVerification: r.ContactVerification}
-	if !r.CreatedAt.IsZero() {
-		c.CreatedAt = FormatTime(r.CreatedAt)
+// SetStatus sets the status StatusOf reads.
+func (c *Customer) SetStatus(s Status) {
+	if c.Type == Business {
+		c.KYBStatus = s
+	} else {
+		c.KYCStatus = s
 	}
-	return c
 }
 
 // FormatTime is how the platform API writes and answers timestamps: RFC
@@ -127,7 +130,7 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // ListPosition is r's place in a platform's list: creation time, then id,
 // as one string that sorts as the list does. Stores keep it (it is the
 // sort key of the by-platform index) and read ranges of it.
-func (r CustomerRecord) ListPosition() string {
+func (r Customer) ListPosition() string {
 	return ListPosition(r.CreatedAt, r.ID)
 }
 
@@ -169,10 +172,10 @@ type CustomerRecords interface {
 	// active (not deleted) customer with r.PlatformCustomerID, decided
 	// atomically with the write: of concurrent inserts with one
 	// platformCustomerId, exactly one succeeds.
-	InsertCustomer(ctx context.Context, r CustomerRecord) error
-	// CustomerRecord reads a customer with a consistent read; a missing one
+	InsertCustomer(ctx context.Context, r Customer) error
+	// Customer reads a customer with a consistent read; a missing one
 	// is CustomerNotFound().
-	CustomerRecord(ctx context.Context, id string) (CustomerRecord, error)
+	CustomerRecord(ctx context.Context, id string) (Customer, error)
 	// ActiveCustomerID finds the active customer of platformID with
 	// platformCustomerId pcid, with a consistent read.
 	ActiveCustomerID(ctx context.Context, platformID, pcid string) (id string, found bool, err error)
@@ -180,13 +183,13 @@ type CustomerRecords interface {
 	// list order after q.After; more is false when none follow (true may
 	// be a false positive, as DynamoDB's LastEvaluatedKey is). The read
 	// may be eventually consistent (a by-platform index).
-	CustomerRange(ctx context.Context, q RangeQuery) (recs []CustomerRecord, more bool, err error)
+	CustomerRange(ctx context.Context, q RangeQuery) (recs []Customer, more bool, err error)
 	// UpdateCustomer writes next over prev, the customer as read: only the
 	// data prev and next differ in, and only if the stored version is
 	// still prev.Version (else ErrChanged); next.Version is prev.Version+1.
 	// Status and review data are never written by it. When next deletes
 	// the customer, its platformCustomerId is released in the same write.
-	UpdateCustomer(ctx context.Context, prev, next CustomerRecord) error
+	UpdateCustomer(ctx context.Context, prev, next Customer) error
 }
 
 // Sealer encrypts write-only personal data for storage, bound to the

@@ -120,7 +120,7 @@ func (s *Customers) Create(ctx context.Context, platformID string, in CustomerIn
 	if err != nil {
 		return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
 	}
-	r := CustomerRecord{
+	r := Customer{
 		ID: CustomerIDPrefix + u.String(), PlatformID: platformID, Type: *in.CustomerType,
 		Email: deref(in.Email), PhoneNumber: deref(in.PhoneNumber), Region: deref(in.Region),
 		FullName: deref(in.FullName), BirthDate: deref(in.BirthDate), Nationality: deref(in.Nationality),
@@ -197,7 +197,7 @@ func (s *Customers) created(ctx context.Context, platformID, id string) (Custome
 	return s.View(r), nil
 }
 
-func (s *Customers) seal(ctx context.Context, v Secret, r CustomerRecord) ([]byte, error) {
+func (s *Customers) seal(ctx context.Context, v Secret, r Customer) ([]byte, error) {
 	ct, err := s.Sealer.Seal(ctx, []byte(v.Reveal()), r.ID, r.PlatformID)
 	if err != nil {
 		return nil, err // the Sealer's *Error: 503 for an outage, 500 for our misconfiguration
@@ -218,16 +218,16 @@ func deref(p *string) string {
 // record reads platformID's customer id: a bad id is an input error;
 // missing and another platform's customer are one and the same
 // CustomerNotFound. A deleted customer is returned (isDeleted).
-func (s *Customers) record(ctx context.Context, platformID, id string) (CustomerRecord, error) {
+func (s *Customers) record(ctx context.Context, platformID, id string) (Customer, error) {
 	if err := CheckCustomerID(id); err != nil {
-		return CustomerRecord{}, err
+		return Customer{}, err
 	}
 	r, err := s.Store.CustomerRecord(ctx, id)
 	if err != nil {
-		return CustomerRecord{}, err
+		return Customer{}, err
 	}
 	if r.PlatformID != platformID {
-		return CustomerRecord{}, CustomerNotFound()
+		return Customer{}, CustomerNotFound()
 	}
 	return r, nil
 }
@@ -256,7 +256,7 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 	}
 	var identifier, taxID []byte // sealed once, on the first read
 	sealed := false
-	return s.change(ctx, platformID, id, func(prev CustomerRecord, now time.Time) (CustomerRecord, bool, error) {
+	return s.change(ctx, platformID, id, func(prev Customer, now time.Time) (Customer, bool, error) {
 		if err := in.checkAgainst(prev); err != nil {
 			return prev, false, err
 		}
@@ -285,7 +285,7 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 // route and the reviews treat it as unknown. An already deleted customer
 // is CUSTOMER_DELETED (410).
 func (s *Customers) Delete(ctx context.Context, platformID, id string) (CustomerView, error) {
-	return s.change(ctx, platformID, id, func(prev CustomerRecord, now time.Time) (CustomerRecord, bool, error) {
+	return s.change(ctx, platformID, id, func(prev Customer, now time.Time) (Customer, bool, error) {
 		retention := s.DeletedRetention
 		if retention == 0 {
 			retention = DefaultDeletedRetention
@@ -302,7 +302,7 @@ func (s *Customers) Delete(ctx context.Context, platformID, id string) (Customer
 // conditioned on the version read with updatedAt and version moved, and,
 // when another write landed first, read and apply again, at most
 // maxAttempts times (then CONCURRENT_MODIFICATION).
-func (s *Customers) change(ctx context.Context, platformID, id string, apply func(prev CustomerRecord, now time.Time) (next CustomerRecord, changed bool, err error)) (CustomerView, error) {
+func (s *Customers) change(ctx context.Context, platformID, id string, apply func(prev Customer, now time.Time) (next Customer, changed bool, err error)) (CustomerView, error) {
 	for range maxAttempts {
 		prev, err := s.record(ctx, platformID, id)
 		if err != nil {
@@ -333,7 +333,7 @@ func (s *Customers) change(ctx context.Context, platformID, id string, apply fun
 }
 
 // sameData reports whether an update leaves a customer as it was.
-func sameData(a, b CustomerRecord) bool {
+func sameData(a, b Customer) bool {
 	return a.UmaAddress == b.UmaAddress && slices.Equal(a.Currencies, b.Currencies) && a.Email == b.Email &&
 		a.PhoneNumber == b.PhoneNumber && a.FullName == b.FullName && a.BirthDate == b.BirthDate &&
 		a.Nationality == b.Nationality && a.IDType == b.IDType && string(a.IdentifierSealed) == string(b.IdentifierSealed) &&

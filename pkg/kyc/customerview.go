@@ -42,7 +42,7 @@ type ContactVerificationView struct {
 // platformCustomerId, GeneratedUmaAddress as umaAddress. The status of the
 // other kind (kybStatus of an individual) is left out, as Grid's
 // IndividualCustomer and BusinessCustomer have only their own.
-func (s *Customers) View(r CustomerRecord) CustomerView {
+func (s *Customers) View(r Customer) CustomerView {
 	t := r.Type
 	if t == "" {
 		t = Individual

@@ -16,30 +16,6 @@ const (
 	Business   CustomerType = "BUSINESS"
 )
 
-// Customer is the part of a Grid customer this service reads.
-type Customer struct {
-	ID                 string
-	PlatformID         string
-	Type               CustomerType
-	KYCStatus          string
-	KYBStatus          string
-	Email              string
-	PhoneNumber        string
-	PlatformCustomerID string
-	// UmaAddress and Region as the customer record has them ("" for a
-	// customer written before the platform API: the address is derived).
-	UmaAddress string
-	Region     string
-	IsDeleted  bool
-	CreatedAt  string // RFC 3339, as stored
-	UpdatedAt  time.Time
-	// LastReviewAt is the provider time of the last review applied.
-	LastReviewAt time.Time
-	// ContactVerification is set where the customer's jurisdiction needs
-	// verified contact details before identity verification.
-	ContactVerification ContactVerification
-}
-
 // Contact verification states (Grid's Customer.contactVerification).
 const (
 	ContactPending  = "PENDING"
@@ -64,28 +40,6 @@ func (v ContactVerification) Unverified() []string {
 		out = append(out, "phone")
 	}
 	return out
-}
-
-// StatusOf is the status a review moves: kybStatus for businesses,
-// kycStatus otherwise; unset is UNVERIFIED.
-func (c Customer) StatusOf() Status {
-	s := c.KYCStatus
-	if c.Type == Business {
-		s = c.KYBStatus
-	}
-	if s == "" {
-		return StatusUnverified
-	}
-	return Status(s)
-}
-
-// SetStatus sets the status StatusOf reads.
-func (c *Customer) SetStatus(s Status) {
-	if c.Type == Business {
-		c.KYBStatus = string(s)
-	} else {
-		c.KYCStatus = string(s)
-	}
 }
 
 // LinkRequest is what a provider needs to mint a verification link.

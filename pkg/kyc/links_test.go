@@ -74,8 +74,8 @@ func TestLinkForEveryReviewStatus(t *testing.T) {
 	for _, st := range []kyc.Status{kyc.StatusUnverified, kyc.StatusPending, kyc.StatusHold, kyc.StatusRejected, kyc.StatusApproved} {
 		t.Run(string(st), func(t *testing.T) {
 			s := &kyc.Links{
-				Customers: memstore.NewCustomers(kyc.Customer{ID: "c", PlatformID: "p", KYCStatus: string(st)},
-					kyc.Customer{ID: "b", PlatformID: "p", Type: kyc.Business, KYBStatus: string(st)}),
+				Customers: memstore.NewCustomers(kyc.Customer{ID: "c", PlatformID: "p", KYCStatus: st},
+					kyc.Customer{ID: "b", PlatformID: "p", Type: kyc.Business, KYBStatus: st}),
 				Provider: &recorder{}, TTL: time.Minute, Now: time.Now,
 			}
 			for _, id := range []string{"c", "b"} {

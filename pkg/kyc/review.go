@@ -66,9 +66,9 @@ var ErrChanged = errors.New("kyc: the customer changed since it was read")
 // ReviewStore reads customers for review and applies changes atomically
 // with their notice.
 type ReviewStore interface {
-	// ReviewState reads the customer with a consistent read; a missing
-	// customer is an *Error with code CodeNotFound.
-	ReviewState(ctx context.Context, id string) (Customer, error)
+	// FindCustomer reads the customer with a consistent read (as the link
+	// route does).
+	CustomerStore
 	// ApplyChange writes ch and, when notice is not nil, records it, both
 	// or neither; ErrChanged when the customer is no longer as read.
 	ApplyChange(ctx context.Context, ch Change, notice *Notice) error
@@ -100,7 +100,7 @@ func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
 	// A concurrent review of the same customer makes the write fail; read
 	// again and decide again. Each pass means another review landed.
 	for range 5 {
-		c, err := s.Store.ReviewState(ctx, r.CustomerID)
+		c, err := s.Store.FindCustomer(ctx, r.CustomerID)
 		if e := AsError(err); err != nil && e.Code == CodeNotFound {
 			return UnknownCustomer, nil
 		}

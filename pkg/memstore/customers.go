@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -31,16 +30,7 @@ type Customers struct {
 }
 
 type entry struct {
-	rec          kyc.CustomerRecord
-	lastReviewAt time.Time
-	rejection    Rejection
-}
-
-// Rejection is what the store keeps about a REJECTED customer for
-// operators.
-type Rejection struct {
-	Type   string
-	Labels []string
+	rec kyc.Customer
 }
 
 var (
@@ -49,22 +39,14 @@ var (
 	_ kyc.ReviewStore     = (*Customers)(nil)
 )
 
-// NewCustomers returns a store holding cs: customers as the link route
-// knows them (the seed file's), written before the platform API (version
-// 0, as such items in DynamoDB).
+// NewCustomers returns a store holding cs (the seed file's customers, or a
+// test's), as they are.
 func NewCustomers(cs ...kyc.Customer) *Customers {
 	m := &Customers{byID: map[string]*entry{}, active: map[[2]string]string{}}
 	for _, c := range cs {
-		r := kyc.CustomerRecord{ID: c.ID, PlatformID: c.PlatformID, PlatformCustomerID: c.PlatformCustomerID,
-			Type: c.Type, KYCStatus: kyc.Status(c.KYCStatus), KYBStatus: kyc.Status(c.KYBStatus),
-			Email: c.Email, PhoneNumber: c.PhoneNumber, IsDeleted: c.IsDeleted, UpdatedAt: c.UpdatedAt,
-			ContactVerification: c.ContactVerification}
-		if t, err := time.Parse(time.RFC3339Nano, c.CreatedAt); err == nil {
-			r.CreatedAt = t.UTC()
-		}
-		m.byID[c.ID] = &entry{rec: r, lastReviewAt: c.LastReviewAt}
-		if r.PlatformCustomerID != "" && !r.IsDeleted {
-			m.active[[2]string{r.PlatformID, r.PlatformCustomerID}] = r.ID
+		m.byID[c.ID] = &entry{rec: clone(c)}
+		if c.PlatformCustomerID != "" && !c.IsDeleted {
+			m.active[[2]string{c.PlatformID, c.PlatformCustomerID}] = c.ID
 		}
 	}
 	return m
@@ -72,8 +54,9 @@ func NewCustomers(cs ...kyc.Customer) *Customers {
 
 // clone copies r so that neither the caller nor the store sees the
 // other's later changes.
-func clone(r kyc.CustomerRecord) kyc.CustomerRecord {
+func clone(r kyc.Customer) kyc.Customer {
 	r.Currencies = slices.Clone(r.Currencies)
+	r.RejectLabels = slices.Clone(r.RejectLabels)
 	r.IdentifierSealed = slices.Clone(r.IdentifierSealed)
 	r.TaxIDSealed = slices.Clone(r.TaxIDSealed)
 	if r.Address != nil {
@@ -91,7 +74,7 @@ func clone(r kyc.CustomerRecord) kyc.CustomerRecord {
 	return r
 }
 
-func (m *Customers) InsertCustomer(_ context.Context, r kyc.CustomerRecord) error {
+func (m *Customers) InsertCustomer(_ context.Context, r kyc.Customer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.byID[r.ID]; ok {
@@ -106,12 +89,12 @@ func (m *Customers) InsertCustomer(_ context.Context, r kyc.CustomerRecord) erro
 	return nil
 }
 
-func (m *Customers) CustomerRecord(_ context.Context, id string) (kyc.CustomerRecord, error) {
+func (m *Customers) CustomerRecord(_ context.Context, id string) (kyc.Customer, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	e, ok := m.byID[id]
 	if !ok {
-		return kyc.CustomerRecord{}, kyc.CustomerNotFound()
+		return kyc.Customer{}, kyc.CustomerNotFound()
 	}
 	return clone(e.rec), nil
 }
@@ -123,12 +106,12 @@ func (m *Customers) ActiveCustomerID(_ context.Context, platformID, pcid string)
 	return id, ok, nil
 }
 
-func (m *Customers) CustomerRange(_ context.Context, q kyc.RangeQuery) ([]kyc.CustomerRecord, bool, error) {
+func (m *Customers) CustomerRange(_ context.Context, q kyc.RangeQuery) ([]kyc.Customer, bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	type at struct {
 		pos string
-		rec *kyc.CustomerRecord
+		rec *kyc.Customer
 	}
 	var all []at
 	for _, e := range m.byID {
@@ -140,14 +123,14 @@ func (m *Customers) CustomerRange(_ context.Context, q kyc.RangeQuery) ([]kyc.Cu
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].pos < all[j].pos })
 	n := min(len(all), q.Limit)
-	out := make([]kyc.CustomerRecord, n)
+	out := make([]kyc.Customer, n)
 	for i := range n {
 		out[i] = clone(*all[i].rec)
 	}
 	return out, len(all) > n, nil
 }
 
-func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.CustomerRecord) error {
+func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.Customer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.byID[prev.ID]
@@ -157,6 +140,7 @@ func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.CustomerRec
 	n := clone(next)
 	// The reviews' data is theirs: an update never writes it.
 	n.KYCStatus, n.KYBStatus, n.ContactVerification = e.rec.KYCStatus, e.rec.KYBStatus, e.rec.ContactVerification
+	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
 	n.Version = prev.Version + 1
 	if n.IsDeleted && !e.rec.IsDeleted {
 		key := [2]string{n.PlatformID, n.PlatformCustomerID}
@@ -175,46 +159,24 @@ func (m *Customers) FindCustomer(_ context.Context, id string) (kyc.Customer, er
 	if !ok {
 		return kyc.Customer{}, kyc.CustomerNotFound()
 	}
-	c := e.rec.Customer()
-	c.LastReviewAt = e.lastReviewAt
-	return c, nil
-}
-
-func (m *Customers) ReviewState(ctx context.Context, id string) (kyc.Customer, error) {
-	return m.FindCustomer(ctx, id)
+	return clone(e.rec), nil
 }
 
 func (m *Customers) ApplyChange(_ context.Context, ch kyc.Change, notice *kyc.Notice) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.byID[ch.CustomerID]
-	if !ok || e.rec.StatusOf() != ch.WasStatus || !e.lastReviewAt.Equal(ch.WasReviewAt) {
+	if !ok || e.rec.StatusOf() != ch.WasStatus || !e.rec.LastReviewAt.Equal(ch.WasReviewAt) {
 		return kyc.ErrChanged
 	}
-	if e.rec.Type == kyc.Business {
-		e.rec.KYBStatus = ch.Status
-	} else {
-		e.rec.KYCStatus = ch.Status
-	}
-	e.lastReviewAt, e.rec.UpdatedAt = ch.ReviewAt, ch.UpdatedAt
+	e.rec.SetStatus(ch.Status)
+	e.rec.LastReviewAt, e.rec.UpdatedAt = ch.ReviewAt, ch.UpdatedAt
+	e.rec.RejectType, e.rec.RejectLabels = "", nil
 	if ch.Status == kyc.StatusRejected {
-		e.rejection = Rejection{Type: ch.RejectType, Labels: slices.Clone(ch.RejectLabels)}
-	} else {
-		e.rejection = Rejection{}
+		e.rec.RejectType, e.rec.RejectLabels = ch.RejectType, slices.Clone(ch.RejectLabels)
 	}
 	if notice != nil && m.Outbox != nil {
 		m.Outbox(*notice)
 	}
 	return nil
-}
-
-// RejectionOf returns what the store keeps about a REJECTED customer.
-func (m *Customers) RejectionOf(id string) (Rejection, bool) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	e, ok := m.byID[id]
-	if !ok || e.rec.StatusOf() != kyc.StatusRejected {
-		return Rejection{}, false
-	}
-	return Rejection{Type: e.rejection.Type, Labels: slices.Clone(e.rejection.Labels)}, true
 }

@@ -1,4 +1,4 @@
-package customers_test
+package storetest
 
 import (
 	"context"
@@ -6,32 +6,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/grid-kyc/kyc-link/pkg/customers"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
-// reviewBackend is a review store plus a way to read what it recorded.
-type reviewBackend struct {
-	store   kyc.ReviewStore
-	notices func(t *testing.T) []kyc.Notice
-	// rejection reads the reject type and labels kept for a customer.
-	rejection func(t *testing.T, id string) customers.Rejection
+// ReviewEnv is one review store under test and a way to read the notices
+// it recorded (oldest first).
+type ReviewEnv struct {
+	Store   kyc.ReviewStore
+	Notices func(t *testing.T) []kyc.Notice
 }
 
+// The customers the review suite starts with (written before the platform
+// API: no version).
 var (
-	ind = kyc.Customer{ID: "Customer:ind", PlatformID: "p1", Type: kyc.Individual, KYCStatus: "UNVERIFIED", CreatedAt: "2025-10-13T12:00:00Z"}
-	biz = kyc.Customer{ID: "Customer:biz", PlatformID: "p1", Type: kyc.Business, CreatedAt: "2025-10-13T12:00:00Z"}
-	del = kyc.Customer{ID: "Customer:del", PlatformID: "p1", IsDeleted: true}
+	reviewedAt = time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC)
+	ind        = kyc.Customer{ID: "Customer:ind", PlatformID: "p1", Type: kyc.Individual, KYCStatus: kyc.StatusUnverified, CreatedAt: reviewedAt}
+	biz        = kyc.Customer{ID: "Customer:biz", PlatformID: "p1", Type: kyc.Business, CreatedAt: reviewedAt}
+	del        = kyc.Customer{ID: "Customer:del", PlatformID: "p1", IsDeleted: true}
 )
 
-// testReviews is the conformance suite of review stores, through the
-// domain's Reviews (which is what the webhook receiver runs).
-func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
+// Reviews is the conformance suite of review stores, through the domain's
+// Reviews (which is what the webhook receiver runs). newEnv makes a fresh
+// store holding the customers given.
+func Reviews(t *testing.T, newEnv func(t *testing.T, customers ...kyc.Customer) ReviewEnv) {
+	newBackend := func(t *testing.T) ReviewEnv { return newEnv(t, ind, biz, del) }
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	// The clock ticks a second per reading, so notices have distinct times.
@@ -39,8 +40,8 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 	now := t0.Add(time.Hour)
 	tick := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); now = now.Add(time.Second); return now }
 	last := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	reviews := func(b reviewBackend) *kyc.Reviews {
-		return &kyc.Reviews{Store: b.store, Notices: gridhook.Notices, Now: tick}
+	reviews := func(b ReviewEnv) *kyc.Reviews {
+		return &kyc.Reviews{Store: b.Store, Notices: gridhook.Notices, Now: tick}
 	}
 	apply := func(t *testing.T, r *kyc.Reviews, rev kyc.Review, want kyc.Outcome) {
 		t.Helper()
@@ -67,30 +68,30 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 			RejectType: "RETRY", RejectLabels: []string{"BAD_SELFIE"}}, kyc.Applied)
 		// An older event arriving late changes nothing.
 		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusApproved, At: t0.Add(2 * time.Second)}, kyc.Stale)
-		if got := b.rejection(t, ind.ID); got.Type != "RETRY" || len(got.Labels) != 1 || got.Labels[0] != "BAD_SELFIE" {
-			t.Fatalf("rejection kept = %+v; want RETRY [BAD_SELFIE]", got)
+		if got, _ := b.Store.FindCustomer(ctx, ind.ID); got.RejectType != "RETRY" || len(got.RejectLabels) != 1 || got.RejectLabels[0] != "BAD_SELFIE" {
+			t.Fatalf("rejection kept = %q %q; want RETRY [BAD_SELFIE]", got.RejectType, got.RejectLabels)
 		}
 		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusApproved, At: t0.Add(4 * time.Second)}, kyc.Applied)
-		c, _ := b.store.ReviewState(ctx, ind.ID)
+		c, _ := b.Store.FindCustomer(ctx, ind.ID)
 		if c.KYCStatus != "APPROVED" || !c.LastReviewAt.Equal(t0.Add(4*time.Second)) || !c.UpdatedAt.Equal(last()) {
 			t.Fatalf("customer = %+v; want APPROVED, last review t0+4s, updated now", c)
 		}
-		if got := b.rejection(t, ind.ID); got.Type != "" {
-			t.Fatalf("rejection kept after approval = %+v; want none", got)
+		if got, _ := b.Store.FindCustomer(ctx, ind.ID); got.RejectType != "" || len(got.RejectLabels) != 0 {
+			t.Fatalf("rejection kept after approval = %q %q; want none", got.RejectType, got.RejectLabels)
 		}
 		// PENDING, REJECTED, APPROVED have webhooks; HOLD has none.
-		if diff := cmp.Diff([]string{"CUSTOMER.KYC_PENDING", "CUSTOMER.KYC_REJECTED", "CUSTOMER.KYC_APPROVED"}, types(b.notices(t))); diff != "" {
+		if diff := cmp.Diff([]string{"CUSTOMER.KYC_PENDING", "CUSTOMER.KYC_REJECTED", "CUSTOMER.KYC_APPROVED"}, types(b.Notices(t))); diff != "" {
 			t.Fatalf("notices (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("business customers move kybStatus", func(t *testing.T) {
 		b := newBackend(t)
 		apply(t, reviews(b), kyc.Review{CustomerID: biz.ID, Status: kyc.StatusApproved, At: t0}, kyc.Applied)
-		c, _ := b.store.ReviewState(ctx, biz.ID)
+		c, _ := b.Store.FindCustomer(ctx, biz.ID)
 		if c.KYBStatus != "APPROVED" || c.KYCStatus != "" {
 			t.Fatalf("business = kyb %q kyc %q; want kybStatus APPROVED, kycStatus untouched", c.KYBStatus, c.KYCStatus)
 		}
-		ns := b.notices(t)
+		ns := b.Notices(t)
 		if len(ns) != 1 || ns[0].Type != "CUSTOMER.KYB_APPROVED" || ns[0].PlatformID != "p1" {
 			t.Fatalf("notices = %+v; want one CUSTOMER.KYB_APPROVED for p1", ns)
 		}
@@ -100,7 +101,7 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 		r := reviews(b)
 		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Applied)
 		apply(t, r, kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0.Add(time.Minute)}, kyc.Applied)
-		if n := len(b.notices(t)); n != 1 {
+		if n := len(b.Notices(t)); n != 1 {
 			t.Fatalf("%d notices; want 1 (the status changed once)", n)
 		}
 	})
@@ -108,19 +109,19 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 		b := newBackend(t)
 		apply(t, reviews(b), kyc.Review{CustomerID: "Customer:nobody", Status: kyc.StatusApproved, At: t0}, kyc.UnknownCustomer)
 		apply(t, reviews(b), kyc.Review{CustomerID: del.ID, Status: kyc.StatusApproved, At: t0}, kyc.UnknownCustomer)
-		if n := len(b.notices(t)); n != 0 {
+		if n := len(b.Notices(t)); n != 0 {
 			t.Fatalf("%d notices; want none", n)
 		}
 	})
 	t.Run("a write against a moved customer is refused", func(t *testing.T) {
 		b := newBackend(t)
 		apply(t, reviews(b), kyc.Review{CustomerID: ind.ID, Status: kyc.StatusPending, At: t0}, kyc.Applied)
-		err := b.store.ApplyChange(ctx, kyc.Change{CustomerID: ind.ID, Type: kyc.Individual, Status: kyc.StatusApproved,
+		err := b.Store.ApplyChange(ctx, kyc.Change{CustomerID: ind.ID, Type: kyc.Individual, Status: kyc.StatusApproved,
 			ReviewAt: t0.Add(time.Second), UpdatedAt: tick(), WasStatus: kyc.StatusUnverified}, &kyc.Notice{ID: "Webhook:x", PlatformID: "p1", Type: "t", CreatedAt: tick(), Body: []byte("{}")})
 		if err == nil {
 			t.Fatal("ApplyChange with a stale view succeeded")
 		}
-		if n := len(b.notices(t)); n != 1 {
+		if n := len(b.Notices(t)); n != 1 {
 			t.Fatalf("%d notices; want 1: a refused change records no notice", n)
 		}
 	})
@@ -140,7 +141,7 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 			})
 		}
 		wg.Wait()
-		c, _ := b.store.ReviewState(ctx, ind.ID)
+		c, _ := b.Store.FindCustomer(ctx, ind.ID)
 		if c.KYCStatus != "APPROVED" {
 			t.Fatalf("after concurrent reviews kycStatus = %s; want APPROVED (the newest)", c.KYCStatus)
 		}
@@ -148,7 +149,7 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 		// newer than the one before, the last the approval. A notice of a
 		// write that lost its race (a cancelled transaction) would break it.
 		rank := map[string]int{"CUSTOMER.KYC_PENDING": 0, "CUSTOMER.KYC_REJECTED": 2, "CUSTOMER.KYC_APPROVED": 3}
-		got := types(b.notices(t))
+		got := types(b.Notices(t))
 		for i, typ := range got {
 			r, ok := rank[typ]
 			if !ok || i > 0 && r <= rank[got[i-1]] {
@@ -160,22 +161,3 @@ func testReviews(t *testing.T, newBackend func(t *testing.T) reviewBackend) {
 		}
 	})
 }
-
-// The memory store is memstore.Customers, which make run shares with the
-// platform API.
-func TestMemoryReviews(t *testing.T) {
-	testReviews(t, func(t *testing.T) reviewBackend {
-		var mu sync.Mutex
-		var got []kyc.Notice
-		m := memstore.NewCustomers(ind, biz, del)
-		m.Outbox = func(n kyc.Notice) { mu.Lock(); got = append(got, n); mu.Unlock() }
-		return reviewBackend{store: m,
-			notices: func(*testing.T) []kyc.Notice { mu.Lock(); defer mu.Unlock(); return append([]kyc.Notice(nil), got...) },
-			rejection: func(_ *testing.T, id string) customers.Rejection {
-				r, _ := m.RejectionOf(id)
-				return customers.Rejection{Type: r.Type, Labels: r.Labels}
-			}}
-	})
-}
-
-func S(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -1,0 +1,122 @@
+package awsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
+)
+
+// The customers table also serves the link route (kyc.CustomerStore: one
+// GetItem, all the link function's role may do on the table) and the
+// reviews (kyc.ReviewStore: the status and its notice in one transaction
+// over the customers and outbox tables).
+var (
+	_ kyc.CustomerStore = (*Customers)(nil)
+	_ kyc.ReviewStore   = (*Customers)(nil)
+)
+
+// Attributes a review writes on the customer item.
+const (
+	attrLastReviewAt = "lastReviewAtMs"   // N, ms since the epoch: the provider time of the last review applied
+	attrRejectType   = "reviewRejectType" // S, FINAL or RETRY, while REJECTED
+	attrRejectLabels = "reviewRejectLabels"
+)
+
+// FindCustomer reads customer id with a consistent read (a customer
+// created a moment ago must be found); a missing one is CustomerNotFound.
+func (c *Customers) FindCustomer(ctx context.Context, id string) (kyc.Customer, error) {
+	out, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.Table),
+		Key: map[string]types.AttributeValue{attrID: s(id)}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return kyc.Customer{}, c.outage("get customer", err)
+	}
+	if out.Item == nil {
+		return kyc.Customer{}, kyc.CustomerNotFound()
+	}
+	r := recordFromItem(out.Item)
+	r.ID = id
+	return r, nil
+}
+
+// warmUpID is a key no customer has (customer ids are validated to exclude
+// spaces).
+const warmUpID = "kyc-link warm-up"
+
+// Warm opens a connection to DynamoDB before the first request needs it,
+// with an eventually consistent read of a key no customer has (half a read
+// unit).
+func (c *Customers) Warm(ctx context.Context) error {
+	_, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.Table),
+		Key: map[string]types.AttributeValue{attrID: s(warmUpID)}})
+	if err != nil {
+		return fmt.Errorf("warm up customers table: %w", err)
+	}
+	return nil
+}
+
+// ApplyChange writes a review's status (conditioned on the status and the
+// last review time read) and, when notice is not nil, its notice to the
+// outbox table, in one transaction.
+func (c *Customers) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.Notice) error {
+	names := map[string]string{"#id": attrID, "#f": statusAttr(ch.Type), "#at": attrLastReviewAt, "#up": attrUpdatedAt,
+		"#rt": attrRejectType, "#rl": attrRejectLabels}
+	values := map[string]types.AttributeValue{
+		":status": s(string(ch.Status)), ":was": s(string(ch.WasStatus)),
+		":at": n(ch.ReviewAt.UnixMilli()), ":up": s(kyc.FormatTime(ch.UpdatedAt)),
+	}
+	cond := "attribute_exists(#id) AND (attribute_not_exists(#f) OR #f = :was) AND "
+	if ch.WasReviewAt.IsZero() {
+		cond += "attribute_not_exists(#at)"
+	} else {
+		cond += "#at = :wasAt"
+		values[":wasAt"] = n(ch.WasReviewAt.UnixMilli())
+	}
+	update := "SET #f = :status, #at = :at, #up = :up"
+	if ch.Status == kyc.StatusRejected {
+		update += ", #rt = :rt, #rl = :rl"
+		values[":rt"], values[":rl"] = s(ch.RejectType), list(ch.RejectLabels)
+	} else {
+		update += " REMOVE #rt, #rl"
+	}
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: aws.String(c.Table), Key: map[string]types.AttributeValue{attrID: s(ch.CustomerID)},
+		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(update),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}}}
+	if notice != nil {
+		// A notice id is never reused, so an existing item is never replaced.
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName:                aws.String(c.OutboxTable),
+			Item:                     webhooks.OutboxItem(*notice),
+			ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+			ExpressionAttributeNames: map[string]string{"#id": webhooks.OutboxKey},
+		}})
+	}
+	_, err := c.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var canceled *types.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		// A failed condition (the customer moved) or a conflicting
+		// transaction on the same item: read again and decide again.
+		return fmt.Errorf("%w: %v", kyc.ErrChanged, err)
+	}
+	if err != nil {
+		return c.outage("apply review (outbox table "+c.OutboxTable+")", err)
+	}
+	return nil
+}
+
+// statusAttr is the customer attribute that holds the status a review of
+// a customer of type t moves.
+func statusAttr(t kyc.CustomerType) string {
+	if t == kyc.Business {
+		return attrKYBStatus
+	}
+	return attrKYCStatus
+}
