@@ -6,14 +6,9 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/net/idna"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/publicaddr"
@@ -26,7 +21,7 @@ const (
 	MaxIdempotencyKey = 255
 	MaxRedirectURI    = 2048
 	// MaxHost is DNS's limit on a name (RFC 1035), without a trailing dot.
-	MaxHost = 253
+	MaxHost = publicaddr.MaxHost
 	// MaxHeaderBytes bounds all request headers together (names, values
 	// and separators); API Gateway's own limit is lower still.
 	MaxHeaderBytes = 32 << 10
@@ -169,10 +164,13 @@ func decodeBody(body []byte, localRedirects bool) (string, error) {
 	return redirect, nil
 }
 
-// validRedirect accepts absolute https URLs to public hosts, and, with
-// localRedirects (the sandbox provider), also http and https to loopback.
-// Anything a browser could be tricked by (other schemes, userinfo,
-// non-ASCII hosts, control characters) is refused.
+// validRedirect accepts what the service's one URL rule accepts
+// (publicaddr.CheckURL: absolute https to a public host, no user info, an
+// ASCII host name or IP literal, a valid port) and, with localRedirects
+// (the sandbox provider), loopback over http or https too. The provider
+// sends the user's browser there, so the whole URL must also be printable
+// ASCII: nothing a browser could be tricked by (control characters,
+// spaces, Unicode look-alikes).
 func validRedirect(s string, localRedirects bool) error {
 	bad := func(why string, args ...any) error {
 		return kyc.InvalidField("redirectUri", "redirectUri "+why, args...)
@@ -185,81 +183,31 @@ func validRedirect(s string, localRedirects bool) error {
 			return bad("may contain only printable ASCII without spaces; percent-encode anything else.")
 		}
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" || u.Host == "" {
-		return bad("must be an absolute URL such as https://app.example.com/done.")
-	}
-	if u.User != nil {
-		return bad("must not contain a user name or password.")
-	}
-	host := u.Hostname()
-	if !validHost(host) {
-		return bad("has an invalid host %q.", host)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return bad("has an invalid port %q.", p)
-		}
-	}
-	if localRedirects && isLoopback(host) && (u.Scheme == "http" || u.Scheme == "https") {
+	_, err := publicaddr.CheckURL(s, localRedirects)
+	if err == nil {
 		return nil
 	}
-	if u.Scheme != "https" {
-		if localRedirects {
-			return bad("must use https (http is allowed only for localhost).")
-		}
+	var e *publicaddr.URLError
+	if !errors.As(err, &e) {
+		return err // CheckURL refuses only with a *URLError
+	}
+	switch {
+	case errors.Is(e, publicaddr.ErrUserInfo):
+		return bad("must not contain a user name or password.")
+	case errors.Is(e, publicaddr.ErrHostNotASCII), errors.Is(e, publicaddr.ErrInvalidHost):
+		return bad("has an invalid host %q.", e.Host)
+	case errors.Is(e, publicaddr.ErrInvalidPort):
+		return bad("has an invalid port %q.", e.Port)
+	case localRedirects && (errors.Is(e, publicaddr.ErrNotHTTPS) || errors.Is(e, publicaddr.ErrHTTPNotLoopback)):
+		return bad("must use https (http is allowed only for localhost).")
+	case errors.Is(e, publicaddr.ErrNotHTTPS):
 		return bad("must use https.")
+	case errors.Is(e, publicaddr.ErrNotPublic):
+		// Sumsub refuses what is not a public address (Grid found it
+		// refuses localhost).
+		return bad("must point to a public host, not %q.", e.Host)
 	}
-	if !publicaddr.Host(host) {
-		// The provider sends the user's browser there; it refuses what is
-		// not a public address (Grid found Sumsub refuses localhost).
-		return bad("must point to a public host, not %q.", host)
-	}
-	return nil
-}
-
-// validHost accepts DNS names in ASCII (IDNs in their valid xn-- form) of
-// at most MaxHost characters, and IP literals.
-func validHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	if net.ParseIP(h) != nil {
-		return true
-	}
-	name := strings.TrimSuffix(h, ".")
-	if len(name) > MaxHost {
-		return false
-	}
-	idn := false
-	for _, label := range strings.Split(name, ".") {
-		idn = idn || len(label) >= 4 && strings.EqualFold(label[:4], "xn--")
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	if idn {
-		// An xn-- label must decode to a valid IDN; Sumsub and browsers
-		// would refuse one that does not.
-		if _, err := idna.Lookup.ToUnicode(name); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
-func isLoopback(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return bad("must be an absolute URL such as https://app.example.com/done.")
 }
 
 // parseInput validates everything the caller sent, before anything is

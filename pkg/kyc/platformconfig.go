@@ -145,6 +145,10 @@ func (p *Platforms) Get(ctx context.Context, platformID string) (PlatformConfigV
 	return ConfigView(c), nil
 }
 
+// checkEndpoint bounds the field (its own input rules), then applies the
+// service's one URL rule through CheckEndpoint: the composition root
+// injects it (publicaddr's, as delivery and the link's redirectUri apply
+// it) because only the root knows whether local mode allows loopback.
 func (p *Platforms) checkEndpoint(u string) error {
 	switch {
 	case u == "":

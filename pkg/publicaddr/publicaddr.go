@@ -1,6 +1,8 @@
-// Package publicaddr says whether an address or host name can belong to a
-// public endpoint: the rule for webhook destinations and for redirect URLs
-// handed to the KYC provider.
+// Package publicaddr owns the one rule for "may this service send to this
+// URL" (CheckURL) and to this address (Dialable): whether an address or
+// host name can belong to a public endpoint, and the loopback exception
+// local runs allow. Webhook delivery, the test webhook, PATCH /config and
+// the link's redirectUri all apply it; none keeps a copy.
 package publicaddr
 
 import (

@@ -15,61 +15,55 @@ import (
 )
 
 // ErrForbiddenAddress is a webhook URL that resolves to an address a
-// platform's public endpoint never has (see publicaddr.IP): loopback,
+// platform's public endpoint never has (see publicaddr.Dialable): loopback,
 // private, link-local (the cloud metadata service), CGNAT, special-purpose
 // blocks, and IPv6 forms of them such as NAT64 or 6to4.
 var ErrForbiddenAddress = errors.New("webhooks: the webhook URL resolves to a non-public address")
 
-// allowedIP reports whether a webhook may be sent to ip.
-func allowedIP(ip netip.Addr, allowLoopback bool) bool {
-	if ip.Unmap().IsLoopback() {
-		return allowLoopback
-	}
-	return publicaddr.IP(ip)
-}
-
-// CheckURL validates a platform's webhook URL before any delivery: https
-// (http only to loopback when allowLoopback, for local runs and tests), no
-// user info, a host. Addresses are checked where they are dialled (see
-// NewClient), after DNS resolution, so a name that resolves to a private
-// address later is refused too.
+// CheckURL validates a platform's webhook URL before any delivery by the
+// service's one URL rule (publicaddr.CheckURL): https to a host that can be
+// public, no user info; with allowLoopback (local runs and tests), http or
+// https to loopback too. Addresses are checked again where they are
+// dialled (see NewClient), after DNS resolution, so a name that resolves
+// to a private address is refused too.
 func CheckURL(raw string, allowLoopback bool) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return nil, fmt.Errorf("webhooks: invalid webhook URL")
-	}
-	if !asciiHost(u.Host) {
-		// Go's client maps a Unicode host to ASCII (IDNA) when it dials:
-		// full-width "ｌｏｃａｌｈｏｓｔ" and "127。0。0。1" become loopback
-		// after every rule here has passed them as public names.
-		return nil, errors.New("webhooks: the webhook URL's host must be ASCII (write an internationalised name in its xn-- form)")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !allowLoopback {
-			return nil, errors.New("webhooks: the webhook URL must use https")
-		}
-		host := u.Hostname()
-		ip, err := netip.ParseAddr(host)
-		if host != "localhost" && (err != nil || !ip.IsLoopback()) {
-			return nil, errors.New("webhooks: http is allowed only to loopback")
-		}
-	default:
-		return nil, errors.New("webhooks: the webhook URL must use https")
+	u, err := publicaddr.CheckURL(raw, allowLoopback)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: %w", refusal(err))
 	}
 	return u, nil
 }
 
-// asciiHost reports whether host (as url.Parse decodes it, percent-escapes
-// undone) is printable ASCII.
-func asciiHost(host string) bool {
-	for i := 0; i < len(host); i++ {
-		if host[i] <= 0x20 || host[i] >= 0x7f {
-			return false
-		}
+// urlRefusal is a webhook URL the rule refused: why, worded for the
+// platform (PATCH /config quotes it), with publicaddr's reason beneath.
+type urlRefusal struct {
+	why    string
+	reason error
+}
+
+func (e *urlRefusal) Error() string { return e.why }
+func (e *urlRefusal) Unwrap() error { return e.reason }
+
+// refusal words publicaddr.CheckURL's reason for a platform: PATCH /config
+// answers these texts, unchanged from before the rule moved there, plus
+// one each for the host syntax and port checks webhooks now share.
+func refusal(err error) error {
+	why := "invalid webhook URL" // not absolute, or user info
+	switch {
+	case errors.Is(err, publicaddr.ErrHostNotASCII):
+		why = "the webhook URL's host must be ASCII (write an internationalised name in its xn-- form)"
+	case errors.Is(err, publicaddr.ErrInvalidHost):
+		why = "the webhook URL's host is not a valid host name"
+	case errors.Is(err, publicaddr.ErrInvalidPort):
+		why = "the webhook URL's port is not valid"
+	case errors.Is(err, publicaddr.ErrHTTPNotLoopback):
+		why = "http is allowed only to loopback"
+	case errors.Is(err, publicaddr.ErrNotHTTPS):
+		why = "the webhook URL must use https"
+	case errors.Is(err, publicaddr.ErrNotPublic):
+		why = "the host is not a public address"
 	}
-	return true
+	return &urlRefusal{why: why, reason: err}
 }
 
 // SafeURL is what a log line may carry of a platform's URL: its scheme and
@@ -95,16 +89,16 @@ func withSafeURL(err error) error {
 }
 
 // NewClient is the HTTP client deliveries use: it refuses to connect to
-// any address allowedIP rejects (checked on the resolved address at dial
-// time, so DNS rebinding cannot reach the metadata service), never follows
-// redirects (a platform answers, it does not send us elsewhere), and
-// bounds each attempt by timeout.
+// any address publicaddr.Dialable rejects (checked on the resolved address
+// at dial time, so DNS rebinding cannot reach the metadata service), never
+// follows redirects (a platform answers, it does not send us elsewhere),
+// and bounds each attempt by timeout.
 func NewClient(timeout time.Duration, allowLoopback bool) *http.Client {
 	dialer := &net.Dialer{
 		Timeout: 5 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !allowedIP(ap.Addr(), allowLoopback) {
+			if err != nil || !publicaddr.Dialable(ap.Addr(), allowLoopback) {
 				return ErrForbiddenAddress
 			}
 			return nil

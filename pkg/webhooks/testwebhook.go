@@ -22,32 +22,15 @@ import (
 )
 
 // CheckEndpoint is the rule a platform's webhook endpoint must pass when
-// the platform sets it (PATCH /config, kyc.Platforms.CheckEndpoint): what
-// CheckURL demands (https, no user info, a host; http to loopback only
-// with allowLoopback), and a host that can be public without resolving it
-// (no localhost name, no non-public IP literal; publicaddr.Host). Names
-// are checked again where delivery dials them (NewClient), after DNS.
+// the platform sets it (PATCH /config, kyc.Platforms.CheckEndpoint): the
+// rule delivery applies (CheckURL, that is publicaddr.CheckURL), its
+// reason worded for the platform. Names are checked again where delivery
+// dials them (NewClient), after DNS.
 func CheckEndpoint(raw string, allowLoopback bool) error {
-	u, err := CheckURL(raw, allowLoopback)
-	if err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "webhooks: "))
-	}
-	host := u.Hostname()
-	if allowLoopback && u.Scheme == "http" {
-		return nil // CheckURL allowed only loopback
-	}
-	if !publicaddr.Host(host) && !(allowLoopback && isLoopbackHost(host)) {
-		return errors.New("the host is not a public address")
+	if _, err := publicaddr.CheckURL(raw, allowLoopback); err != nil {
+		return refusal(err)
 	}
 	return nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // MaxTestResponseBody bounds the endpoint's answer a test webhook reports.
