@@ -114,6 +114,9 @@ func badCases() []badCase {
 		{"http public host", uri(`"http://a.example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"http localhost lookalike", uri(`"http://localhost.evil.example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"http decimal loopback", uri(`"http://2130706433/"`), bad, "INVALID_INPUT", "redirectUri"},
+		// A browser reads these as 127.0.0.1 (found in review: accepted).
+		{"https decimal loopback", uri(`"https://2130706433/done"`), bad, "INVALID_INPUT", "redirectUri"},
+		{"https short-form loopback", uri(`"https://127.1/done"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"IDN unicode host", uri(`"https://bücher.example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"escaped unicode host", uri(`"https://b\u00fccher.example/"`), bad, "INVALID_INPUT", "redirectUri"},
 		{"percent-encoded host", uri(`"https://a%2eexample/"`), bad, "INVALID_INPUT", "redirectUri"},

@@ -148,6 +148,25 @@ func ValidHost(h string) bool {
 			return false
 		}
 	}
+	// A name whose last label is a number is no name to a browser: the
+	// URL standard reads it as an IPv4 address ("2130706433", "127.1",
+	// "0x7f.1" are 127.0.0.1), which no rule here would have judged.
+	labels := strings.Split(name, ".")
+	return !numeric(labels[len(labels)-1])
+}
+
+// numeric reports whether a label is what the URL standard's host parser
+// takes for a number: decimal digits, or 0x followed by hex digits.
+func numeric(label string) bool {
+	digits := "0123456789"
+	if len(label) >= 2 && (label[:2] == "0x" || label[:2] == "0X") {
+		label, digits = label[2:], "0123456789abcdefABCDEF"
+	}
+	for i := 0; i < len(label); i++ {
+		if !strings.ContainsRune(digits, rune(label[i])) {
+			return false
+		}
+	}
 	return true
 }
 

@@ -98,7 +98,7 @@ func TestCheckURL(t *testing.T) {
 		{"http://a.example/", true}:              "http not loopback",
 		{"http://10.0.0.1/", true}:               "http not loopback",
 		{"http://localhost.evil.example/", true}: "http not loopback",
-		{"http://2130706433/", true}:             "http not loopback",
+		{"http://2130706433/", true}:             "invalid host",
 		{"http://app.localhost/", true}:          "http not loopback",
 		{"http://localhost./", true}:             "http not loopback",
 		// Was accepted for redirectUri in local mode (compared
@@ -221,6 +221,10 @@ func TestValidHost(t *testing.T) {
 		"": false, ".": false, "a..b": false, "-a.example": false, "a-.example": false, "a_b.example": false,
 		label + "a.example": false, "xn--zz.example": false, "xn--.example": false, "fe80::1%eth0": false,
 		"bücher.example": false, "a%2eb": false,
+		// Numbers a browser reads as IPv4 (found in review: https://2130706433/
+		// passed as a public name and sent a browser to 127.0.0.1).
+		"2130706433": false, "127.1": false, "0x7f.1": false, "0x7f000001": false, "a.0x": false, "example.123": false,
+		"1a.example": true, "0xg.example": true, "a.0xg": true,
 	}
 	got := map[string]bool{}
 	for h := range want {
