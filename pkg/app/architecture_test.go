@@ -26,6 +26,7 @@ func TestPackageImports(t *testing.T) {
 		allowed []string
 		awsOK   bool
 	}{
+		"pkg/strictjson":            {nil, false},
 		"pkg/kyc":                   {nil, false},
 		"pkg/auth":                  {nil, false},
 		"pkg/publicaddr":            {nil, false},
