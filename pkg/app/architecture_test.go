@@ -8,9 +8,10 @@ import (
 )
 
 // TestPackageImports: dependencies flow inward (docs/architecture.md). The
-// domain imports nothing of ours and nothing of AWS; the HTTP edge knows no
-// AWS SDK and no store; stores and the provider know no HTTP edge; only
-// the composition root (pkg/app) sees everything.
+// domain imports nothing of ours but the leaf strictjson (which reads
+// every JSON body) and nothing of AWS; the HTTP edge knows no AWS SDK and
+// no store; stores and the provider know no HTTP edge; only the
+// composition root (pkg/app) sees everything.
 func TestPackageImports(t *testing.T) {
 	const mod = "github.com/grid-kyc/kyc-link/"
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "../...").Output()
@@ -27,7 +28,7 @@ func TestPackageImports(t *testing.T) {
 		awsOK   bool
 	}{
 		"pkg/strictjson":            {nil, false},
-		"pkg/kyc":                   {nil, false},
+		"pkg/kyc":                   {[]string{"pkg/strictjson"}, false},
 		"pkg/auth":                  {nil, false},
 		"pkg/publicaddr":            {nil, false},
 		"pkg/telemetry":             {nil, true},
