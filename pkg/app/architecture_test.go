@@ -38,7 +38,7 @@ func TestPackageImports(t *testing.T) {
 		"pkg/gridhook":              {[]string{"pkg/kyc"}, false},
 		"pkg/gridhook/gridhooktest": {[]string{"pkg/gridhook"}, false},
 		"pkg/sandbox":               {[]string{"pkg/kyc", "pkg/gridhook", "pkg/sumsub"}, false},
-		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/sumsub", "pkg/telemetry"}, false},
+		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/strictjson", "pkg/sumsub", "pkg/telemetry"}, false},
 		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
 		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets"}, true},
 		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks"}, false},
