@@ -33,7 +33,7 @@ func TestPackageImports(t *testing.T) {
 		"pkg/publicaddr":            {nil, false},
 		"pkg/telemetry":             {nil, true},
 		"pkg/secrets":               {[]string{"pkg/kyc", "pkg/telemetry"}, false},
-		"pkg/sumsub":                {[]string{"pkg/kyc", "pkg/telemetry"}, false},
+		"pkg/sumsub":                {[]string{"pkg/kyc", "pkg/strictjson", "pkg/telemetry"}, false},
 		"pkg/sumsub/sumsubtest":     {[]string{"pkg/sumsub"}, false},
 		"pkg/gridhook":              {[]string{"pkg/kyc"}, false},
 		"pkg/gridhook/gridhooktest": {[]string{"pkg/gridhook"}, false},
