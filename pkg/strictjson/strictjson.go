@@ -66,7 +66,8 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Error is a refusal. It never holds a value of the body, only keys.
+// Error is a refusal. Its message names keys, never a value of the body
+// (Err, encoding/json's own error, may quote one: do not show it).
 type Error struct {
 	Kind Kind
 	// Path is where: "" for the body itself, else the path of the field
