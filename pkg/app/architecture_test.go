@@ -8,9 +8,10 @@ import (
 )
 
 // TestPackageImports: dependencies flow inward (docs/architecture.md). The
-// domain imports nothing of ours and nothing of AWS; the HTTP edge knows no
-// AWS SDK and no store; stores and the provider know no HTTP edge; only
-// the composition root (pkg/app) sees everything.
+// domain imports nothing of ours but the leaf strictjson (which reads
+// every JSON body) and nothing of AWS; the HTTP edge knows no AWS SDK and
+// no store; stores and the provider know no HTTP edge; only the
+// composition root (pkg/app) sees everything.
 func TestPackageImports(t *testing.T) {
 	const mod = "github.com/grid-kyc/kyc-link/"
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "../...").Output()
@@ -26,17 +27,18 @@ func TestPackageImports(t *testing.T) {
 		allowed []string
 		awsOK   bool
 	}{
-		"pkg/kyc":                   {nil, false},
+		"pkg/strictjson":            {nil, false},
+		"pkg/kyc":                   {[]string{"pkg/strictjson"}, false},
 		"pkg/auth":                  {nil, false},
 		"pkg/publicaddr":            {nil, false},
 		"pkg/telemetry":             {nil, true},
 		"pkg/secrets":               {[]string{"pkg/kyc", "pkg/telemetry"}, false},
-		"pkg/sumsub":                {[]string{"pkg/kyc", "pkg/telemetry"}, false},
+		"pkg/sumsub":                {[]string{"pkg/kyc", "pkg/strictjson", "pkg/telemetry"}, false},
 		"pkg/sumsub/sumsubtest":     {[]string{"pkg/sumsub"}, false},
 		"pkg/gridhook":              {[]string{"pkg/kyc"}, false},
 		"pkg/gridhook/gridhooktest": {[]string{"pkg/gridhook"}, false},
 		"pkg/sandbox":               {[]string{"pkg/kyc", "pkg/gridhook", "pkg/sumsub"}, false},
-		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/sumsub", "pkg/telemetry"}, false},
+		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/strictjson", "pkg/sumsub", "pkg/telemetry"}, false},
 		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
 		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency", "pkg/ratelimit", "pkg/webhooks"}, true},
 		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false},

@@ -88,6 +88,8 @@ func badCases() []badCase {
 		{"bool uri", body(`{"redirectUri":false}`), bad, "INVALID_INPUT", "redirectUri"},
 		{"object uri", body(`{"redirectUri":{"a":1}}`), bad, "INVALID_INPUT", "redirectUri"},
 		{"array uri", body(`{"redirectUri":["https://a.example"]}`), bad, "INVALID_INPUT", "redirectUri"},
+		// The first problem in reading order: the type, before the rest.
+		{"malformed array uri", body(`{"redirectUri":[1 "x"]}`), bad, "INVALID_INPUT", "redirectUri"},
 		{"invalid UTF-8", body("{\"redirectUri\":\"https://a.example/\xff\"}"), bad, "INVALID_INPUT", "body"},
 		{"invalid UTF-8 key", body("{\"\xfe\":1}"), bad, "INVALID_INPUT", "body"},
 		{"64 KiB + 1", body(`{"redirectUri":"https://a.example/` + strings.Repeat("a", 64<<10-len(`{"redirectUri":"https://a.example/"}`)+1) + `"}`), bad, "INVALID_INPUT", "body"},

@@ -2,16 +2,15 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/publicaddr"
+	"github.com/grid-kyc/kyc-link/pkg/strictjson"
 )
 
 // Input limits; docs/input-rules.md explains each.
@@ -89,14 +88,14 @@ func idempotencyKey(h http.Header) (string, error) {
 
 // readBody reads at most MaxBody bytes and checks the content type.
 func readBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	body, err := strictjson.Read(r.Body, MaxBody)
+	if errors.Is(err, strictjson.ErrTooLarge) {
+		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", MaxBody)
+	}
 	if err != nil {
 		// A client that declares more than it sends runs into the
 		// request deadline here.
 		return nil, kyc.InvalidField("body", "The request body could not be read completely in time.")
-	}
-	if len(body) > MaxBody {
-		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", MaxBody)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
@@ -110,58 +109,50 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// decodeBody reads {"redirectUri": "..."} strictly: one JSON object, no
-// unknown or repeated fields, nothing after it. It returns the redirect URI.
+// linkRequestBody is the link request's body: {"redirectUri": "..."}, or {}.
+type linkRequestBody struct {
+	RedirectURI *string `json:"redirectUri"`
+}
+
+// decodeBody reads the body strictly (strictjson: one JSON object, no
+// unknown or repeated fields, nothing after it). It returns the redirect
+// URI.
 func decodeBody(body []byte, localRedirects bool) (string, error) {
 	if len(body) == 0 {
 		return "", nil
 	}
-	if !utf8.Valid(body) {
-		return "", kyc.InvalidField("body", "The request body is not valid UTF-8.")
+	var b linkRequestBody
+	if err := strictjson.Decode(body, &b, strictjson.Rules{}); err != nil {
+		return "", linkBodyError(err)
 	}
-	notObject := kyc.InvalidField("body", `The request body must be a JSON object such as {"redirectUri": "https://…"}, or empty.`)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", notObject
+	if b.RedirectURI == nil {
+		return "", nil
 	}
-	var redirect string
-	seen := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return "", notObject
-		}
-		name, _ := t.(string)
-		if name != "redirectUri" {
-			if len(name) > 64 {
-				name = name[:64] + "…"
-			}
-			return "", kyc.InvalidField(name, "Unknown field %q; the only accepted field is \"redirectUri\".", name)
-		}
-		if seen {
-			return "", kyc.InvalidField("redirectUri", "The field \"redirectUri\" appears more than once.")
-		}
-		seen = true
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return "", notObject
-		}
-		if err := json.Unmarshal(v, &redirect); err != nil || bytes.Equal(v, []byte("null")) {
-			return "", kyc.InvalidField("redirectUri", "redirectUri must be a string.")
-		}
+	if err := validRedirect(*b.RedirectURI, localRedirects); err != nil {
+		return "", err
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return "", notObject
+	return *b.RedirectURI, nil
+}
+
+// linkBodyError words a refusal of the link's body: any JSON that is not
+// one object is "body", with an example of the one that is.
+func linkBodyError(err error) error {
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return kyc.Internal(fmt.Errorf("httpapi: link body: %w", err))
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", notObject
+	switch {
+	case e.Kind == strictjson.NotUTF8:
+		return kyc.InvalidField("body", "The request body is not valid UTF-8.")
+	case e.Kind == strictjson.Unknown:
+		name := strictjson.Shorten(e.Path, 64)
+		return kyc.InvalidField(name, "Unknown field %q; the only accepted field is \"redirectUri\".", name)
+	case e.Kind == strictjson.Repeated:
+		return kyc.InvalidField("redirectUri", "The field \"redirectUri\" appears more than once.")
+	case e.Path == "redirectUri" && (e.Kind == strictjson.Null || e.Kind == strictjson.WrongType):
+		return kyc.InvalidField("redirectUri", "redirectUri must be a string.")
 	}
-	if seen {
-		if err := validRedirect(redirect, localRedirects); err != nil {
-			return "", err
-		}
-	}
-	return redirect, nil
+	return kyc.InvalidField("body", `The request body must be a JSON object such as {"redirectUri": "https://…"}, or empty.`)
 }
 
 // validRedirect accepts what the service's one URL rule accepts

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/strictjson"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -72,17 +73,18 @@ func (h *SumsubReceiver) serve(q *request) response {
 		r.Header.Del("WWW-Authenticate") // not Basic auth
 		return r
 	}
+	ev, err := sumsub.ParseEvent(body)
 	// A repeated key makes a signed body ambiguous (the decoder keeps the
 	// last one), so it is refused as the link route refuses one.
-	if name, earlier, found := repeatedKey(body); found {
+	var je *strictjson.Error
+	if errors.As(err, &je) && je.Kind == strictjson.Repeated {
 		q.attrs = append(q.attrs, slog.String("refused", "repeated JSON key"))
-		field := truncateKey(name)
-		if name != earlier {
-			return q.fail(kyc.InvalidField(field, "The key %q appears more than once in one object of the event (as %q too; keys that differ only in case are one key to the decoder).", field, truncateKey(earlier)))
+		field := strictjson.Shorten(je.Key, 64)
+		if je.Key != je.Earlier {
+			return q.fail(kyc.InvalidField(field, "The key %q appears more than once in one object of the event (as %q too; keys that differ only in case are one key to the decoder).", field, strictjson.Shorten(je.Earlier, 64)))
 		}
 		return q.fail(kyc.InvalidField(field, "The key %q appears more than once in one object of the event.", field))
 	}
-	ev, err := sumsub.ParseEvent(body)
 	if err != nil {
 		return q.fail(kyc.InvalidField("body", "The webhook body is not a Sumsub event."))
 	}

@@ -323,6 +323,8 @@ func TestSumsubWebhookRepeatedKeys(t *testing.T) {
 		{"externalUserId in another case", head + `,"externaluserid":"Customer:other","reviewResult":{"reviewAnswer":"GREEN"}}`, "externaluserid"},
 		{"inside an array", head + `,"reviewResult":{"reviewAnswer":"GREEN","rejectLabels":[]},"extra":[{"a":1,"a":2}]}`, "a"},
 		{"long key", head + `,"` + long + `":1,"` + long + `":2,"reviewResult":{"reviewAnswer":"GREEN"}}`, strings.Repeat("k", 64) + "…"},
+		// Before, a number no float64 holds ended the search for repeats.
+		{"after a huge number", head + `,"x":1e400,"reviewResult":{"reviewAnswer":"RED","reviewAnswer":"GREEN"}}`, "reviewAnswer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newReceiver(t)

@@ -132,6 +132,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", ind(`"nickname":"x"`), []string{"nickname"}},
 		{"case-folded name", ind(`"Email":"a@example.com"`), []string{"Email"}},
 		{"unknown nested field", ind(`"address":{"line1":"x","postalCode":"1","country":"US","zip":"1"}`), []string{"address.zip"}},
+		{"long unknown field", ind(`"` + strings.Repeat("a", 99) + `éé":1`), []string{strings.Repeat("a", 99) + "…"}},
 		{"repeated field", ind(`"email":"a@example.com","email":"b@example.com"`), []string{"email"}},
 		{"null", ind(`"email":null`), []string{"email"}},
 		{"read-only id", ind(`"id":"Customer:1"`), []string{"id"}},

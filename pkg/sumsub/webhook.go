@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/strictjson"
 )
 
 // Webhook digest algorithms (header X-Payload-Digest-Alg).
@@ -111,10 +111,14 @@ const (
 // createdAtLayout is Sumsub's createdAtMs: UTC, milliseconds.
 const createdAtLayout = "2006-01-02 15:04:05.000"
 
-// ParseEvent reads a verified webhook body.
+// ParseEvent reads a verified webhook body. Sumsub adds fields and sends
+// nulls as it pleases, so those are read as encoding/json reads them; a
+// key repeated in one object (in any case) is refused: two readers of the
+// same signed bytes could disagree on what it says. Such a refusal wraps
+// a *strictjson.Error of kind Repeated.
 func ParseEvent(body []byte) (Event, error) {
 	var e Event
-	if err := json.Unmarshal(body, &e); err != nil {
+	if err := strictjson.Decode(body, &e, strictjson.Rules{Open: true}); err != nil {
 		return Event{}, fmt.Errorf("sumsub webhook: body is not a JSON event: %w", err)
 	}
 	if e.Type == "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/strictjson"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -120,5 +121,15 @@ func TestEventReviewMapping(t *testing.T) {
 		if _, err := sumsub.ParseEvent([]byte(bad)); err == nil {
 			t.Errorf("ParseEvent(%q) accepted", bad)
 		}
+	}
+}
+
+// TestParseEventRefusesRepeatedKeys: a key repeated in one object, in any
+// case, is refused as a *strictjson.Error the receiver names in its answer.
+func TestParseEventRefusesRepeatedKeys(t *testing.T) {
+	_, err := sumsub.ParseEvent([]byte(`{"type":"applicantPending","externalUserId":"c1","TYPE":"applicantReviewed"}`))
+	var e *strictjson.Error
+	if !errors.As(err, &e) || e.Kind != strictjson.Repeated || e.Key != "TYPE" || e.Earlier != "type" {
+		t.Fatalf("ParseEvent = %v; want the repeated TYPE, first spelt type", err)
 	}
 }
