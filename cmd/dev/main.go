@@ -13,26 +13,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 )
@@ -122,97 +117,17 @@ func run(logger *slog.Logger) error {
 const devStack = "kyc-link"
 
 func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Template, seed app.Seed, publicURL, signing string) (map[string]string, error) {
-	db, q, sm := moto.DynamoDB(), moto.SQS(), moto.SecretsManager()
-	names := map[string]string{} // logical id -> name or URL
-	for _, t := range tpl.Tables {
-		in := &dynamodb.CreateTableInput{
-			TableName:   aws.String(t.LogicalID),
-			KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(t.HashKey), KeyType: types.KeyTypeHash}},
-			BillingMode: types.BillingModePayPerRequest,
-		}
-		attrs := map[string]string{t.HashKey: "S"}
-		maps.Copy(attrs, t.Attributes)
-		for _, name := range slices.Sorted(maps.Keys(attrs)) {
-			in.AttributeDefinitions = append(in.AttributeDefinitions,
-				types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeType(attrs[name])})
-		}
-		for _, ix := range t.Indexes {
-			gsi := types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name),
-				KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(ix.HashKey), KeyType: types.KeyTypeHash}},
-				Projection: &types.Projection{ProjectionType: types.ProjectionType(ix.Projection)}}
-			if ix.RangeKey != "" {
-				gsi.KeySchema = append(gsi.KeySchema, types.KeySchemaElement{AttributeName: aws.String(ix.RangeKey), KeyType: types.KeyTypeRange})
-			}
-			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi)
-			names[ix.Name] = ix.Name // an Environment literal naming the index
-		}
-		if t.Stream {
-			in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
-		}
-		if _, err := db.CreateTable(ctx, in); err != nil {
-			return nil, fmt.Errorf("create table %s: %w", t.LogicalID, err)
-		}
-		if t.TTL != "" {
-			if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(t.LogicalID),
-				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTL), Enabled: aws.Bool(true)}}); err != nil {
-				return nil, fmt.Errorf("TTL of %s: %w", t.LogicalID, err)
-			}
-		}
-		names[t.LogicalID] = t.LogicalID
-	}
-	for _, id := range tpl.Queues {
-		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(id)})
-		if err != nil {
-			return nil, fmt.Errorf("create queue %s: %w", id, err)
-		}
-		names[id] = aws.ToString(out.QueueUrl)
-	}
-
-	// KMS keys (symmetric, as the template's) under the aliases the
-	// template gives them, in a stack named kyc-link.
-	keys := kms.NewFromConfig(moto.Config())
-	for _, id := range tpl.Keys {
-		out, err := keys.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("make dev: " + id),
-			KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
-		if err != nil {
-			return nil, fmt.Errorf("create KMS key %s: %w", id, err)
-		}
-		names[id] = aws.ToString(out.KeyMetadata.Arn)
-	}
-	for _, a := range tpl.Aliases {
-		key, ok := names[a.TargetKey]
-		if !ok {
-			return nil, fmt.Errorf("alias %s names no key of the template (%s)", a.LogicalID, a.TargetKey)
-		}
-		name := a.AliasName(devStack)
-		if _, err := keys.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(name), TargetKeyId: aws.String(key)}); err != nil {
-			return nil, fmt.Errorf("create KMS alias %s: %w", name, err)
-		}
-		names[a.LogicalID] = name
-	}
-
-	secrets := map[string]string{
+	st, err := motostack.Provision(ctx, moto, tpl, motostack.Options{Stack: devStack, Secrets: map[string]string{
 		"ApiTokensSecretArn":         string(seed.APITokens),
 		"SumsubSecretArn":            string(seed.Sumsub),
 		"WebhookSigningKeySecretArn": signing,
+	}})
+	if err != nil {
+		return nil, err
 	}
-	// The secrets the stack makes itself, generated as Secrets Manager
-	// would (GenerateSecretString).
-	for _, sec := range tpl.Secrets {
-		v, err := sec.Value()
-		if err != nil {
-			return nil, err
-		}
-		secrets[sec.LogicalID] = v
-	}
-	for param, value := range secrets {
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(param), SecretString: aws.String(value)}); err != nil {
-			return nil, fmt.Errorf("create secret %s: %w", param, err)
-		}
-		names[param] = param
-	}
+	db := moto.DynamoDB()
 	for _, item := range seed.CustomerItems() {
-		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("CustomersTable"), Item: item}); err != nil {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Names["CustomersTable"]), Item: item}); err != nil {
 			return nil, fmt.Errorf("seed customer: %w", err)
 		}
 	}
@@ -223,28 +138,17 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		}
 		// Configured now, as PATCH /config would have: GET and PATCH
 		// /config answer createdAt and updatedAt.
-		now := &types.AttributeValueMemberS{Value: kyc.FormatTime(time.Now())}
-		item := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: p.ID}, "webhookUrl": &types.AttributeValueMemberS{Value: url},
-			"createdAt": now, "updatedAt": now}
-		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("PlatformsTable"), Item: item}); err != nil {
+		now := time.Now()
+		item := awsstore.PlatformItem(kyc.PlatformConfig{PlatformID: p.ID, WebhookEndpoint: url, CreatedAt: now, UpdatedAt: now})
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Names["PlatformsTable"]), Item: item}); err != nil {
 			return nil, fmt.Errorf("seed platform: %w", err)
 		}
 	}
 
 	// Every variable a function's Environment points at a table, queue or
-	// secret gets that resource's local name.
-	env := map[string]string{
-		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sandbox", "WEBHOOK_ALLOW_LOOPBACK": "true",
-		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": motoserver.Region,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-	}
-	for _, vars := range tpl.Env {
-		for k, ref := range vars {
-			if name, ok := names[ref]; ok {
-				env[k] = name
-			}
-		}
-	}
+	// secret has that resource's local name.
+	env := st.Env
+	env["KYC_BACKEND"], env["KYC_PROVIDER"], env["WEBHOOK_ALLOW_LOOPBACK"] = "aws", "sandbox", "true"
 	for _, must := range []string{"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "PLATFORMS_TABLE",
 		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID", "IDEMPOTENCY_KEY_SECRET_ID"} {
 		if env[must] == "" {

@@ -51,6 +51,20 @@ func (p *Platforms) outage(op string, err error) error {
 		fmt.Errorf("%s (table %s): %w", op, p.Table, err))
 }
 
+// PlatformItem is c's item in the platforms table, in the format every
+// reader of the table reads (make dev seeds its platforms with it).
+func PlatformItem(c kyc.PlatformConfig) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{attrID: s(c.PlatformID)}
+	putIf(item, attrWebhookURL, c.WebhookEndpoint)
+	if !c.CreatedAt.IsZero() {
+		item[attrCreatedAt] = s(kyc.FormatTime(c.CreatedAt))
+	}
+	if !c.UpdatedAt.IsZero() {
+		item[attrUpdatedAt] = s(kyc.FormatTime(c.UpdatedAt))
+	}
+	return item
+}
+
 func configFromItem(platformID string, item map[string]types.AttributeValue) kyc.PlatformConfig {
 	str := func(k string) string {
 		if v, ok := item[k].(*types.AttributeValueMemberS); ok {

@@ -1,0 +1,225 @@
+// Package motostack makes template.yaml's resources in moto_server: the
+// tables (keys, indexes, streams, TTL), queues, KMS keys and their aliases,
+// and secrets (the stack's generated ones as Secrets Manager would make
+// them, the parameter secrets from the caller), and returns the
+// environment each function's Environment names. make dev and the tests
+// provision through it, so no table, queue or secret of a test differs
+// from the template's, and none is created by hand.
+package motostack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/samtemplate"
+)
+
+// Options says what to make.
+type Options struct {
+	// Suffix ends every resource's name, so tests sharing one moto never
+	// meet ("" for make dev: the logical ids are the names).
+	Suffix string
+	// Stack is the stack name the aliases' ${AWS::StackName} stands for
+	// (default "kyc-link", whose customer data alias is the
+	// configuration's default).
+	Stack string
+	// Secrets are the values of the secrets the template takes as
+	// parameters (ApiTokensSecretArn, SumsubSecretArn,
+	// WebhookSigningKeySecretArn), by parameter name; one not given is
+	// not made.
+	Secrets map[string]string
+	// Only, when not empty, limits what is made to these logical ids
+	// (tables, queues, keys, generated secrets, parameters); an alias
+	// comes with its key.
+	Only []string
+}
+
+// Stack is what was made.
+type Stack struct {
+	// Names maps each logical id (and each index name) to its local name,
+	// queue URL or key ARN.
+	Names map[string]string
+	// Env is every function's Environment variable that names something
+	// made, set to its local name, plus the AWS_* variables that point
+	// the SDK at moto.
+	Env map[string]string
+}
+
+func (o Options) wants(id string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, id) }
+
+// Provision makes tpl's resources in moto as o says.
+func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Template, o Options) (*Stack, error) {
+	if o.Stack == "" {
+		o.Stack = "kyc-link"
+	}
+	db, q, sm, keys := moto.DynamoDB(), moto.SQS(), moto.SecretsManager(), kms.NewFromConfig(moto.Config())
+	names := map[string]string{}
+	for _, t := range tpl.Tables {
+		if !o.wants(t.LogicalID) {
+			continue
+		}
+		name := t.LogicalID + o.Suffix
+		if err := createTable(ctx, db, name, t); err != nil {
+			return nil, err
+		}
+		names[t.LogicalID] = name
+		for _, ix := range t.Indexes {
+			names[ix.Name] = ix.Name // an Environment literal naming the index
+		}
+	}
+	for _, id := range tpl.Queues {
+		if !o.wants(id) {
+			continue
+		}
+		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(id + o.Suffix)})
+		if err != nil {
+			return nil, fmt.Errorf("create queue %s: %w", id, err)
+		}
+		names[id] = aws.ToString(out.QueueUrl)
+	}
+	for _, id := range tpl.Keys {
+		if !o.wants(id) {
+			continue
+		}
+		out, err := keys.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("motostack: " + id + o.Suffix),
+			KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
+		if err != nil {
+			return nil, fmt.Errorf("create KMS key %s: %w", id, err)
+		}
+		names[id] = aws.ToString(out.KeyMetadata.Arn)
+	}
+	for _, a := range tpl.Aliases {
+		key, ok := names[a.TargetKey]
+		if !ok {
+			continue // its key was not asked for
+		}
+		name := a.AliasName(o.Stack) + o.Suffix
+		if _, err := keys.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(name), TargetKeyId: aws.String(key)}); err != nil {
+			return nil, fmt.Errorf("create KMS alias %s: %w", name, err)
+		}
+		names[a.LogicalID] = name
+	}
+	secrets := map[string]string{}
+	for id, v := range o.Secrets {
+		if o.wants(id) {
+			secrets[id] = v
+		}
+	}
+	for _, sec := range tpl.Secrets {
+		if !o.wants(sec.LogicalID) {
+			continue
+		}
+		v, err := sec.Value()
+		if err != nil {
+			return nil, err
+		}
+		secrets[sec.LogicalID] = v
+	}
+	for _, id := range slices.Sorted(maps.Keys(secrets)) {
+		name := id + o.Suffix
+		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(secrets[id])}); err != nil {
+			return nil, fmt.Errorf("create secret %s: %w", id, err)
+		}
+		names[id] = name
+	}
+	env := map[string]string{"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": motoserver.Region,
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+	for _, vars := range tpl.Env {
+		for k, ref := range vars {
+			if name, ok := names[ref]; ok {
+				env[k] = name
+			}
+		}
+	}
+	return &Stack{Names: names, Env: env}, nil
+}
+
+// createTable makes table t as the template declares it, named name.
+func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtemplate.Table) error {
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(t.HashKey), KeyType: types.KeyTypeHash}},
+		BillingMode: types.BillingModePayPerRequest,
+	}
+	attrs := map[string]string{t.HashKey: "S"}
+	maps.Copy(attrs, t.Attributes)
+	for _, a := range slices.Sorted(maps.Keys(attrs)) {
+		in.AttributeDefinitions = append(in.AttributeDefinitions,
+			types.AttributeDefinition{AttributeName: aws.String(a), AttributeType: types.ScalarAttributeType(attrs[a])})
+	}
+	for _, ix := range t.Indexes {
+		gsi := types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(ix.HashKey), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(ix.Projection)}}
+		if ix.RangeKey != "" {
+			gsi.KeySchema = append(gsi.KeySchema, types.KeySchemaElement{AttributeName: aws.String(ix.RangeKey), KeyType: types.KeyTypeRange})
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi)
+	}
+	if t.Stream {
+		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
+	}
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		return fmt.Errorf("create table %s: %w", t.LogicalID, err)
+	}
+	if t.TTL != "" {
+		if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTL), Enabled: aws.Bool(true)}}); err != nil {
+			return fmt.Errorf("TTL of %s: %w", t.LogicalID, err)
+		}
+	}
+	return nil
+}
+
+// Template reads template.yaml at the module's root, found from the
+// working directory up (a test runs in its package's folder).
+func Template() (*samtemplate.Template, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return samtemplate.Load(filepath.Join(dir, "template.yaml"))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, errors.New("motostack: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// New provisions for a test: template.yaml's resources (those o.Only
+// names, if any) under a suffix of its own, in moto (which tb needs).
+func New(tb testing.TB, moto *motoserver.Server, o Options) *Stack {
+	tb.Helper()
+	moto = moto.Need(tb)
+	tpl, err := Template()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if o.Suffix == "" {
+		o.Suffix = "-" + motoserver.Name("t")
+	}
+	st, err := Provision(context.Background(), moto, tpl, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
