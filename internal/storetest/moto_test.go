@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
@@ -28,14 +29,12 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 func TestMotoCustomers(t *testing.T) {
 	srv := moto.Need(t)
 	k := kms.NewFromConfig(srv.Config())
-	key := CreateKey(t, k)
+	key := motostack.New(t, srv, motostack.Options{Only: []string{"CustomerDataKey"}}).Names["CustomerDataKey"]
 	CustomerRecords(t, func(t *testing.T) Env {
-		table := motoserver.Name("customers")
+		st := motostack.New(t, srv, motostack.Options{Only: []string{"CustomersTable", "WebhookOutboxTable"}})
+		table, outbox := st.Names["CustomersTable"], st.Names["WebhookOutboxTable"]
 		db := srv.DynamoDB()
-		CreateCustomersTable(t, db, table, "byPlatform")
 		count := &Counting{Client: db}
-		outbox := motoserver.Name("outbox")
-		srv.CreateTable(t, outbox, "id")
 		store := &awsstore.Customers{Client: count, Table: table, Index: "byPlatform", OutboxTable: outbox}
 		return Env{
 			Records: store, Links: store, Reviews: store,
@@ -58,10 +57,9 @@ func TestMotoCustomers(t *testing.T) {
 func TestMotoReviews(t *testing.T) {
 	srv := moto.Need(t)
 	Reviews(t, func(t *testing.T, cs ...kyc.Customer) ReviewEnv {
-		table, outbox := motoserver.Name("customers"), motoserver.Name("outbox")
+		st := motostack.New(t, srv, motostack.Options{Only: []string{"CustomersTable", "WebhookOutboxTable"}})
+		table, outbox := st.Names["CustomersTable"], st.Names["WebhookOutboxTable"]
 		db := srv.DynamoDB()
-		CreateCustomersTable(t, db, table, "byPlatform")
-		srv.CreateTable(t, outbox, "id")
 		for _, c := range cs {
 			if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: awsstore.CustomerItem(c)}); err != nil {
 				t.Fatal(err)
@@ -91,8 +89,7 @@ func TestMotoReviews(t *testing.T) {
 func TestMotoPlatforms(t *testing.T) {
 	srv := moto.Need(t)
 	PlatformStore(t, func(t *testing.T) (kyc.PlatformStore, webhooks.Platforms) {
-		table := motoserver.Name("platforms")
-		srv.CreateTable(t, table, "id")
+		table := motostack.New(t, srv, motostack.Options{Only: []string{"PlatformsTable"}}).Names["PlatformsTable"]
 		db := srv.DynamoDB()
 		p := &awsstore.Platforms{Client: db, Table: table}
 		return p, p
@@ -102,7 +99,7 @@ func TestMotoPlatforms(t *testing.T) {
 func TestMotoKMSSealer(t *testing.T) {
 	srv := moto.Need(t)
 	k := kms.NewFromConfig(srv.Config())
-	key := CreateKey(t, k)
+	key := motostack.New(t, srv, motostack.Options{Only: []string{"CustomerDataKey"}}).Names["CustomerDataKey"]
 	Sealer(t, &awsstore.KMSSealer{Client: k, KeyID: key}, func(ct []byte, customerID, platformID string) ([]byte, error) {
 		out, err := k.Decrypt(context.Background(), &kms.DecryptInput{CiphertextBlob: ct,
 			EncryptionContext: map[string]string{"customerId": customerID, "platformId": platformID}})

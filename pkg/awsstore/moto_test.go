@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
-	"github.com/grid-kyc/kyc-link/internal/storetest"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/memstore"
@@ -31,8 +31,7 @@ func S(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 func use(t *testing.T) (*kyc.Customers, *dynamodb.Client, string) {
 	srv := moto.Need(t)
 	db := srv.DynamoDB()
-	table := motoserver.Name("customers")
-	storetest.CreateCustomersTable(t, db, table, "byPlatform")
+	table := motostack.New(t, srv, motostack.Options{Only: []string{"CustomersTable"}}).Names["CustomersTable"]
 	return &kyc.Customers{Store: &awsstore.Customers{Client: db, Table: table, Index: "byPlatform"}, Sealer: memstore.NewSealer(),
 		CursorKey: memstore.RandomKey(), Now: time.Now}, db, table
 }
@@ -86,10 +85,12 @@ func TestFaults(t *testing.T) {
 	cfg.BaseEndpoint = aws.String("http://127.0.0.1:1") // nothing listens there
 	cfg.RetryMaxAttempts = 1
 	down := dynamodb.NewFromConfig(cfg)
-	noIndex := motoserver.Name("customers")
-	srv.CreateTable(t, noIndex, "id")
+	// A customers table without the by-platform index: the platforms
+	// table has that shape.
+	st := motostack.New(t, srv, motostack.Options{Only: []string{"PlatformsTable", "CustomerDataKey"}})
+	noIndex := st.Names["PlatformsTable"]
 	k := kms.NewFromConfig(srv.Config())
-	key := storetest.CreateKey(t, k)
+	key := st.Names["CustomerDataKey"]
 
 	internal := func(name, resource string, err error) {
 		t.Helper()
@@ -128,8 +129,7 @@ func TestPlatformItemKeepsItsOtherAttributes(t *testing.T) {
 	ctx := context.Background()
 	srv := moto.Need(t)
 	db := srv.DynamoDB()
-	table := motoserver.Name("platforms")
-	srv.CreateTable(t, table, "id")
+	table := motostack.New(t, srv, motostack.Options{Only: []string{"PlatformsTable"}}).Names["PlatformsTable"]
 	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
 		"id": S("p1"), "webhookUrl": S("https://old.example.com"), "rateLimit": &types.AttributeValueMemberN{Value: "5"}}}); err != nil {
 		t.Fatal(err)
@@ -159,8 +159,7 @@ func TestPlatformItemKeepsItsOtherAttributes(t *testing.T) {
 func TestLinkReadsHandWrittenItems(t *testing.T) {
 	srv := moto.Need(t)
 	db := srv.DynamoDB()
-	table := motoserver.Name("customers")
-	srv.CreateTable(t, table, "id")
+	table := motostack.New(t, srv, motostack.Options{Only: []string{"CustomersTable"}}).Names["CustomersTable"]
 	put := func(item map[string]types.AttributeValue) {
 		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 			t.Fatal(err)

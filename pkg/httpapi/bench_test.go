@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/grid-kyc/kyc-link/internal/ddbcount"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 )
 
@@ -17,8 +17,7 @@ import (
 // key, 1 for a replay. Latency here is moto's, not DynamoDB's.
 func BenchmarkRequest(b *testing.B) {
 	moto := moto.Need(b)
-	table := motoserver.Name("bench-idem")
-	moto.CreateTable(b, table, "pk")
+	table := motostack.New(b, moto, motostack.Options{Only: []string{"IdempotencyTable"}}).Names["IdempotencyTable"]
 	db := &ddbcount.Client{API: moto.DynamoDB()}
 	e := newEnv(b, &awsstore.Idempotency{Client: db, Table: table})
 	e.unchecked = true

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/memstore"
@@ -24,8 +25,7 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 
 func dynamoIdem(t *testing.T) idempotency.Store {
 	moto := moto.Need(t)
-	name := motoserver.Name("idem")
-	moto.CreateTable(t, name, "pk")
+	name := motostack.New(t, moto, motostack.Options{Only: []string{"IdempotencyTable"}}).Names["IdempotencyTable"]
 	return &awsstore.Idempotency{Client: moto.DynamoDB(), Table: name}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/ddbcount"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
@@ -23,8 +24,7 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 func dynamoStore(t testing.TB, dropOld bool) (*awsstore.Idempotency, *ddbcount.Client) {
 	t.Helper()
 	moto := moto.Need(t)
-	name := motoserver.Name("guard")
-	moto.CreateTable(t, name, "pk")
+	name := motostack.New(t, moto, motostack.Options{Only: []string{"IdempotencyTable"}}).Names["IdempotencyTable"]
 	db := &ddbcount.Client{API: moto.DynamoDB(), DropOld: dropOld}
 	return &awsstore.Idempotency{Client: db, Table: name}, db
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 )
@@ -29,8 +29,7 @@ func TestLostAnswersAreOwnWrites(t *testing.T) {
 		proxy := faultproxy.New(t, moto.URL)
 		cfg := moto.Config()
 		cfg.BaseEndpoint = aws.String(proxy.URL)
-		table := motoserver.Name("lost")
-		moto.CreateTable(t, table, "pk")
+		table := motostack.New(t, moto, motostack.Options{Only: []string{"IdempotencyTable"}}).Names["IdempotencyTable"]
 		logs := &logbuf.Buffer{}
 		g := &idempotency.Guard{Secret: secret, Store: &awsstore.Idempotency{Client: dynamodb.NewFromConfig(cfg), Table: table},
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
 )
@@ -24,9 +25,8 @@ func TestMain(m *testing.M) { os.Exit(motoserver.Main(m, &moto)) }
 func init() {
 	dynamoBackend = func(t *testing.T, def ratelimit.Limit, f func(t *testing.T, counter ratelimit.Counter, overrides *ratelimit.Overrides)) {
 		moto := moto.Need(t)
-		rates, platforms := motoserver.Name("rates"), motoserver.Name("platforms")
-		moto.CreateTable(t, rates, "pk")
-		moto.CreateTable(t, platforms, "id")
+		st := motostack.New(t, moto, motostack.Options{Only: []string{"RateLimitTable", "PlatformsTable"}})
+		rates, platforms := st.Names["RateLimitTable"], st.Names["PlatformsTable"]
 		db := moto.DynamoDB()
 		_, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(platforms), Item: map[string]types.AttributeValue{
 			"id": &types.AttributeValueMemberS{Value: "a"}, "rateLimit": &types.AttributeValueMemberN{Value: "1"},
