@@ -18,10 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
-	"github.com/grid-kyc/kyc-link/internal/storetest"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
@@ -46,28 +45,21 @@ type stack struct {
 func newStack(t *testing.T) stack {
 	t.Helper()
 	moto := moto.Need(t)
-	sfx := motoserver.Name("seed")
-	env := map[string]string{
-		"KYC_BACKEND": "aws", "CUSTOMERS_TABLE": "cust-" + sfx, "CUSTOMERS_BY_PLATFORM_INDEX": "byPlatform",
-		"IDEMPOTENCY_TABLE": "idem-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
-		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "CURSOR_KEY_SECRET_ID": "cursor-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
-		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx,
-		// The test's platform listens on loopback, over http.
-		"WEBHOOK_ALLOW_LOOPBACK": "true",
-	}
-	db := moto.DynamoDB()
-	storetest.CreateCustomersTable(t, db, env["CUSTOMERS_TABLE"], "byPlatform")
-	moto.CreateTable(t, env["IDEMPOTENCY_TABLE"], "pk")
-	moto.CreateTable(t, env["PLATFORMS_TABLE"], "id")
-	env["CUSTOMER_DATA_KEY_ID"] = storetest.CreateKey(t, kms.NewFromConfig(moto.Config()))
-	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok-old","platformId":"p0","secretSha256":"`+auth.DigestHex("old")+`"}]}`)
-	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("Ck9", 15)+`"}`)
-	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("Ik9", 15)+`"}`)
 	signing, _, err := gridhook.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signing)
+	st := motostack.New(t, moto, motostack.Options{
+		Only: []string{"CustomersTable", "IdempotencyTable", "PlatformsTable", "CustomerDataKey", "CursorKeySecret",
+			"IdempotencyKeySecret", "ApiTokensSecretArn", "WebhookSigningKeySecretArn"},
+		Secrets: map[string]string{
+			"ApiTokensSecretArn":         `{"tokens":[{"id":"tok-old","platformId":"p0","secretSha256":"` + auth.DigestHex("old") + `"}]}`,
+			"WebhookSigningKeySecretArn": signing,
+		}})
+	env := st.Env
+	env["KYC_BACKEND"] = "aws"
+	// The test's platform listens on loopback, over http.
+	env["WEBHOOK_ALLOW_LOOPBACK"] = "true"
 	key, err := gridhook.ParseSigningSecret(signing)
 	if err != nil {
 		t.Fatal(err)

@@ -14,12 +14,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/internal/e2e"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
@@ -75,35 +77,23 @@ func TestAWSModeAgainstMotoAndFakeSumsub(t *testing.T) {
 	fake := sumsubtest.NewServer(creds)
 	defer fake.Close()
 
-	moto.CreateTable(t, "e2e-customers", "id")
-	moto.CreateTable(t, "e2e-idempotency", "pk")
-	moto.CreateTable(t, "e2e-rate-limits", "pk")
-	moto.CreateTable(t, "e2e-platforms", "id")
-	moto.PutSecret(t, "e2e/api-tokens", `{"tokens":[{"id":"tok-e2e","platformId":"platform-e2e","secretSha256":"`+auth.DigestHex("e2e-client-secret")+`"}]}`)
-	moto.PutSecret(t, "e2e/sumsub", `{"appToken":"sbx:e2e-token","secretKey":"e2e-secret-key"}`)
-	moto.PutSecret(t, "e2e/idempotency-key", `{"key":"idempotency-key-of-the-tests-44-characters"}`)
+	st := motostack.New(t, moto, motostack.Options{Secrets: map[string]string{
+		"ApiTokensSecretArn": `{"tokens":[{"id":"tok-e2e","platformId":"platform-e2e","secretSha256":"` + auth.DigestHex("e2e-client-secret") + `"}]}`,
+		"SumsubSecretArn":    `{"appToken":"sbx:e2e-token","secretKey":"e2e-secret-key"}`,
+	}})
 	_, err := moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{
-		TableName: aws.String("e2e-customers"),
-		Item: map[string]types.AttributeValue{
-			"id":           &types.AttributeValueMemberS{Value: "Customer:e2e-1"},
-			"platformId":   &types.AttributeValueMemberS{Value: "platform-e2e"},
-			"customerType": &types.AttributeValueMemberS{Value: "BUSINESS"},
-			"kycStatus":    &types.AttributeValueMemberS{Value: "UNVERIFIED"},
-			"email":        &types.AttributeValueMemberS{Value: "e2e@example.com"},
-		},
+		TableName: aws.String(st.Names["CustomersTable"]),
+		Item: awsstore.CustomerItem(kyc.Customer{ID: "Customer:e2e-1", PlatformID: "platform-e2e", Type: kyc.Business,
+			KYCStatus: kyc.StatusUnverified, Email: "e2e@example.com"}),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	base, logs := start(t,
+	base, logs := start(t, append(st.Function("KycLinkFunction"),
 		"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub",
-		"AWS_ENDPOINT_URL="+moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"CUSTOMERS_TABLE=e2e-customers", "IDEMPOTENCY_TABLE=e2e-idempotency",
-		"RATE_LIMIT_TABLE=e2e-rate-limits", "PLATFORMS_TABLE=e2e-platforms",
-		"API_TOKENS_SECRET_ID=e2e/api-tokens", "SUMSUB_SECRET_ID=e2e/sumsub", "IDEMPOTENCY_KEY_SECRET_ID=e2e/idempotency-key",
 		"SUMSUB_BASE_URL="+fake.URL, "SUMSUB_LEVEL_BUSINESS=e2e-kyb", "KYC_LINK_TTL=15m",
-	)
+	)...)
 	good := basicAuth("tok-e2e", "e2e-client-secret")
 	url := base + "/customers/Customer:e2e-1/kyc-link"
 

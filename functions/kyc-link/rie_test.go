@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,10 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
@@ -186,31 +190,33 @@ func TestLambdaAnswersWithinItsTimeoutWhenCleanupHangs(t *testing.T) {
 			t.Cleanup(fake.Close)
 			fake.SetDelay(tc.sumsubDelay)
 			proxy := faultproxy.New(t, moto.URL)
-			sfx := motoserver.Name("rie")
-			moto.CreateTable(t, "cust-"+sfx, "id")
-			moto.CreateTable(t, "idem-"+sfx, "pk")
-			moto.CreateTable(t, "rate-"+sfx, "pk")
-			moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
-			moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:rie","secretKey":"rie-secret-key"}`)
-			moto.PutSecret(t, "idem-key-"+sfx, `{"key":"idempotency-key-of-the-tests-44-characters"}`)
-			moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
-				Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
+			st := motostack.New(t, moto, motostack.Options{
+				Only: []string{"CustomersTable", "IdempotencyTable", "RateLimitTable", "ApiTokensSecretArn", "SumsubSecretArn", "IdempotencyKeySecret"},
+				Secrets: map[string]string{
+					"ApiTokensSecretArn": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+					"SumsubSecretArn":    `{"appToken":"sbx:rie","secretKey":"rie-secret-key"}`,
+				}})
+			moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(st.Names["CustomersTable"]),
+				Item: awsstore.CustomerItem(kyc.Customer{ID: "c1", PlatformID: "p"})})
 			proxy.Set(tc.hang, faultproxy.Hang)
 
-			invoke := underRIE(t, tc.timeout,
-				"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL="+fake.URL,
-				"AWS_ENDPOINT_URL="+proxy.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-				"CUSTOMERS_TABLE=cust-"+sfx, "IDEMPOTENCY_TABLE=idem-"+sfx, "RATE_LIMIT_TABLE=rate-"+sfx,
-				"API_TOKENS_SECRET_ID=tokens-"+sfx, "SUMSUB_SECRET_ID=sumsub-"+sfx, "IDEMPOTENCY_KEY_SECRET_ID=idem-key-"+sfx)
+			env := []string{"KYC_BACKEND=aws", "KYC_PROVIDER=sumsub", "SUMSUB_BASE_URL=" + fake.URL}
+			for _, kv := range st.Function("KycLinkFunction") {
+				if strings.HasPrefix(kv, "AWS_ENDPOINT_URL=") {
+					kv = "AWS_ENDPOINT_URL=" + proxy.URL // through the fault proxy
+				}
+				env = append(env, kv)
+			}
+			invoke := underRIE(t, tc.timeout, env...)
 			start := time.Now()
-			raw := invoke(keyedEvent(t, "c1", "k-"+sfx))
+			raw := invoke(keyedEvent(t, "c1", "k-"+motoserver.Name("rie")))
 			var got struct {
 				StatusCode float64 `json:"statusCode"`
 			}
 			if err := json.Unmarshal(raw, &got); err != nil || got.StatusCode != tc.wantStatus {
 				t.Fatalf("invocation result %s; want an API Gateway response with status %v (not a Lambda timeout)", raw, tc.wantStatus)
 			}
-			out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("idem-" + sfx)})
+			out, err := moto.DynamoDB().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(st.Names["IdempotencyTable"])})
 			if err != nil || len(out.Items) != 1 {
 				t.Fatalf("idempotency table holds %v (%v); want the one record", out.Items, err)
 			}

@@ -19,8 +19,11 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/e2e"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook/gridhooktest"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -44,35 +47,29 @@ func TestCrashAfterTheStatusWriteStillDelivers(t *testing.T) {
 	defer platform.Close()
 	platform.SetStatus(503)
 
-	sfx := motoserver.Name("crash")
-	moto.CreateTable(t, "cust-"+sfx, "id")
-	moto.CreateTable(t, "plat-"+sfx, "id")
-	moto.CreateTable(t, "dead-"+sfx, "id")
-	moto.CreateStreamTable(t, "outbox-"+sfx, "id")
-	queue := moto.CreateQueue(t, "q-"+sfx)
-	moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:c","secretKey":"c","webhookSecret":"crash-webhook-secret"}`)
-	moto.PutSecret(t, "signing-"+sfx, signing)
+	st := motostack.New(t, moto, motostack.Options{Secrets: map[string]string{
+		"SumsubSecretArn":            `{"appToken":"sbx:c","secretKey":"c","webhookSecret":"crash-webhook-secret"}`,
+		"WebhookSigningKeySecretArn": signing,
+	}})
 	db := moto.DynamoDB()
-	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	for table, item := range map[string]map[string]types.AttributeValue{
-		"cust-" + sfx: {"id": S("Customer:crash"), "platformId": S("p"), "customerType": S("INDIVIDUAL"), "createdAt": S("2025-10-13T12:00:00Z")},
-		"plat-" + sfx: {"id": S("p"), "webhookUrl": S(platform.URL + "/grid")},
+		st.Names["CustomersTable"]: awsstore.CustomerItem(kyc.Customer{ID: "Customer:crash", PlatformID: "p", Type: kyc.Individual,
+			CreatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC)}),
+		st.Names["PlatformsTable"]: awsstore.PlatformItem(kyc.PlatformConfig{PlatformID: "p", WebhookEndpoint: platform.URL + "/grid"}),
 	} {
 		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cache := t.TempDir()
-	env := []string{"KYC_BACKEND=aws", "AWS_ENDPOINT_URL=" + moto.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"CUSTOMERS_TABLE=cust-" + sfx, "PLATFORMS_TABLE=plat-" + sfx, "WEBHOOK_OUTBOX_TABLE=outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE=dead-" + sfx,
-		"WEBHOOK_QUEUE_URL=" + queue, "SUMSUB_SECRET_ID=sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID=signing-" + sfx,
+	env := append(st.Lines(), "KYC_BACKEND=aws",
 		// A retry 5 s after the failed attempt: the kill lands well before
 		// the first process could take the message again (a message it
 		// holds would be hidden from the restarted one for 40 s).
 		"WEBHOOK_ALLOW_LOOPBACK=true", "WEBHOOK_RETRY_BASE=5s",
 		// Both processes keep the relay's checkpoint here: the restarted
 		// one resumes the stream after what the first relayed.
-		"XDG_CACHE_HOME=" + cache}
+		"XDG_CACHE_HOME="+cache)
 	url, first, out := e2e.Start(t, binary, env...)
 
 	body := []byte(`{"type":"applicantReviewed","externalUserId":"Customer:crash","createdAtMs":"` +

@@ -58,6 +58,32 @@ type Stack struct {
 	// made, set to its local name, plus the AWS_* variables that point
 	// the SDK at moto.
 	Env map[string]string
+
+	functions map[string]map[string]string // function -> variable -> logical id
+}
+
+// Lines is Env as KEY=value lines, for a process that serves every
+// function (make dev, the all-in-one binary outside Lambda).
+func (s *Stack) Lines() []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		out = append(out, k+"="+s.Env[k])
+	}
+	return out
+}
+
+// Function is Env for one function of the template: the AWS_* variables
+// and those of its Environment that name something made, as KEY=value
+// lines (the form a process's environment takes).
+func (s *Stack) Function(name string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		_, own := s.functions[name][k]
+		if own && s.Names[s.functions[name][k]] != "" || len(k) > 4 && k[:4] == "AWS_" {
+			out = append(out, k+"="+s.Env[k])
+		}
+	}
+	return out
 }
 
 func (o Options) wants(id string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, id) }
@@ -146,7 +172,7 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 			}
 		}
 	}
-	return &Stack{Names: names, Env: env}, nil
+	return &Stack{Names: names, Env: env, functions: tpl.Env}, nil
 }
 
 // createTable makes table t as the template declares it, named name.
