@@ -63,9 +63,6 @@ func Type(t kyc.CustomerType, s kyc.Status) string {
 	return ""
 }
 
-// timeFormat is RFC 3339 in UTC with milliseconds.
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
-
 // Notices is the kyc.NoticeBuilder that makes Grid webhooks, with the
 // default UMA domain for customers that have no UMA address.
 func Notices(c kyc.Customer, s kyc.Status, at time.Time) (*kyc.Notice, error) {
@@ -96,16 +93,16 @@ func notice(c kyc.Customer, s kyc.Status, at time.Time, umaDomain string) (*kyc.
 		customerType = kyc.Individual
 	}
 	env := Envelope{
-		ID: "Webhook:" + id.String(), Type: typ, Timestamp: at.UTC().Format(timeFormat),
+		ID: "Webhook:" + id.String(), Type: typ, Timestamp: kyc.FormatTime(at),
 		Data: Customer{
 			ID: c.ID, PlatformCustomerID: c.PlatformCustomerID, CustomerType: string(customerType),
 			UmaAddress: c.UmaAddress, Region: c.Region,
 			Email: c.Email, PhoneNumber: c.PhoneNumber,
-			UpdatedAt: c.UpdatedAt.UTC().Format(timeFormat), IsDeleted: c.IsDeleted,
+			UpdatedAt: kyc.FormatTime(c.UpdatedAt), IsDeleted: c.IsDeleted,
 		},
 	}
 	if !c.CreatedAt.IsZero() {
-		env.Data.CreatedAt = c.CreatedAt.UTC().Format(timeFormat)
+		env.Data.CreatedAt = kyc.FormatTime(c.CreatedAt)
 	}
 	if env.Data.UmaAddress == "" {
 		env.Data.UmaAddress = kyc.GeneratedUmaAddress(c.ID, umaDomain)
