@@ -559,29 +559,29 @@ func (r *root) memoryQueue() (*webhooks.MemoryQueue, error) {
 	})
 }
 
-func (r *root) sqs() (*sqs.Client, error) {
-	return once(r, "sqs", func() (*sqs.Client, error) {
+func (r *root) queue() (*awsstore.Queue, error) {
+	return once(r, "queue", func() (*awsstore.Queue, error) {
 		c, err := r.aws()
 		if err != nil {
 			return nil, err
 		}
-		return sqs.NewFromConfig(c), nil
+		return &awsstore.Queue{Client: sqs.NewFromConfig(c), URL: r.cfg.WebhookQueueURL}, nil
 	})
 }
 
 func (r *root) relay() (*webhooks.Relay, error) {
 	return once(r, "relay", func() (*webhooks.Relay, error) {
-		q, err := r.sqs()
+		q, err := r.queue()
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.Relay{Queue: q, QueueURL: r.cfg.WebhookQueueURL, Logger: r.logger}, nil
+		return &webhooks.Relay{Queue: q, Logger: r.logger}, nil
 	})
 }
 
 func (r *root) worker() (*webhooks.Worker, error) {
 	return once(r, "worker", func() (*webhooks.Worker, error) {
-		q, err := r.sqs()
+		q, err := r.queue()
 		if err != nil {
 			return nil, err
 		}
@@ -593,7 +593,7 @@ func (r *root) worker() (*webhooks.Worker, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.Worker{Deliverer: d, Policy: r.policy(), Queue: q, QueueURL: r.cfg.WebhookQueueURL,
+		return &webhooks.Worker{Deliverer: d, Policy: r.policy(), Queue: q,
 			DeadLetters: dead, AttemptTimeout: r.cfg.WebhookAttemptTimeout, Concurrency: 10, Now: time.Now, Logger: r.logger}, nil
 	})
 }

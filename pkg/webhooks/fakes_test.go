@@ -14,21 +14,19 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
-// fakeQueue is an SQS queue in memory with the semantics the worker and
-// the relay rely on: long polls, visibility timeouts, receive counts,
+// fakeQueue is a queue in memory with the semantics the worker and the
+// relay rely on (SQS's): long polls, visibility timeouts, receive counts,
 // receipt handles that change with every receive.
 type fakeQueue struct {
 	mu      sync.Mutex
 	msgs    []*fakeMessage
 	serial  int
-	refuse  error // SendMessageBatch fails with it while set
-	sends   int   // SendMessageBatch calls
+	refuse  error // Send fails with it while set
+	sends   int   // Send calls
 	deletes int
 }
 
@@ -39,7 +37,11 @@ type fakeMessage struct {
 	deleted           bool
 }
 
-var _ webhooks.QueueAPI = (*fakeQueue)(nil)
+var _ webhooks.Queue = (*fakeQueue)(nil)
+
+// fakeReceiveWait is how long a receive waits for a message, as
+// awsstore.Queue's does.
+const fakeReceiveWait = time.Second
 
 // add queues bodies as they are, with message ids.
 func (q *fakeQueue) add(bodies ...string) {
@@ -51,27 +53,27 @@ func (q *fakeQueue) add(bodies ...string) {
 	}
 }
 
-func (q *fakeQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
 	q.mu.Lock()
 	q.sends++
 	err := q.refuse
 	q.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, e := range in.Entries {
-		q.add(aws.ToString(e.MessageBody))
+	for _, b := range bodies {
+		q.add(string(b))
 	}
-	return &sqs.SendMessageBatchOutput{}, nil
+	return nil
 }
 
-func (q *fakeQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	if in.MaxNumberOfMessages < 1 || in.MaxNumberOfMessages > 10 {
-		return nil, errors.New("fake SQS: MaxNumberOfMessages must be 1 to 10")
+func (q *fakeQueue) Receive(ctx context.Context, limit int, visibility time.Duration) ([]webhooks.Received, error) {
+	if limit < 1 || limit > 10 {
+		return nil, errors.New("fake queue: a receive asks for 1 to 10 messages, as SQS's")
 	}
-	end := time.Now().Add(time.Duration(in.WaitTimeSeconds) * time.Second)
+	end := time.Now().Add(fakeReceiveWait)
 	for {
-		if out := q.receive(in); len(out.Messages) > 0 || time.Now().After(end) {
+		if out := q.receive(limit, visibility); len(out) > 0 || time.Now().After(end) {
 			return out, nil
 		}
 		select {
@@ -82,13 +84,13 @@ func (q *fakeQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageIn
 	}
 }
 
-func (q *fakeQueue) receive(in *sqs.ReceiveMessageInput) *sqs.ReceiveMessageOutput {
+func (q *fakeQueue) receive(limit int, visibility time.Duration) []webhooks.Received {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := &sqs.ReceiveMessageOutput{}
+	var out []webhooks.Received
 	now := time.Now()
 	for _, m := range q.msgs {
-		if len(out.Messages) == int(in.MaxNumberOfMessages) {
+		if len(out) == limit {
 			break
 		}
 		if m.deleted || now.Before(m.visibleAt) {
@@ -97,43 +99,42 @@ func (q *fakeQueue) receive(in *sqs.ReceiveMessageInput) *sqs.ReceiveMessageOutp
 		m.receives++
 		q.serial++
 		m.receipt = fmt.Sprintf("MessageReceiptHandle-%s-%d", m.id, q.serial)
-		m.visibleAt = now.Add(time.Duration(in.VisibilityTimeout) * time.Second)
-		out.Messages = append(out.Messages, sqstypes.Message{MessageId: aws.String(m.id), Body: aws.String(m.body), ReceiptHandle: aws.String(m.receipt),
-			Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}})
+		m.visibleAt = now.Add(visibility.Truncate(time.Second)) // SQS's are whole seconds
+		out = append(out, webhooks.Received{ID: m.id, Body: m.body, Receipt: m.receipt, Receives: m.receives})
 	}
 	return out
 }
 
-func (q *fakeQueue) find(receipt *string) (*fakeMessage, error) {
+func (q *fakeQueue) find(receipt string) (*fakeMessage, error) {
 	for _, m := range q.msgs {
-		if m.receipt == aws.ToString(receipt) && !m.deleted {
+		if m.receipt == receipt && !m.deleted {
 			return m, nil
 		}
 	}
-	return nil, errors.New("fake SQS: receipt handle is invalid")
+	return nil, errors.New("fake queue: receipt handle is invalid")
 }
 
-func (q *fakeQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (q *fakeQueue) ChangeVisibility(_ context.Context, receipt string, d time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	m, err := q.find(in.ReceiptHandle)
+	m, err := q.find(receipt)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m.visibleAt = time.Now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+	m.visibleAt = time.Now().Add(d.Truncate(time.Second))
+	return nil
 }
 
-func (q *fakeQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+func (q *fakeQueue) Delete(_ context.Context, receipt string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	m, err := q.find(in.ReceiptHandle)
+	m, err := q.find(receipt)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.deleted = true
 	q.deletes++
-	return &sqs.DeleteMessageOutput{}, nil
+	return nil
 }
 
 // ids returns the id of every notice queued, in order, once per copy.
@@ -152,7 +153,7 @@ func (q *fakeQueue) ids() []string {
 	return out
 }
 
-// sendCalls is how many SendMessageBatch calls arrived.
+// sendCalls is how many Send calls arrived.
 func (q *fakeQueue) sendCalls() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -178,7 +178,7 @@ func TestOutboxReadersAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		logs, q := &logbuf.Buffer{}, &fakeQueue{}
-		relay := &webhooks.Relay{Queue: q, QueueURL: "queue", Logger: logs.Logger()}
+		relay := &webhooks.Relay{Queue: q, Logger: logs.Logger()}
 		if err := relay.HandleStream(context.Background(), event); err != nil {
 			t.Fatal(err)
 		}

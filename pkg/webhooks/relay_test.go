@@ -18,7 +18,7 @@ import (
 
 // poller relays s to q, keeping its checkpoint in dir ("" for the default).
 func poller(s *fakeStream, q *fakeQueue, dir string, logs *logbuf.Buffer) *webhooks.StreamPoller {
-	return &webhooks.StreamPoller{Streams: s, Tables: s, Table: s.table, Relay: &webhooks.Relay{Queue: q, QueueURL: "queue", Logger: logs.Logger()},
+	return &webhooks.StreamPoller{Streams: s, Tables: s, Table: s.table, Relay: &webhooks.Relay{Queue: q, Logger: logs.Logger()},
 		Interval: 5 * time.Millisecond, Logger: logs.Logger(), Dir: dir}
 }
 

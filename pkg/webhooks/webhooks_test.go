@@ -170,11 +170,11 @@ func (p *testPlatforms) release() { p.once.Do(func() { close(p.released) }) }
 // worker delivers to the three platforms; one attempt may last ten
 // minutes, far beyond any wait of the tests, so only a hang that holds
 // nobody else lets them pass.
-func (p *testPlatforms) worker(q webhooks.QueueAPI, concurrency int) *webhooks.Worker {
+func (p *testPlatforms) worker(q webhooks.Queue, concurrency int) *webhooks.Worker {
 	return &webhooks.Worker{
 		Deliverer: &webhooks.Deliverer{Platforms: memstore.NewPlatforms(map[string]string{"slow": p.slow.URL, "fast": p.fast.URL, "flaky": p.flak.URL}),
 			Key: keyOf{p.key}, Client: webhooks.NewClient(10*time.Minute, true), AllowLoopback: true},
-		Policy: webhooks.Policy{Base: time.Second, Max: time.Second, RetryFor: time.Hour}, Queue: q, QueueURL: "queue",
+		Policy: webhooks.Policy{Base: time.Second, Max: time.Second, RetryFor: time.Hour}, Queue: q,
 		DeadLetters: &webhooks.DeadLettersMemory{}, AttemptTimeout: 10 * time.Minute, Concurrency: concurrency,
 		Now: time.Now, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
@@ -371,7 +371,7 @@ func TestRedriveLeavesUnreadableDeadLetters(t *testing.T) {
 	dead.Put(ctx, webhooks.DeadLetter{Notice: kyc.Notice{ID: "Webhook:a", PlatformID: "p", Type: "CUSTOMER.KYC_PENDING", Body: []byte(`{"id":"Webhook:a"}`)}})
 	dead.Put(ctx, webhooks.DeadLetter{Notice: kyc.Notice{ID: "unreadable:msg-1", Body: []byte("Message Body")}})
 	q := &fakeQueue{}
-	n, err := webhooks.Redrive(ctx, dead, &webhooks.Relay{Queue: q, QueueURL: "queue"}, time.Now())
+	n, err := webhooks.Redrive(ctx, dead, &webhooks.Relay{Queue: q}, time.Now())
 	if n != 1 || err != nil {
 		t.Fatalf("Redrive = %d, %v; want 1 queued", n, err)
 	}
