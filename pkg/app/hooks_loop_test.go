@@ -26,6 +26,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -364,7 +365,7 @@ func TestLocalRelayOnMoto(t *testing.T) {
 	})
 	q := &countingQueue{}
 	start := func() (stop func()) {
-		p := &webhooks.StreamPoller{Streams: dynamodbstreams.NewFromConfig(moto.Config()), Tables: db, Table: table,
+		p := &awsstore.StreamPoller{Streams: dynamodbstreams.NewFromConfig(moto.Config()), Tables: db, Table: table,
 			Relay: &webhooks.Relay{Queue: q, Logger: logs.Logger()}, Interval: 50 * time.Millisecond, Logger: logs.Logger()}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

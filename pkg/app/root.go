@@ -575,7 +575,7 @@ func (r *root) relay() (*webhooks.Relay, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.Relay{Queue: q, Logger: r.logger}, nil
+		return &webhooks.Relay{Queue: q, Outbox: awsstore.OutboxRecords{}, Logger: r.logger}, nil
 	})
 }
 
@@ -599,8 +599,8 @@ func (r *root) worker() (*webhooks.Worker, error) {
 }
 
 // streamPoller is the local stand-in for the relay's event source mapping.
-func (r *root) streamPoller() (*webhooks.StreamPoller, error) {
-	return once(r, "stream poller", func() (*webhooks.StreamPoller, error) {
+func (r *root) streamPoller() (*awsstore.StreamPoller, error) {
+	return once(r, "stream poller", func() (*awsstore.StreamPoller, error) {
 		c, err := r.aws()
 		if err != nil {
 			return nil, err
@@ -613,7 +613,7 @@ func (r *root) streamPoller() (*webhooks.StreamPoller, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.StreamPoller{Streams: dynamodbstreams.NewFromConfig(c), Tables: db,
+		return &awsstore.StreamPoller{Streams: dynamodbstreams.NewFromConfig(c), Tables: db,
 			Table: r.cfg.OutboxTable, Relay: relay, Interval: 250 * time.Millisecond, Logger: r.logger}, nil
 	})
 }

@@ -3,17 +3,33 @@ package webhooks
 import (
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
+// ErrNotAnInsert is an outbox stream record that adds no outbox item (a
+// TTL deletion, an update): nothing to relay, nothing to report.
+var ErrNotAnInsert = errors.New("webhooks: not an outbox insert")
+
+// OutboxDecoder reads the records of the outbox table's stream as Lambda
+// hands them over. The item format is the store's (awsstore.OutboxRecords);
+// the relay only needs the notice.
+type OutboxDecoder interface {
+	// LambdaRecord is the notice one record adds: ErrNotAnInsert when it
+	// adds none, another error when it is malformed (no retry can deliver
+	// it).
+	LambdaRecord(rec events.DynamoDBEventRecord) (kyc.Notice, error)
+}
+
 // Relay moves new outbox notices to the queue.
 type Relay struct {
-	Queue  Queue
+	Queue Queue
+	// Outbox decodes HandleStream's records (unused by Send).
+	Outbox OutboxDecoder
 	Logger *slog.Logger
 }
 
@@ -45,28 +61,33 @@ func (r *Relay) Send(ctx context.Context, notices []kyc.Notice) error {
 }
 
 // HandleStream is the Lambda handler for the outbox table's stream: each
-// new outbox record is queued. An error makes Lambda retry the batch.
+// new outbox record is queued. An error makes Lambda retry the batch. (Its
+// event is aws-lambda-go's type because the Lambda runtime decodes the
+// invocation into the handler's argument.)
 func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
+	return r.SendRecords(ctx, func(yield func(kyc.Notice, error) bool) {
+		for _, rec := range ev.Records {
+			if !yield(r.Outbox.LambdaRecord(rec)) {
+				return
+			}
+		}
+	})
+}
+
+// SendRecords queues the notices of a batch of outbox stream records,
+// each as its reader decoded it (HandleStream's, or the local stream
+// poller's): a record that adds no notice (ErrNotAnInsert) is passed
+// over, a malformed one is logged and skipped, and the rest are sent.
+func (r *Relay) SendRecords(ctx context.Context, records iter.Seq2[kyc.Notice, error]) error {
 	var notices []kyc.Notice
-	for _, rec := range ev.Records {
-		if n, ok := r.decode(ctx, rec.EventName, itemFromLambda(rec.Change.NewImage)); ok {
+	for n, err := range records {
+		switch {
+		case errors.Is(err, ErrNotAnInsert):
+		case err != nil:
+			r.skip(ctx, err)
+		default:
 			notices = append(notices, n)
 		}
 	}
 	return r.Send(ctx, notices)
-}
-
-// decode reads one record of the outbox stream (its event name and its new
-// image in the table's form): the notice of an insert, or false for any
-// other record, and for a malformed one, which is logged and skipped.
-func (r *Relay) decode(ctx context.Context, event string, image map[string]dbtypes.AttributeValue) (kyc.Notice, bool) {
-	n, err := outboxRecord(event, image)
-	if errors.Is(err, errNotAnInsert) {
-		return kyc.Notice{}, false
-	}
-	if err != nil {
-		r.skip(ctx, err)
-		return kyc.Notice{}, false
-	}
-	return n, true
 }
