@@ -38,7 +38,7 @@ func run(redrive bool) error {
 	if err != nil {
 		return err
 	}
-	store := &webhooks.DeadLettersDynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table}
+	store := &awsstore.DeadLetters{Client: dynamodb.NewFromConfig(cfg), Table: table}
 	letters, err := store.List(ctx)
 	if err != nil {
 		return err

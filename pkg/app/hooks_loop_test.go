@@ -201,7 +201,7 @@ func TestGivingUpDeadLettersAndRedriveDelivers(t *testing.T) {
 	e := newHookEnv(t, map[string]string{"WEBHOOK_RETRY_FOR": "2s"}, [3]string{"c1", "p", "BUSINESS"})
 	e.platform.SetStatus(500)
 	ack(t, e.post(t, event(sumsub.TypeReviewed, "c1", t0, "RED", "FINAL"), ""), "applied")
-	dead := e.app.DeadLetters.(*webhooks.DeadLettersDynamoDB)
+	dead := e.app.DeadLetters.(*awsstore.DeadLetters)
 	var letters []webhooks.DeadLetter
 	waitFor(t, 20*time.Second, "no dead letter", func() bool {
 		letters, _ = dead.List(context.Background())

@@ -533,13 +533,13 @@ func (r *root) deliverer() (*webhooks.Deliverer, error) {
 func (r *root) deadLetters() (webhooks.DeadLetters, error) {
 	return once(r, "dead letters", func() (webhooks.DeadLetters, error) {
 		if r.memory() {
-			return &webhooks.DeadLettersMemory{}, nil
+			return &memstore.DeadLetters{}, nil
 		}
 		db, err := r.dynamo()
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.DeadLettersDynamoDB{Client: db, Table: r.cfg.DeadLetterTable}, nil
+		return &awsstore.DeadLetters{Client: db, Table: r.cfg.DeadLetterTable}, nil
 	})
 }
 

@@ -175,7 +175,7 @@ func (p *testPlatforms) worker(q webhooks.Queue, concurrency int) *webhooks.Work
 		Deliverer: &webhooks.Deliverer{Platforms: memstore.NewPlatforms(map[string]string{"slow": p.slow.URL, "fast": p.fast.URL, "flaky": p.flak.URL}),
 			Key: keyOf{p.key}, Client: webhooks.NewClient(10*time.Minute, true), AllowLoopback: true},
 		Policy: webhooks.Policy{Base: time.Second, Max: time.Second, RetryFor: time.Hour}, Queue: q,
-		DeadLetters: &webhooks.DeadLettersMemory{}, AttemptTimeout: 10 * time.Minute, Concurrency: concurrency,
+		DeadLetters: &memstore.DeadLetters{}, AttemptTimeout: 10 * time.Minute, Concurrency: concurrency,
 		Now: time.Now, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 }
