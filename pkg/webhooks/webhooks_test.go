@@ -254,35 +254,6 @@ func TestMemoryQueueSlowPlatformBlocksNoOther(t *testing.T) {
 	p.waitFast(t, "Webhook:f1")
 }
 
-// keyedDeadLetters is a dead-letter store keyed by id, as the table is.
-type keyedDeadLetters struct {
-	mu sync.Mutex
-	m  map[string]webhooks.DeadLetter
-}
-
-func (d *keyedDeadLetters) Put(_ context.Context, dl webhooks.DeadLetter) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.m == nil {
-		d.m = map[string]webhooks.DeadLetter{}
-	}
-	d.m[dl.Notice.ID] = dl
-	return nil
-}
-
-func (d *keyedDeadLetters) List(context.Context) ([]webhooks.DeadLetter, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.SortedFunc(maps.Values(d.m), func(a, b webhooks.DeadLetter) int { return strings.Compare(a.Notice.ID, b.Notice.ID) }), nil
-}
-
-func (d *keyedDeadLetters) Remove(_ context.Context, id string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.m, id)
-	return nil
-}
-
 // unreadableBodies are queue messages that are no notice, the last one
 // over the kept size in two-byte characters.
 var unreadableBodies = []string{"Message Body", "{}", `{"id":"Webhook:no-body"}`, "[1,2]", strings.Repeat("é", 40<<10)}
@@ -329,7 +300,7 @@ func TestUnreadableMessagesKeepOneDeadLetterEach(t *testing.T) {
 		ids = append(ids, fmt.Sprintf("msg-%d", i+1))
 	}
 	t.Run("HandleSQS", func(t *testing.T) {
-		dead := &keyedDeadLetters{}
+		dead := &memstore.DeadLetters{}
 		w := newPlatforms(t).worker(nil, 10)
 		w.DeadLetters = dead
 		var ev events.SQSEvent
@@ -345,7 +316,7 @@ func TestUnreadableMessagesKeepOneDeadLetterEach(t *testing.T) {
 		checkUnreadable(t, got, ids)
 	})
 	t.Run("Poll", func(t *testing.T) {
-		dead := &keyedDeadLetters{}
+		dead := &memstore.DeadLetters{}
 		q := &fakeQueue{}
 		q.add(unreadableBodies...) // message ids msg-1…, receipt handles MessageReceiptHandle-…
 		w := newPlatforms(t).worker(q, 10)
@@ -366,7 +337,7 @@ func TestUnreadableMessagesKeepOneDeadLetterEach(t *testing.T) {
 // again and leaves the unreadable messages' dead letters for an operator
 // (queued, they would be dropped for want of a platform and removed).
 func TestRedriveLeavesUnreadableDeadLetters(t *testing.T) {
-	dead := &keyedDeadLetters{}
+	dead := &memstore.DeadLetters{}
 	ctx := context.Background()
 	dead.Put(ctx, webhooks.DeadLetter{Notice: kyc.Notice{ID: "Webhook:a", PlatformID: "p", Type: "CUSTOMER.KYC_PENDING", Body: []byte(`{"id":"Webhook:a"}`)}})
 	dead.Put(ctx, webhooks.DeadLetter{Notice: kyc.Notice{ID: "unreadable:msg-1", Body: []byte("Message Body")}})
