@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -37,7 +38,7 @@ func run(redrive bool) error {
 	if err != nil {
 		return err
 	}
-	store := &webhooks.DeadLettersDynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: table}
+	store := &awsstore.DeadLetters{Client: dynamodb.NewFromConfig(cfg), Table: table}
 	letters, err := store.List(ctx)
 	if err != nil {
 		return err
@@ -50,7 +51,7 @@ func run(redrive bool) error {
 		fmt.Printf("%d dead letters; run with -redrive to queue them again\n", len(letters))
 		return nil
 	}
-	n, err := webhooks.Redrive(ctx, store, &webhooks.Relay{Queue: sqs.NewFromConfig(cfg), QueueURL: queue}, time.Now())
+	n, err := webhooks.Redrive(ctx, store, &webhooks.Relay{Queue: &awsstore.Queue{Client: sqs.NewFromConfig(cfg), URL: queue}}, time.Now())
 	fmt.Printf("queued %d of %d again\n", n, len(letters))
 	return err
 }

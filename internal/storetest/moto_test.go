@@ -74,7 +74,7 @@ func TestMotoReviews(t *testing.T) {
 				// The table's items, read as the relay reads them, oldest first.
 				ns := make([]kyc.Notice, 0, len(out.Items))
 				for _, it := range out.Items {
-					n, err := webhooks.NoticeFromOutbox(it)
+					n, err := awsstore.NoticeFromOutbox(it)
 					if err != nil {
 						t.Fatal(err)
 					}

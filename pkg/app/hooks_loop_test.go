@@ -20,13 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/pkg/app"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -201,7 +201,7 @@ func TestGivingUpDeadLettersAndRedriveDelivers(t *testing.T) {
 	e := newHookEnv(t, map[string]string{"WEBHOOK_RETRY_FOR": "2s"}, [3]string{"c1", "p", "BUSINESS"})
 	e.platform.SetStatus(500)
 	ack(t, e.post(t, event(sumsub.TypeReviewed, "c1", t0, "RED", "FINAL"), ""), "applied")
-	dead := e.app.DeadLetters.(*webhooks.DeadLettersDynamoDB)
+	dead := e.app.DeadLetters.(*awsstore.DeadLetters)
 	var letters []webhooks.DeadLetter
 	waitFor(t, 20*time.Second, "no dead letter", func() bool {
 		letters, _ = dead.List(context.Background())
@@ -309,22 +309,22 @@ func TestRelaySkipsMalformedOutboxRecords(t *testing.T) {
 
 // countingQueue records what the relay queues.
 type countingQueue struct {
-	webhooks.QueueAPI // the relay calls only SendMessageBatch
-	mu                sync.Mutex
-	ids               []string
+	webhooks.Queue // the relay calls only Send
+	mu             sync.Mutex
+	ids            []string
 }
 
-func (q *countingQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+func (q *countingQueue) Send(_ context.Context, bodies [][]byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, e := range in.Entries {
-		n, err := webhooks.DecodeMessage([]byte(aws.ToString(e.MessageBody)))
+	for _, b := range bodies {
+		n, err := webhooks.DecodeMessage(b)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		q.ids = append(q.ids, n.ID)
 	}
-	return &sqs.SendMessageBatchOutput{}, nil
+	return nil
 }
 
 func (q *countingQueue) queued() []string {
@@ -365,8 +365,8 @@ func TestLocalRelayOnMoto(t *testing.T) {
 	})
 	q := &countingQueue{}
 	start := func() (stop func()) {
-		p := &webhooks.StreamPoller{Streams: dynamodbstreams.NewFromConfig(moto.Config()), Tables: db, Table: table,
-			Relay: &webhooks.Relay{Queue: q, QueueURL: "queue", Logger: logs.Logger()}, Interval: 50 * time.Millisecond, Logger: logs.Logger()}
+		p := &awsstore.StreamPoller{Streams: dynamodbstreams.NewFromConfig(moto.Config()), Tables: db, Table: table,
+			Relay: &webhooks.Relay{Queue: q, Logger: logs.Logger()}, Interval: 50 * time.Millisecond, Logger: logs.Logger()}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { p.Poll(ctx); close(done) }()

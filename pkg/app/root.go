@@ -533,13 +533,13 @@ func (r *root) deliverer() (*webhooks.Deliverer, error) {
 func (r *root) deadLetters() (webhooks.DeadLetters, error) {
 	return once(r, "dead letters", func() (webhooks.DeadLetters, error) {
 		if r.memory() {
-			return &webhooks.DeadLettersMemory{}, nil
+			return &memstore.DeadLetters{}, nil
 		}
 		db, err := r.dynamo()
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.DeadLettersDynamoDB{Client: db, Table: r.cfg.DeadLetterTable}, nil
+		return &awsstore.DeadLetters{Client: db, Table: r.cfg.DeadLetterTable}, nil
 	})
 }
 
@@ -559,29 +559,29 @@ func (r *root) memoryQueue() (*webhooks.MemoryQueue, error) {
 	})
 }
 
-func (r *root) sqs() (*sqs.Client, error) {
-	return once(r, "sqs", func() (*sqs.Client, error) {
+func (r *root) queue() (*awsstore.Queue, error) {
+	return once(r, "queue", func() (*awsstore.Queue, error) {
 		c, err := r.aws()
 		if err != nil {
 			return nil, err
 		}
-		return sqs.NewFromConfig(c), nil
+		return &awsstore.Queue{Client: sqs.NewFromConfig(c), URL: r.cfg.WebhookQueueURL}, nil
 	})
 }
 
 func (r *root) relay() (*webhooks.Relay, error) {
 	return once(r, "relay", func() (*webhooks.Relay, error) {
-		q, err := r.sqs()
+		q, err := r.queue()
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.Relay{Queue: q, QueueURL: r.cfg.WebhookQueueURL, Logger: r.logger}, nil
+		return &webhooks.Relay{Queue: q, Outbox: awsstore.OutboxRecords{}, Logger: r.logger}, nil
 	})
 }
 
 func (r *root) worker() (*webhooks.Worker, error) {
 	return once(r, "worker", func() (*webhooks.Worker, error) {
-		q, err := r.sqs()
+		q, err := r.queue()
 		if err != nil {
 			return nil, err
 		}
@@ -593,14 +593,14 @@ func (r *root) worker() (*webhooks.Worker, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.Worker{Deliverer: d, Policy: r.policy(), Queue: q, QueueURL: r.cfg.WebhookQueueURL,
+		return &webhooks.Worker{Deliverer: d, Policy: r.policy(), Queue: q,
 			DeadLetters: dead, AttemptTimeout: r.cfg.WebhookAttemptTimeout, Concurrency: 10, Now: time.Now, Logger: r.logger}, nil
 	})
 }
 
 // streamPoller is the local stand-in for the relay's event source mapping.
-func (r *root) streamPoller() (*webhooks.StreamPoller, error) {
-	return once(r, "stream poller", func() (*webhooks.StreamPoller, error) {
+func (r *root) streamPoller() (*awsstore.StreamPoller, error) {
+	return once(r, "stream poller", func() (*awsstore.StreamPoller, error) {
 		c, err := r.aws()
 		if err != nil {
 			return nil, err
@@ -613,7 +613,7 @@ func (r *root) streamPoller() (*webhooks.StreamPoller, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &webhooks.StreamPoller{Streams: dynamodbstreams.NewFromConfig(c), Tables: db,
+		return &awsstore.StreamPoller{Streams: dynamodbstreams.NewFromConfig(c), Tables: db,
 			Table: r.cfg.OutboxTable, Relay: relay, Interval: 250 * time.Millisecond, Logger: r.logger}, nil
 	})
 }

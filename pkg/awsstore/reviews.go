@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
 // The customers table also serves the link route (kyc.CustomerStore: one
@@ -94,9 +93,9 @@ func (c *Customers) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.
 		// A notice id is never reused, so an existing item is never replaced.
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName:                aws.String(c.OutboxTable),
-			Item:                     webhooks.OutboxItem(*notice),
+			Item:                     OutboxItem(*notice),
 			ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-			ExpressionAttributeNames: map[string]string{"#id": webhooks.OutboxKey},
+			ExpressionAttributeNames: map[string]string{"#id": OutboxKey},
 		}})
 	}
 	_, err := c.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})

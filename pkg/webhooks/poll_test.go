@@ -25,7 +25,7 @@ func TestPollDeliversWhileAPlatformHangs(t *testing.T) {
 			p := newPlatforms(t)
 			q := &fakeQueue{}
 			w := p.worker(q, concurrency)
-			dead := &keyedDeadLetters{}
+			dead := &memstore.DeadLetters{}
 			w.DeadLetters = dead
 			q.add(p.message("Webhook:slow", "slow"))
 			stop := run(t, w.Poll)

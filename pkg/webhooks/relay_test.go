@@ -1,245 +1,97 @@
 package webhooks_test
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"slices"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
-// poller relays s to q, keeping its checkpoint in dir ("" for the default).
-func poller(s *fakeStream, q *fakeQueue, dir string, logs *logbuf.Buffer) *webhooks.StreamPoller {
-	return &webhooks.StreamPoller{Streams: s, Tables: s, Table: s.table, Relay: &webhooks.Relay{Queue: q, QueueURL: "queue", Logger: logs.Logger()},
-		Interval: 5 * time.Millisecond, Logger: logs.Logger(), Dir: dir}
+// decoded is what fakeOutbox reads from a record, by its event id.
+type decoded struct {
+	notice kyc.Notice
+	err    error
 }
 
-// waitQueued waits until every id is in q.
-func waitQueued(t *testing.T, q *fakeQueue, ids ...string) {
-	t.Helper()
-	waitUntil(t, "queued "+strings.Join(ids, ", "), func() bool {
-		got := q.ids()
-		return !slices.ContainsFunc(ids, func(id string) bool { return !slices.Contains(got, id) })
-	})
-}
+// fakeOutbox decodes a record as the test says: the outbox item format is
+// awsstore's (its tests read real records).
+type fakeOutbox map[string]decoded
 
-// checkQueued compares what q holds, in order, once per copy.
-func checkQueued(t *testing.T, q *fakeQueue, want ...string) {
-	t.Helper()
-	if diff := cmp.Diff(want, q.ids()); diff != "" {
-		t.Fatalf("queued (-want +got):\n%s", diff)
+var _ webhooks.OutboxDecoder = fakeOutbox(nil)
+
+func (f fakeOutbox) LambdaRecord(rec events.DynamoDBEventRecord) (kyc.Notice, error) {
+	d, ok := f[rec.EventID]
+	if !ok {
+		return kyc.Notice{}, fmt.Errorf("fake outbox: no record %s", rec.EventID)
 	}
+	return d.notice, d.err
 }
 
-// TestRelayResumesAfterARestart: the local relay keeps the last sequence
-// number it relayed, in a checkpoint under the user's cache directory, so
-// a new process on the same stream sends nothing again and sends once what
-// was written while it was stopped. A new stream (a new table, a fresh
-// emulator) is read from its start. The records arrive three per read, as
-// after a backlog; every shard read returns them in order, so a re-sent
-// record would be queued before the new ones.
-func TestRelayResumesAfterARestart(t *testing.T) {
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
-	logs := &logbuf.Buffer{}
-	s, q := newFakeStream("outbox"), &fakeQueue{}
-	s.insert("Webhook:1", "Webhook:2", "Webhook:3", "Webhook:4")
-	stop := run(t, poller(s, q, "", logs).Poll)
-	waitQueued(t, q, "Webhook:1", "Webhook:2", "Webhook:3", "Webhook:4")
-	stop()
-
-	files, _ := filepath.Glob(filepath.Join(cache, "kyc-link", "relay", "*.json"))
-	if len(files) != 1 {
-		t.Fatalf("checkpoint files %v; want one under $XDG_CACHE_HOME/kyc-link/relay", files)
+// TestRelayHandleStream: the notices of a stream batch's inserts are
+// queued in order, as queue messages; a record that adds no outbox item
+// is passed over silently; a malformed one is logged once and skipped, not
+// retried; a batch with nothing to queue makes no queue call; a queue
+// failure fails the batch (Lambda retries it).
+func TestRelayHandleStream(t *testing.T) {
+	at := time.UnixMilli(1764147600123).UTC()
+	a := kyc.Notice{ID: "Webhook:a", PlatformID: "p", Type: "CUSTOMER.KYC_APPROVED", CreatedAt: at, Body: []byte(`{"id":"Webhook:a"}`)}
+	b := kyc.Notice{ID: "Webhook:b", PlatformID: "p", Type: "CUSTOMER.KYC_PENDING", CreatedAt: at, Body: []byte(`{"id":"Webhook:b"}`)}
+	outbox := fakeOutbox{
+		"a": {notice: a}, "b": {notice: b},
+		"removed":   {err: webhooks.ErrNotAnInsert},
+		"malformed": {err: errors.New("outbox record \"Webhook:x\" without id or createdAtMs")},
+		"wrapped":   {err: fmt.Errorf("decoding: %w", webhooks.ErrNotAnInsert)},
 	}
-	var cp struct {
-		StreamARN string
-		Shards    map[string]struct{ Seq string }
-	}
-	if b, err := os.ReadFile(files[0]); err != nil || json.Unmarshal(b, &cp) != nil || cp.StreamARN != s.arn || cp.Shards[fakeShard].Seq != seqOf(3) {
-		t.Fatalf("checkpoint %+v (%v); want stream %s at %s", cp, err, s.arn, seqOf(3))
-	}
-
-	s.insert("Webhook:5", "Webhook:6")
-	stop = run(t, poller(s, q, "", logs).Poll)
-	waitQueued(t, q, "Webhook:5", "Webhook:6")
-	stop()
-	checkQueued(t, q, "Webhook:1", "Webhook:2", "Webhook:3", "Webhook:4", "Webhook:5", "Webhook:6")
-
-	fresh, q2 := newFakeStream("outbox"), &fakeQueue{}
-	fresh.insert("Webhook:a")
-	stop = run(t, poller(fresh, q2, "", logs).Poll)
-	waitQueued(t, q2, "Webhook:a")
-	stop()
-	checkQueued(t, q2, "Webhook:a")
-}
-
-// TestRelayReacquiresAStaleIterator: an iterator that sees nothing new
-// forever (moto's, left on the table copy a cancelled transaction
-// discarded) or that expired does not strand the relay: it reads again
-// from the last record it relayed, sending each record once. moto's
-// discarded copy holds the cancelled transaction's record, which the old
-// iterator reads and the relay queues (moto's phantom, not ours to tell);
-// the next real record takes its sequence number, and is relayed too
-// (reading after that number would skip it). After a restart on that
-// checkpoint, the same.
-func TestRelayReacquiresAStaleIterator(t *testing.T) {
-	t.Run("left on a discarded copy", func(t *testing.T) {
-		dir, logs := t.TempDir(), &logbuf.Buffer{}
-		s, q := newFakeStream("outbox"), &fakeQueue{}
-		s.insert("Webhook:1")
-		stop := run(t, poller(s, q, dir, logs).Poll)
-		waitQueued(t, q, "Webhook:1")
-		s.rollback("Webhook:phantom")
-		waitQueued(t, q, "Webhook:phantom")
-		s.insert("Webhook:2", "Webhook:3")
-		waitQueued(t, q, "Webhook:2", "Webhook:3")
-		stop()
-		checkQueued(t, q, "Webhook:1", "Webhook:phantom", "Webhook:2", "Webhook:3")
-
-		s.rollback("Webhook:phantom-2")
-		stop = run(t, poller(s, q, dir, logs).Poll) // its iterators are on the live copy
-		s.insert("Webhook:4")
-		waitQueued(t, q, "Webhook:4")
-		stop()
-		checkQueued(t, q, "Webhook:1", "Webhook:phantom", "Webhook:2", "Webhook:3", "Webhook:4")
-	})
-	t.Run("restarted on the phantom's checkpoint", func(t *testing.T) {
-		dir, logs := t.TempDir(), &logbuf.Buffer{}
-		s, q := newFakeStream("outbox"), &fakeQueue{}
-		s.insert("Webhook:1")
-		stop := run(t, poller(s, q, dir, logs).Poll)
-		waitQueued(t, q, "Webhook:1")
-		s.rollback("Webhook:phantom")
-		waitQueued(t, q, "Webhook:phantom")
-		stop()
-		s.insert("Webhook:2")
-		stop = run(t, poller(s, q, dir, logs).Poll)
-		waitQueued(t, q, "Webhook:2")
-		stop()
-		checkQueued(t, q, "Webhook:1", "Webhook:phantom", "Webhook:2")
-	})
-	t.Run("expired", func(t *testing.T) {
-		logs := &logbuf.Buffer{}
-		s, q := newFakeStream("outbox"), &fakeQueue{}
-		s.expire = true
-		s.insert("Webhook:1")
-		stop := run(t, poller(s, q, t.TempDir(), logs).Poll)
-		waitQueued(t, q, "Webhook:1")
-		s.rollback() // every iterator handed out so far expires
-		s.insert("Webhook:2", "Webhook:3")
-		waitQueued(t, q, "Webhook:2", "Webhook:3")
-		stop()
-		checkQueued(t, q, "Webhook:1", "Webhook:2", "Webhook:3")
-	})
-}
-
-// TestRelayIdleReadsStayCheap: an idle shard costs one read per poll and,
-// at most once a second, one more from a fresh iterator.
-func TestRelayIdleReadsStayCheap(t *testing.T) {
-	s, q := newFakeStream("outbox"), &fakeQueue{}
-	p := poller(s, q, t.TempDir(), &logbuf.Buffer{})
-	p.Interval = 50 * time.Millisecond
-	start := time.Now()
-	stop := run(t, p.Poll)
-	waitUntil(t, "twenty polls", func() bool { return s.describeCalls() >= 20 })
-	stop()
-	elapsed := time.Since(start)
-	// Each poll describes the stream once and reads the shard once.
-	polls, reads, probes := s.describeCalls(), s.readCalls(), 1+int(elapsed/time.Second)
-	if reads > polls+probes {
-		t.Fatalf("%d reads in %d polls over %s; want at most one probe a second (%d)", reads, polls, elapsed, probes)
-	}
-}
-
-// TestRelayAfterItsCheckpointWasTrimmed: records past the checkpoint that
-// the stream dropped before they were relayed cannot be had; the relay
-// says so and goes on from the oldest record left.
-func TestRelayAfterItsCheckpointWasTrimmed(t *testing.T) {
-	dir, logs := t.TempDir(), &logbuf.Buffer{}
-	s, q := newFakeStream("outbox"), &fakeQueue{}
-	s.insert("Webhook:1", "Webhook:2")
-	stop := run(t, poller(s, q, dir, logs).Poll)
-	waitQueued(t, q, "Webhook:1", "Webhook:2")
-	stop()
-	s.insert("Webhook:3", "Webhook:4", "Webhook:5")
-	s.trim(4)
-	stop = run(t, poller(s, q, dir, logs).Poll)
-	waitQueued(t, q, "Webhook:5")
-	stop()
-	checkQueued(t, q, "Webhook:1", "Webhook:2", "Webhook:5")
-	if !strings.Contains(logs.String(), "past the checkpoint were trimmed") {
-		t.Fatalf("the trimmed records were not logged:\n%s", logs)
-	}
-}
-
-// TestRelayCheckpointsOnlyWhatWasSent: records the queue refused are read
-// and sent again, in the same process and after a restart.
-func TestRelayCheckpointsOnlyWhatWasSent(t *testing.T) {
-	dir, logs := t.TempDir(), &logbuf.Buffer{}
-	s, q := newFakeStream("outbox"), &fakeQueue{refuse: errors.New("queue down")}
-	s.insert("Webhook:1", "Webhook:2")
-	stop := run(t, poller(s, q, dir, logs).Poll)
-	waitUntil(t, "the relay retried the refused send", func() bool { return q.sendCalls() >= 3 })
-	stop()
-	q.mu.Lock()
-	q.refuse = nil
-	q.mu.Unlock()
-	stop = run(t, poller(s, q, dir, logs).Poll)
-	waitQueued(t, q, "Webhook:1", "Webhook:2")
-	stop()
-	checkQueued(t, q, "Webhook:1", "Webhook:2")
-}
-
-// TestRelayWithoutACheckpoint: a checkpoint that cannot be written is
-// warned about once and relaying goes on; one that cannot be read makes
-// the relay start again from the stream's start (duplicates, never a
-// loss).
-func TestRelayWithoutACheckpoint(t *testing.T) {
-	t.Run("unwritable", func(t *testing.T) {
-		file := filepath.Join(t.TempDir(), "not-a-directory")
-		if err := os.WriteFile(file, nil, 0o600); err != nil {
-			t.Fatal(err)
+	batch := func(ids ...string) events.DynamoDBEvent {
+		var ev events.DynamoDBEvent
+		for _, id := range ids {
+			ev.Records = append(ev.Records, events.DynamoDBEventRecord{EventID: id})
 		}
-		logs := &logbuf.Buffer{}
-		s, q := newFakeStream("outbox"), &fakeQueue{}
-		s.insert("Webhook:1")
-		stop := run(t, poller(s, q, filepath.Join(file, "relay"), logs).Poll)
-		waitQueued(t, q, "Webhook:1")
-		s.insert("Webhook:2")
-		waitQueued(t, q, "Webhook:2")
-		stop()
-		checkQueued(t, q, "Webhook:1", "Webhook:2")
-		if n := strings.Count(logs.String(), `"level":"WARN","msg":"outbox stream: checkpoint not saved`); n != 1 {
-			t.Fatalf("%d checkpoint warnings; want one:\n%s", n, logs)
-		}
-	})
-	t.Run("unreadable", func(t *testing.T) {
-		dir, logs := t.TempDir(), &logbuf.Buffer{}
-		s, q := newFakeStream("outbox"), &fakeQueue{}
-		s.insert("Webhook:1")
-		stop := run(t, poller(s, q, dir, logs).Poll)
-		waitQueued(t, q, "Webhook:1")
-		stop()
-		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-		for _, f := range files {
-			os.WriteFile(f, []byte("{"), 0o600)
-		}
-		s.insert("Webhook:2")
-		stop = run(t, poller(s, q, dir, logs).Poll)
-		waitQueued(t, q, "Webhook:2")
-		stop()
-		checkQueued(t, q, "Webhook:1", "Webhook:1", "Webhook:2")
-		if len(files) != 1 || !strings.Contains(logs.String(), "checkpoint unreadable") {
-			t.Fatalf("checkpoint files %v; want one, and its loss logged:\n%s", files, logs)
-		}
-	})
+		return ev
+	}
+	for _, tc := range []struct {
+		name    string
+		ids     []string
+		refuse  error
+		queued  []kyc.Notice
+		sends   int
+		skipped int
+		wantErr bool
+	}{
+		{name: "inserts", ids: []string{"a", "b"}, queued: []kyc.Notice{a, b}, sends: 1},
+		{name: "mixed", ids: []string{"removed", "a", "malformed", "wrapped", "b"}, queued: []kyc.Notice{a, b}, sends: 1, skipped: 1},
+		{name: "nothing to queue", ids: []string{"removed", "malformed"}, skipped: 1},
+		{name: "empty batch"},
+		{name: "queue down", ids: []string{"a"}, refuse: errors.New("queue down"), sends: 1, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs, q := &logbuf.Buffer{}, &fakeQueue{refuse: tc.refuse}
+			r := &webhooks.Relay{Queue: q, Outbox: outbox, Logger: logs.Logger()}
+			err := r.HandleStream(context.Background(), batch(tc.ids...))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("HandleStream = %v; want an error: %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.queued, q.notices(t)); diff != "" {
+				t.Errorf("queued (-want +got):\n%s", diff)
+			}
+			if n := q.sendCalls(); n != tc.sends {
+				t.Errorf("%d queue calls; want %d", n, tc.sends)
+			}
+			if n := strings.Count(logs.String(), "malformed outbox record skipped"); n != tc.skipped {
+				t.Errorf("%d records logged as skipped; want %d:\n%s", n, tc.skipped, logs)
+			}
+			if tc.skipped > 0 && !strings.Contains(logs.String(), `without id or createdAtMs`) {
+				t.Errorf("the skipped record's reason was not logged:\n%s", logs)
+			}
+		})
+	}
 }

@@ -170,12 +170,12 @@ func (p *testPlatforms) release() { p.once.Do(func() { close(p.released) }) }
 // worker delivers to the three platforms; one attempt may last ten
 // minutes, far beyond any wait of the tests, so only a hang that holds
 // nobody else lets them pass.
-func (p *testPlatforms) worker(q webhooks.QueueAPI, concurrency int) *webhooks.Worker {
+func (p *testPlatforms) worker(q webhooks.Queue, concurrency int) *webhooks.Worker {
 	return &webhooks.Worker{
 		Deliverer: &webhooks.Deliverer{Platforms: memstore.NewPlatforms(map[string]string{"slow": p.slow.URL, "fast": p.fast.URL, "flaky": p.flak.URL}),
 			Key: keyOf{p.key}, Client: webhooks.NewClient(10*time.Minute, true), AllowLoopback: true},
-		Policy: webhooks.Policy{Base: time.Second, Max: time.Second, RetryFor: time.Hour}, Queue: q, QueueURL: "queue",
-		DeadLetters: &webhooks.DeadLettersMemory{}, AttemptTimeout: 10 * time.Minute, Concurrency: concurrency,
+		Policy: webhooks.Policy{Base: time.Second, Max: time.Second, RetryFor: time.Hour}, Queue: q,
+		DeadLetters: &memstore.DeadLetters{}, AttemptTimeout: 10 * time.Minute, Concurrency: concurrency,
 		Now: time.Now, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 }
@@ -254,35 +254,6 @@ func TestMemoryQueueSlowPlatformBlocksNoOther(t *testing.T) {
 	p.waitFast(t, "Webhook:f1")
 }
 
-// keyedDeadLetters is a dead-letter store keyed by id, as the table is.
-type keyedDeadLetters struct {
-	mu sync.Mutex
-	m  map[string]webhooks.DeadLetter
-}
-
-func (d *keyedDeadLetters) Put(_ context.Context, dl webhooks.DeadLetter) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.m == nil {
-		d.m = map[string]webhooks.DeadLetter{}
-	}
-	d.m[dl.Notice.ID] = dl
-	return nil
-}
-
-func (d *keyedDeadLetters) List(context.Context) ([]webhooks.DeadLetter, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.SortedFunc(maps.Values(d.m), func(a, b webhooks.DeadLetter) int { return strings.Compare(a.Notice.ID, b.Notice.ID) }), nil
-}
-
-func (d *keyedDeadLetters) Remove(_ context.Context, id string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.m, id)
-	return nil
-}
-
 // unreadableBodies are queue messages that are no notice, the last one
 // over the kept size in two-byte characters.
 var unreadableBodies = []string{"Message Body", "{}", `{"id":"Webhook:no-body"}`, "[1,2]", strings.Repeat("é", 40<<10)}
@@ -329,7 +300,7 @@ func TestUnreadableMessagesKeepOneDeadLetterEach(t *testing.T) {
 		ids = append(ids, fmt.Sprintf("msg-%d", i+1))
 	}
 	t.Run("HandleSQS", func(t *testing.T) {
-		dead := &keyedDeadLetters{}
+		dead := &memstore.DeadLetters{}
 		w := newPlatforms(t).worker(nil, 10)
 		w.DeadLetters = dead
 		var ev events.SQSEvent
@@ -345,7 +316,7 @@ func TestUnreadableMessagesKeepOneDeadLetterEach(t *testing.T) {
 		checkUnreadable(t, got, ids)
 	})
 	t.Run("Poll", func(t *testing.T) {
-		dead := &keyedDeadLetters{}
+		dead := &memstore.DeadLetters{}
 		q := &fakeQueue{}
 		q.add(unreadableBodies...) // message ids msg-1…, receipt handles MessageReceiptHandle-…
 		w := newPlatforms(t).worker(q, 10)
@@ -366,12 +337,12 @@ func TestUnreadableMessagesKeepOneDeadLetterEach(t *testing.T) {
 // again and leaves the unreadable messages' dead letters for an operator
 // (queued, they would be dropped for want of a platform and removed).
 func TestRedriveLeavesUnreadableDeadLetters(t *testing.T) {
-	dead := &keyedDeadLetters{}
+	dead := &memstore.DeadLetters{}
 	ctx := context.Background()
 	dead.Put(ctx, webhooks.DeadLetter{Notice: kyc.Notice{ID: "Webhook:a", PlatformID: "p", Type: "CUSTOMER.KYC_PENDING", Body: []byte(`{"id":"Webhook:a"}`)}})
 	dead.Put(ctx, webhooks.DeadLetter{Notice: kyc.Notice{ID: "unreadable:msg-1", Body: []byte("Message Body")}})
 	q := &fakeQueue{}
-	n, err := webhooks.Redrive(ctx, dead, &webhooks.Relay{Queue: q, QueueURL: "queue"}, time.Now())
+	n, err := webhooks.Redrive(ctx, dead, &webhooks.Relay{Queue: q}, time.Now())
 	if n != 1 || err != nil {
 		t.Fatalf("Redrive = %d, %v; want 1 queued", n, err)
 	}

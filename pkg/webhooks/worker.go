@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,20 +12,34 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
-// QueueAPI is the SQS calls the relay and the worker make.
-type QueueAPI interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
-	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+// Queue is the queue between the relay and the worker (SQS:
+// awsstore.Queue). A message received is hidden from other receivers for
+// its visibility timeout, then comes back unless it was deleted; each
+// receipt counts.
+type Queue interface {
+	// Send queues messages. After an error some may be queued: the caller
+	// sends them all again (duplicates carry the same notice id, which
+	// platforms drop).
+	Send(ctx context.Context, bodies [][]byte) error
+	// Receive waits briefly for messages and returns at most limit of
+	// them, each hidden for visibility.
+	Receive(ctx context.Context, limit int, visibility time.Duration) ([]Received, error)
+	// ChangeVisibility hides a received message for d from now.
+	ChangeVisibility(ctx context.Context, receipt string, d time.Duration) error
+	// Delete removes a received message for good.
+	Delete(ctx context.Context, receipt string) error
+}
+
+// Received is one queue message as the worker sees it.
+type Received struct {
+	ID       string // the queue's message id, unique per message
+	Body     string
+	Receipt  string // this receipt's handle, for ChangeVisibility and Delete
+	Receives int    // how many times the queue handed it out: the attempt number
 }
 
 // Worker delivers queued notices: one attempt per receipt, then either the
@@ -36,8 +49,7 @@ type QueueAPI interface {
 type Worker struct {
 	Deliverer   *Deliverer
 	Policy      Policy
-	Queue       QueueAPI
-	QueueURL    string
+	Queue       Queue
 	DeadLetters DeadLetters
 	// AttemptTimeout bounds one delivery (10 s): a slow platform holds only
 	// its own message.
@@ -48,7 +60,8 @@ type Worker struct {
 	Logger      *slog.Logger
 }
 
-// maxVisibility is SQS's limit on ChangeMessageVisibility.
+// maxVisibility is the longest a message can be hidden (SQS's limit on
+// ChangeMessageVisibility).
 const maxVisibility = 12 * time.Hour
 
 // maxUnreadableBody is how much of an unreadable message's body its dead
@@ -57,36 +70,27 @@ const maxVisibility = 12 * time.Hour
 const maxUnreadableBody = 64 << 10
 
 // UnreadablePrefix starts the id of the dead letter of a queue message
-// that was no notice; the rest is the SQS message id.
+// that was no notice; the rest is the queue's message id.
 const UnreadablePrefix = "unreadable:"
-
-// received is one queue message as the worker sees it.
-type received struct {
-	id      string // SQS message id, unique per message
-	body    string
-	attempt int // the queue's receive count
-	receipt string
-}
 
 // handle makes one attempt for a received message and reports whether the
 // message is done. One not done returns for its next attempt: after the
 // policy's backoff when the attempt failed, else (shutting down, or its
 // dead letter could not be stored) after the queue's visibility timeout.
-func (w *Worker) handle(ctx context.Context, m received) bool {
-	n, err := DecodeMessage([]byte(m.body))
+func (w *Worker) handle(ctx context.Context, m Received) bool {
+	attempt := max(m.Receives, 1)
+	n, err := DecodeMessage([]byte(m.Body))
 	if err != nil {
 		// Nothing can ever deliver it; keep it for an operator.
-		dl := unreadable(m, w.Now(), err)
-		w.Logger.ErrorContext(ctx, "webhook: unreadable queue message dead-lettered", "message_id", m.id, "dead_letter_id", dl.Notice.ID,
-			"body_bytes", len(m.body), "error", err.Error())
+		dl := unreadable(m, attempt, w.Now(), err)
+		w.Logger.ErrorContext(ctx, "webhook: unreadable queue message dead-lettered", "message_id", m.ID, "dead_letter_id", dl.Notice.ID,
+			"body_bytes", len(m.Body), "error", err.Error())
 		return w.attempts().deadLetter(ctx, dl) == nil
 	}
-	return w.attempts().attempt(ctx, n, m.attempt, func(ctx context.Context, log *slog.Logger, wait time.Duration) time.Duration {
+	return w.attempts().attempt(ctx, n, attempt, func(ctx context.Context, log *slog.Logger, wait time.Duration) time.Duration {
 		wait = min(wait, maxVisibility)
-		if m.receipt != "" {
-			if _, verr := w.Queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-				QueueUrl: aws.String(w.QueueURL), ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: int32(wait / time.Second),
-			}); verr != nil {
+		if m.Receipt != "" {
+			if verr := w.Queue.ChangeVisibility(ctx, m.Receipt, wait); verr != nil {
 				// The queue's own visibility timeout brings it back instead.
 				log.WarnContext(ctx, "webhook: could not set the retry delay", "error", verr.Error())
 			}
@@ -102,23 +106,23 @@ func (w *Worker) attempts() attempts {
 // unreadable is the dead letter of a message that is no notice: keyed by
 // its message id (unique; a receipt handle's prefix is not) and keeping
 // the start of its body.
-func unreadable(m received, now time.Time, cause error) DeadLetter {
-	id := m.id
+func unreadable(m Received, attempt int, now time.Time, cause error) DeadLetter {
+	id := m.ID
 	if id == "" {
-		sum := sha256.Sum256([]byte(m.body))
+		sum := sha256.Sum256([]byte(m.Body))
 		id = "sha256-" + hex.EncodeToString(sum[:16])
 	}
-	body, note := m.body, ""
+	body, note := m.Body, ""
 	if len(body) > maxUnreadableBody {
 		cut := maxUnreadableBody
 		for cut > 0 && !utf8.RuneStart(body[cut]) {
 			cut-- // not inside a character: the attribute is a string
 		}
 		body = body[:cut]
-		note = fmt.Sprintf(" (body truncated: the first %d of %d bytes are kept)", cut, len(m.body))
+		note = fmt.Sprintf(" (body truncated: the first %d of %d bytes are kept)", cut, len(m.Body))
 	}
 	return DeadLetter{Notice: kyc.Notice{ID: UnreadablePrefix + id, Body: []byte(body), CreatedAt: now},
-		Attempts: m.attempt, LastError: cause.Error() + note, DeadAt: now}
+		Attempts: attempt, LastError: cause.Error() + note, DeadAt: now}
 }
 
 // HandleSQS is the Lambda handler for the queue (with
@@ -131,8 +135,8 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 	)
 	w.each(len(ev.Records), func(i int) {
 		r := ev.Records[i]
-		attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-		if !w.handle(ctx, received{id: r.MessageId, body: r.Body, attempt: max(attempt, 1), receipt: r.ReceiptHandle}) {
+		receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		if !w.handle(ctx, Received{ID: r.MessageId, Body: r.Body, Receipt: r.ReceiptHandle, Receives: receives}) {
 			mu.Lock()
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			mu.Unlock()
@@ -155,7 +159,8 @@ func (w *Worker) each(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// maxReceive is SQS's limit on messages per ReceiveMessage.
+// maxReceive is the most messages one receive returns (SQS's limit on
+// ReceiveMessage).
 const maxReceive = 10
 
 // Poll runs the worker against the queue outside Lambda (local mode), the
@@ -172,17 +177,13 @@ func (w *Worker) Poll(ctx context.Context) {
 		if free == 0 {
 			return
 		}
-		out, err := w.Queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(w.QueueURL), MaxNumberOfMessages: int32(free), WaitTimeSeconds: 1,
-			VisibilityTimeout:           int32((w.AttemptTimeout + 30*time.Second) / time.Second),
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
-		})
-		var msgs []sqstypes.Message
-		if err == nil {
-			// Never more than the slots taken (SQS sends at most what was
-			// asked): each attempt gives back one.
-			msgs = out.Messages[:min(len(out.Messages), free)]
+		msgs, err := w.Queue.Receive(ctx, free, w.AttemptTimeout+30*time.Second)
+		if err != nil {
+			msgs = nil
 		}
+		// Never more than the slots taken (a queue returns at most what
+		// was asked): each attempt gives back one.
+		msgs = msgs[:min(len(msgs), free)]
 		for range free - len(msgs) {
 			<-slots
 		}
@@ -222,16 +223,15 @@ func take(ctx context.Context, slots chan struct{}, limit int) int {
 }
 
 // process attempts one received message and deletes it once done.
-func (w *Worker) process(ctx context.Context, m sqstypes.Message) {
-	attempt, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
-	if !w.handle(ctx, received{id: aws.ToString(m.MessageId), body: aws.ToString(m.Body), attempt: max(attempt, 1), receipt: aws.ToString(m.ReceiptHandle)}) {
+func (w *Worker) process(ctx context.Context, m Received) {
+	if !w.handle(ctx, m) {
 		return
 	}
 	// Done is done even when shutting down: an undeleted message would be
 	// delivered again after a restart.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := w.Queue.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+	if err := w.Queue.Delete(dctx, m.Receipt); err != nil {
 		w.Logger.WarnContext(ctx, "webhook queue: delete failed; the message returns (same id)", "error", err.Error())
 	}
 }
@@ -241,72 +241,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
-}
-
-// Relay moves new outbox notices to the queue.
-type Relay struct {
-	Queue    QueueAPI
-	QueueURL string
-	Logger   *slog.Logger
-}
-
-// skip logs an outbox record that can never be delivered. It is passed
-// over, not retried: a retry would hold every notice behind it in its
-// stream shard for the stream's 24 hours.
-func (r *Relay) skip(ctx context.Context, err error) {
-	if r.Logger != nil {
-		r.Logger.ErrorContext(ctx, "webhook relay: malformed outbox record skipped", "error", err.Error())
-	}
-}
-
-// Send queues notices, ten per call; any notice not accepted fails the
-// whole call, so the caller (the stream) retries them all: duplicates carry
-// the same id and platforms drop them.
-func (r *Relay) Send(ctx context.Context, notices []kyc.Notice) error {
-	for start := 0; start < len(notices); start += 10 {
-		batch := notices[start:min(start+10, len(notices))]
-		entries := make([]sqstypes.SendMessageBatchRequestEntry, len(batch))
-		for i, n := range batch {
-			body, err := EncodeMessage(n)
-			if err != nil {
-				return err
-			}
-			entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
-		}
-		out, err := r.Queue.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(r.QueueURL), Entries: entries})
-		if err != nil {
-			return fmt.Errorf("webhooks: queue notices: %w", err)
-		}
-		if len(out.Failed) > 0 {
-			return fmt.Errorf("webhooks: the queue refused %d of %d notices: %s", len(out.Failed), len(batch), aws.ToString(out.Failed[0].Message))
-		}
-	}
-	return nil
-}
-
-// HandleStream is the Lambda handler for the outbox table's stream: each
-// new outbox record is queued. An error makes Lambda retry the batch.
-func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
-	var notices []kyc.Notice
-	for _, rec := range ev.Records {
-		if n, ok := r.decode(ctx, rec.EventName, itemFromLambda(rec.Change.NewImage)); ok {
-			notices = append(notices, n)
-		}
-	}
-	return r.Send(ctx, notices)
-}
-
-// decode reads one record of the outbox stream (its event name and its new
-// image in the table's form): the notice of an insert, or false for any
-// other record, and for a malformed one, which is logged and skipped.
-func (r *Relay) decode(ctx context.Context, event string, image map[string]dbtypes.AttributeValue) (kyc.Notice, bool) {
-	n, err := outboxRecord(event, image)
-	if errors.Is(err, errNotAnInsert) {
-		return kyc.Notice{}, false
-	}
-	if err != nil {
-		r.skip(ctx, err)
-		return kyc.Notice{}, false
-	}
-	return n, true
 }

@@ -1,4 +1,4 @@
-package webhooks_test
+package awsstore_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -40,10 +41,10 @@ var (
 // hold, attribute for attribute and byte for byte, and NoticeFromOutbox
 // reads such an item back.
 func TestOutboxItemKeepsItsFormat(t *testing.T) {
-	if diff := cmp.Diff(dynamoJSON(deployed), dynamoJSON(webhooks.OutboxItem(deployedNotice))); diff != "" {
+	if diff := cmp.Diff(dynamoJSON(deployed), dynamoJSON(awsstore.OutboxItem(deployedNotice))); diff != "" {
 		t.Errorf("OutboxItem (-deployed +written):\n%s", diff)
 	}
-	got, err := webhooks.NoticeFromOutbox(deployed)
+	got, err := awsstore.NoticeFromOutbox(deployed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func asRead(n kyc.Notice) kyc.Notice {
 
 func TestOutboxRoundTrip(t *testing.T) {
 	for _, n := range roundTrip() {
-		got, err := webhooks.NoticeFromOutbox(webhooks.OutboxItem(n))
+		got, err := awsstore.NoticeFromOutbox(awsstore.OutboxItem(n))
 		if err != nil {
 			t.Fatalf("%s: %v", n.ID, err)
 		}
@@ -125,7 +126,7 @@ func TestOutboxReadersAgree(t *testing.T) {
 		want    []kyc.Notice // in record order
 	)
 	for _, n := range roundTrip() {
-		records = append(records, record{"INSERT", webhooks.OutboxItem(n)})
+		records = append(records, record{"INSERT", awsstore.OutboxItem(n)})
 		want = append(want, asRead(n))
 	}
 	for _, name := range slices.Sorted(maps.Keys(malformed)) {
@@ -134,17 +135,17 @@ func TestOutboxReadersAgree(t *testing.T) {
 	records = append(records, record{"INSERT", odd()})
 	want = append(want, kyc.Notice{ID: "Webhook:odd", CreatedAt: time.UnixMilli(1764147600123).UTC(), Body: []byte{}})
 	// A TTL deletion and an update of an outbox item: nothing to relay.
-	records = append(records, record{"REMOVE", webhooks.OutboxItem(kyc.Notice{ID: "Webhook:removed", CreatedAt: time.Now()})},
-		record{"MODIFY", webhooks.OutboxItem(kyc.Notice{ID: "Webhook:modified", CreatedAt: time.Now()})})
+	records = append(records, record{"REMOVE", awsstore.OutboxItem(kyc.Notice{ID: "Webhook:removed", CreatedAt: time.Now()})},
+		record{"MODIFY", awsstore.OutboxItem(kyc.Notice{ID: "Webhook:modified", CreatedAt: time.Now()})})
 	last := kyc.Notice{ID: "Webhook:last", PlatformID: "p", CreatedAt: time.UnixMilli(1764147600999).UTC(), Body: []byte(`{}`)}
-	records = append(records, record{"INSERT", webhooks.OutboxItem(last)})
+	records = append(records, record{"INSERT", awsstore.OutboxItem(last)})
 	want = append(want, last)
 
 	t.Run("table item", func(t *testing.T) {
 		var got []kyc.Notice
 		refused := 0
 		for _, r := range records {
-			n, err := webhooks.NoticeFromOutbox(r.item)
+			n, err := awsstore.NoticeFromOutbox(r.item)
 			switch {
 			case err != nil:
 				refused++
@@ -178,7 +179,7 @@ func TestOutboxReadersAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		logs, q := &logbuf.Buffer{}, &fakeQueue{}
-		relay := &webhooks.Relay{Queue: q, QueueURL: "queue", Logger: logs.Logger()}
+		relay := &webhooks.Relay{Queue: q, Outbox: awsstore.OutboxRecords{}, Logger: logs.Logger()}
 		if err := relay.HandleStream(context.Background(), event); err != nil {
 			t.Fatal(err)
 		}

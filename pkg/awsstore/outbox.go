@@ -1,7 +1,6 @@
-package webhooks
+package awsstore
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,24 +10,17 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
 // The outbox codec: the one place that knows the attributes of an outbox
 // item. A status change writes its notice as OutboxItem in the same
-// transaction (pkg/customers, ReviewDynamoDB.ApplyChange); the relay reads
+// transaction as the customer (Customers.ApplyChange); the relay reads
 // the item back from the table's stream with the one decoder below, whether
-// Lambda hands it the record (Relay.HandleStream) or the local poller reads
-// it from DynamoDB Streams (StreamPoller): both images are first converted
-// to the table's own form (itemFromLambda, itemFromStreams), then decoded
-// by NoticeFromOutbox.
-//
-// The codec lives here, and pkg/customers imports it, because the outbox
-// is this package's input: its table, its stream, its relay and its TTL
-// are delivery's, and the writer only adds an item to it in its own
-// transaction, as a client of a queue would. The other direction would make
-// delivery depend on the customer store and, through pkg/fault, on secrets
-// and tracing. This package imports no store and no edge (only pkg/kyc,
-// pkg/gridhook and pkg/publicaddr), so there is no cycle.
+// Lambda hands it the record (webhooks.Relay.HandleStream, through
+// OutboxRecords) or the local poller reads it from DynamoDB Streams
+// (StreamPoller): both images are first converted to the table's own form
+// (itemFromLambda, itemFromStreams), then decoded by NoticeFromOutbox.
 //
 // The format is what deployed tables hold; change it only with a reader for
 // both forms, as items written before the change are still in the stream
@@ -49,15 +41,15 @@ const (
 // created, as the record of what was sent (delivery reads only the stream).
 const OutboxTTL = 30 * 24 * time.Hour
 
-// OutboxItem is n as the outbox table keeps it.
-func OutboxItem(n kyc.Notice) map[string]types.AttributeValue {
+// OutboxItem is notice as the outbox table keeps it.
+func OutboxItem(notice kyc.Notice) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		OutboxKey:       &types.AttributeValueMemberS{Value: n.ID},
-		outboxPlatform:  &types.AttributeValueMemberS{Value: n.PlatformID},
-		outboxType:      &types.AttributeValueMemberS{Value: n.Type},
-		outboxCreatedAt: &types.AttributeValueMemberN{Value: strconv.FormatInt(n.CreatedAt.UnixMilli(), 10)},
-		outboxBody:      &types.AttributeValueMemberS{Value: string(n.Body)},
-		outboxExpires:   &types.AttributeValueMemberN{Value: strconv.FormatInt(n.CreatedAt.Add(OutboxTTL).Unix(), 10)},
+		OutboxKey:       s(notice.ID),
+		outboxPlatform:  s(notice.PlatformID),
+		outboxType:      s(notice.Type),
+		outboxCreatedAt: n(notice.CreatedAt.UnixMilli()),
+		outboxBody:      s(string(notice.Body)),
+		outboxExpires:   n(notice.CreatedAt.Add(OutboxTTL).Unix()),
 	}
 }
 
@@ -85,15 +77,21 @@ func NoticeFromOutbox(item map[string]types.AttributeValue) (kyc.Notice, error) 
 		CreatedAt: time.UnixMilli(ms).UTC(), Body: []byte(str(outboxBody))}, nil
 }
 
-// errNotAnInsert is a stream record that adds no outbox item (a TTL
-// deletion, an update): nothing to relay, nothing to report.
-var errNotAnInsert = errors.New("webhooks: not an outbox insert")
+// OutboxRecords reads the outbox stream's records as Lambda hands them to
+// the relay.
+type OutboxRecords struct{}
+
+var _ webhooks.OutboxDecoder = OutboxRecords{}
+
+func (OutboxRecords) LambdaRecord(rec events.DynamoDBEventRecord) (kyc.Notice, error) {
+	return outboxRecord(rec.EventName, itemFromLambda(rec.Change.NewImage))
+}
 
 // outboxRecord decodes one stream record of the outbox table, given its
 // event name and its new image in the table's form.
 func outboxRecord(event string, image map[string]types.AttributeValue) (kyc.Notice, error) {
 	if event != string(streamtypes.OperationTypeInsert) {
-		return kyc.Notice{}, errNotAnInsert
+		return kyc.Notice{}, webhooks.ErrNotAnInsert
 	}
 	return NoticeFromOutbox(image)
 }
@@ -139,6 +137,15 @@ func fromLambda(v events.DynamoDBAttributeValue) types.AttributeValue {
 		return &types.AttributeValueMemberM{Value: itemFromLambda(v.Map())}
 	}
 	return nil // no other type exists; an item with a nil value reads as without it
+}
+
+// noticeFromStreams decodes a record as DynamoDB Streams returns it.
+func noticeFromStreams(r streamtypes.Record) (kyc.Notice, error) {
+	var image map[string]streamtypes.AttributeValue
+	if r.Dynamodb != nil {
+		image = r.Dynamodb.NewImage
+	}
+	return outboxRecord(string(r.EventName), itemFromStreams(image))
 }
 
 // itemFromStreams is a stream image as DynamoDB Streams returns it
