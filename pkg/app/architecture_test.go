@@ -21,30 +21,35 @@ func TestPackageImports(t *testing.T) {
 	aws := func(imp string) bool {
 		return strings.HasPrefix(imp, "github.com/aws/") || strings.HasPrefix(imp, "github.com/awslabs/")
 	}
+	// Lambda's event types are plain structs a handler's signature needs;
+	// they are not the AWS SDK.
+	events := func(imp string) bool { return imp == "github.com/aws/aws-lambda-go/events" }
 	// allowed: the module's packages each may import; awsOK: whether it
-	// may use the AWS SDKs.
+	// may use the AWS SDKs (only awsstore, the edge's Lambda adapter and
+	// telemetry's middleware); eventsOK: Lambda's event types.
 	rules := map[string]struct {
-		allowed []string
-		awsOK   bool
+		allowed  []string
+		awsOK    bool
+		eventsOK bool
 	}{
-		"pkg/strictjson":            {nil, false},
-		"pkg/kyc":                   {[]string{"pkg/strictjson"}, false},
-		"pkg/auth":                  {nil, false},
-		"pkg/publicaddr":            {nil, false},
-		"pkg/telemetry":             {nil, true},
-		"pkg/secrets":               {[]string{"pkg/kyc", "pkg/telemetry"}, false},
-		"pkg/sumsub":                {[]string{"pkg/kyc", "pkg/strictjson", "pkg/telemetry"}, false},
-		"pkg/sumsub/sumsubtest":     {[]string{"pkg/sumsub"}, false},
-		"pkg/gridhook":              {[]string{"pkg/kyc"}, false},
-		"pkg/gridhook/gridhooktest": {[]string{"pkg/gridhook"}, false},
-		"pkg/sandbox":               {[]string{"pkg/kyc", "pkg/gridhook", "pkg/sumsub"}, false},
-		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/strictjson", "pkg/sumsub", "pkg/telemetry"}, false},
-		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true},
-		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency", "pkg/ratelimit", "pkg/webhooks"}, true},
-		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false},
-		"pkg/idempotency":           {nil, false},
-		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, false},
-		"pkg/webhooks":              {[]string{"pkg/kyc", "pkg/gridhook", "pkg/publicaddr", "pkg/telemetry"}, true},
+		"pkg/strictjson":            {nil, false, false},
+		"pkg/kyc":                   {[]string{"pkg/strictjson"}, false, false},
+		"pkg/auth":                  {nil, false, false},
+		"pkg/publicaddr":            {nil, false, false},
+		"pkg/telemetry":             {nil, true, false},
+		"pkg/secrets":               {[]string{"pkg/kyc", "pkg/telemetry"}, false, false},
+		"pkg/sumsub":                {[]string{"pkg/kyc", "pkg/strictjson", "pkg/telemetry"}, false, false},
+		"pkg/sumsub/sumsubtest":     {[]string{"pkg/sumsub"}, false, false},
+		"pkg/gridhook":              {[]string{"pkg/kyc"}, false, false},
+		"pkg/gridhook/gridhooktest": {[]string{"pkg/gridhook"}, false, false},
+		"pkg/sandbox":               {[]string{"pkg/kyc", "pkg/gridhook", "pkg/sumsub"}, false, false},
+		"pkg/httpapi":               {[]string{"pkg/kyc", "pkg/auth", "pkg/idempotency", "pkg/publicaddr", "pkg/sandbox", "pkg/strictjson", "pkg/sumsub", "pkg/telemetry"}, false, false},
+		"pkg/lambdahttp":            {[]string{"pkg/httpapi"}, true, false},
+		"pkg/awsstore":              {[]string{"pkg/kyc", "pkg/secrets", "pkg/idempotency", "pkg/ratelimit", "pkg/webhooks"}, true, false},
+		"pkg/memstore":              {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false, false},
+		"pkg/idempotency":           {nil, false, false},
+		"pkg/ratelimit":             {[]string{"pkg/kyc", "pkg/telemetry"}, false, false},
+		"pkg/webhooks":              {[]string{"pkg/kyc", "pkg/gridhook", "pkg/publicaddr"}, false, true},
 	}
 	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -63,7 +68,13 @@ func TestPackageImports(t *testing.T) {
 			if own, ok := strings.CutPrefix(imp, mod); ok && !slices.Contains(rule.allowed, own) {
 				t.Errorf("%s imports %s", pkg, own)
 			}
-			if aws(imp) && !rule.awsOK {
+			// One package per dependency: the AWS service clients and the
+			// item formats they carry live in awsstore (the composition
+			// root only constructs clients).
+			if strings.HasPrefix(imp, "github.com/aws/aws-sdk-go-v2/service/") && pkg != "pkg/awsstore" {
+				t.Errorf("%s imports %s: only pkg/awsstore (and pkg/app, cmd/*) may use AWS service clients", pkg, imp)
+			}
+			if aws(imp) && !rule.awsOK && !(rule.eventsOK && events(imp)) {
 				t.Errorf("%s imports %s: it must not know AWS", pkg, imp)
 			}
 		}

@@ -74,10 +74,10 @@ func Permanent(err error) bool {
 	return errors.As(err, &api) && permanentCodes[api.ErrorCode()]
 }
 
-// Outage is the answer for an AWS call's failure: kyc.Misconfigured when
+// fault is the answer for an AWS call's failure: kyc.Misconfigured when
 // it is permanent (the cause, logged, names the resource), else
 // kyc.Unavailable with message and a retry hint of a second.
-func Outage(dep kyc.Dependency, message string, err error) *kyc.Error {
+func fault(dep kyc.Dependency, message string, err error) *kyc.Error {
 	return kyc.Outage(dep, Permanent(err), message, time.Second, err)
 }
 

@@ -55,7 +55,7 @@ var _ kyc.CustomerRecords = (*Customers)(nil)
 const transactAttempts = 5
 
 func (c *Customers) outage(op string, err error) error {
-	return Outage(kyc.DepStore, "The customer store is temporarily unavailable.",
+	return fault(kyc.DepStore, "The customer store is temporarily unavailable.",
 		fmt.Errorf("%s (table %s): %w", op, c.Table, err))
 }
 

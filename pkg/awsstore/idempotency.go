@@ -82,7 +82,7 @@ func (d *Idempotency) Acquire(ctx context.Context, rec idempotency.Record, now t
 		}
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
-			return nil, Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: acquire: %w", err))
+			return nil, fault(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: acquire: %w", err))
 		}
 		existing, err := d.blocking(ctx, rec.Key, ccf)
 		if err != nil {
@@ -125,7 +125,7 @@ func (d *Idempotency) TakeOver(ctx context.Context, rec idempotency.Record, from
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return false, Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: take over: %w", err))
+		return false, fault(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: take over: %w", err))
 	}
 	existing, err := d.blocking(ctx, rec.Key, ccf)
 	if err != nil {
@@ -151,7 +151,7 @@ func (d *Idempotency) Get(ctx context.Context, key string) (*idempotency.Record,
 		TableName: aws.String(d.Table), Key: d.key(key), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: get: %w", err))
+		return nil, fault(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: get: %w", err))
 	}
 	if len(out.Item) == 0 {
 		return nil, nil
@@ -166,7 +166,7 @@ const ownerCondition = "#token = :token AND #status = :inprogress"
 func (d *Idempotency) Complete(ctx context.Context, key, lockToken string, resp idempotency.Response) error {
 	headers, err := json.Marshal(resp.Header)
 	if err != nil {
-		return Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: complete: %w", err))
+		return fault(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: complete: %w", err))
 	}
 	body := resp.Body
 	if body == nil {
@@ -245,11 +245,11 @@ func (d *Idempotency) ownerErr(ctx context.Context, op, key string, err error, d
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: %s: %w", op, err))
+		return fault(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: %s: %w", op, err))
 	}
 	rec, err := d.blocking(ctx, key, ccf)
 	if err != nil {
-		return Outage(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: %s: %w", op, err))
+		return fault(kyc.DepStore, idempotencyUnavailable, fmt.Errorf("idempotency: %s: %w", op, err))
 	}
 	if done(rec) {
 		return nil

@@ -69,5 +69,5 @@ func kmsFault(err error) *kyc.Error {
 	if errors.As(err, &api) && kmsPermanent[api.ErrorCode()] {
 		return kyc.Misconfigured(kyc.DepKeys, err)
 	}
-	return Outage(kyc.DepKeys, "The key service is temporarily unavailable.", err)
+	return fault(kyc.DepKeys, "The key service is temporarily unavailable.", err)
 }

@@ -47,7 +47,7 @@ var (
 )
 
 func (p *Platforms) outage(op string, err error) error {
-	return Outage(kyc.DepStore, "The platform store is temporarily unavailable.",
+	return fault(kyc.DepStore, "The platform store is temporarily unavailable.",
 		fmt.Errorf("%s (table %s): %w", op, p.Table, err))
 }
 

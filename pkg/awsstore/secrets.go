@@ -32,7 +32,7 @@ func (s *SecretsManager) SecretString(ctx context.Context, id string) (string, e
 		if errors.As(err, &nf) {
 			return "", kyc.Misconfigured(kyc.DepSecrets, fmt.Errorf("secret %q: %w", id, secrets.ErrNotFound))
 		}
-		return "", Outage(kyc.DepSecrets, "The secrets store is temporarily unavailable.", fmt.Errorf("get secret %q: %w", id, err))
+		return "", fault(kyc.DepSecrets, "The secrets store is temporarily unavailable.", fmt.Errorf("get secret %q: %w", id, err))
 	}
 	if out.SecretString == nil {
 		return "", kyc.Misconfigured(kyc.DepSecrets, fmt.Errorf("secret %q has no SecretString (binary secrets are not supported)", id))
