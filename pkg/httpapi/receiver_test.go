@@ -67,7 +67,7 @@ func FuzzSumsubWebhook(f *testing.F) {
 	f.Add("\xff", "", true, "/webhooks/%zz")
 	// Over the size limit, signed and not (testdata/fuzz holds the
 	// repeated-key, far-future and bad-externalUserId seeds).
-	big := `{"type":"applicantPending","externalUserId":"` + custA + `","createdAtMs":"2026-11-26 09:00:00.000","pad":"` + strings.Repeat("p", httpapi.MaxWebhookBody) + `"}`
+	big := `{"type":"applicantPending","externalUserId":"` + custA + `","createdAtMs":"2026-11-26 09:00:00.000","pad":"` + strings.Repeat("p", sumsub.MaxWebhookBody) + `"}`
 	f.Add(big, "", true, "/webhooks/sumsub")
 	f.Add(big, sumsub.DigestSHA1, false, "/webhooks/sumsub")
 	h := newReceiver(f)
@@ -87,7 +87,7 @@ func FuzzSumsubWebhook(f *testing.F) {
 		}
 		_, knownAlg := map[string]bool{"": true, sumsub.DigestSHA256: true, sumsub.DigestSHA512: true, sumsub.DigestSHA1: true}[alg]
 		onRoute := path == "/webhooks/sumsub"
-		oversize := len(body) > httpapi.MaxWebhookBody
+		oversize := len(body) > sumsub.MaxWebhookBody
 		switch {
 		case onRoute && oversize && w.Code != 400:
 			t.Fatalf("body of %d bytes answered %d; want 400 (the size comes before the signature)", len(body), w.Code)
@@ -213,7 +213,7 @@ func TestSumsubWebhookOversizeBody(t *testing.T) {
 	event := reviewed(custA, "GREEN", "2026-11-26 09:00:00.000")
 	// One byte over is read whole; from two over the read is truncated,
 	// which made the digest fail (401) before.
-	for _, size := range []int{httpapi.MaxWebhookBody + 1, httpapi.MaxWebhookBody + 2, 300_000} {
+	for _, size := range []int{sumsub.MaxWebhookBody + 1, sumsub.MaxWebhookBody + 2, 300_000} {
 		padded := event + strings.Repeat(" ", size-len(event))
 		w := sendSigned(t, h, padded)
 		e := readHookError(t, w)
@@ -223,7 +223,7 @@ func TestSumsubWebhookOversizeBody(t *testing.T) {
 	}
 
 	// Exactly at the limit it is read and applied.
-	atLimit := event + strings.Repeat(" ", httpapi.MaxWebhookBody-len(event))
+	atLimit := event + strings.Repeat(" ", sumsub.MaxWebhookBody-len(event))
 	ok := newReceiver(t)
 	if w := sendSigned(t, ok, atLimit); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
 		t.Fatalf("signed body of exactly %d bytes = %d %s; want 200 applied", len(atLimit), w.Code, w.Body)
@@ -235,8 +235,8 @@ func TestSumsubWebhookOversizeBody(t *testing.T) {
 	r.Header.Set("X-Payload-Digest", "00")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
-	if rec.Code != 400 || body.read > httpapi.MaxWebhookBody+1 {
-		t.Fatalf("10 MiB body = %d after reading %d bytes; want 400 after at most %d", rec.Code, body.read, httpapi.MaxWebhookBody+1)
+	if rec.Code != 400 || body.read > sumsub.MaxWebhookBody+1 {
+		t.Fatalf("10 MiB body = %d after reading %d bytes; want 400 after at most %d", rec.Code, body.read, sumsub.MaxWebhookBody+1)
 	}
 }
 
@@ -253,7 +253,6 @@ func TestSumsubWebhookFutureEvent(t *testing.T) {
 	h := newReceiver(t)
 	h.Reviews = &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: func() time.Time { return clock }}
 	h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	h.Now = func() time.Time { return clock }
 
 	w := sendSigned(t, h, reviewed(custA, "RED", "9999-12-31 23:59:59.999"))
 	e := readHookError(t, w)
@@ -283,13 +282,13 @@ func TestSumsubWebhookFutureEvent(t *testing.T) {
 
 	// The bound is MaxEventSkew: at it the event is applied, past it
 	// refused until the clock catches up (Sumsub's first retry, 5 min on).
-	at := sumsub.FormatCreatedAt(clock.Add(httpapi.MaxEventSkew))
+	at := sumsub.FormatCreatedAt(clock.Add(kyc.DefaultMaxEventSkew))
 	if w := sendSigned(t, h, reviewed(custA, "RED", at)); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
-		t.Fatalf("event %v ahead = %d %s; want 200 applied", httpapi.MaxEventSkew, w.Code, w.Body)
+		t.Fatalf("event %v ahead = %d %s; want 200 applied", kyc.DefaultMaxEventSkew, w.Code, w.Body)
 	}
-	ahead := reviewed(custA, "GREEN", sumsub.FormatCreatedAt(clock.Add(httpapi.MaxEventSkew+time.Millisecond)))
+	ahead := reviewed(custA, "GREEN", sumsub.FormatCreatedAt(clock.Add(kyc.DefaultMaxEventSkew+time.Millisecond)))
 	if w := sendSigned(t, h, ahead); w.Code != 400 {
-		t.Fatalf("event %v ahead = %d %s; want 400", httpapi.MaxEventSkew+time.Millisecond, w.Code, w.Body)
+		t.Fatalf("event %v ahead = %d %s; want 400", kyc.DefaultMaxEventSkew+time.Millisecond, w.Code, w.Body)
 	}
 	clock = clock.Add(5 * time.Minute)
 	if w := sendSigned(t, h, ahead); w.Code != 200 || !strings.Contains(w.Body.String(), `"applied"`) {
