@@ -29,6 +29,12 @@ type Review struct {
 	// RejectType and RejectLabels explain a REJECTED status to operators.
 	RejectType   string
 	RejectLabels []string
+	// AtField names At in the provider's event (Sumsub's createdAtMs) and
+	// FormatAt writes a time as the provider writes At, so that a review
+	// refused for its At is refused in the provider's terms. Empty, they
+	// are "at" and RFC 3339.
+	AtField  string
+	FormatAt func(time.Time) string
 }
 
 // Change is what applying a review writes to a customer, conditioned on
@@ -87,16 +93,43 @@ const (
 // Grid webhook); it returns nil when the status has no webhook.
 type NoticeBuilder func(c Customer, status Status, at time.Time) (*Notice, error)
 
+// DefaultMaxEventSkew is Reviews.MaxEventSkew when it is not set.
+const DefaultMaxEventSkew = 5 * time.Minute
+
+// ErrReviewFromTheFuture is wrapped by Apply's refusal of a review whose
+// At lies more than MaxEventSkew past its clock; the refusal's Cause says
+// why, for the log.
+var ErrReviewFromTheFuture = errors.New("kyc: review from the future")
+
 // Reviews applies providers' decisions to customers.
 type Reviews struct {
 	Store   ReviewStore
 	Notices NoticeBuilder
 	Now     func() time.Time
+	// MaxEventSkew is how far past Now a review's At may lie; zero is
+	// DefaultMaxEventSkew. At becomes the customer's ordering watermark,
+	// so a far-future one would make every real decision after it stale;
+	// one from a provider's clock a little ahead is refused too, and
+	// applied on the provider's retry (Sumsub's: 5 min, 1 h, 5 h, 18 h
+	// later) once its time has come.
+	MaxEventSkew time.Duration
 }
 
 // Apply applies r if it is newer than the last review applied to its
-// customer. A changed status records a notice in the same write.
+// customer. A changed status records a notice in the same write. A
+// review of an id that cannot be a customer's (CheckCustomerID) is
+// UnknownCustomer, and one whose At is too far ahead (MaxEventSkew) an
+// InvalidField naming AtField that wraps ErrReviewFromTheFuture; neither
+// reads the store.
 func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
+	// Such an id names nobody: acknowledged like an unknown one, without
+	// a lookup (DynamoDB refuses keys over 2048 bytes).
+	if CheckCustomerID(r.CustomerID) != nil {
+		return UnknownCustomer, nil
+	}
+	if err := s.checkSkew(r); err != nil {
+		return "", err
+	}
 	// A concurrent review of the same customer makes the write fail; read
 	// again and decide again. Each pass means another review landed.
 	for range 5 {
@@ -138,3 +171,37 @@ func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
 	}
 	return "", fmt.Errorf("kyc: customer %s kept changing while a review was applied", r.CustomerID)
 }
+
+// checkSkew refuses r if its At lies more than MaxEventSkew past the
+// clock. Refused, not clamped: a clamped date would still be a watermark
+// no real review may pass for minutes, and the provider's retry brings
+// the review back anyway.
+func (s *Reviews) checkSkew(r Review) error {
+	skew := s.MaxEventSkew
+	if skew == 0 {
+		skew = DefaultMaxEventSkew
+	}
+	clock := s.Now().UTC()
+	if !r.At.After(clock.Add(skew)) {
+		return nil
+	}
+	field, format := r.AtField, r.FormatAt
+	if field == "" {
+		field = "at"
+	}
+	if format == nil {
+		format = func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	}
+	at, now := format(r.At), format(clock)
+	e := InvalidField(field, "The event's %s (%s UTC) is more than %d minutes after this receiver's clock (%s UTC); it is not applied. A retry is applied once that time has passed.",
+		field, at, int(skew/time.Minute), now)
+	e.Cause = &futureError{fmt.Sprintf("%s %s is more than %v after the receiver's clock (%s)", field, at, skew, now)}
+	return e
+}
+
+// futureError is why a review from the future was refused, worded for
+// the log; it is an ErrReviewFromTheFuture.
+type futureError struct{ why string }
+
+func (e *futureError) Error() string { return e.why }
+func (e *futureError) Unwrap() error { return ErrReviewFromTheFuture }

@@ -1,6 +1,7 @@
 package sumsub
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -9,12 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/strictjson"
 )
+
+// MaxWebhookBody bounds a Sumsub event; they are a few hundred bytes.
+const MaxWebhookBody = 256 << 10
 
 // Webhook digest algorithms (header X-Payload-Digest-Alg).
 const (
@@ -23,14 +28,67 @@ const (
 	DigestSHA1   = "HMAC_SHA1_HEX"
 )
 
-// Webhook verification errors. Each means "not from Sumsub": answer 401.
+// Webhook verification errors, the Cause of ReadWebhook's refusals. Each
+// but ErrNoSecret means "not from Sumsub".
 var (
 	ErrNoDigest     = errors.New("sumsub webhook: no X-Payload-Digest")
 	ErrBadDigest    = errors.New("sumsub webhook: X-Payload-Digest does not match the body")
 	ErrUnknownAlg   = errors.New("sumsub webhook: unknown X-Payload-Digest-Alg")
 	ErrNoSecret     = errors.New("sumsub webhook: no webhook secret configured")
 	errBadTimestamp = errors.New(`createdAtMs is not "yyyy-MM-dd HH:mm:ss.SSS"`)
+	// errRepeatedKey is the Cause of the refusal of a repeated key; the
+	// key itself is in the answer.
+	errRepeatedKey = errors.New("repeated JSON key")
 )
+
+// ReadWebhook reads one delivery of Sumsub's webhook: body as sent, alg
+// and digest its X-Payload-Digest-Alg and X-Payload-Digest. In this
+// order it checks the size on the length alone (the digest of a truncated
+// body could never match, so the rest is not read and the secret not
+// loaded), loads the webhook secret from creds, checks the digest
+// (nothing of an unsigned body is looked at), and parses the event: a key
+// repeated in one object, in any case, is refused, since two readers of
+// the same signed bytes could disagree on what it says. Every error is a
+// *kyc.Error to render as it is; a refusal's technical reason, if any, is
+// its Cause (wrapping ErrBadDigest and the like for a digest).
+func ReadWebhook(ctx context.Context, creds CredentialSource, alg, digest string, body io.Reader) (Event, error) {
+	raw, err := strictjson.Read(body, MaxWebhookBody)
+	if errors.Is(err, strictjson.ErrTooLarge) {
+		return Event{}, kyc.InvalidField("body", "The webhook body is larger than %d bytes (%d KiB); Sumsub events are a few hundred bytes.", MaxWebhookBody, MaxWebhookBody>>10)
+	}
+	if err != nil {
+		return Event{}, kyc.InvalidField("body", "The request body could not be read completely in time.")
+	}
+	c, err := creds.Get(ctx)
+	if err != nil {
+		return Event{}, kyc.Reword(err, "The webhook secret is temporarily unavailable.")
+	}
+	if err := verifyWebhook(c.WebhookSecret, alg, digest, raw); err != nil {
+		if errors.Is(err, ErrNoSecret) {
+			return Event{}, kyc.Misconfigured(kyc.DepSecrets, errors.New("the Sumsub secret has no webhookSecret"))
+		}
+		e := kyc.Errorf(kyc.CodeUnauthorized, "The webhook signature (X-Payload-Digest) is missing or does not match.")
+		e.Cause = err
+		return Event{}, e
+	}
+	ev, err := parseEvent(raw)
+	var je *strictjson.Error
+	if errors.As(err, &je) && je.Kind == strictjson.Repeated {
+		field := strictjson.Shorten(je.Key, 64)
+		var e *kyc.Error
+		if je.Key != je.Earlier {
+			e = kyc.InvalidField(field, "The key %q appears more than once in one object of the event (as %q too; keys that differ only in case are one key to the decoder).", field, strictjson.Shorten(je.Earlier, 64))
+		} else {
+			e = kyc.InvalidField(field, "The key %q appears more than once in one object of the event.", field)
+		}
+		e.Cause = errRepeatedKey
+		return Event{}, e
+	}
+	if err != nil {
+		return Event{}, kyc.InvalidField("body", "The webhook body is not a Sumsub event.")
+	}
+	return ev, nil
+}
 
 func digestHash(alg string) (func() hash.Hash, error) {
 	switch alg {
@@ -56,8 +114,8 @@ func WebhookDigest(secret, alg string, body []byte) (string, error) {
 	return hex.EncodeToString(m.Sum(nil)), nil
 }
 
-// VerifyWebhook checks the digest of the raw body in constant time.
-func VerifyWebhook(secret, alg, digest string, body []byte) error {
+// verifyWebhook checks the digest of the raw body in constant time.
+func verifyWebhook(secret, alg, digest string, body []byte) error {
 	if secret == "" {
 		return ErrNoSecret
 	}
@@ -111,12 +169,11 @@ const (
 // createdAtLayout is Sumsub's createdAtMs: UTC, milliseconds.
 const createdAtLayout = "2006-01-02 15:04:05.000"
 
-// ParseEvent reads a verified webhook body. Sumsub adds fields and sends
+// parseEvent reads a verified webhook body. Sumsub adds fields and sends
 // nulls as it pleases, so those are read as encoding/json reads them; a
-// key repeated in one object (in any case) is refused: two readers of the
-// same signed bytes could disagree on what it says. Such a refusal wraps
-// a *strictjson.Error of kind Repeated.
-func ParseEvent(body []byte) (Event, error) {
+// key repeated in one object (in any case) is refused as a
+// *strictjson.Error of kind Repeated.
+func parseEvent(body []byte) (Event, error) {
 	var e Event
 	if err := strictjson.Decode(body, &e, strictjson.Rules{Open: true}); err != nil {
 		return Event{}, fmt.Errorf("sumsub webhook: body is not a JSON event: %w", err)
@@ -142,8 +199,19 @@ func FormatCreatedAt(t time.Time) string { return t.UTC().Format(createdAtLayout
 // Review maps an event to the review it carries (docs/webhooks.md's mapping
 // table). ok is false for event types that move no status; an
 // applicantReviewed without a GREEN or RED answer, or an event without a
-// customer or a valid createdAtMs, is an error.
-func (e Event) Review() (r kyc.Review, ok bool, err error) {
+// customer or a valid createdAtMs, is an InvalidField for the body whose
+// Cause says what is missing.
+func (e Event) Review() (kyc.Review, bool, error) {
+	r, ok, err := e.review()
+	if err != nil {
+		ke := kyc.InvalidField("body", "The Sumsub event is incomplete: %v.", err)
+		ke.Cause = err
+		return kyc.Review{}, false, ke
+	}
+	return r, ok, nil
+}
+
+func (e Event) review() (r kyc.Review, ok bool, err error) {
 	switch e.Type {
 	case TypePending:
 		r.Status = kyc.StatusPending
@@ -174,5 +242,6 @@ func (e Event) Review() (r kyc.Review, ok bool, err error) {
 		return kyc.Review{}, false, fmt.Errorf("sumsub webhook: %w", err)
 	}
 	r.CustomerID, r.At = e.ExternalUserID, at
+	r.AtField, r.FormatAt = "createdAtMs", FormatCreatedAt
 	return r, true, nil
 }

@@ -1,14 +1,17 @@
 package sumsub_test
 
 import (
+	"context"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/strictjson"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -25,69 +28,235 @@ var vectors = []struct{ alg, digest string }{
 	{sumsub.DigestSHA512, "1cbf1c1f2d723f35357d6ebc7e4f35f1ae4ff76f362413d7e0e43419716bb607f19c09a0fce37b42746c69094c04b916fdfa9d583894d51c6f052037d19bd4d0"},
 }
 
+const secret = "webhook-secret"
+
+// credsFunc is a Sumsub secret source that runs f.
+type credsFunc func() (sumsub.Credentials, error)
+
+func (f credsFunc) Get(context.Context) (sumsub.Credentials, error) { return f() }
+
+// readSigned reads body as Sumsub would deliver it, signed with secret.
+func readSigned(t *testing.T, body string) (sumsub.Event, error) {
+	t.Helper()
+	d, err := sumsub.WebhookDigest(secret, "", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sumsub.ReadWebhook(context.Background(), staticCreds{WebhookSecret: secret}, "", d, strings.NewReader(body))
+}
+
+// refusal is what a caller and the log learn of a *kyc.Error.
+type refusal struct {
+	Code       kyc.Code
+	Message    string
+	Details    map[string]any
+	Dependency kyc.Dependency
+	Cause      string
+}
+
+func refusalOf(t *testing.T, err error) refusal {
+	t.Helper()
+	var e *kyc.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not a *kyc.Error", err)
+	}
+	r := refusal{Code: e.Code, Message: e.Message, Details: e.Details, Dependency: e.Dependency}
+	if e.Cause != nil {
+		r.Cause = e.Cause.Error()
+	}
+	return r
+}
+
 func TestWebhookDigestVectors(t *testing.T) {
 	for _, v := range vectors {
 		t.Run("alg="+v.alg, func(t *testing.T) {
-			got, err := sumsub.WebhookDigest("webhook-secret", v.alg, []byte(vectorBody))
+			got, err := sumsub.WebhookDigest(secret, v.alg, []byte(vectorBody))
 			if err != nil || got != v.digest {
 				t.Fatalf("WebhookDigest = %s, %v; want %s", got, err, v.digest)
 			}
-			if err := sumsub.VerifyWebhook("webhook-secret", v.alg, v.digest, []byte(vectorBody)); err != nil {
-				t.Fatalf("VerifyWebhook of the vector = %v", err)
+			ev, err := sumsub.ReadWebhook(context.Background(), staticCreds{WebhookSecret: secret}, v.alg, v.digest, strings.NewReader(vectorBody))
+			if err != nil {
+				t.Fatalf("ReadWebhook of the vector = %v", err)
 			}
-		})
-	}
-}
-
-func TestVerifyWebhookRefuses(t *testing.T) {
-	good := vectors[1].digest
-	for _, tc := range []struct {
-		name, secret, alg, digest, body string
-		want                            error
-	}{
-		{"missing digest", "webhook-secret", "", "", vectorBody, sumsub.ErrNoDigest},
-		{"wrong digest", "webhook-secret", "", vectors[2].digest + "000000000000000000000000", vectorBody, sumsub.ErrBadDigest},
-		{"garbage digest", "webhook-secret", "", "not hex at all", vectorBody, sumsub.ErrBadDigest},
-		{"digest of another algorithm", "webhook-secret", sumsub.DigestSHA512, good, vectorBody, sumsub.ErrBadDigest},
-		{"unknown algorithm", "webhook-secret", "HMAC_MD5_HEX", good, vectorBody, sumsub.ErrUnknownAlg},
-		{"wrong secret", "other-secret", "", good, vectorBody, sumsub.ErrBadDigest},
-		{"body changed by one byte", "webhook-secret", "", good, vectorBody + " ", sumsub.ErrBadDigest},
-		{"no secret configured", "", "", good, vectorBody, sumsub.ErrNoSecret},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := sumsub.VerifyWebhook(tc.secret, tc.alg, tc.digest, []byte(tc.body)); !errors.Is(err, tc.want) {
-				t.Fatalf("VerifyWebhook = %v; want %v", err, tc.want)
+			if diff := cmp.Diff(sumsub.Event{Type: sumsub.TypeReviewed, ExternalUserID: "Customer:1"}, ev); diff != "" {
+				t.Fatalf("event (-want +got):\n%s", diff)
 			}
 		})
 	}
 	// Hex digits in upper case are the same digest.
-	if err := sumsub.VerifyWebhook("webhook-secret", "", "92FAE50CA9868215D7CB71F1B2AF5FC00855E502DD06554C638150A6F7D1280E", []byte(vectorBody)); err != nil {
+	if _, err := sumsub.ReadWebhook(context.Background(), staticCreds{WebhookSecret: secret}, "", strings.ToUpper(vectors[0].digest), strings.NewReader(vectorBody)); err != nil {
 		t.Fatalf("upper-case digest = %v", err)
+	}
+}
+
+// TestVerifyWebhookRefuses: ReadWebhook refuses a digest that is not
+// Sumsub's as UNAUTHORIZED, the reason in the Cause; a secret without a
+// webhook secret is our misconfiguration.
+func TestVerifyWebhookRefuses(t *testing.T) {
+	const unsigned = "The webhook signature (X-Payload-Digest) is missing or does not match."
+	good := vectors[1].digest
+	for _, tc := range []struct {
+		name, secret, alg, digest, body string
+		cause                           error
+	}{
+		{"missing digest", secret, "", "", vectorBody, sumsub.ErrNoDigest},
+		{"wrong digest", secret, "", vectors[2].digest + "000000000000000000000000", vectorBody, sumsub.ErrBadDigest},
+		{"garbage digest", secret, "", "not hex at all", vectorBody, sumsub.ErrBadDigest},
+		{"digest of another algorithm", secret, sumsub.DigestSHA512, good, vectorBody, sumsub.ErrBadDigest},
+		{"unknown algorithm", secret, "HMAC_MD5_HEX", good, vectorBody, sumsub.ErrUnknownAlg},
+		{"wrong secret", "other-secret", "", good, vectorBody, sumsub.ErrBadDigest},
+		{"body changed by one byte", secret, "", good, vectorBody + " ", sumsub.ErrBadDigest},
+		// Unsigned and not JSON: the digest is checked before the body.
+		{"unsigned garbage", secret, "", "", "{", sumsub.ErrNoDigest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sumsub.ReadWebhook(context.Background(), staticCreds{WebhookSecret: tc.secret}, tc.alg, tc.digest, strings.NewReader(tc.body))
+			want := refusal{Code: kyc.CodeUnauthorized, Message: unsigned, Cause: tc.cause.Error()}
+			if diff := cmp.Diff(want, refusalOf(t, err)); diff != "" || !errors.Is(err, tc.cause) {
+				t.Fatalf("ReadWebhook = %v (-want +got):\n%s", err, diff)
+			}
+		})
+	}
+	t.Run("no secret configured", func(t *testing.T) {
+		_, err := sumsub.ReadWebhook(context.Background(), staticCreds{}, "", good, strings.NewReader(vectorBody))
+		want := refusal{Code: kyc.CodeInternal, Message: "An internal error occurred.", Dependency: kyc.DepSecrets, Cause: "the Sumsub secret has no webhookSecret"}
+		if diff := cmp.Diff(want, refusalOf(t, err)); diff != "" {
+			t.Fatalf("ReadWebhook = %v (-want +got):\n%s", err, diff)
+		}
+	})
+}
+
+// countingReader serves n bytes of padding and counts what was read.
+type countingReader struct{ left, read int }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), c.left)
+	for i := range p[:n] {
+		p[i] = ' '
+	}
+	c.left -= n
+	c.read += n
+	return n, nil
+}
+
+// TestReadWebhookSize: a body over MaxWebhookBody is refused on its
+// length alone, signed or not: the secret is not loaded and the rest is
+// not read. One at the limit is read.
+func TestReadWebhookSize(t *testing.T) {
+	noSecret := credsFunc(func() (sumsub.Credentials, error) {
+		t.Error("the secret was loaded for an oversize body")
+		return sumsub.Credentials{WebhookSecret: secret}, nil
+	})
+	tooLarge := refusal{Code: kyc.CodeInvalid, Details: map[string]any{"field": "body"},
+		Message: "The webhook body is larger than 262144 bytes (256 KiB); Sumsub events are a few hundred bytes."}
+	for _, size := range []int{sumsub.MaxWebhookBody + 1, sumsub.MaxWebhookBody + 2, 10 << 20} {
+		body := &countingReader{left: size}
+		_, err := sumsub.ReadWebhook(context.Background(), noSecret, "", "00", body)
+		if diff := cmp.Diff(tooLarge, refusalOf(t, err)); diff != "" {
+			t.Errorf("body of %d bytes (-want +got):\n%s", size, diff)
+		}
+		if body.read > sumsub.MaxWebhookBody+1 {
+			t.Errorf("body of %d bytes: read %d; want at most %d", size, body.read, sumsub.MaxWebhookBody+1)
+		}
+	}
+	atLimit := vectorBody + strings.Repeat(" ", sumsub.MaxWebhookBody-len(vectorBody))
+	if ev, err := readSigned(t, atLimit); err != nil || ev.ExternalUserID != "Customer:1" {
+		t.Fatalf("signed body of exactly %d bytes = %+v, %v; want read", len(atLimit), ev, err)
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, context.DeadlineExceeded }
+
+// TestReadWebhookRefuses: what ReadWebhook answers for a body it cannot
+// read, a secret it cannot load and a signed body that is no event.
+func TestReadWebhookRefuses(t *testing.T) {
+	down := kyc.Unavailable(kyc.DepSecrets, "Secrets Manager is unavailable.", 2*time.Second, errors.New("throttled"))
+	notEvent := refusal{Code: kyc.CodeInvalid, Message: "The webhook body is not a Sumsub event.", Details: map[string]any{"field": "body"}}
+	long := strings.Repeat("k", 100)
+	for _, tc := range []struct {
+		name  string
+		creds sumsub.CredentialSource
+		body  io.Reader
+		want  refusal
+	}{
+		{"body not read in time", staticCreds{WebhookSecret: secret}, failingReader{},
+			refusal{Code: kyc.CodeInvalid, Message: "The request body could not be read completely in time.", Details: map[string]any{"field": "body"}}},
+		{"secret unavailable", credsFunc(func() (sumsub.Credentials, error) { return sumsub.Credentials{}, down }), nil,
+			refusal{Code: kyc.CodeUnavailable, Message: "The webhook secret is temporarily unavailable.", Dependency: kyc.DepSecrets, Cause: "throttled"}},
+		{"secret misconfigured", credsFunc(func() (sumsub.Credentials, error) {
+			return sumsub.Credentials{}, kyc.Misconfigured(kyc.DepSecrets, errors.New("no such secret"))
+		}), nil, refusal{Code: kyc.CodeInternal, Message: "An internal error occurred.", Dependency: kyc.DepSecrets, Cause: "no such secret"}},
+		{"repeated key", nil, strings.NewReader(`{"type":"applicantPending","reviewResult":{"reviewAnswer":"RED","reviewAnswer":"GREEN"}}`),
+			refusal{Code: kyc.CodeInvalid, Message: `The key "reviewAnswer" appears more than once in one object of the event.`, Details: map[string]any{"field": "reviewAnswer"}, Cause: "repeated JSON key"}},
+		{"key repeated in another case", nil, strings.NewReader(`{"type":"applicantPending","externalUserId":"c1","TYPE":"applicantReviewed"}`),
+			refusal{Code: kyc.CodeInvalid, Message: `The key "TYPE" appears more than once in one object of the event (as "type" too; keys that differ only in case are one key to the decoder).`, Details: map[string]any{"field": "TYPE"}, Cause: "repeated JSON key"}},
+		{"long repeated key", nil, strings.NewReader(`{"type":"x","` + long + `":1,"` + long + `":2}`),
+			refusal{Code: kyc.CodeInvalid, Message: `The key "` + long[:64] + `…" appears more than once in one object of the event.`, Details: map[string]any{"field": long[:64] + "…"}, Cause: "repeated JSON key"}},
+		{"empty", nil, strings.NewReader(``), notEvent},
+		{"truncated", nil, strings.NewReader(`{"type":`), notEvent},
+		{"array", nil, strings.NewReader(`[]`), notEvent},
+		{"null", nil, strings.NewReader(`null`), notEvent},
+		{"no type", nil, strings.NewReader(`{"externalUserId":"c1"}`), notEvent},
+		{"wrong type", nil, strings.NewReader(`{"type":1}`), notEvent},
+		{"trailing data", nil, strings.NewReader(`{"type":"x"} {}`), notEvent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			creds, digest := tc.creds, "00"
+			if creds == nil {
+				creds = staticCreds{WebhookSecret: secret}
+				b, err := io.ReadAll(tc.body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				digest, _ = sumsub.WebhookDigest(secret, "", b)
+				tc.body = strings.NewReader(string(b))
+			}
+			if tc.body == nil {
+				tc.body = strings.NewReader(vectorBody)
+			}
+			_, err := sumsub.ReadWebhook(context.Background(), creds, "", digest, tc.body)
+			if diff := cmp.Diff(tc.want, refusalOf(t, err)); diff != "" {
+				t.Fatalf("ReadWebhook = %v (-want +got):\n%s", err, diff)
+			}
+		})
 	}
 }
 
 func TestEventReviewMapping(t *testing.T) {
 	at := time.Date(2026, 11, 26, 10, 11, 12, 345e6, time.UTC)
 	const created = `"createdAtMs":"2026-11-26 10:11:12.345"`
+	review := func(id string, s kyc.Status) kyc.Review {
+		return kyc.Review{CustomerID: id, Status: s, At: at, AtField: "createdAtMs"}
+	}
+	rejected := func(typ string, labels ...string) kyc.Review {
+		r := review("c1", kyc.StatusRejected)
+		r.RejectType, r.RejectLabels = typ, labels
+		return r
+	}
 	for _, tc := range []struct {
 		name, body string
 		want       kyc.Review
 		ok         bool
 	}{
-		{"pending", `{"type":"applicantPending","externalUserId":"c1",` + created + `}`,
-			kyc.Review{CustomerID: "c1", Status: kyc.StatusPending, At: at}, true},
-		{"on hold", `{"type":"applicantOnHold","externalUserId":"c1",` + created + `}`,
-			kyc.Review{CustomerID: "c1", Status: kyc.StatusHold, At: at}, true},
+		{"pending", `{"type":"applicantPending","externalUserId":"c1",` + created + `}`, review("c1", kyc.StatusPending), true},
+		{"on hold", `{"type":"applicantOnHold","externalUserId":"c1",` + created + `}`, review("c1", kyc.StatusHold), true},
 		{"reviewed GREEN", `{"type":"applicantReviewed","externalUserId":"c1",` + created + `,"reviewResult":{"reviewAnswer":"GREEN"}}`,
-			kyc.Review{CustomerID: "c1", Status: kyc.StatusApproved, At: at}, true},
+			review("c1", kyc.StatusApproved), true},
 		{"reviewed RED FINAL", `{"type":"applicantReviewed","externalUserId":"c1",` + created + `,"reviewResult":{"reviewAnswer":"RED","reviewRejectType":"FINAL","rejectLabels":["FORGERY","BLACKLIST"]}}`,
-			kyc.Review{CustomerID: "c1", Status: kyc.StatusRejected, At: at, RejectType: "FINAL", RejectLabels: []string{"FORGERY", "BLACKLIST"}}, true},
+			rejected("FINAL", "FORGERY", "BLACKLIST"), true},
 		{"reviewed RED RETRY", `{"type":"applicantReviewed","externalUserId":"c1",` + created + `,"reviewResult":{"reviewAnswer":"RED","reviewRejectType":"RETRY","rejectLabels":["BAD_PROOF_OF_ADDRESS"]}}`,
-			kyc.Review{CustomerID: "c1", Status: kyc.StatusRejected, At: at, RejectType: "RETRY", RejectLabels: []string{"BAD_PROOF_OF_ADDRESS"}}, true},
+			rejected("RETRY", "BAD_PROOF_OF_ADDRESS"), true},
+		// The id is the domain's to judge (kyc.Reviews.Apply).
+		{"id that is no customer id", `{"type":"applicantPending","externalUserId":"a@b.c",` + created + `}`, review("a@b.c", kyc.StatusPending), true},
 		{"other type", `{"type":"applicantCreated","externalUserId":"c1",` + created + `}`, kyc.Review{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := sumsub.ParseEvent([]byte(tc.body))
+			e, err := readSigned(t, tc.body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,41 +264,45 @@ func TestEventReviewMapping(t *testing.T) {
 			if err != nil || ok != tc.ok {
 				t.Fatalf("Review = ok %v, %v; want ok %v", ok, err, tc.ok)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, got, cmpopts.IgnoreFields(kyc.Review{}, "FormatAt")); diff != "" {
 				t.Fatalf("review (-want +got):\n%s", diff)
+			}
+			// A time is written back as Sumsub writes createdAtMs.
+			if ok {
+				if s := got.FormatAt(at.In(time.FixedZone("CET", 3600))); s != "2026-11-26 10:11:12.345" {
+					t.Fatalf("FormatAt(at in CET) = %q; want 2026-11-26 10:11:12.345", s)
+				}
 			}
 		})
 	}
-	for _, bad := range []string{
-		`{"type":"applicantReviewed","externalUserId":"c1",` + created + `}`,
-		`{"type":"applicantReviewed","externalUserId":"c1",` + created + `,"reviewResult":{"reviewAnswer":"YELLOW"}}`,
-		`{"type":"applicantPending",` + created + `}`,
-		`{"type":"applicantPending","externalUserId":"c1","createdAtMs":"yesterday"}`,
-		`{"type":"applicantPending","externalUserId":"c1","createdAtMs":1764151872345}`,
+	incomplete := func(why string) refusal {
+		return refusal{Code: kyc.CodeInvalid, Message: "The Sumsub event is incomplete: " + why + ".", Details: map[string]any{"field": "body"}, Cause: why}
+	}
+	for _, tc := range []struct {
+		name, body string
+		want       refusal
+	}{
+		{"reviewed without a result", `{"type":"applicantReviewed","externalUserId":"c1",` + created + `}`,
+			incomplete("sumsub webhook: applicantReviewed without reviewResult")},
+		{"neither GREEN nor RED", `{"type":"applicantReviewed","externalUserId":"c1",` + created + `,"reviewResult":{"reviewAnswer":"YELLOW"}}`,
+			incomplete(`sumsub webhook: reviewAnswer "YELLOW" is neither GREEN nor RED`)},
+		{"no externalUserId", `{"type":"applicantPending",` + created + `}`, incomplete("sumsub webhook: no externalUserId")},
+		{"createdAtMs in words", `{"type":"applicantPending","externalUserId":"c1","createdAtMs":"yesterday"}`,
+			incomplete(`sumsub webhook: createdAtMs is not "yyyy-MM-dd HH:mm:ss.SSS"`)},
+		{"createdAtMs a number", `{"type":"applicantPending","externalUserId":"c1","createdAtMs":1764151872345}`,
+			refusal{Code: kyc.CodeInvalid, Message: "The webhook body is not a Sumsub event.", Details: map[string]any{"field": "body"}}},
 	} {
-		t.Run("malformed "+bad, func(t *testing.T) {
-			e, err := sumsub.ParseEvent([]byte(bad))
+		t.Run("malformed "+tc.name, func(t *testing.T) {
+			e, err := readSigned(t, tc.body)
 			if err == nil {
 				_, _, err = e.Review()
 			}
 			if err == nil {
-				t.Fatalf("accepted %s", bad)
+				t.Fatalf("accepted %s", tc.body)
+			}
+			if diff := cmp.Diff(tc.want, refusalOf(t, err)); diff != "" {
+				t.Fatalf("Review = %v (-want +got):\n%s", err, diff)
 			}
 		})
-	}
-	for _, bad := range []string{``, `{`, `[]`, `{}`, `null`} {
-		if _, err := sumsub.ParseEvent([]byte(bad)); err == nil {
-			t.Errorf("ParseEvent(%q) accepted", bad)
-		}
-	}
-}
-
-// TestParseEventRefusesRepeatedKeys: a key repeated in one object, in any
-// case, is refused as a *strictjson.Error the receiver names in its answer.
-func TestParseEventRefusesRepeatedKeys(t *testing.T) {
-	_, err := sumsub.ParseEvent([]byte(`{"type":"applicantPending","externalUserId":"c1","TYPE":"applicantReviewed"}`))
-	var e *strictjson.Error
-	if !errors.As(err, &e) || e.Kind != strictjson.Repeated || e.Key != "TYPE" || e.Earlier != "type" {
-		t.Fatalf("ParseEvent = %v; want the repeated TYPE, first spelt type", err)
 	}
 }
