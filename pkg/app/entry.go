@@ -88,9 +88,9 @@ type Service struct {
 	Inbox       *sandbox.Inbox
 }
 
-// Build builds what entry e serves from cfg. It makes no network call
-// (see Prime): secrets load on first use, so an outage at cold start fails
-// requests (503), not the process.
+// Build builds what entry e serves from cfg, and nothing else. It makes no
+// network call (see Prime): secrets load on first use, so an outage at
+// cold start fails requests (503), not the process.
 func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Service, error) {
 	if cfg.Backend != BackendMemory && cfg.Backend != BackendAWS {
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
@@ -98,112 +98,74 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	if cfg.Provider != ProviderSandbox && cfg.Provider != ProviderSumsub {
 		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
 	}
-	if ((e == LinkFunction || e == PlatformFunction) && cfg.Backend == BackendMemory || e == ReceiverFunction) && !cfg.InLambda {
-		e = AllInOne
+	if (e == RelayFunction || e == DeliveryFunction) && cfg.Backend != BackendAWS {
+		return nil, fmt.Errorf("KYC_BACKEND=%s: the relay and delivery functions need the aws backend (with the memory backend, make run delivers in process)", cfg.Backend)
 	}
-	r := newRoot(ctx, cfg, logger)
-	s := &Service{entry: e, root: r}
-	if r.memory() {
-		seed, err := r.seed()
-		if err != nil {
-			return nil, err
-		}
-		s.Seed = seed
+	r, err := newRoot(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
 	}
+	s := &Service{entry: e, root: r, Seed: r.seed, DeadLetters: r.stores.deadLetters}
 	srv := &httpapi.Server{Logger: logger}
 	if !cfg.InLambda {
 		srv.Timeout = cfg.RequestTimeout
 	}
-	var err error
 	switch e {
 	case LinkFunction:
-		err = s.withLink(srv)
+		s.withLink(srv, nil)
 	case PlatformFunction:
-		srv.Platform, err = r.platformAPI()
+		srv.Platform = r.platformAPI()
 	case ReceiverFunction:
-		srv.Receiver, err = r.receiver()
-	case RelayFunction, DeliveryFunction:
-		if cfg.Backend != BackendAWS {
-			return nil, fmt.Errorf("KYC_BACKEND=%s: the relay and delivery functions need the aws backend (with the memory backend, make run delivers in process)", cfg.Backend)
-		}
-		if e == RelayFunction {
-			p, err := r.streamPoller()
-			if err != nil {
-				return nil, err
-			}
-			s.Relay, s.lambda, s.loops = p.Relay, p.Relay.HandleStream, []func(context.Context){p.Poll}
-		} else {
-			if s.Worker, err = r.worker(); err != nil {
-				return nil, err
-			}
-			s.lambda, s.loops = s.Worker.HandleSQS, []func(context.Context){s.Worker.Poll}
-		}
-		return s, s.withDeadLetters()
+		srv.Receiver = r.receiver()
+	case RelayFunction:
+		s.Relay = r.relay()
+		s.lambda, s.loops = s.Relay.HandleStream, []func(context.Context){r.streamPoller(s.Relay).Poll}
+		return s, nil
+	case DeliveryFunction:
+		s.Worker = r.worker()
+		s.lambda, s.loops = s.Worker.HandleSQS, []func(context.Context){s.Worker.Poll}
+		return s, nil
 	case AllInOne:
-		err = s.allInOne(srv)
-	}
-	if err != nil {
-		return nil, err
+		s.allInOne(srv)
 	}
 	s.handler = srv.Handler()
 	return s, nil
 }
 
-// withLink adds the link route, and the sandbox's pages with the sandbox
-// provider (make invoke opens them on make run's port).
-func (s *Service) withLink(srv *httpapi.Server) error {
-	var err error
-	if srv.Link, err = s.root.link(); err != nil {
-		return err
+// withLink adds the link route, and with the sandbox provider the
+// sandbox's pages (make invoke opens them on make run's port), whose
+// decisions inbox notes (nil: one of their own).
+func (s *Service) withLink(srv *httpapi.Server, inbox *sandbox.Inbox) {
+	r := s.root
+	if r.cfg.Provider != ProviderSandbox {
+		srv.Link = r.link(r.sumsubProvider())
+		return
 	}
-	p, err := s.root.sandbox()
-	if err != nil || p == nil {
-		return err
+	if inbox == nil {
+		inbox = r.inbox()
 	}
-	srv.Sandbox = p
-	return nil
+	srv.Sandbox = r.sandboxProvider(inbox)
+	srv.Link = r.link(srv.Sandbox)
 }
 
 // allInOne is every route, and delivery in this process: in memory
-// through the memory queue, on aws through the relay's stream poller and
-// the worker, the code Lambda runs otherwise.
-func (s *Service) allInOne(srv *httpapi.Server) error {
-	if err := s.withLink(srv); err != nil {
-		return err
-	}
-	var err error
-	if srv.Receiver, err = s.root.receiver(); err != nil {
-		return err
-	}
-	if srv.Platform, err = s.root.platformAPI(); err != nil {
-		return err
-	}
-	if srv.Sandbox != nil {
-		// Sumsub's decisions come from the sandbox page; the inbox
-		// plays the platforms.
-		if s.Inbox, err = s.root.inbox(); err != nil {
-			return err
-		}
+// through the memory queue (newMemoryStores), on aws through the relay's
+// stream poller and the worker, the code Lambda runs otherwise.
+func (s *Service) allInOne(srv *httpapi.Server) {
+	r := s.root
+	if r.cfg.Provider == ProviderSandbox {
+		// Sumsub's decisions come from the sandbox page; the inbox plays
+		// the platforms.
+		s.Inbox = r.inbox()
 		srv.Inbox = s.Inbox
 	}
-	if !s.root.memory() {
-		p, err := s.root.streamPoller()
-		if err != nil {
-			return err
-		}
-		if s.Worker, err = s.root.worker(); err != nil {
-			return err
-		}
-		s.Relay = p.Relay
-		s.loops = []func(context.Context){p.Poll, s.Worker.Poll}
+	s.withLink(srv, s.Inbox)
+	srv.Receiver = r.receiver()
+	srv.Platform = r.platformAPI()
+	if !r.memory() {
+		s.Relay, s.Worker = r.relay(), r.worker()
+		s.loops = []func(context.Context){r.streamPoller(s.Relay).Poll, s.Worker.Poll}
 	}
-	return s.withDeadLetters()
-}
-
-func (s *Service) withDeadLetters() error {
-	var err error
-	s.DeadLetters, err = s.root.deadLetters()
-	return err
 }
 
 // Handler is the HTTP surface the entry serves (routes, base path, Grid
@@ -218,7 +180,7 @@ func (s *Service) Lambda() *lambdahttp.Adapter {
 // LambdaHandler is the entry's Lambda handler, each invocation traced when
 // tracing is on.
 func (s *Service) LambdaHandler() telemetry.Handler {
-	tr, _ := s.root.tracing() // built by Build already
+	tr := s.root.tracing
 	h := s.lambda
 	if s.handler != nil {
 		h = s.Lambda().Invoke
@@ -234,7 +196,7 @@ const primeTimeout = 3 * time.Second
 func (s *Service) Prime(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, primeTimeout)
 	defer cancel()
-	s.root.prime(ctx)
+	s.root.runPrimers(ctx)
 }
 
 // Run runs the entry's background loops (outside Lambda: the relay's and
@@ -272,10 +234,14 @@ func run(e Entry, logger *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	named := e // the function the binary is, whatever it serves
+	if !inLambda {
+		e = localEntry(e, cfg)
+	}
 	var ln net.Listener
 	if inLambda {
 		cfg.PublicURL = sandboxURLInLambda
-	} else if e == LinkFunction || e == PlatformFunction || e == ReceiverFunction {
+	} else if e == LinkFunction || e == PlatformFunction || e == ReceiverFunction || e == AllInOne {
 		if ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port)); err != nil {
 			return err
 		}
@@ -296,10 +262,10 @@ func run(e Entry, logger *slog.Logger) error {
 		return nil
 	}
 	url := cfg.PublicURL
-	if e == ReceiverFunction {
+	if named == ReceiverFunction {
 		url += "/webhooks/sumsub" // the route it is named for
 	}
-	logger.Info("listening", "url", url, "backend", cfg.Backend, "provider", cfg.Provider)
+	logger.Info("listening", "url", url, "backend", cfg.Backend, "provider", cfg.Provider, "serves", s.entry.Name())
 	if banner := s.Banner(cfg.PublicURL); banner != "" {
 		fmt.Fprint(os.Stderr, banner)
 		if key := s.SigningKeyBanner(ctx); key != "" {
@@ -307,6 +273,19 @@ func run(e Entry, logger *slog.Logger) error {
 		}
 	}
 	return s.Serve(ctx, ln)
+}
+
+// localEntry is what a function's binary serves outside Lambda: with the
+// memory backend the link and the platform functions serve every route
+// with delivery in process (make run builds functions/kyc-link), and on
+// any backend so does the receiver, whose decisions need the relay and
+// delivery beside it; the rest serve themselves. Main says which in its
+// start line.
+func localEntry(e Entry, cfg Config) Entry {
+	if (e == LinkFunction || e == PlatformFunction) && cfg.Backend == BackendMemory || e == ReceiverFunction {
+		return AllInOne
+	}
+	return e
 }
 
 // LocalURL is the URL a local server on ln is reached at.

@@ -66,10 +66,7 @@ func TestSDKWarningsAreJSONLines(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	db, err := a.root.dynamo()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := a.root.stores.dynamodb
 	_, err = db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("customers"),
 		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "Customer:x"}}})
 	if err == nil {

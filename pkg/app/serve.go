@@ -27,12 +27,8 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	loops := make(chan struct{})
 	go func() { s.Run(ctx); close(loops) }()
 	defer func() { <-loops }()
-	tr, err := s.root.tracing()
-	if err != nil {
-		return err
-	}
 	srv := s.server()
-	srv.Handler = tr.HTTPHandler(s.root.cfg.ServiceName, s.handler)
+	srv.Handler = s.root.tracing.HTTPHandler(s.root.cfg.ServiceName, s.handler)
 	defer s.root.shutdownTracing()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -55,10 +51,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 // shutdownTracing sends the spans still buffered when a local process
 // stops.
 func (r *root) shutdownTracing() {
-	tr, err := r.tracing()
-	if err != nil {
-		return
-	}
+	tr := r.tracing
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := tr.Shutdown(ctx); err != nil {

@@ -39,11 +39,7 @@ func (s *Service) SigningKeyBanner(ctx context.Context) string {
 	if s.Inbox == nil {
 		return ""
 	}
-	cache, err := s.root.signingKey()
-	if err != nil {
-		return "The webhook signing key could not be read: " + err.Error()
-	}
-	k, err := cache.Get(ctx)
+	k, err := s.root.secrets.signing.Get(ctx)
 	if err != nil {
 		return "The webhook signing key could not be read: " + err.Error()
 	}

@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
+	"github.com/grid-kyc/kyc-link/pkg/sandbox"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
+)
+
+// The components: each use case and handler built from the root's stores
+// and secrets, registering the start-up steps of what it reads. Build calls
+// each at most once per entry and passes what two of them share.
+
+// authenticator checks the platforms' API tokens.
+func (r *root) authenticator() *auth.Authenticator {
+	r.prime("api tokens secret", loader(r.secrets.tokens))
+	return &auth.Authenticator{Tokens: r.secrets.tokens}
+}
+
+// guard makes a route safe to retry with an Idempotency-Key.
+func (r *root) guard() *idempotency.Guard {
+	r.prime("idempotency key secret", r.secrets.idempotencyKey.load)
+	return &idempotency.Guard{Store: r.stores.idempotency, Secret: r.secrets.idempotencyKey.get, Logger: r.logger}
+}
+
+// customers is the customers store of the link and the reviews, its
+// connection opened at start.
+func (r *root) customers() customerStores {
+	r.prime("dynamodb connection", r.stores.warm)
+	return r.stores.customers
+}
+
+// limits are the link limits per platform (their own, or the default) and
+// in all (Sumsub's rate).
+func (r *root) limits() kyc.Limiter {
+	overrides := &ratelimit.Overrides{Source: r.stores.platformLimits, MaxAge: secretsMaxAge, Now: time.Now,
+		Default: ratelimit.Limit{Rate: r.cfg.PlatformRateLimit, Burst: r.cfg.PlatformRateBurst}}
+	if r.stores.platformLimits != nil {
+		r.prime("platform rate limits", overrides.Prime)
+	}
+	return &ratelimit.Limiter{Counter: r.stores.counters, Platform: overrides, Now: time.Now,
+		Global: ratelimit.Limit{Rate: r.cfg.SumsubRateLimit, Burst: max(int(r.cfg.SumsubRateLimit), 1)}}
+}
+
+// inbox is the local platforms' page: it verifies what arrives against the
+// signing key's public half, as a platform pins it, and shows each
+// customer's status as the record has it now.
+func (r *root) inbox() *sandbox.Inbox {
+	r.prime("signing key secret", loader(r.secrets.signing))
+	return &sandbox.Inbox{Key: r.secrets.signing.Get, Customer: r.customers().FindCustomer}
+}
+
+// sandboxProvider is the local stand-in provider: its page plays Sumsub's
+// decisions as signed events to this process's receiver, and the inbox
+// notes each decision, so one that sends no webhook (Hold) shows there too.
+func (r *root) sandboxProvider(inbox *sandbox.Inbox) *sandbox.Provider {
+	d := &sandbox.Decider{URL: strings.TrimRight(r.cfg.PublicURL, "/") + "/webhooks/sumsub",
+		Secret: r.sumsubWebhookSecret(), Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
+	return &sandbox.Provider{BaseURL: r.cfg.PublicURL, Now: time.Now, Decide: inbox.Track(d.Decide)}
+}
+
+// sumsubWebhookSecret reads the webhook secret from the Sumsub secret.
+func (r *root) sumsubWebhookSecret() func(context.Context) (string, error) {
+	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	return func(ctx context.Context) (string, error) {
+		c, err := r.secrets.sumsub.Get(ctx)
+		return c.WebhookSecret, err
+	}
+}
+
+// sumsubProvider mints links with Sumsub, its connection opened at start.
+func (r *root) sumsubProvider() *sumsub.Provider {
+	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	client := &sumsub.Client{BaseURL: r.cfg.SumsubBaseURL, HTTP: newHTTPClient(r.tracing), Now: time.Now}
+	r.prime("sumsub connection", client.Warm)
+	return &sumsub.Provider{
+		Client:      client,
+		Credentials: r.secrets.sumsub,
+		Levels:      map[kyc.CustomerType]string{kyc.Individual: r.cfg.LevelIndividual, kyc.Business: r.cfg.LevelBusiness},
+	}
+}
+
+// newHTTPClient keeps connections to the provider alive across requests
+// (and Lambda invocations). Each call is bounded by its context, not here.
+func newHTTPClient(tr *telemetry.Tracing) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 8
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: tr.Transport("Sumsub", t)}
+}
+
+// link is the link route with provider.
+func (r *root) link(provider kyc.Provider) *httpapi.Link {
+	return &httpapi.Link{
+		Auth:        r.authenticator(),
+		Links:       &kyc.Links{Customers: r.customers(), Provider: provider, Limits: r.limits(), TTL: r.cfg.LinkTTL, Now: time.Now, Logger: r.logger},
+		Idempotency: r.guard(),
+		// Only the local sandbox page can be reached on loopback.
+		LocalRedirects: r.cfg.Provider == ProviderSandbox,
+	}
+}
+
+// receiver is Sumsub's webhook receiver: reviews move statuses and record
+// the webhooks to deliver.
+func (r *root) receiver() *httpapi.SumsubReceiver {
+	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	return &httpapi.SumsubReceiver{
+		Credentials: r.secrets.sumsub,
+		Reviews:     &kyc.Reviews{Store: r.customers(), Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now},
+	}
+}
+
+// testWebhookTimeout bounds a test webhook (as Grid's does).
+const testWebhookTimeout = 5 * time.Second
+
+// platformAPI is the platform's customers, configuration and test webhook,
+// behind the same authentication as the link.
+func (r *root) platformAPI() *httpapi.Platform {
+	r.prime("signing key secret", loader(r.secrets.signing))
+	r.prime("cursor key secret", r.secrets.cursorKey.load)
+	allow := r.cfg.WebhookAllowLoopback
+	return &httpapi.Platform{
+		Auth: r.authenticator(),
+		Customers: &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
+			UmaDomain: r.cfg.UmaDomain, Now: time.Now},
+		Platforms: &kyc.Platforms{Store: r.stores.platforms,
+			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, allow) },
+			Sender:        &webhooks.TestSender{Key: r.secrets.signing, Client: webhooks.NewClient(testWebhookTimeout, allow), Now: time.Now},
+			Now:           time.Now},
+		Idempotency: r.guard(),
+	}
+}
+
+// policy is when delivery retries and when it gives up.
+func (r *root) policy() webhooks.Policy {
+	return webhooks.Policy{Base: r.cfg.WebhookRetryBase, Max: 30 * time.Minute, RetryFor: r.cfg.WebhookRetryFor}
+}
+
+// deliverer signs and posts a webhook to the platform's URL in platforms,
+// through the SSRF-safe client.
+func (r *root) deliverer(platforms webhooks.Platforms) *webhooks.Deliverer {
+	r.prime("signing key secret", loader(r.secrets.signing))
+	client := webhooks.NewClient(r.cfg.WebhookAttemptTimeout, r.cfg.WebhookAllowLoopback)
+	client.Transport = r.tracing.Transport("Webhook", client.Transport)
+	return &webhooks.Deliverer{Platforms: platforms, Key: r.secrets.signing, AllowLoopback: r.cfg.WebhookAllowLoopback,
+		Logger: r.logger, Client: client}
+}
+
+// worker delivers the queue's webhooks (AWS only).
+func (r *root) worker() *webhooks.Worker {
+	return &webhooks.Worker{Deliverer: r.deliverer(r.stores.platforms), Policy: r.policy(), Queue: r.stores.queue,
+		DeadLetters: r.stores.deadLetters, AttemptTimeout: r.cfg.WebhookAttemptTimeout, Concurrency: 10, Now: time.Now, Logger: r.logger}
+}
+
+// relay moves the outbox's records to the queue (AWS only).
+func (r *root) relay() *webhooks.Relay {
+	return &webhooks.Relay{Queue: r.stores.queue, Outbox: awsstore.OutboxRecords{}, Logger: r.logger}
+}
+
+// streamPoller is the local stand-in for relay's event source mapping.
+func (r *root) streamPoller(relay *webhooks.Relay) *awsstore.StreamPoller {
+	return &awsstore.StreamPoller{Streams: r.stores.streams, Tables: r.stores.dynamodb,
+		Table: r.cfg.OutboxTable, Relay: relay, Interval: 250 * time.Millisecond, Logger: r.logger}
+}

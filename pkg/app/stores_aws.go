@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
+	"github.com/grid-kyc/kyc-link/pkg/ratelimit"
+	"github.com/grid-kyc/kyc-link/pkg/secrets"
+	"github.com/grid-kyc/kyc-link/pkg/telemetry"
+	"github.com/grid-kyc/kyc-link/pkg/webhooks"
+)
+
+// customerStores is the one customers store: the link reads it, the
+// reviews write it, the platform API keeps it.
+type customerStores interface {
+	kyc.CustomerRecords
+	kyc.ReviewStore
+}
+
+// platformStores is the one platforms store: /config and delivery.
+type platformStores interface {
+	kyc.PlatformStore
+	webhooks.Platforms
+}
+
+// stores is every store of one backend, each built once.
+type stores struct {
+	customers   customerStores
+	platforms   platformStores
+	counters    ratelimit.Counter
+	idempotency idempotency.Store
+	sealer      kyc.Sealer
+	deadLetters webhooks.DeadLetters
+	// platformLimits are platforms' own link limits (nil: every platform
+	// has the default).
+	platformLimits ratelimit.PlatformLimits
+	// warm opens the customers table's connection ahead of the first
+	// request (nil in memory).
+	warm func(context.Context) error
+
+	// AWS only: the delivery queue, and what the local relay polls.
+	queue    *awsstore.Queue
+	streams  *dynamodbstreams.Client
+	dynamodb *dynamodb.Client
+	// Memory only: the customers whose recorded notices go to the
+	// in-process delivery queue.
+	memCustomers *memstore.Customers
+}
+
+// newAWSStores makes the AWS clients (each once: one connection pool per
+// service) and the stores on them, and the Secrets Manager source. It
+// reads the SDK's configuration (environment, profile) and calls nothing.
+func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *telemetry.Tracing) (*stores, secrets.Source, error) {
+	// Every client made from it traces its calls.
+	awsCfg, err := awsstore.LoadConfig(ctx, logger, tr.AWSCalls)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
+	customers := &awsstore.Customers{Client: db, Table: cfg.CustomersTable, Index: cfg.CustomersByPlatformIndex, OutboxTable: cfg.OutboxTable}
+	platforms := &awsstore.Platforms{Client: db, Table: cfg.PlatformsTable}
+	return &stores{
+		customers:      customers,
+		platforms:      platforms,
+		platformLimits: platforms,
+		counters:       &awsstore.RateCounters{Client: db, Table: cfg.RateLimitTable},
+		idempotency:    &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},
+		sealer:         &awsstore.KMSSealer{Client: kms.NewFromConfig(awsCfg), KeyID: cfg.CustomerDataKeyID},
+		deadLetters:    &awsstore.DeadLetters{Client: db, Table: cfg.DeadLetterTable},
+		warm:           customers.Warm,
+		queue:          &awsstore.Queue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.WebhookQueueURL},
+		streams:        dynamodbstreams.NewFromConfig(awsCfg),
+		dynamodb:       db,
+	}, &awsstore.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}, nil
+}
+
+// timeDynamoDB records each DynamoDB call's latency in the request's
+// metrics.
+func timeDynamoDB(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, telemetry.TimeCalls(telemetry.DynamoDBLatency))
+}
