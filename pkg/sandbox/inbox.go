@@ -48,6 +48,9 @@ type Entry struct {
 	Duplicate                bool
 	Answer                   int       // what the inbox answered
 	At                       time.Time // when it arrived, UTC
+	// Sent is the envelope's timestamp: when the change it carries was
+	// made (zero when the body has none).
+	Sent time.Time
 	Body                     []byte    // exactly as received
 	Header                   http.Header
 	Host                     string
@@ -163,6 +166,9 @@ func (in *Inbox) receive(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(body, &env)
 	e.ID, e.Type, e.CustomerID = env.ID, env.Type, env.Data.ID
 	e.Status = env.Data.KYCStatus + env.Data.KYBStatus
+	if t, err := time.Parse(time.RFC3339Nano, env.Timestamp); err == nil {
+		e.Sent = t.UTC()
+	}
 	in.mu.Lock()
 	if in.seen == nil {
 		in.seen = map[string]bool{}
@@ -252,12 +258,22 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 		c := row(d.CustomerID, d.At)
 		c.Decision, c.DecidedAt, c.DecisionErr = d.Decision, stamp(d.At), d.Err
 	}
+	// Each customer's newest webhook by its timestamp, as a platform keeps
+	// it: deliveries can arrive out of order, so the last to arrive may be
+	// an older change. Only webhooks the inbox accepted count.
+	newest := map[string]time.Time{}
 	for _, e := range entries {
 		if e.CustomerID == "" {
 			continue
 		}
 		c := row(e.CustomerID, e.At)
-		c.LastWebhook, c.LastStatus = e.Type, e.Status
+		if e.Answer != http.StatusOK {
+			continue
+		}
+		if seen, ok := newest[e.CustomerID]; !ok || !e.Sent.Before(seen) {
+			newest[e.CustomerID] = e.Sent
+			c.LastWebhook, c.LastStatus = e.Type, e.Status
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), lookupTimeout)
 	defer cancel()
@@ -389,8 +405,8 @@ var inboxPage = template.Must(template.New("inbox").Parse(`<!doctype html>
 Times are UTC; this page reloads when something arrives.</p>
 {{if not (or .Customers .Webhooks)}}<p>Nothing yet. Create a link, open it, and choose Approve, Reject or Hold.</p>{{end}}
 {{if .Customers}}<h2>Customers</h2>
-<p class="note">Status now is what the customer record says at this moment. Grid defines no HOLD webhook: after Hold the platform's last webhook says PENDING while the record says HOLD.</p>
-<div class="scroll"><table id="customers"><tr><th>customer</th><th>status now</th><th>decision played</th><th>last webhook</th></tr>
+<p class="note">Status now is what the customer record says at this moment. The newest webhook is the one whose <code>timestamp</code> is latest, as a platform should keep it: webhooks can arrive out of order. Grid defines no HOLD webhook: after Hold the platform's newest webhook says PENDING while the record says HOLD.</p>
+<div class="scroll"><table id="customers"><tr><th>customer</th><th>status now</th><th>decision played</th><th>newest webhook</th></tr>
 {{range .Customers}}<tr data-customer="{{.ID}}" data-status="{{.Now}}"><td>{{.ID}}{{if .Type}}<br><span class="note">{{.Type}}, {{.Platform}}</span>{{end}}</td>
 <td>{{if .LookupErr}}<span class="bad">{{.LookupErr}}</span>{{else if .Now}}<code>{{.Field}}</code> <b class="status-now">{{.Now}}</b>{{if .Deleted}} (deleted){{end}}{{if .Hold}}<br><span class="note">on hold: no webhook for this</span>{{end}}{{end}}</td>
 <td>{{if .Decision}}{{.Decision}}<br><span class="note">{{.DecidedAt}}</span>{{if .DecisionErr}}<br><span class="bad">not sent: {{.DecisionErr}}</span>{{end}}{{else}}&mdash;{{end}}</td>

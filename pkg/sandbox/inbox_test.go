@@ -272,3 +272,21 @@ func TestInboxKeepsTheNewestEntries(t *testing.T) {
 		t.Fatalf("newest raw = %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestInboxShowsTheNewestWebhookByTimestamp: webhooks can arrive out of
+// order; the customers table shows the newest by the envelope's timestamp,
+// as a platform keeps it, not the last to arrive (issue 27: after Approve
+// the inbox showed the PENDING that arrived after the APPROVED).
+func TestInboxShowsTheNewestWebhookByTimestamp(t *testing.T) {
+	k := signingKey(t)
+	_, base := newInbox(t, k)
+	deliver(t, base, k, `{"id":"Webhook:a","type":"CUSTOMER.KYC_APPROVED","timestamp":"2026-11-26T09:00:01.000Z","data":{"id":"Customer:held","kycStatus":"APPROVED"}}`)
+	deliver(t, base, k, `{"id":"Webhook:p","type":"CUSTOMER.KYC_PENDING","timestamp":"2026-11-26T09:00:00.000Z","data":{"id":"Customer:held","kycStatus":"PENDING"}}`)
+	// Unsigned, newer still: not accepted, so not the platform's newest.
+	deliver(t, base, nil, `{"id":"Webhook:x","type":"CUSTOMER.KYC_REJECTED","timestamp":"2026-11-26T09:00:02.000Z","data":{"id":"Customer:held","kycStatus":"REJECTED"}}`)
+	_, page := get(t, base+sandbox.InboxPrefix)
+	row := regexp.MustCompile(`(?s)<tr data-customer="Customer:held" data-status="[^"]*">(.*?)</tr>`).FindStringSubmatch(page)
+	if row == nil || !strings.Contains(row[1], "CUSTOMER.KYC_APPROVED") || strings.Contains(row[1], "CUSTOMER.KYC_PENDING") || strings.Contains(row[1], "REJECTED") {
+		t.Fatalf("held row = %q; want the APPROVED (newer timestamp), though the PENDING arrived last", row)
+	}
+}
