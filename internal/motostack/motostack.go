@@ -209,7 +209,10 @@ func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtem
 	if t.Stream {
 		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
 	}
-	if _, err := db.CreateTable(ctx, in); err != nil {
+	// The SDK may retry a create whose answer was lost; the retry then
+	// finds the table, which is what we wanted.
+	var inUse *types.ResourceInUseException
+	if _, err := db.CreateTable(ctx, in); err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", t.LogicalID, err)
 	}
 	if t.TTL != "" {
