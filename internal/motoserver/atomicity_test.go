@@ -41,7 +41,7 @@ func padded(item map[string]types.AttributeValue, n int) map[string]types.Attrib
 func TestConditionalPutsHaveOneWinner(t *testing.T) {
 	const writers, rounds, pad = 4, 30, 300
 	s := Start(t)
-	s.CreateTable(t, "acquire", "pk")
+	rawTable(t, s, "acquire", "pk")
 	db := s.DynamoDB()
 	ctx := context.Background()
 	for round := range rounds {
@@ -108,7 +108,7 @@ func TestConditionalPutsHaveOneWinner(t *testing.T) {
 func TestCancelledTransactionsUndoNoCommit(t *testing.T) {
 	const each, rounds, writes, pad = 4, 10, 20, 100
 	s := Start(t)
-	s.CreateTable(t, "tx", "id")
+	rawTable(t, s, "tx", "id")
 	db := s.DynamoDB()
 	ctx := context.Background()
 	// The cancelled transactions carry many slow-to-build writes, so their

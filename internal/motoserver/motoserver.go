@@ -12,7 +12,6 @@
 package motoserver
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -29,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
@@ -173,54 +171,3 @@ func (s *Server) SecretsManager() *secretsmanager.Client {
 
 // SQS returns a client for the emulator.
 func (s *Server) SQS() *sqs.Client { return sqs.NewFromConfig(s.Config()) }
-
-// CreateQueue makes a standard queue and returns its URL.
-func (s *Server) CreateQueue(tb testing.TB, name string) string {
-	tb.Helper()
-	out, err := s.SQS().CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	if err != nil {
-		tb.Fatalf("create queue %s: %v", name, err)
-	}
-	return aws.ToString(out.QueueUrl)
-}
-
-// CreateStreamTable makes an on-demand table with a string partition key
-// and a stream of new images.
-func (s *Server) CreateStreamTable(tb testing.TB, name, pk string) {
-	tb.Helper()
-	s.createTable(tb, name, pk, &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage})
-}
-
-// CreateTable makes an on-demand table with a string partition key.
-func (s *Server) CreateTable(tb testing.TB, name, pk string) {
-	tb.Helper()
-	s.createTable(tb, name, pk, nil)
-}
-
-func (s *Server) createTable(tb testing.TB, name, pk string, stream *types.StreamSpecification) {
-	tb.Helper()
-	_, err := s.DynamoDB().CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(pk), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-		StreamSpecification:  stream,
-	})
-	// The SDK may retry a create whose answer was lost; the retry then
-	// finds the table, which is what we wanted.
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		tb.Fatalf("create table %s: %v", name, err)
-	}
-}
-
-// PutSecret creates a secret with a SecretString.
-func (s *Server) PutSecret(tb testing.TB, id, value string) {
-	tb.Helper()
-	_, err := s.SecretsManager().CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name: aws.String(id), SecretString: aws.String(value),
-	})
-	if err != nil {
-		tb.Fatalf("create secret %s: %v", id, err)
-	}
-}

@@ -1,8 +1,8 @@
 // Package motostack makes template.yaml's resources in moto_server: the
-// tables (keys, indexes, streams, TTL), queues, KMS keys and their aliases,
-// and secrets (the stack's generated ones as Secrets Manager would make
-// them, the parameter secrets from the caller), and returns the
-// environment each function's Environment names. make dev and the tests
+// tables (keys, indexes, streams, TTL), queues, KMS keys (rotating) and
+// their aliases, and secrets (the stack's generated ones as Secrets
+// Manager would make them, the parameter secrets from the caller), and
+// returns the environment each function's Environment names. make dev and the tests
 // provision through it, so no table, queue or secret of a test differs
 // from the template's, and none is created by hand.
 package motostack
@@ -41,7 +41,9 @@ type Options struct {
 	// Secrets are the values of the secrets the template takes as
 	// parameters (ApiTokensSecretArn, SumsubSecretArn,
 	// WebhookSigningKeySecretArn), by parameter name; one not given is
-	// not made.
+	// not made. A value given for a secret the template generates
+	// (CursorKeySecret, IdempotencyKeySecret) is used instead of a
+	// generated one: a test of a secret in the wrong format makes it so.
 	Secrets map[string]string
 	// Only, when not empty, limits what is made to these logical ids
 	// (tables, queues, keys, generated secrets, parameters); an alias
@@ -127,6 +129,13 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		if err != nil {
 			return nil, fmt.Errorf("create KMS key %s: %w", id, err)
 		}
+		// The template's key rotates (EnableKeyRotation: true, which
+		// pkg/app's TestDeployedLeastPrivilege holds it to) and make check
+		// requires it of CUSTOMER_DATA_KEY_ID; samtemplate does not read
+		// the property, so every key made here rotates.
+		if _, err := keys.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: out.KeyMetadata.KeyId}); err != nil {
+			return nil, fmt.Errorf("rotation of KMS key %s: %w", id, err)
+		}
 		names[id] = aws.ToString(out.KeyMetadata.Arn)
 	}
 	for _, a := range tpl.Aliases {
@@ -147,7 +156,7 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		}
 	}
 	for _, sec := range tpl.Secrets {
-		if !o.wants(sec.LogicalID) {
+		if _, given := secrets[sec.LogicalID]; given || !o.wants(sec.LogicalID) {
 			continue
 		}
 		v, err := sec.Value()
@@ -200,7 +209,10 @@ func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtem
 	if t.Stream {
 		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
 	}
-	if _, err := db.CreateTable(ctx, in); err != nil {
+	// The SDK may retry a create whose answer was lost; the retry then
+	// finds the table, which is what we wanted.
+	var inUse *types.ResourceInUseException
+	if _, err := db.CreateTable(ctx, in); err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", t.LogicalID, err)
 	}
 	if t.TTL != "" {

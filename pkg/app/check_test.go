@@ -11,11 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
-	"github.com/grid-kyc/kyc-link/internal/samtemplate"
-	"github.com/grid-kyc/kyc-link/internal/storetest"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
@@ -23,104 +21,71 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
 
-// checkEnv provisions a complete deployment on moto (and a fake Sumsub)
-// and returns its environment.
+// checkEnv provisions a complete deployment on moto from template.yaml
+// (and a fake Sumsub) and returns its environment.
 func checkEnv(t *testing.T) map[string]string {
 	moto := moto.Need(t)
 	creds := sumsub.Credentials{AppToken: "sbx:check", SecretKey: "check-secret"}
 	fake := sumsubtest.NewServer(creds)
 	t.Cleanup(fake.Close)
-	sfx := motoserver.Name("chk")
-	env := map[string]string{
-		"CUSTOMERS_TABLE": "cust-" + sfx, "IDEMPOTENCY_TABLE": "idem-" + sfx, "RATE_LIMIT_TABLE": "rate-" + sfx,
-		"PLATFORMS_TABLE": "plat-" + sfx, "WEBHOOK_OUTBOX_TABLE": "outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE": "dead-" + sfx,
-		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "SUMSUB_SECRET_ID": "sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
-		"SUMSUB_BASE_URL": fake.URL,
-	}
-	db := moto.DynamoDB()
-	for _, tbl := range []struct{ env, key, ttl string }{
-		{"CUSTOMERS_TABLE", "id", "expiresAt"}, {"IDEMPOTENCY_TABLE", "pk", "expiresAt"}, {"RATE_LIMIT_TABLE", "pk", "expiresAt"},
-		{"PLATFORMS_TABLE", "id", ""}, {"WEBHOOK_DEAD_LETTER_TABLE", "id", ""}, {"WEBHOOK_OUTBOX_TABLE", "id", "expiresAt"},
-	} {
-		switch tbl.env {
-		case "WEBHOOK_OUTBOX_TABLE":
-			moto.CreateStreamTable(t, env[tbl.env], tbl.key)
-		case "CUSTOMERS_TABLE":
-			storetest.CreateCustomersTable(t, db, env[tbl.env], "byPlatform")
-		default:
-			moto.CreateTable(t, env[tbl.env], tbl.key)
-		}
-		if tbl.ttl != "" {
-			enableTTL(t, env[tbl.env], tbl.ttl)
-		}
-	}
-	env["CUSTOMER_DATA_KEY_ID"] = newKey(t, true)
-	env["CURSOR_KEY_SECRET_ID"] = "cursor-" + sfx
-	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], generatedCursorSecret(t))
-	env["IDEMPOTENCY_KEY_SECRET_ID"] = "idem-key-" + sfx
-	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], generatedCursorSecret(t))
-	env["WEBHOOK_QUEUE_URL"] = moto.CreateQueue(t, "q-"+sfx)
 	signing, _, _ := gridhook.NewKey()
-	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
-	moto.PutSecret(t, env["SUMSUB_SECRET_ID"], `{"appToken":"sbx:check","secretKey":"check-secret","webhookSecret":"w"}`)
-	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signing)
-	t.Setenv("AWS_ENDPOINT_URL", moto.URL)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	st := motostack.New(t, moto, motostack.Options{Secrets: map[string]string{
+		"ApiTokensSecretArn":         `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+		"SumsubSecretArn":            `{"appToken":"sbx:check","secretKey":"check-secret","webhookSecret":"w"}`,
+		"WebhookSigningKeySecretArn": signing,
+	}})
+	env := map[string]string{"SUMSUB_BASE_URL": fake.URL}
+	for k, v := range st.Env {
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		} else {
+			env[k] = v
+		}
+	}
 	return env
 }
 
-// generatedCursorSecret is a value of the cursor secret as the stack
-// generates it (template.yaml's GenerateSecretString).
-func generatedCursorSecret(t *testing.T) string {
+// brokenSecret makes another secret in place of the template's secret id
+// (a parameter or a generated one), holding value, and returns its name.
+func brokenSecret(t *testing.T, id, value string) string {
 	t.Helper()
-	tpl, err := samtemplate.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range tpl.Secrets {
-		if s.LogicalID == tpl.Env["PlatformApiFunction"]["CURSOR_KEY_SECRET_ID"] {
-			v, err := s.Value()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
-	}
-	t.Fatal("the template generates no cursor secret")
-	return ""
+	return motostack.New(t, moto, motostack.Options{Only: []string{id}, Secrets: map[string]string{id: value}}).Names[id]
 }
 
-func enableTTL(t *testing.T, table, attr string) {
+// setTTL turns a table's TTL on attr on or off.
+func setTTL(t *testing.T, table, attr string, on bool) {
 	t.Helper()
 	if _, err := moto.DynamoDB().UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(true)}}); err != nil {
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(on)}}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// newKey makes a symmetric KMS key in moto (rotating or not) and returns
-// an alias of it, as the stack passes CUSTOMER_DATA_KEY_ID.
-func newKey(t *testing.T, rotating bool) string {
+// updateTable changes a table of the stack (its stream, its indexes).
+func updateTable(t *testing.T, in *dynamodb.UpdateTableInput) {
+	t.Helper()
+	if _, err := moto.DynamoDB().UpdateTable(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dropIndex deletes the customers table's by-platform index.
+func dropIndex(t *testing.T, table string) {
+	t.Helper()
+	updateTable(t, &dynamodb.UpdateTableInput{TableName: aws.String(table),
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String("byPlatform")}}}})
+}
+
+// customerDataKey is the id of the key CUSTOMER_DATA_KEY_ID (an alias)
+// names: DisableKey and DisableKeyRotation take a key's id, not an alias.
+func customerDataKey(t *testing.T, env map[string]string) (*kms.Client, *string) {
 	t.Helper()
 	k := kms.NewFromConfig(moto.Config())
-	out, err := k.CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("check"),
-		KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt}) // as the template's
+	out, err := k.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(env["CUSTOMER_DATA_KEY_ID"])})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := aws.ToString(out.KeyMetadata.KeyId)
-	if rotating {
-		if _, err := k.EnableKeyRotation(context.Background(), &kms.EnableKeyRotationInput{KeyId: aws.String(id)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	alias := "alias/" + motoserver.Name("customer-data")
-	if _, err := k.CreateAlias(context.Background(), &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
-		t.Fatal(err)
-	}
-	return alias
+	return k, out.KeyMetadata.KeyId
 }
 
 func runCheck(t *testing.T, env map[string]string) map[string]app.CheckResult {
@@ -152,7 +117,10 @@ func TestCheckPassesOnACompleteDeployment(t *testing.T) {
 }
 
 // TestCheckFailsClearly: each broken piece fails its own line, naming the
-// variable and what is wrong.
+// variable and what is wrong. A piece is broken by pointing its variable
+// at another resource of the template or at a secret with another value,
+// or by changing the stack's own resource (TTL or stream off, the index
+// dropped or replaced, the key disabled or not rotating).
 func TestCheckFailsClearly(t *testing.T) {
 	for _, tc := range []struct {
 		name, item, want string
@@ -162,45 +130,29 @@ func TestCheckFailsClearly(t *testing.T) {
 			env["CUSTOMERS_TABLE"] = "absent-table"
 		}},
 		{"wrong key", "table ", "want only \"pk\"", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("idem-id-key")
-			moto.CreateTable(t, name, "id")
-			env["IDEMPOTENCY_TABLE"] = name
+			// The template's dead-letter table is keyed by id.
+			env["IDEMPOTENCY_TABLE"] = motostack.New(t, moto, motostack.Options{Only: []string{"WebhookDeadLetterTable"}}).Names["WebhookDeadLetterTable"]
 		}},
 		{"no TTL", "table ", "TTL is not enabled", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("rate-no-ttl")
-			moto.CreateTable(t, name, "pk")
-			env["RATE_LIMIT_TABLE"] = name
+			setTTL(t, env["RATE_LIMIT_TABLE"], "expiresAt", false)
 		}},
 		{"no stream", "table ", "no stream", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("outbox-no-stream")
-			moto.CreateTable(t, name, "id")
-			env["WEBHOOK_OUTBOX_TABLE"] = name
+			updateTable(t, &dynamodb.UpdateTableInput{TableName: aws.String(env["WEBHOOK_OUTBOX_TABLE"]),
+				StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)}})
 		}},
 		{"customers table without TTL", "table ", "TTL is not enabled on \"expiresAt\"", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("cust-no-ttl")
-			storetest.CreateCustomersTable(t, moto.DynamoDB(), name, "byPlatform")
-			env["CUSTOMERS_TABLE"] = name
+			setTTL(t, env["CUSTOMERS_TABLE"], "expiresAt", false)
 		}},
 		{"no customers index", "table ", "no index CUSTOMERS_BY_PLATFORM_INDEX=byPlatform", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("cust-no-index")
-			moto.CreateTable(t, name, "id")
-			enableTTL(t, name, "expiresAt")
-			env["CUSTOMERS_TABLE"] = name
+			dropIndex(t, env["CUSTOMERS_TABLE"])
 		}},
 		{"index with other keys", "table ", "want partition key platformId (S), sort key createdKey (S)", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("cust-other-index")
-			S := types.ScalarAttributeTypeS
-			if _, err := moto.DynamoDB().CreateTable(context.Background(), &dynamodb.CreateTableInput{TableName: aws.String(name),
-				AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: S}, {AttributeName: aws.String("platformId"), AttributeType: S}},
-				KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-				GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("byPlatform"),
+			dropIndex(t, env["CUSTOMERS_TABLE"])
+			updateTable(t, &dynamodb.UpdateTableInput{TableName: aws.String(env["CUSTOMERS_TABLE"]),
+				AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("platformId"), AttributeType: types.ScalarAttributeTypeS}},
+				GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{IndexName: aws.String("byPlatform"),
 					KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("platformId"), KeyType: types.KeyTypeHash}},
-					Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
-				BillingMode: types.BillingModePayPerRequest}); err != nil {
-				t.Fatal(err)
-			}
-			enableTTL(t, name, "expiresAt")
-			env["CUSTOMERS_TABLE"] = name
+					Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}}}})
 		}},
 		{"index of another name", "table ", "no index CUSTOMERS_BY_PLATFORM_INDEX=byCreation", func(_ *testing.T, env map[string]string) {
 			env["CUSTOMERS_BY_PLATFORM_INDEX"] = "byCreation"
@@ -209,44 +161,31 @@ func TestCheckFailsClearly(t *testing.T) {
 			env["CUSTOMER_DATA_KEY_ID"] = "alias/" + motoserver.Name("absent")
 		}},
 		{"KMS key disabled", "KMS key ", "the key is Disabled", func(t *testing.T, env map[string]string) {
-			alias := newKey(t, true)
-			k := kms.NewFromConfig(moto.Config())
-			out, err := k.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(alias)})
-			if err == nil { // DisableKey takes the key's id, not an alias
-				_, err = k.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: out.KeyMetadata.KeyId})
-			}
-			if err != nil {
+			k, id := customerDataKey(t, env)
+			if _, err := k.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: id}); err != nil {
 				t.Fatal(err)
 			}
-			env["CUSTOMER_DATA_KEY_ID"] = alias
 		}},
 		{"KMS key not rotating", "KMS key ", "automatic rotation is off", func(t *testing.T, env map[string]string) {
-			env["CUSTOMER_DATA_KEY_ID"] = newKey(t, false)
+			k, id := customerDataKey(t, env)
+			if _, err := k.DisableKeyRotation(context.Background(), &kms.DisableKeyRotationInput{KeyId: id}); err != nil {
+				t.Fatal(err)
+			}
 		}},
 		{"cursor key too short", "secret ", "CURSOR_KEY_SECRET_ID: the key has 5 characters; want at least 32", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("cursor-short")
-			moto.PutSecret(t, name, `{"key":"short"}`)
-			env["CURSOR_KEY_SECRET_ID"] = name
+			env["CURSOR_KEY_SECRET_ID"] = brokenSecret(t, "CursorKeySecret", `{"key":"short"}`)
 		}},
 		{"cursor key not in its format", "secret ", "CURSOR_KEY_SECRET_ID: want {", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("cursor-bad")
-			moto.PutSecret(t, name, strings.Repeat("k", 44))
-			env["CURSOR_KEY_SECRET_ID"] = name
+			env["CURSOR_KEY_SECRET_ID"] = brokenSecret(t, "CursorKeySecret", strings.Repeat("k", 44))
 		}},
 		{"tokens secret not in its format", "secret ", "API_TOKENS_SECRET_ID", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("tokens-bad")
-			moto.PutSecret(t, name, `{"tokens":"x"}`)
-			env["API_TOKENS_SECRET_ID"] = name
+			env["API_TOKENS_SECRET_ID"] = brokenSecret(t, "ApiTokensSecretArn", `{"tokens":"x"}`)
 		}},
 		{"Sumsub refuses the credentials", "Sumsub credentials", "4003", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("sumsub-wrong")
-			moto.PutSecret(t, name, `{"appToken":"sbx:check","secretKey":"not-the-key","webhookSecret":"w"}`)
-			env["SUMSUB_SECRET_ID"] = name
+			env["SUMSUB_SECRET_ID"] = brokenSecret(t, "SumsubSecretArn", `{"appToken":"sbx:check","secretKey":"not-the-key","webhookSecret":"w"}`)
 		}},
 		{"no webhook secret", "secret ", "no webhookSecret", func(t *testing.T, env map[string]string) {
-			name := motoserver.Name("sumsub-no-hook")
-			moto.PutSecret(t, name, `{"appToken":"sbx:check","secretKey":"check-secret"}`)
-			env["SUMSUB_SECRET_ID"] = name
+			env["SUMSUB_SECRET_ID"] = brokenSecret(t, "SumsubSecretArn", `{"appToken":"sbx:check","secretKey":"check-secret"}`)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,8 +23,11 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
@@ -48,32 +51,32 @@ type faultEnv struct {
 // fault proxy to moto and to the fake Sumsub, with a 1 s request timeout.
 func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 	moto := moto.Need(t)
-	sfx := motoserver.Name("f")
 	proxy := faultproxy.New(t, moto.URL)
 	creds := sumsub.Credentials{AppToken: "sbx:f", SecretKey: "fault-secret-key"}
 	fake := sumsubtest.NewServer(creds)
 	t.Cleanup(fake.Close)
-	moto.CreateTable(t, "cust-"+sfx, "id")
-	moto.CreateTable(t, "idem-"+sfx, "pk")
-	moto.CreateTable(t, "rate-"+sfx, "pk")
-	moto.CreateTable(t, "plat-"+sfx, "id")
-	moto.PutSecret(t, "tokens-"+sfx, `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
-	moto.PutSecret(t, "sumsub-"+sfx, `{"appToken":"sbx:f","secretKey":"fault-secret-key"}`)
-	moto.PutSecret(t, "idem-key-"+sfx, `{"key":"idempotency-key-of-the-tests-44-characters"}`)
-	moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("cust-" + sfx),
-		Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "c1"}, "platformId": &types.AttributeValueMemberS{Value: "p"}}})
-
-	t.Setenv("AWS_ENDPOINT_URL", proxy.URL)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	env := map[string]string{
-		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "KYC_REQUEST_TIMEOUT": "1s",
-		"CUSTOMERS_TABLE": "cust-" + sfx, "IDEMPOTENCY_TABLE": "idem-" + sfx,
-		"RATE_LIMIT_TABLE": "rate-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
-		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "SUMSUB_SECRET_ID": "sumsub-" + sfx, "SUMSUB_BASE_URL": fake.URL,
-		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx,
+	st := motostack.New(t, moto, motostack.Options{
+		Only: []string{"CustomersTable", "IdempotencyTable", "RateLimitTable", "PlatformsTable",
+			"ApiTokensSecretArn", "SumsubSecretArn", "IdempotencyKeySecret"},
+		Secrets: map[string]string{
+			"ApiTokensSecretArn": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+			"SumsubSecretArn":    `{"appToken":"sbx:f","secretKey":"fault-secret-key"}`,
+		},
+	})
+	if _, err := moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(st.Names["CustomersTable"]),
+		Item: awsstore.CustomerItem(kyc.Customer{ID: "c1", PlatformID: "p", Type: kyc.Individual})}); err != nil {
+		t.Fatal(err)
 	}
+
+	env := map[string]string{"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "KYC_REQUEST_TIMEOUT": "1s", "SUMSUB_BASE_URL": fake.URL}
+	for k, v := range st.Env {
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		} else {
+			env[k] = v
+		}
+	}
+	t.Setenv("AWS_ENDPOINT_URL", proxy.URL) // the functions reach moto through the proxy
 	for _, o := range overrides {
 		for k, v := range o {
 			env[k] = v
@@ -88,7 +91,7 @@ func newFaultEnv(t testing.TB, overrides ...map[string]string) *faultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &faultEnv{proxy: proxy, fake: fake, app: a, cfg: cfg, h: a.Handler(), table: "idem-" + sfx, tokens: "tokens-" + sfx, logs: logs}
+	return &faultEnv{proxy: proxy, fake: fake, app: a, cfg: cfg, h: a.Handler(), table: st.Names["IdempotencyTable"], tokens: st.Names["ApiTokensSecretArn"], logs: logs}
 }
 
 // call posts for customer c1 and returns the status, headers, and how long
@@ -295,11 +298,11 @@ func TestPrimeFailureLeavesTheLazyPath(t *testing.T) {
 // denied) answers 500 without a retry hint, the cause in the log naming the
 // resource; outages stay 503 (TestDynamoDBFaultsAre503).
 func TestPermanentFaultsAre500(t *testing.T) {
-	moto := moto.Need(t)
-	wrongKey := motoserver.Name("idem-wrong-key")
-	moto.CreateTable(t, wrongKey, "id") // the idempotency table's key is pk
-	badJSON := motoserver.Name("tokens-bad")
-	moto.PutSecret(t, badJSON, `{"tokens": "not a list"}`)
+	// The template's dead-letter table is keyed by id (the idempotency
+	// table's key is pk); the tokens secret holds no list.
+	broken := motostack.New(t, moto, motostack.Options{Only: []string{"WebhookDeadLetterTable", "ApiTokensSecretArn"},
+		Secrets: map[string]string{"ApiTokensSecretArn": `{"tokens": "not a list"}`}})
+	wrongKey, badJSON := broken.Names["WebhookDeadLetterTable"], broken.Names["ApiTokensSecretArn"]
 	for _, tc := range []struct {
 		name      string
 		overrides map[string]string

@@ -24,9 +24,10 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -342,13 +343,12 @@ func (q *countingQueue) queued() []string {
 func TestLocalRelayOnMoto(t *testing.T) {
 	moto := moto.Need(t)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	table := motoserver.Name("outbox")
-	moto.CreateStreamTable(t, table, "id")
+	table := motostack.New(t, moto, motostack.Options{Only: []string{"WebhookOutboxTable"}}).Names["WebhookOutboxTable"]
 	db := moto.DynamoDB()
 	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	item := func(id string) map[string]types.AttributeValue {
-		return map[string]types.AttributeValue{"id": S(id), "platformId": S("p"), "type": S("CUSTOMER.KYC_PENDING"),
-			"createdAtMs": &types.AttributeValueMemberN{Value: "1764151872345"}, "body": S(`{"id":"` + id + `"}`)}
+		return awsstore.OutboxItem(kyc.Notice{ID: id, PlatformID: "p", Type: "CUSTOMER.KYC_PENDING",
+			CreatedAt: time.UnixMilli(1764151872345).UTC(), Body: []byte(`{"id":"` + id + `"}`)})
 	}
 	put := func(ids ...string) {
 		for _, id := range ids {
@@ -464,7 +464,7 @@ func TestSlowPlatformHoldsOnlyItsOwnWebhook(t *testing.T) {
 	e := newHookEnvWith(t, func(c *app.Config) { c.WebhookAttemptTimeout = 10 * time.Minute },
 		[3]string{"hangs", "slow", "INDIVIDUAL"}, [3]string{"c1", "p", "INDIVIDUAL"})
 	if _, err := moto.DynamoDB().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(e.cfg.PlatformsTable),
-		Item: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "slow"}, "webhookUrl": &types.AttributeValueMemberS{Value: slow.URL + "/hooks"}}}); err != nil {
+		Item: awsstore.PlatformItem(kyc.PlatformConfig{PlatformID: "slow", WebhookEndpoint: slow.URL + "/hooks"})}); err != nil {
 		t.Fatal(err)
 	}
 	ack(t, e.post(t, event(sumsub.TypeReviewed, "hangs", t0, "GREEN"), ""), "applied")

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,11 +19,13 @@ import (
 
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook/gridhooktest"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -40,41 +43,35 @@ type hookEnv struct {
 	signing  string // the signing key secret, which must never be logged
 }
 
-// hookTables creates everything the webhook side needs on moto, with
-// signingSecret as the signing key, and returns its environment variables;
-// customers are (id, platform, type).
+// hookTables provisions from template.yaml everything the webhook side
+// needs on moto, with signingSecret as the signing key, and returns its
+// environment variables; customers are (id, platform, type).
 func hookTables(t testing.TB, platformURL, signingSecret string, customers ...[3]string) map[string]string {
 	moto := moto.Need(t)
-	sfx := motoserver.Name("h")
+	st := motostack.New(t, moto, motostack.Options{
+		Only: []string{"CustomersTable", "IdempotencyTable", "PlatformsTable", "WebhookDeadLetterTable", "WebhookOutboxTable", "WebhookQueue",
+			"ApiTokensSecretArn", "SumsubSecretArn", "WebhookSigningKeySecretArn", "IdempotencyKeySecret"},
+		Secrets: map[string]string{
+			"ApiTokensSecretArn":         `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+			"SumsubSecretArn":            `{"appToken":"sbx:h","secretKey":"h-secret-key","webhookSecret":"` + webhookSecret + `"}`,
+			"WebhookSigningKeySecretArn": signingSecret,
+		},
+	})
 	env := map[string]string{
 		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "KYC_REQUEST_TIMEOUT": "5s",
-		"CUSTOMERS_TABLE": "cust-" + sfx, "IDEMPOTENCY_TABLE": "idem-" + sfx,
-		"PLATFORMS_TABLE": "plat-" + sfx, "WEBHOOK_OUTBOX_TABLE": "outbox-" + sfx, "WEBHOOK_DEAD_LETTER_TABLE": "dead-" + sfx,
-		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "SUMSUB_SECRET_ID": "sumsub-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
-		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx, "WEBHOOK_ALLOW_LOOPBACK": "true", "WEBHOOK_RETRY_BASE": "1s",
-		"AWS_ENDPOINT_URL": moto.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"WEBHOOK_ALLOW_LOOPBACK": "true", "WEBHOOK_RETRY_BASE": "1s",
 	}
-	moto.CreateTable(t, env["CUSTOMERS_TABLE"], "id")
-	moto.CreateTable(t, env["IDEMPOTENCY_TABLE"], "pk")
-	moto.CreateTable(t, env["PLATFORMS_TABLE"], "id")
-	moto.CreateTable(t, env["WEBHOOK_DEAD_LETTER_TABLE"], "id")
-	moto.CreateStreamTable(t, env["WEBHOOK_OUTBOX_TABLE"], "id")
-	env["WEBHOOK_QUEUE_URL"] = moto.CreateQueue(t, "q-"+sfx)
-	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
-	moto.PutSecret(t, env["SUMSUB_SECRET_ID"], `{"appToken":"sbx:h","secretKey":"h-secret-key","webhookSecret":"`+webhookSecret+`"}`)
-	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signingSecret)
-	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], `{"key":"idempotency-key-of-the-tests-44-characters"}`)
+	maps.Copy(env, st.Env)
 	db := moto.DynamoDB()
 	put := func(table string, item map[string]types.AttributeValue) {
 		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	put(env["PLATFORMS_TABLE"], map[string]types.AttributeValue{"id": S("p"), "webhookUrl": S(platformURL)})
+	put(env["PLATFORMS_TABLE"], awsstore.PlatformItem(kyc.PlatformConfig{PlatformID: "p", WebhookEndpoint: platformURL}))
 	for _, c := range customers {
-		put(env["CUSTOMERS_TABLE"], map[string]types.AttributeValue{"id": S(c[0]), "platformId": S(c[1]), "customerType": S(c[2]),
-			"createdAt": S("2025-10-13T12:00:00Z"), "platformCustomerId": S("user-" + c[0])})
+		put(env["CUSTOMERS_TABLE"], awsstore.CustomerItem(kyc.Customer{ID: c[0], PlatformID: c[1], Type: kyc.CustomerType(c[2]),
+			CreatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC), PlatformCustomerID: "user-" + c[0]}))
 	}
 	return env
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,42 +19,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/internal/storetest"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 )
 
-// platformOnMoto is the platform function as deployed, on moto: the
-// customers table with its index, a KMS key, the cursor secret, tokens for
-// platforms p and q.
+// platformOnMoto is the platform function as deployed, on moto,
+// provisioned from template.yaml: the customers table with its index, the
+// idempotency and platforms tables, the KMS key, the cursor, idempotency
+// and signing secrets, tokens for platforms p and q.
 // tweaks change the environment before the function is built (point
 // AWS_ENDPOINT_URL at a fault proxy in front of moto, shorten a timeout).
 func platformOnMoto(t *testing.T, tweaks ...func(env map[string]string)) (http.Handler, map[string]string, *logbuf.Buffer) {
 	t.Helper()
 	moto := moto.Need(t)
-	sfx := motoserver.Name("pa")
-	env := map[string]string{
-		"KYC_BACKEND": "aws", "CUSTOMERS_TABLE": "cust-" + sfx, "CUSTOMERS_BY_PLATFORM_INDEX": "byPlatform",
-		"IDEMPOTENCY_TABLE": "idem-" + sfx, "PLATFORMS_TABLE": "plat-" + sfx,
-		"API_TOKENS_SECRET_ID": "tokens-" + sfx, "CURSOR_KEY_SECRET_ID": "cursor-" + sfx, "WEBHOOK_SIGNING_KEY_SECRET_ID": "signing-" + sfx,
-		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key-" + sfx,
-		"AWS_ENDPOINT_URL":          moto.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-	}
-	storetest.CreateCustomersTable(t, moto.DynamoDB(), env["CUSTOMERS_TABLE"], "byPlatform")
-	moto.CreateTable(t, env["IDEMPOTENCY_TABLE"], "pk")
-	moto.CreateTable(t, env["PLATFORMS_TABLE"], "id")
-	env["CUSTOMER_DATA_KEY_ID"] = storetest.CreateKey(t, kms.NewFromConfig(moto.Config()))
-	moto.PutSecret(t, env["API_TOKENS_SECRET_ID"], `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"`+auth.DigestHex("s")+`"},`+
-		`{"id":"tok-q","platformId":"q","secretSha256":"`+auth.DigestHex("s")+`"}]}`)
-	moto.PutSecret(t, env["CURSOR_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("k", 44)+`"}`)
-	moto.PutSecret(t, env["IDEMPOTENCY_KEY_SECRET_ID"], `{"key":"`+strings.Repeat("i", 44)+`"}`)
 	signing, _ := newSigningKey(t)
-	moto.PutSecret(t, env["WEBHOOK_SIGNING_KEY_SECRET_ID"], signing)
+	st := motostack.New(t, moto, motostack.Options{
+		Only: []string{"CustomersTable", "IdempotencyTable", "PlatformsTable", "CustomerDataKey",
+			"ApiTokensSecretArn", "CursorKeySecret", "IdempotencyKeySecret", "WebhookSigningKeySecretArn"},
+		Secrets: map[string]string{
+			"ApiTokensSecretArn": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"},` +
+				`{"id":"tok-q","platformId":"q","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+			"WebhookSigningKeySecretArn": signing,
+		},
+	})
+	env := map[string]string{"KYC_BACKEND": "aws"}
+	maps.Copy(env, st.Env)
 	for _, tweak := range tweaks {
 		tweak(env)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/memstore"
@@ -26,7 +26,7 @@ import (
 func TestQueueOnSQS(t *testing.T) {
 	srv := moto.Need(t)
 	ctx := context.Background()
-	q := &awsstore.Queue{Client: srv.SQS(), URL: srv.CreateQueue(t, motoserver.Name("webhooks"))}
+	q := &awsstore.Queue{Client: srv.SQS(), URL: motostack.New(t, srv, motostack.Options{Only: []string{"WebhookQueue"}}).Names["WebhookQueue"]}
 	sent := bodies(12)
 	if err := q.Send(ctx, sent); err != nil {
 		t.Fatal(err)
@@ -92,8 +92,7 @@ func TestDeadLettersOnDynamoDB(t *testing.T) {
 	srv := moto.Need(t)
 	ctx := context.Background()
 	db := srv.DynamoDB()
-	table := motoserver.Name("dead-letters")
-	srv.CreateTable(t, table, "id")
+	table := motostack.New(t, srv, motostack.Options{Only: []string{"WebhookDeadLetterTable"}}).Names["WebhookDeadLetterTable"]
 	dead := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	a := webhooks.DeadLetter{Notice: kyc.Notice{ID: "Webhook:a", PlatformID: "p", Type: "CUSTOMER.KYC_APPROVED",
 		CreatedAt: time.UnixMilli(1764147600123).UTC(), Body: []byte(`{"id":"Webhook:a"}`)},
