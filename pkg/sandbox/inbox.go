@@ -50,10 +50,10 @@ type Entry struct {
 	At                       time.Time // when it arrived, UTC
 	// Sent is the envelope's timestamp: when the change it carries was
 	// made (zero when the body has none).
-	Sent time.Time
-	Body                     []byte    // exactly as received
-	Header                   http.Header
-	Host                     string
+	Sent   time.Time
+	Body   []byte // exactly as received
+	Header http.Header
+	Host   string
 }
 
 // Decision is one decision played on the sandbox page.

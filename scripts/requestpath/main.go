@@ -21,12 +21,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
+	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
@@ -55,42 +56,27 @@ func run(out string, keyed, decision bool) error {
 	creds := sumsub.Credentials{AppToken: "sbx:rp", SecretKey: "rp-secret-key"}
 	fake := sumsubtest.NewServer(creds)
 	defer fake.Close()
-	db, sm := moto.DynamoDB(), moto.SecretsManager()
-	for table, key := range map[string]string{"cust": "id", "idem": "pk", "rate": "pk", "plat": "id", "outbox": "id"} {
-		in := &dynamodb.CreateTableInput{TableName: aws.String(table),
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
-			BillingMode:          types.BillingModePayPerRequest}
-		if table == "outbox" {
-			in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
-		}
-		if _, err := db.CreateTable(ctx, in); err != nil {
-			return err
-		}
+	tpl, err := motostack.Template()
+	if err != nil {
+		return err
 	}
-	for id, v := range map[string]string{
-		"tokens":   `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
-		"sumsub":   `{"appToken":"sbx:rp","secretKey":"rp-secret-key","webhookSecret":"rp-webhook-secret"}`,
-		"idem-key": `{"key":"request-path idempotency key, 44 characters"}`,
-	} {
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)}); err != nil {
-			return err
-		}
+	// The stack's tables and secrets as template.yaml declares them.
+	st, err := motostack.Provision(ctx, moto, tpl, motostack.Options{Secrets: map[string]string{
+		"ApiTokensSecretArn": `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
+		"SumsubSecretArn":    `{"appToken":"sbx:rp","secretKey":"rp-secret-key","webhookSecret":"rp-webhook-secret"}`,
+	}})
+	if err != nil {
+		return err
 	}
+	db := moto.DynamoDB()
 	for _, id := range []string{"c1", "c2", "c3"} {
-		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("cust"), Item: map[string]types.AttributeValue{
-			"id": &types.AttributeValueMemberS{Value: id}, "platformId": &types.AttributeValueMemberS{Value: "p"},
-			"customerType": &types.AttributeValueMemberS{Value: "INDIVIDUAL"}}}); err != nil {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Names["CustomersTable"]),
+			Item: awsstore.CustomerItem(kyc.Customer{ID: id, PlatformID: "p", Type: kyc.Individual})}); err != nil {
 			return err
 		}
 	}
-	env := map[string]string{
-		"KYC_BACKEND": "aws", "KYC_PROVIDER": "sumsub", "SUMSUB_BASE_URL": fake.URL,
-		"CUSTOMERS_TABLE": "cust", "IDEMPOTENCY_TABLE": "idem", "RATE_LIMIT_TABLE": "rate", "PLATFORMS_TABLE": "plat",
-		"API_TOKENS_SECRET_ID": "tokens", "SUMSUB_SECRET_ID": "sumsub", "WEBHOOK_OUTBOX_TABLE": "outbox",
-		"IDEMPOTENCY_KEY_SECRET_ID": "idem-key",
-		"AWS_ENDPOINT_URL":          moto.URL, "AWS_REGION": motoserver.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-	}
+	env := st.Env
+	env["KYC_BACKEND"], env["KYC_PROVIDER"], env["SUMSUB_BASE_URL"] = "aws", "sumsub", fake.URL
 	for k, v := range env {
 		os.Setenv(k, v)
 	}
