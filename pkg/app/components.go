@@ -104,9 +104,7 @@ func newHTTPClient(tr *telemetry.Tracing) *http.Client {
 // link is the link route with provider.
 func (r *root) link(provider kyc.Provider) *httpapi.Link {
 	return &httpapi.Link{
-		Auth:        r.authenticator(),
-		Links:       &kyc.Links{Customers: r.customers(), Provider: provider, Limits: r.limits(), TTL: r.cfg.LinkTTL, Now: time.Now, Logger: r.logger},
-		Idempotency: r.guard(),
+		Links: &kyc.Links{Customers: r.customers(), Provider: provider, Limits: r.limits(), TTL: r.cfg.LinkTTL, Now: time.Now, Logger: r.logger},
 		// Only the local sandbox page can be reached on loopback.
 		LocalRedirects: r.cfg.Provider == ProviderSandbox,
 	}
@@ -125,21 +123,18 @@ func (r *root) receiver() *httpapi.SumsubReceiver {
 // testWebhookTimeout bounds a test webhook (as Grid's does).
 const testWebhookTimeout = 5 * time.Second
 
-// platformAPI is the platform's customers, configuration and test webhook,
-// behind the same authentication as the link.
+// platformAPI is the platform's customers, configuration and test webhook.
 func (r *root) platformAPI() *httpapi.Platform {
 	r.prime("signing key secret", loader(r.secrets.signing))
 	r.prime("cursor key secret", r.secrets.cursorKey.load)
 	allow := r.cfg.WebhookAllowLoopback
 	return &httpapi.Platform{
-		Auth: r.authenticator(),
 		Customers: &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
 			UmaDomain: r.cfg.UmaDomain, Now: time.Now},
 		Platforms: &kyc.Platforms{Store: r.stores.platforms,
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, allow) },
 			Sender:        &webhooks.TestSender{Key: r.secrets.signing, Client: webhooks.NewClient(testWebhookTimeout, allow), Now: time.Now},
 			Now:           time.Now},
-		Idempotency: r.guard(),
 	}
 }
 

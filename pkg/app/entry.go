@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -106,17 +107,7 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 		return nil, err
 	}
 	s := &Service{entry: e, root: r, Seed: r.seed, DeadLetters: r.stores.deadLetters}
-	srv := &httpapi.Server{Logger: logger}
-	if !cfg.InLambda {
-		srv.Timeout = cfg.RequestTimeout
-	}
 	switch e {
-	case LinkFunction:
-		s.withLink(srv, nil)
-	case PlatformFunction:
-		srv.Platform = r.platformAPI()
-	case ReceiverFunction:
-		srv.Receiver = r.receiver()
 	case RelayFunction:
 		s.Relay = r.relay()
 		s.lambda, s.loops = s.Relay.HandleStream, []func(context.Context){r.streamPoller(s.Relay).Poll}
@@ -125,46 +116,85 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 		s.Worker = r.worker()
 		s.lambda, s.loops = s.Worker.HandleSQS, []func(context.Context){s.Worker.Poll}
 		return s, nil
-	case AllInOne:
-		s.allInOne(srv)
+	}
+	srv := &httpapi.Server{Logger: logger}
+	if !cfg.InLambda {
+		srv.Timeout = cfg.RequestTimeout
+	}
+	// What the routes of the entry's functions need (httpapi's table),
+	// then each function's part.
+	fns := e.serves(cfg.Provider)
+	needsAuth, needsGuard := httpapi.Needs(fns...)
+	if needsAuth {
+		srv.Auth = r.authenticator()
+	}
+	if needsGuard {
+		srv.Idempotency = r.guard()
+	}
+	for _, fn := range fns {
+		s.add(srv, fn)
+	}
+	if e == AllInOne && !r.memory() {
+		// Delivery in this process: on aws through the relay's stream
+		// poller and the worker, the code Lambda runs otherwise (in
+		// memory, newMemoryStores' queue delivers).
+		s.Relay, s.Worker = r.relay(), r.worker()
+		s.loops = []func(context.Context){r.streamPoller(s.Relay).Poll, s.Worker.Poll}
 	}
 	s.handler = srv.Handler()
 	return s, nil
 }
 
-// withLink adds the link route, and with the sandbox provider the
-// sandbox's pages (make invoke opens them on make run's port), whose
-// decisions inbox notes (nil: one of their own).
-func (s *Service) withLink(srv *httpapi.Server, inbox *sandbox.Inbox) {
-	r := s.root
-	if r.cfg.Provider != ProviderSandbox {
-		srv.Link = r.link(r.sumsubProvider())
-		return
+// serves is what an HTTP entry serves: its function's routes and, with the
+// sandbox provider, the sandbox's pages beside the link (make invoke opens
+// them on make run's port); AllInOne serves every route, the inbox (which
+// plays the platforms) included. In the order add builds them: the inbox
+// before the sandbox, whose page notes its decisions there, the sandbox
+// before the link, whose provider it is.
+func (e Entry) serves(provider string) []httpapi.Function {
+	var fns []httpapi.Function
+	switch e {
+	case LinkFunction:
+		fns = []httpapi.Function{httpapi.LinkFunction}
+	case PlatformFunction:
+		fns = []httpapi.Function{httpapi.PlatformFunction}
+	case ReceiverFunction:
+		fns = []httpapi.Function{httpapi.ReceiverFunction}
+	case AllInOne:
+		fns = []httpapi.Function{httpapi.LinkFunction, httpapi.ReceiverFunction, httpapi.PlatformFunction}
+		if provider == ProviderSandbox {
+			fns = append([]httpapi.Function{httpapi.InboxFunction}, fns...)
+		}
 	}
-	if inbox == nil {
-		inbox = r.inbox()
+	if i := slices.Index(fns, httpapi.LinkFunction); i >= 0 && provider == ProviderSandbox {
+		fns = slices.Insert(fns, i, httpapi.SandboxFunction)
 	}
-	srv.Sandbox = r.sandboxProvider(inbox)
-	srv.Link = r.link(srv.Sandbox)
+	return fns
 }
 
-// allInOne is every route, and delivery in this process: in memory
-// through the memory queue (newMemoryStores), on aws through the relay's
-// stream poller and the worker, the code Lambda runs otherwise.
-func (s *Service) allInOne(srv *httpapi.Server) {
+// add builds fn's part of srv.
+func (s *Service) add(srv *httpapi.Server, fn httpapi.Function) {
 	r := s.root
-	if r.cfg.Provider == ProviderSandbox {
-		// Sumsub's decisions come from the sandbox page; the inbox plays
-		// the platforms.
+	switch fn {
+	case httpapi.InboxFunction:
 		s.Inbox = r.inbox()
 		srv.Inbox = s.Inbox
-	}
-	s.withLink(srv, s.Inbox)
-	srv.Receiver = r.receiver()
-	srv.Platform = r.platformAPI()
-	if !r.memory() {
-		s.Relay, s.Worker = r.relay(), r.worker()
-		s.loops = []func(context.Context){r.streamPoller(s.Relay).Poll, s.Worker.Poll}
+	case httpapi.SandboxFunction:
+		inbox := s.Inbox
+		if inbox == nil {
+			inbox = r.inbox() // its own, not served: make invoke
+		}
+		srv.Sandbox = r.sandboxProvider(inbox)
+	case httpapi.LinkFunction:
+		if srv.Sandbox != nil {
+			srv.Link = r.link(srv.Sandbox)
+		} else {
+			srv.Link = r.link(r.sumsubProvider())
+		}
+	case httpapi.ReceiverFunction:
+		srv.Receiver = r.receiver()
+	case httpapi.PlatformFunction:
+		srv.Platform = r.platformAPI()
 	}
 }
 

@@ -88,19 +88,19 @@ func newEnv(t testing.TB, idem idempotency.Store) *env {
 		kyc.Customer{ID: custGone, PlatformID: "platform-a", IsDeleted: true},
 	)
 	l := &httpapi.Link{
-		Auth: &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{
-			Source: secrets.Memory{"tokens": tokensSecret()}, ID: "tokens", Parse: auth.ParseTokens, MaxAge: time.Minute}},
 		Links: &kyc.Links{Customers: store, Provider: p, TTL: 30 * time.Minute, Now: time.Now},
 		// As with the sandbox provider; TestRedirectRulesPerProvider covers
 		// Sumsub's stricter rule.
 		LocalRedirects: true,
 	}
-	if idem != nil {
-		l.Idempotency = &idempotency.Guard{Secret: memstore.RandomKey(), Store: idem}
-	}
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))
 	l.Links.Logger = logger
-	srv := &httpapi.Server{Link: l, Logger: logger, Timeout: 5 * time.Second}
+	srv := &httpapi.Server{Link: l, Logger: logger, Timeout: 5 * time.Second,
+		Auth: &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{
+			Source: secrets.Memory{"tokens": tokensSecret()}, ID: "tokens", Parse: auth.ParseTokens, MaxAge: time.Minute}}}
+	if idem != nil {
+		srv.Idempotency = &idempotency.Guard{Secret: memstore.RandomKey(), Store: idem}
+	}
 	return &env{t: t, srv: srv, link: l, handler: srv.Handler(), provider: p, logs: logs, idem: idem}
 }
 
@@ -340,7 +340,7 @@ func TestTokenSecretFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			e.link.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: tc.src, ID: "tokens", Parse: auth.ParseTokens}}
+			e.srv.Auth = &auth.Authenticator{Tokens: &secrets.Cached[auth.Tokens]{Source: tc.src, ID: "tokens", Parse: auth.ParseTokens}}
 			w := e.do(post(link(custA), ""))
 			checkError(t, w, tc.status, tc.code)
 			if hasRetry := w.Header().Get("Retry-After") != ""; hasRetry != (tc.status == 503) {

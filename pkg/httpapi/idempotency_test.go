@@ -109,7 +109,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 			// that misses its step frees the key for a second run by design
 			// (TestGuardReleasesAfterCompleteTimesOut), which is not this
 			// test's subject.
-			e.srv.Timeout, e.link.Idempotency.CleanupStep = 30*time.Second, 5*time.Second
+			e.srv.Timeout, e.srv.Idempotency.CleanupStep = 30*time.Second, 5*time.Second
 			const n = 50
 			var wg sync.WaitGroup
 			results := make([]struct {
@@ -160,12 +160,12 @@ func TestConcurrentDuplicates(t *testing.T) {
 func TestCrashedRequest(t *testing.T) {
 	store := dynamoIdem(t)
 	e := newEnv(t, store)
-	e.link.Idempotency.LockMargin = 200 * time.Millisecond
-	e.link.Idempotency.MaxWait = 100 * time.Millisecond
+	e.srv.Idempotency.LockMargin = 200 * time.Millisecond
+	e.srv.Idempotency.MaxWait = 100 * time.Millisecond
 	// Simulate the crash at the store level: the record a killed invocation
 	// leaves behind, with the lock ending at its deadline plus margin.
 	now := time.Now()
-	secret, _ := e.link.Idempotency.Secret(context.Background())
+	secret, _ := e.srv.Idempotency.Secret(context.Background())
 	fp, _ := idempotency.Fingerprint(secret, idempotency.Payload{Method: "POST", Path: link(custA), Body: []byte(`{}`)})
 	put := store.(*awsstore.Idempotency).Put
 	if err := put(context.Background(), idempotency.Record{

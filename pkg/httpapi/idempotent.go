@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
@@ -33,4 +36,41 @@ func guarded(q *request, resp response, replayed bool, err error) response {
 		resp.Header.Set("Idempotent-Replayed", "true")
 	}
 	return resp
+}
+
+// once runs work once per Idempotency-Key: directly when no key was sent
+// or the server has no guard, else through the guard, which replays the
+// stored answer of an earlier attempt with the same request. work's intent
+// is the same for every attempt of one key and request ("" without one).
+func (q *request) once(work func(ctx context.Context, intent string) response) response {
+	if q.key == "" || q.guard == nil {
+		return work(q.ctx, "")
+	}
+	// The guard stores only 2xx answers: an error must not stick to the key.
+	resp, replayed, err := q.guard.Do(q.ctx, q.platformID, q.key, fingerprint(q), work)
+	return guarded(q, resp, replayed, err)
+}
+
+// fingerprint is what a key's request is: the route's method and its path
+// with each value as url.PathEscape writes it (not as the client escaped
+// it, so equal requests match), and the body.
+func fingerprint(q *request) idempotency.Payload {
+	method, pattern, ok := strings.Cut(q.route, " ")
+	if !ok { // a pattern for every method
+		method, pattern = q.r.Method, q.route
+	}
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(pattern, '{')
+		end := strings.IndexByte(pattern, '}')
+		if open < 0 || end < open {
+			b.WriteString(pattern)
+			break
+		}
+		b.WriteString(pattern[:open])
+		name := strings.TrimSuffix(pattern[open+1:end], "...")
+		b.WriteString(url.PathEscape(q.r.PathValue(name)))
+		pattern = pattern[end+1:]
+	}
+	return idempotency.Payload{Method: method, Path: b.String(), Body: q.body}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 
@@ -25,15 +26,6 @@ const (
 	// and separators); API Gateway's own limit is lower still.
 	MaxHeaderBytes = 32 << 10
 )
-
-// linkInput is a validated request.
-type linkInput struct {
-	CustomerID     string
-	IdempotencyKey string // empty: none sent
-	RedirectURI    string
-	// Body is the raw body, kept for the idempotency fingerprint.
-	Body []byte
-}
 
 // validCustomerID is the domain's rule (kyc.CheckCustomerID), with the
 // empty case worded for the path, where the caller sends it.
@@ -86,16 +78,16 @@ func idempotencyKey(h http.Header) (string, error) {
 	return k, nil
 }
 
-// readBody reads at most MaxBody bytes and checks the content type.
-func readBody(r *http.Request) ([]byte, error) {
-	body, err := strictjson.Read(r.Body, MaxBody)
-	if errors.Is(err, strictjson.ErrTooLarge) {
-		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", MaxBody)
-	}
+// customerIDInPath checks the path's customerId (as the router decoded
+// it: a segment that is not validly percent-encoded stays as sent, and
+// fails the id's rules).
+func customerIDInPath(q *request) error { return validCustomerID(q.r.PathValue("customerId")) }
+
+// readBody reads at most limit bytes and checks the content type.
+func readBody(r *http.Request, limit int) ([]byte, error) {
+	body, err := readUpTo(r, limit)
 	if err != nil {
-		// A client that declares more than it sends runs into the
-		// request deadline here.
-		return nil, kyc.InvalidField("body", "The request body could not be read completely in time.")
+		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
@@ -105,6 +97,34 @@ func readBody(r *http.Request) ([]byte, error) {
 		if err != nil || mt != "application/json" {
 			return nil, kyc.InvalidField("Content-Type", "The request body must be JSON; send Content-Type: application/json.")
 		}
+	}
+	return body, nil
+}
+
+// readMultipart reads a multipart/form-data body of at most limit bytes
+// and returns its parts.
+func readMultipart(r *http.Request, limit int) (*multipart.Reader, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, kyc.InvalidField("Content-Type", "The request body must be multipart/form-data; send Content-Type: multipart/form-data with a boundary.")
+	}
+	body, err := readUpTo(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return multipart.NewReader(bytes.NewReader(body), params["boundary"]), nil
+}
+
+// readUpTo reads the whole body, refusing one over limit bytes.
+func readUpTo(r *http.Request, limit int) ([]byte, error) {
+	body, err := strictjson.Read(r.Body, limit)
+	if errors.Is(err, strictjson.ErrTooLarge) {
+		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", limit)
+	}
+	if err != nil {
+		// A client that declares more than it sends runs into the
+		// request deadline here.
+		return nil, kyc.InvalidField("body", "The request body could not be read completely in time.")
 	}
 	return body, nil
 }
@@ -199,27 +219,4 @@ func validRedirect(s string, localRedirects bool) error {
 		return bad("must point to a public host, not %q.", e.Host)
 	}
 	return bad("must be an absolute URL such as https://app.example.com/done.")
-}
-
-// parseInput validates everything the caller sent, before anything is
-// looked up or written.
-// id is the path's customerId as the router decoded it (a segment that is
-// not validly percent-encoded stays as sent, and fails the id's rules).
-func parseInput(r *http.Request, id string, localRedirects bool) (linkInput, error) {
-	if err := validCustomerID(id); err != nil {
-		return linkInput{}, err
-	}
-	key, err := idempotencyKey(r.Header)
-	if err != nil {
-		return linkInput{}, err
-	}
-	body, err := readBody(r)
-	if err != nil {
-		return linkInput{}, err
-	}
-	redirect, err := decodeBody(body, localRedirects)
-	if err != nil {
-		return linkInput{}, err
-	}
-	return linkInput{CustomerID: id, IdempotencyKey: key, RedirectURI: redirect, Body: body}, nil
 }

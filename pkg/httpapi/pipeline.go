@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -37,6 +38,13 @@ type request struct {
 	id     string          // X-Request-Id
 
 	route, customerID, platformID string
+	// What the route's row had the pipeline read (Server.apply): the
+	// Idempotency-Key ("" if none sent) and the guard it goes to, the
+	// body, and a multipart body's parts.
+	key   string
+	guard *idempotency.Guard
+	body  []byte
+	form  *multipart.Reader
 	// attrs are further facts for the log line (a webhook's type, outcome).
 	attrs []slog.Attr
 	// cause is what went wrong behind the answer, for the log only.
@@ -111,6 +119,39 @@ func (q *request) serve(serve func(*request) response) (resp response) {
 		return q.fail(err)
 	}
 	return serve(q)
+}
+
+// apply serves q by its row: authenticate, check the path, read the
+// Idempotency-Key and the body, as the row says and in that order (the
+// order a request's defects are reported in), then the row's serve.
+func (s *Server) apply(rt route, q *request) response {
+	var err error
+	if rt.auth {
+		if q.platformID, err = s.Auth.Authenticate(q.ctx, q.r.Header.Get("Authorization")); err != nil {
+			return q.fail(kyc.Reword(err, "Authentication is temporarily unavailable."))
+		}
+	}
+	if rt.path != nil {
+		if err := rt.path(q); err != nil {
+			return q.fail(err)
+		}
+	}
+	if rt.idempotent {
+		if q.key, err = idempotencyKey(q.r.Header); err != nil {
+			return q.fail(err)
+		}
+		q.guard = s.Idempotency
+	}
+	switch rt.body.kind {
+	case jsonBody:
+		q.body, err = readBody(q.r, rt.body.limit)
+	case multipartBody:
+		q.form, err = readMultipart(q.r, rt.body.limit)
+	}
+	if err != nil {
+		return q.fail(err)
+	}
+	return rt.serve(q)
 }
 
 // successOutcome names a 2xx answer for the metrics.

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -22,41 +21,13 @@ const (
 	TestWebhookRoute    = "POST /sandbox/webhooks/test"
 )
 
-// Platform serves the platform API behind HTTP Basic: a platform sees and
-// changes only its own customers and configuration (another platform's
-// customer is the same 404 as an unknown one).
+// Platform serves the platform API behind HTTP Basic (its rows have the
+// pipeline authenticate): a platform sees and changes only its own
+// customers and configuration (another platform's customer is the same 404
+// as an unknown one).
 type Platform struct {
-	Auth      Authenticator
 	Customers *kyc.Customers
 	Platforms *kyc.Platforms
-	// Idempotency makes POST /customers safe to retry with an
-	// Idempotency-Key; nil ignores the (still validated) header.
-	Idempotency *idempotency.Guard
-}
-
-// routes are the platform API's rows of the routing table.
-func (p *Platform) routes(s *Server) []route {
-	return []route{
-		{CreateCustomerRoute, s.api(CreateCustomerRoute, p.authed(p.create))},
-		{ListCustomersRoute, s.api(ListCustomersRoute, p.authed(p.list))},
-		{GetCustomerRoute, s.api(GetCustomerRoute, p.authed(p.get))},
-		{UpdateCustomerRoute, s.api(UpdateCustomerRoute, p.authed(p.update))},
-		{DeleteCustomerRoute, s.api(DeleteCustomerRoute, p.authed(p.delete))},
-		{GetConfigRoute, s.api(GetConfigRoute, p.authed(p.getConfig))},
-		{UpdateConfigRoute, s.api(UpdateConfigRoute, p.authed(p.updateConfig))},
-		{TestWebhookRoute, s.api(TestWebhookRoute, p.authed(p.testWebhook))},
-	}
-}
-
-// authed authenticates the platform before serve runs.
-func (p *Platform) authed(serve func(*request) response) func(*request) response {
-	return func(q *request) response {
-		var err error
-		if q.platformID, err = p.Auth.Authenticate(q.ctx, q.r.Header.Get("Authorization")); err != nil {
-			return q.fail(kyc.Reword(err, "Authentication is temporarily unavailable."))
-		}
-		return serve(q)
-	}
 }
 
 // answer renders v as a 200 (or status) JSON answer, or err.
@@ -68,30 +39,17 @@ func answer(q *request, status int, v any, err error) response {
 }
 
 func (p *Platform) create(q *request) response {
-	key, err := idempotencyKey(q.r.Header)
-	if err != nil {
-		return q.fail(err)
-	}
-	body, err := readBody(q.r)
-	if err != nil {
-		return q.fail(err)
-	}
-	in, err := kyc.ParseCustomerInput(body)
+	in, err := kyc.ParseCustomerInput(q.body)
 	if err != nil {
 		return q.fail(err)
 	}
 	// intent names the customer: every attempt of one key and body
 	// creates (or finds) the same one.
-	create := func(ctx context.Context, intent string) response {
+	return q.once(func(ctx context.Context, intent string) response {
 		c, err := p.Customers.Create(ctx, q.platformID, in, intent)
 		q.customerID = c.ID
 		return answer(q, http.StatusCreated, c, err)
-	}
-	if key == "" || p.Idempotency == nil {
-		return create(q.ctx, "")
-	}
-	resp, replayed, err := p.Idempotency.Do(q.ctx, q.platformID, key, idempotency.Payload{Method: "POST", Path: "/customers", Body: body}, create)
-	return guarded(q, resp, replayed, err)
+	})
 }
 
 func (p *Platform) list(q *request) response {
@@ -104,18 +62,12 @@ func (p *Platform) list(q *request) response {
 }
 
 func (p *Platform) get(q *request) response {
-	q.customerID = q.r.PathValue("customerId")
 	c, err := p.Customers.Get(q.ctx, q.platformID, q.customerID)
 	return answer(q, http.StatusOK, c, err)
 }
 
 func (p *Platform) update(q *request) response {
-	q.customerID = q.r.PathValue("customerId")
-	body, err := readBody(q.r)
-	if err != nil {
-		return q.fail(err)
-	}
-	in, err := kyc.ParseCustomerInput(body)
+	in, err := kyc.ParseCustomerInput(q.body)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -124,7 +76,6 @@ func (p *Platform) update(q *request) response {
 }
 
 func (p *Platform) delete(q *request) response {
-	q.customerID = q.r.PathValue("customerId")
 	c, err := p.Customers.Delete(q.ctx, q.platformID, q.customerID)
 	return answer(q, http.StatusOK, c, err)
 }
@@ -135,11 +86,7 @@ func (p *Platform) getConfig(q *request) response {
 }
 
 func (p *Platform) updateConfig(q *request) response {
-	body, err := readBody(q.r)
-	if err != nil {
-		return q.fail(err)
-	}
-	in, err := kyc.ParsePlatformConfigInput(body)
+	in, err := kyc.ParsePlatformConfigInput(q.body)
 	if err != nil {
 		return q.fail(err)
 	}

@@ -51,16 +51,15 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 	}
 	keys := &secrets.Cached[*ecdsa.PrivateKey]{Source: secrets.Memory{"signing": secret}, ID: "signing", Parse: gridhook.ParseSigningSecret, MaxAge: time.Minute}
 	platform := &httpapi.Platform{
-		Auth:      &auth.Authenticator{Tokens: tokens},
 		Customers: &kyc.Customers{Store: store, Sealer: memstore.NewSealer(), CursorKey: memstore.RandomKey(), Now: time.Now},
 		Platforms: &kyc.Platforms{Store: memstore.NewPlatforms(nil),
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, true) },
 			Sender:        &webhooks.TestSender{Key: keys, Client: webhooks.NewClient(2*time.Second, true), Now: time.Now},
 			Now:           time.Now},
-		Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: memstore.NewIdempotency()},
 	}
-	link := &httpapi.Link{Auth: platform.Auth, Links: &kyc.Links{Customers: store, Provider: &fakeProvider{}, TTL: time.Minute, Now: time.Now}}
-	srv := &httpapi.Server{Link: link, Platform: platform, Logger: logger, Timeout: 10 * time.Second}
+	link := &httpapi.Link{Links: &kyc.Links{Customers: store, Provider: &fakeProvider{}, TTL: time.Minute, Now: time.Now}}
+	srv := &httpapi.Server{Link: link, Platform: platform, Logger: logger, Timeout: 10 * time.Second,
+		Auth: &auth.Authenticator{Tokens: tokens}, Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: memstore.NewIdempotency()}}
 	return &platformEnv{t: t, handler: srv.Handler(), logs: logs, store: store}
 }
 

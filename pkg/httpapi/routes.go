@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/idempotency"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
+	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
 // The routes, as http.ServeMux patterns. Route names in logs and metrics
@@ -35,9 +37,28 @@ const (
 // path, so the router, which both entries serve, strips it.
 const GridBasePath = "/grid/2025-10-13"
 
+// Function is what serves a route: one of the stack's functions
+// (template.yaml), or a local-only part of the sandbox.
+type Function int
+
+const (
+	// LinkFunction is functions/kyc-link.
+	LinkFunction Function = iota + 1
+	// PlatformFunction is functions/platform-api.
+	PlatformFunction
+	// ReceiverFunction is functions/sumsub-webhook.
+	ReceiverFunction
+	// SandboxFunction is the sandbox provider's verification pages
+	// (beside the link, with the sandbox provider only).
+	SandboxFunction
+	// InboxFunction is the local platforms' inbox (make run, make dev).
+	InboxFunction
+)
+
 // Server is everything this service answers over HTTP. A nil part is not
-// served (its routes are 404), so each function serves only its own: the
-// link function the link, the receiver the receiver, the local server all.
+// served (its function's routes are 404), so each function serves only
+// its own: the link function the link, the receiver the receiver, the
+// local server all.
 type Server struct {
 	Link     *Link
 	Platform *Platform
@@ -47,68 +68,175 @@ type Server struct {
 	// sandbox provider.
 	Sandbox *sandbox.Provider
 	Inbox   *sandbox.Inbox
-	Logger  *slog.Logger
+	// Auth authenticates the rows that need a platform's credentials.
+	Auth Authenticator
+	// Idempotency makes the idempotent rows safe to retry with an
+	// Idempotency-Key; nil ignores the (still validated) header.
+	Idempotency *idempotency.Guard
+	Logger      *slog.Logger
 	// Timeout bounds each API request; 0 leaves the context's own
 	// deadline (Lambda's invocation deadline) in charge.
 	Timeout time.Duration
 }
 
-// route is one entry of the routing table.
+// route is one row of the routing table: everything about a route. The
+// pipeline (Server.apply) does what the row declares, in this order:
+// authenticate, check the path, read the Idempotency-Key, read the body;
+// then serve runs.
 type route struct {
 	pattern string
-	handler http.Handler
+	serves  Function
+	// auth: the route needs a platform's credentials (HTTP Basic).
+	auth bool
+	// path checks the path's values before the key or the body is read.
+	path func(*request) error
+	// idempotent: the route takes an Idempotency-Key (serve runs its work
+	// through request.once).
+	idempotent bool
+	body       bodyRule
+	// An API route has serve (through the pipeline); a sandbox page has
+	// page (plain HTTP, with X-Request-Id).
+	serve func(*request) response
+	page  http.HandlerFunc
 }
 
-// routes is the routing table: every route this service has, once.
-func (s *Server) routes() []route {
-	var rs []route
-	if s.Link != nil {
-		rs = append(rs, route{LinkRoute, s.api(LinkRoute, s.Link.serve)})
-	}
-	if s.Platform != nil {
-		rs = append(rs, s.Platform.routes(s)...)
-	}
-	if s.Receiver != nil {
-		rs = append(rs, route{WebhookRoute, s.api(WebhookRoute, s.Receiver.serve)})
-	}
-	if s.Sandbox != nil {
-		page := withRequestID(s.Sandbox.Page)
-		rs = append(rs, route{SandboxPageRoute, page}, route{SandboxDecisionRoute, page},
-			route{FaviconRoute, withRequestID(sandbox.Favicon)})
-	}
-	if s.Inbox != nil {
-		rs = append(rs, route{InboxPageRoute, withRequestID(s.Inbox.Page)},
-			route{InboxRawRoute, withRequestID(s.Inbox.Raw)},
-			route{InboxReceiveRoute, withRequestID(s.Inbox.Receive)},
-			route{WebhookKeyRoute, withRequestID(s.Inbox.WebhookKey)})
-	}
-	return rs
+// bodyKind is how the pipeline reads a route's body.
+type bodyKind int
+
+const (
+	// noBody: the body is not read (one sent is ignored).
+	noBody bodyKind = iota
+	// jsonBody: read into request.body, up to the limit, as JSON
+	// (readBody).
+	jsonBody
+	// multipartBody: a multipart/form-data body up to the limit, its
+	// parts in request.form.
+	multipartBody
+	// ownBody: the handler reads the body itself, up to the limit (the
+	// receiver: sumsub.ReadWebhook words its own refusals).
+	ownBody
+)
+
+// bodyRule is a route's body: its kind and, when read, its limit in bytes.
+type bodyRule struct {
+	kind  bodyKind
+	limit int
 }
 
-// withRequestID serves a sandbox page with the X-Request-Id every answer
-// of the service carries (the API's get it from the pipeline).
-func withRequestID(serve http.HandlerFunc) http.Handler {
+// jsonUpTo is a JSON body of at most limit bytes.
+func jsonUpTo(limit int) bodyRule { return bodyRule{jsonBody, limit} }
+
+// multipartUpTo is a multipart/form-data body of at most limit bytes.
+func multipartUpTo(limit int) bodyRule { return bodyRule{multipartBody, limit} }
+
+// table is the routing table: every route this service has, once. Adding
+// a route is one row (and its handler, and its use case in pkg/kyc).
+func (s *Server) table() []route {
+	page := func(pattern string, fn Function, h http.HandlerFunc) route {
+		return route{pattern: pattern, serves: fn, page: h}
+	}
+	l, p, sb, in := s.Link, s.Platform, s.Sandbox, s.Inbox
+	return []route{
+		{pattern: LinkRoute, serves: LinkFunction, auth: true, path: customerIDInPath, idempotent: true, body: jsonUpTo(MaxBody), serve: l.serve},
+
+		{pattern: CreateCustomerRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.create},
+		{pattern: ListCustomersRoute, serves: PlatformFunction, auth: true, serve: p.list},
+		{pattern: GetCustomerRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, serve: p.get},
+		{pattern: UpdateCustomerRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, body: jsonUpTo(MaxBody), serve: p.update},
+		{pattern: DeleteCustomerRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, serve: p.delete},
+		{pattern: GetConfigRoute, serves: PlatformFunction, auth: true, serve: p.getConfig},
+		{pattern: UpdateConfigRoute, serves: PlatformFunction, auth: true, body: jsonUpTo(MaxBody), serve: p.updateConfig},
+		// Grid's route has no body; one sent is not read.
+		{pattern: TestWebhookRoute, serves: PlatformFunction, auth: true, serve: p.testWebhook},
+
+		// Authenticated by the body's digest, not by a platform.
+		{pattern: WebhookRoute, serves: ReceiverFunction, body: bodyRule{ownBody, sumsub.MaxWebhookBody}, serve: s.Receiver.serve},
+
+		page(SandboxPageRoute, SandboxFunction, sb.Page),
+		page(SandboxDecisionRoute, SandboxFunction, sb.Page),
+		page(FaviconRoute, SandboxFunction, sandbox.Favicon),
+		page(InboxPageRoute, InboxFunction, in.Page),
+		page(InboxRawRoute, InboxFunction, in.Raw),
+		page(InboxReceiveRoute, InboxFunction, in.Receive),
+		page(WebhookKeyRoute, InboxFunction, in.WebhookKey),
+	}
+}
+
+// noteCustomerID notes the path's customerId for the log line, before the
+// body is read (the use case checks it).
+func noteCustomerID(q *request) error {
+	q.customerID = q.r.PathValue("customerId")
+	return nil
+}
+
+// serves reports whether s serves fn's routes: whether it has fn's part.
+func (s *Server) serves(fn Function) bool {
+	switch fn {
+	case LinkFunction:
+		return s.Link != nil
+	case PlatformFunction:
+		return s.Platform != nil
+	case ReceiverFunction:
+		return s.Receiver != nil
+	case SandboxFunction:
+		return s.Sandbox != nil
+	case InboxFunction:
+		return s.Inbox != nil
+	}
+	return false
+}
+
+// Needs reports what the routes of fns need beside their parts: an
+// Authenticator (auth) and an idempotency guard (idempotent).
+func Needs(fns ...Function) (auth, idempotent bool) {
+	for _, rt := range (&Server{}).table() {
+		for _, fn := range fns {
+			if rt.serves == fn {
+				auth = auth || rt.auth
+				idempotent = idempotent || rt.idempotent
+			}
+		}
+	}
+	return auth, idempotent
+}
+
+// Patterns are the route patterns fn serves, in the table's order.
+func Patterns(fn Function) []string {
+	var ps []string
+	for _, rt := range (&Server{}).table() {
+		if rt.serves == fn {
+			ps = append(ps, rt.pattern)
+		}
+	}
+	return ps
+}
+
+// handler is the row's http.Handler: an API route through the request
+// pipeline (pipeline.go), a page with the X-Request-Id every answer of
+// the service carries.
+func (s *Server) handler(rt route) http.Handler {
+	if rt.page != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", requestID(r.Context()))
+			rt.page(w, r)
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Request-Id", requestID(r.Context()))
-		serve(w, r)
+		handle(w, r, s.Logger, s.Timeout, rt.pattern, func(q *request) response { return s.apply(rt, q) })
 	})
 }
 
-// api serves an API route through the request pipeline (pipeline.go).
-func (s *Server) api(name string, serve func(*request) response) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handle(w, r, s.Logger, s.Timeout, name, serve)
-	})
-}
-
-// Handler is the router: the routing table on an http.ServeMux, at / and
-// under GridBasePath. What the mux cannot route (no such path, another
-// method, a path not in canonical form) is answered in the Grid shape: 404
-// NOT_FOUND, or 405 METHOD_NOT_ALLOWED with the mux's Allow.
+// Handler is the router: the routing table's rows s serves on an
+// http.ServeMux, at / and under GridBasePath. What the mux cannot route
+// (no such path, another method, a path not in canonical form) is answered
+// in the Grid shape: 404 NOT_FOUND, or 405 METHOD_NOT_ALLOWED with the
+// mux's Allow.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range s.routes() {
-		mux.Handle(rt.pattern, rt.handler)
+	for _, rt := range s.table() {
+		if s.serves(rt.serves) {
+			mux.Handle(rt.pattern, s.handler(rt))
+		}
 	}
 	dispatch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)

@@ -21,8 +21,8 @@ func TestRouter(t *testing.T) {
 	e := newEnv(t, nil)
 	full := &httpapi.Server{Link: e.link, Receiver: newReceiver(t).SumsubReceiver,
 		Sandbox: &sandbox.Provider{BaseURL: "http://api.test", Now: time.Now}, Inbox: &sandbox.Inbox{},
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-	linkOnly := &httpapi.Server{Link: e.link, Logger: full.Logger}
+		Auth: e.srv.Auth, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	linkOnly := &httpapi.Server{Link: e.link, Auth: e.srv.Auth, Logger: full.Logger}
 	for _, tc := range []struct {
 		name         string
 		srv          *httpapi.Server
