@@ -143,6 +143,8 @@ func (s *Server) apply(rt route, q *request) response {
 		q.guard = s.Idempotency
 	}
 	switch rt.body.kind {
+	case noBody, ownBody:
+		// Not read here.
 	case jsonBody:
 		q.body, err = readBody(q.r, rt.body.limit)
 	case multipartBody:
