@@ -1,8 +1,9 @@
 // Package httpapi is the HTTP edge of the service: routing, input
 // validation, authentication, errors in the Grid shape and the access log.
 // Lambda and the local server both serve the one http.Handler that
-// Server.Handler builds (routes.go: every route; pipeline.go: what every
-// API request goes through; a file per route).
+// Server.Handler builds (routes.go: the route table, a row per route;
+// pipeline.go: what every API request goes through, and what its row
+// declares; a file per function's handlers).
 package httpapi
 
 import (
