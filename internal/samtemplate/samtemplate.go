@@ -105,6 +105,9 @@ type Template struct {
 	// the name of the resource or parameter a variable references (!Ref),
 	// or its literal value.
 	Env map[string]map[string]string
+	// Paths maps each function's logical id to the paths of its Api
+	// events, in the template's order.
+	Paths map[string][]string
 }
 
 // Load parses the template at path.
@@ -124,7 +127,7 @@ func Load(path string) (*Template, error) {
 	if resources == nil {
 		return nil, fmt.Errorf("%s: no Resources", path)
 	}
-	t := &Template{Env: map[string]map[string]string{}, Resources: map[string]string{}}
+	t := &Template{Env: map[string]map[string]string{}, Resources: map[string]string{}, Paths: map[string][]string{}}
 	params := child(doc.Content[0], "Parameters")
 	for i := 0; params != nil && i+1 < len(params.Content); i += 2 {
 		t.Parameters = append(t.Parameters, params.Content[i].Value)
@@ -142,6 +145,12 @@ func Load(path string) (*Template, error) {
 				env[vars.Content[j].Value] = vars.Content[j+1].Value
 			}
 			t.Env[id] = env
+			events := child(props, "Events")
+			for j := 1; events != nil && j < len(events.Content); j += 2 {
+				if ev := events.Content[j]; scalar(child(ev, "Type")) == "Api" {
+					t.Paths[id] = append(t.Paths[id], scalar(child(child(ev, "Properties"), "Path")))
+				}
+			}
 		case "AWS::DynamoDB::Table":
 			tbl := Table{LogicalID: id, Attributes: map[string]string{}}
 			tbl.HashKey, _ = keys(child(props, "KeySchema"))

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 )
 
 // TestTemplateWiring: every function gets, through Environment in
@@ -142,3 +145,32 @@ func TestTemplatePlatformAPIResources(t *testing.T) {
 }
 
 var regexpCursor = regexp.MustCompile(`^\{"key":"[A-Za-z0-9]{32,}"\}$`)
+
+// TestTemplateRoutes: API Gateway sends each function the paths of its
+// routes in httpapi's table, and no others (every method: the router
+// answers a wrong one with its 405).
+func TestTemplateRoutes(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, fn := range map[string]httpapi.Function{
+		"KycLinkFunction":       httpapi.LinkFunction,
+		"PlatformApiFunction":   httpapi.PlatformFunction,
+		"SumsubWebhookFunction": httpapi.ReceiverFunction,
+	} {
+		var want []string
+		for _, p := range httpapi.Patterns(fn) {
+			_, path, _ := strings.Cut(p, " ")
+			if !slices.Contains(want, path) {
+				want = append(want, path)
+			}
+		}
+		got := slices.Clone(tpl.Paths[id])
+		slices.Sort(want)
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: the template's Api paths (-table +template):\n%s", id, diff)
+		}
+	}
+}
