@@ -307,7 +307,7 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	inboxPage.Execute(w, v)
+	inboxPage().Execute(w, v)
 }
 
 // stamp is a time as the pages show it: UTC, zone named.
@@ -394,7 +394,11 @@ func verifyCommands(base string, e Entry) (openssl, node string) {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-var inboxPage = template.Must(template.New("inbox").Parse(`<!doctype html>
+// inboxPage is parsed on first use, not at package initialisation: Lambda
+// functions link this package but never serve its pages, and parsing
+// cost a cold start about 1-3 ms (issue 28).
+var inboxPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("inbox").Parse(`<!doctype html>
 <html lang="en"><head>` + head + `
 <title>SANDBOX platform inbox</title>
 </head><body data-version="{{.Version}}">
@@ -448,3 +452,4 @@ Times are UTC; this page reloads when something arrives.</p>
 </script>
 </body></html>
 `))
+})

@@ -63,7 +63,11 @@ func (p *Provider) CreateLink(_ context.Context, r kyc.LinkRequest) (string, str
 	return strings.TrimRight(p.BaseURL, "/") + PathPrefix + id, "_act-sandbox-" + rand.Text(), nil
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
+// page is parsed on first use, not at package initialisation: Lambda
+// functions link this package but never serve its pages, and parsing
+// cost a cold start about 1-3 ms (issue 28).
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head>` + head + `
 <title>SANDBOX verification</title>
 {{if .Continue}}<meta http-equiv="refresh" content="2;url={{.Continue}}">{{end}}
@@ -85,6 +89,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{end}}
 </body></html>
 `))
+})
 
 type view struct {
 	Problem   string
@@ -127,7 +132,7 @@ func (p *Provider) Page(w http.ResponseWriter, r *http.Request) {
 	if v.Problem != "" {
 		w.WriteHeader(http.StatusNotFound)
 	}
-	page.Execute(w, v)
+	page().Execute(w, v)
 }
 
 // Placeholder reports whether host is a name reserved so that it can never
