@@ -21,9 +21,19 @@ const (
 	exampleCustomerID = "Customer:019542f5-b3e7-1d02-0000-000000000001"
 )
 
+// Contact verification's paths: Grid's send and confirm operations.
+const (
+	VerifyEmailPath        = "/customers/{customerId}/verify-email"
+	VerifyEmailConfirmPath = "/customers/{customerId}/verify-email/confirm"
+	VerifyPhonePath        = "/customers/{customerId}/verify-phone"
+	VerifyPhoneConfirmPath = "/customers/{customerId}/verify-phone/confirm"
+)
+
 // CheckOperation validates a response (status, headers, body) against the
 // operation method on the path template path (e.g. "GET",
-// CustomerPath). Path parameters get example values.
+// CustomerPath). Path parameters get example values. A response the
+// contract declares without content (a 204) must have no body and no
+// Content-Type.
 func CheckOperation(method, path string, status int, header http.Header, body []byte) error {
 	doc, err := load()
 	if err != nil {
@@ -57,6 +67,13 @@ func CheckOperation(method, path string, status int, header http.Header, body []
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return fmt.Errorf("%s %s response %d %s breaks the contract: %w", method, path, status, body, err)
+	}
+	// The validator checks no body where none is declared; the contract
+	// means none.
+	if r := op.Responses.Status(status); r != nil && r.Value != nil && len(r.Value.Content) == 0 &&
+		(len(body) > 0 || header.Get("Content-Type") != "") {
+		return fmt.Errorf("%s %s response %d %s breaks the contract: it declares no body, got %d bytes and Content-Type %q",
+			method, path, status, body, len(body), header.Get("Content-Type"))
 	}
 	return nil
 }

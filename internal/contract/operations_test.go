@@ -31,6 +31,11 @@ func TestPlatformAPIOperations(t *testing.T) {
 		"getPlatformConfig":    {"GET", ConfigPath},
 		"updatePlatformConfig": {"PATCH", ConfigPath},
 		"sendTestWebhook":      {"POST", TestWebhookPath},
+
+		"sendCustomerEmailVerification":    {"POST", VerifyEmailPath},
+		"confirmCustomerEmailVerification": {"POST", VerifyEmailConfirmPath},
+		"sendCustomerPhoneVerification":    {"POST", VerifyPhonePath},
+		"confirmCustomerPhoneVerification": {"POST", VerifyPhoneConfirmPath},
 	}
 	for id, mp := range want {
 		item := doc.Paths.Value(mp[1])
@@ -254,6 +259,72 @@ func TestTestWebhookKeepsTheContract(t *testing.T) {
 		strings.Replace(string(body), `"TEST"`, `"CUSTOMER.KYC_APPROVED"`, 1), strings.Replace(string(body), `"data":{}`, `"data":{"x":1}`, 1)} {
 		if err := CheckTestWebhook([]byte(drift)); err == nil {
 			t.Errorf("drifted test webhook accepted: %s", drift)
+		}
+	}
+}
+
+// TestContactVerificationContract: the sends answer 204 with nothing
+// else, the confirmations the customer; each 409 names one of its
+// reasons and a resend's 429 says when to retry.
+func TestContactVerificationContract(t *testing.T) {
+	h := func(kv ...string) http.Header {
+		out := http.Header{"Content-Type": {"application/json"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out.Set(kv[i], kv[i+1])
+		}
+		return out
+	}
+	customer := `{"id":"Customer:1","platformCustomerId":"u1","customerType":"INDIVIDUAL","umaAddress":"$u1@kyc-link.invalid",` +
+		`"isDeleted":false,"kycStatus":"UNVERIFIED","contactVerification":{"email":"VERIFIED","phone":"PENDING"}}`
+	conflict := func(reason string) string {
+		return `{"status":409,"code":"CONFLICT","message":"m","details":{"reason":"` + reason + `"}}`
+	}
+	invalid := func(field string) string {
+		return `{"status":400,"code":"INVALID_INPUT","message":"m","details":{"field":"` + field + `"}}`
+	}
+	type answer struct {
+		path   string
+		status int
+		header http.Header
+		body   string
+	}
+	good := []answer{
+		{VerifyEmailPath, 204, http.Header{"X-Request-Id": {"r-1"}}, ``},
+		{VerifyPhonePath, 204, nil, ``},
+		{VerifyEmailPath, 400, h(), invalid("email")},
+		{VerifyPhonePath, 400, h(), invalid("phoneNumber")},
+		{VerifyPhonePath, 400, h(), invalid("customerId")},
+		{VerifyEmailPath, 409, h("X-Should-Retry", "false"), conflict("CONTACT_VERIFICATION_NOT_REQUIRED")},
+		{VerifyPhonePath, 409, h("X-Should-Retry", "false"), conflict("CONTACT_ALREADY_VERIFIED")},
+		{VerifyEmailPath, 410, h("X-Should-Retry", "false"), `{"status":410,"code":"CUSTOMER_DELETED","message":"m"}`},
+		{VerifyPhonePath, 429, h("Retry-After", "30", "Retry-After-Ms", "30000"), `{"status":429,"code":"RATE_LIMITED","message":"m"}`},
+		{VerifyEmailPath, 503, h("Retry-After", "30"), `{"status":503,"code":"SERVICE_UNAVAILABLE","message":"m","details":{"requestId":"r-1"}}`},
+		{VerifyEmailConfirmPath, 200, h("X-Request-Id", "r-1"), customer},
+		{VerifyPhoneConfirmPath, 400, h(), invalid("code")},
+		{VerifyPhoneConfirmPath, 409, h("X-Should-Retry", "false"), conflict("CONTACT_ALREADY_VERIFIED")},
+		{VerifyEmailConfirmPath, 409, h("Retry-After", "1", "Retry-After-Ms", "1000"), conflict("CONCURRENT_MODIFICATION")},
+	}
+	for _, g := range good {
+		if err := CheckOperation("POST", g.path, g.status, g.header, []byte(g.body)); err != nil {
+			t.Errorf("valid answer refused: %v", err)
+		}
+	}
+	bad := []answer{
+		{VerifyEmailPath, 204, h(), `{}`},                                // a body
+		{VerifyEmailPath, 204, h(), ``},                                  // a Content-Type
+		{VerifyEmailPath, 200, h(), customer},                            // the send answers no customer
+		{VerifyEmailPath, 400, h(), invalid("phoneNumber")},              // the other channel's field
+		{VerifyEmailPath, 409, h(), conflict("CONCURRENT_MODIFICATION")}, // a send writes no customer
+		{VerifyPhonePath, 409, h(), conflict("PLATFORM_CUSTOMER_ID_EXISTS")},
+		{VerifyPhonePath, 409, h(), `{"status":409,"code":"CONFLICT","message":"m"}`},     // no reason
+		{VerifyPhonePath, 429, h(), `{"status":429,"code":"RATE_LIMITED","message":"m"}`}, // no Retry-After
+		{VerifyEmailConfirmPath, 204, nil, ``},
+		{VerifyEmailConfirmPath, 200, h(), strings.Replace(customer, `"PENDING"`, `"UNVERIFIED"`, 1)},
+		{VerifyPhoneConfirmPath, 409, h(), conflict("CONTACT_VERIFICATION_REQUIRED")},
+	}
+	for _, b := range bad {
+		if err := CheckOperation("POST", b.path, b.status, b.header, []byte(b.body)); err == nil {
+			t.Errorf("drifted answer accepted: %s %d %v %s", b.path, b.status, b.header, b.body)
 		}
 	}
 }

@@ -65,3 +65,7 @@ func TestMemorySealer(t *testing.T) {
 	s := memstore.NewSealer()
 	Sealer(t, s, s.Open)
 }
+
+func TestMemoryContactCodes(t *testing.T) {
+	ContactCodes(t, func(*testing.T) kyc.ContactCodes { return &memstore.ContactCodes{} })
+}

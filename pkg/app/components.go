@@ -123,19 +123,43 @@ func (r *root) receiver() *httpapi.SumsubReceiver {
 // testWebhookTimeout bounds a test webhook (as Grid's does).
 const testWebhookTimeout = 5 * time.Second
 
-// platformAPI is the platform's customers, configuration and test webhook.
-func (r *root) platformAPI() *httpapi.Platform {
+// platformAPI is the platform's customers, configuration, test webhook
+// and contact verification; inbox, when served, shows the codes sent.
+func (r *root) platformAPI(inbox *sandbox.Inbox) *httpapi.Platform {
 	r.prime("signing key secret", loader(r.secrets.signing))
 	r.prime("cursor key secret", r.secrets.cursorKey.load)
 	allow := r.cfg.WebhookAllowLoopback
+	customers := &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
+		UmaDomain: r.cfg.UmaDomain, Contact: r.cfg.ContactRules, Now: time.Now}
 	return &httpapi.Platform{
-		Customers: &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
-			UmaDomain: r.cfg.UmaDomain, Now: time.Now},
+		Customers: customers,
+		Contacts:  r.contactVerifications(customers, inbox),
 		Platforms: &kyc.Platforms{Store: r.stores.platforms,
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, allow) },
 			Sender:        &webhooks.TestSender{Key: r.secrets.signing, Client: webhooks.NewClient(testWebhookTimeout, allow), Now: time.Now},
 			Now:           time.Now},
 	}
+}
+
+// contactVerifications sends and confirms contact codes. With the sandbox
+// provider (or the memory backend) the code is always kyc.SandboxCode, as
+// in Grid's sandbox; the memory backend sends nothing; a served inbox
+// shows every message.
+func (r *root) contactVerifications(customers *kyc.Customers, inbox *sandbox.Inbox) *kyc.ContactVerifications {
+	r.prime("contact code key secret", r.secrets.contactCodeKey.load)
+	v := &kyc.ContactVerifications{Customers: customers, Codes: r.stores.contactCodes, Email: r.stores.email, Phone: r.stores.sms,
+		Key: r.secrets.contactCodeKey.get, Now: time.Now}
+	if r.cfg.Provider == ProviderSandbox || r.memory() {
+		v.NewCode = func() (string, error) { return kyc.SandboxCode, nil }
+	}
+	if r.memory() {
+		none := kyc.SenderFunc(func(context.Context, kyc.ContactMessage) error { return nil })
+		v.Email, v.Phone = none, none
+	}
+	if inbox != nil {
+		v.Email, v.Phone = inbox.Sender(v.Email), inbox.Sender(v.Phone)
+	}
+	return v
 }
 
 // policy is when delivery retries and when it gives up.

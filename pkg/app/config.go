@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
@@ -61,6 +63,16 @@ type Config struct {
 	// idempotency records' HMACs (their stored keys and fingerprints).
 	IdempotencyKeySecretID string
 	UmaDomain              string
+
+	// Contact verification (docs/contact-verification.md): the codes'
+	// table and HMAC key, who must verify what, and the email and SMS
+	// senders' settings (ContactEmailFrom "": email not configured).
+	ContactCodesTable            string
+	ContactCodeKeySecretID       string
+	ContactRules                 kyc.ContactRules
+	ContactEmailFrom             string
+	ContactEmailConfigurationSet string
+	ContactSMSSenderID           string
 
 	// Rate limits of links (docs/rate-limits.md).
 	RateLimitTable    string
@@ -121,12 +133,22 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		CursorKeySecretID:        get("CURSOR_KEY_SECRET_ID", "kyc-link/cursor-key"),
 		IdempotencyKeySecretID:   get("IDEMPOTENCY_KEY_SECRET_ID", "kyc-link/idempotency-key"),
 		UmaDomain:                get("UMA_DOMAIN", "kyc-link.invalid"),
+
+		ContactCodesTable:            get("CONTACT_CODES_TABLE", "kyc-link-contact-codes"),
+		ContactCodeKeySecretID:       get("CONTACT_CODE_KEY_SECRET_ID", "kyc-link/contact-code-key"),
+		ContactEmailFrom:             getenv("CONTACT_EMAIL_FROM"),
+		ContactEmailConfigurationSet: getenv("CONTACT_EMAIL_CONFIGURATION_SET"),
+		ContactSMSSenderID:           getenv("CONTACT_SMS_SENDER_ID"),
 	}
 	if !inLambda { // the deployed stack's key is only ever Secrets Manager's
 		c.SigningKeyFile = getenv("KYC_SIGNING_KEY_FILE")
 	}
 	var errs []error
 	var err error
+	if c.ContactRules, err = kyc.ParseContactRules(get("CONTACT_VERIFICATION_REGIONS", strings.Join(kyc.EEARegions(), ",")),
+		get("CONTACT_VERIFICATION_CHANNELS", "email,phone")); err != nil {
+		errs = append(errs, fmt.Errorf("CONTACT_VERIFICATION_REGIONS, CONTACT_VERIFICATION_CHANNELS: %w", err))
+	}
 	if c.LinkTTL, err = duration(get("KYC_LINK_TTL", "30m"), "KYC_LINK_TTL"); err != nil {
 		errs = append(errs, err)
 	}

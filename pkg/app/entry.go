@@ -194,7 +194,7 @@ func (s *Service) add(srv *httpapi.Server, fn httpapi.Function) {
 	case httpapi.ReceiverFunction:
 		srv.Receiver = r.receiver()
 	case httpapi.PlatformFunction:
-		srv.Platform = r.platformAPI()
+		srv.Platform = r.platformAPI(s.Inbox)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
 // fixtures returns the event files of dir with the status each must
@@ -195,6 +196,10 @@ func TestConfigFromEnv(t *testing.T) {
 		RateLimitTable:       "kyc-link-rate-limits", PlatformRateLimit: 2, PlatformRateBurst: 10, SumsubRateLimit: 8,
 		CustomersByPlatformIndex: "byPlatform", CustomerDataKeyID: "alias/kyc-link-customer-data",
 		CursorKeySecretID: "kyc-link/cursor-key", IdempotencyKeySecretID: "kyc-link/idempotency-key", UmaDomain: "kyc-link.invalid",
+		// Contact verification: the EEA verifies email and phone; no
+		// email sender until one is configured.
+		ContactCodesTable: "kyc-link-contact-codes", ContactCodeKeySecretID: "kyc-link/contact-code-key",
+		ContactRules: kyc.ContactRules{Regions: kyc.EEARegions(), Channels: []kyc.Channel{kyc.ChannelEmail, kyc.ChannelPhone}},
 		// No OTLP endpoint: no spans.
 		ServiceName: "kyc-link"}
 	if diff := cmp.Diff(want, local); diff != "" {

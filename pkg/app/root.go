@@ -60,8 +60,9 @@ type secretSet struct {
 	sumsub  *secrets.Cached[sumsub.Credentials]
 	signing *secrets.Cached[*ecdsa.PrivateKey]
 	// cursorKey signs list cursors; idempotencyKey keys the idempotency
-	// records' HMACs. In AWS shared secrets, locally keys of this process.
-	cursorKey, idempotencyKey hmacKey
+	// records' HMACs; contactCodeKey the contact codes'. In AWS shared
+	// secrets, locally keys of this process.
+	cursorKey, idempotencyKey, contactCodeKey hmacKey
 }
 
 // hmacKey is a key and how to load it ahead of the first request (nil
@@ -139,6 +140,7 @@ func awsSecrets(cfg Config, src secrets.Source, logger *slog.Logger) secretSet {
 		signing:        cached(src, cfg.SigningKeySecretID, gridhook.ParseSigningSecret, logger),
 		cursorKey:      hmac(cfg.CursorKeySecretID),
 		idempotencyKey: hmac(cfg.IdempotencyKeySecretID),
+		contactCodeKey: hmac(cfg.ContactCodeKeySecretID),
 	}
 }
 
@@ -161,6 +163,7 @@ func memorySecrets(cfg Config, seed *Seed, logger *slog.Logger) (secretSet, erro
 		signing:        cached(mem, cfg.SigningKeySecretID, gridhook.ParseSigningSecret, logger),
 		cursorKey:      hmacKey{get: memstore.RandomKey()},
 		idempotencyKey: hmacKey{get: memstore.RandomKey()},
+		contactCodeKey: hmacKey{get: memstore.RandomKey()},
 	}, nil
 }
 
@@ -173,7 +176,7 @@ func loader[T any](c *secrets.Cached[T]) func(context.Context) error {
 }
 
 // parseHMACKey reads an HMAC key secret (the cursor key, the idempotency
-// key): {"key": "<at least 32 characters>"}, as the template's generated
+// key, the contact code key): {"key": "<at least 32 characters>"}, as the template's generated
 // secrets hold it.
 func parseHMACKey(s string) ([]byte, error) {
 	var v struct {

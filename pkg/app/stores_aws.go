@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
@@ -35,12 +37,16 @@ type platformStores interface {
 
 // stores is every store of one backend, each built once.
 type stores struct {
-	customers   customerStores
-	platforms   platformStores
-	counters    ratelimit.Counter
-	idempotency idempotency.Store
-	sealer      kyc.Sealer
-	deadLetters webhooks.DeadLetters
+	customers    customerStores
+	platforms    platformStores
+	counters     ratelimit.Counter
+	idempotency  idempotency.Store
+	sealer       kyc.Sealer
+	deadLetters  webhooks.DeadLetters
+	contactCodes kyc.ContactCodes
+	// email and sms deliver contact codes (nil: not configured, or the
+	// memory backend, which sends nothing).
+	email, sms kyc.ContactSender
 	// platformLimits are platforms' own link limits (nil: every platform
 	// has the default).
 	platformLimits ratelimit.PlatformLimits
@@ -69,6 +75,10 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 	db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
 	customers := &awsstore.Customers{Client: db, Table: cfg.CustomersTable, Index: cfg.CustomersByPlatformIndex, OutboxTable: cfg.OutboxTable}
 	platforms := &awsstore.Platforms{Client: db, Table: cfg.PlatformsTable}
+	var email kyc.ContactSender
+	if cfg.ContactEmailFrom != "" {
+		email = &awsstore.EmailSender{Client: sesv2.NewFromConfig(awsCfg), From: cfg.ContactEmailFrom, ConfigurationSet: cfg.ContactEmailConfigurationSet}
+	}
 	return &stores{
 		customers:      customers,
 		platforms:      platforms,
@@ -77,6 +87,9 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 		idempotency:    &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},
 		sealer:         &awsstore.KMSSealer{Client: kms.NewFromConfig(awsCfg), KeyID: cfg.CustomerDataKeyID},
 		deadLetters:    &awsstore.DeadLetters{Client: db, Table: cfg.DeadLetterTable},
+		contactCodes:   &awsstore.ContactCodes{Client: db, Table: cfg.ContactCodesTable},
+		email:          email,
+		sms:            &awsstore.SMSSender{Client: sns.NewFromConfig(awsCfg), SenderID: cfg.ContactSMSSenderID},
 		warm:           customers.Warm,
 		queue:          &awsstore.Queue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.WebhookQueueURL},
 		streams:        dynamodbstreams.NewFromConfig(awsCfg),

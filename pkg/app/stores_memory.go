@@ -33,6 +33,7 @@ func newMemoryStores(r *root) (*stores, error) {
 		idempotency:  memstore.NewIdempotency(),
 		sealer:       memstore.NewSealer(),
 		deadLetters:  &memstore.DeadLetters{},
+		contactCodes: &memstore.ContactCodes{},
 		memCustomers: customers,
 	}
 	q := &webhooks.MemoryQueue{Context: r.ctx, Deliverer: r.deliverer(platforms), Policy: r.policy(), DeadLetters: st.deadLetters,

@@ -115,6 +115,12 @@ func dataItem(r kyc.Customer) map[string]types.AttributeValue {
 	if !r.ExpiresAt.IsZero() {
 		item[attrExpiresAt] = n(r.ExpiresAt.Unix())
 	}
+	cv := map[string]types.AttributeValue{}
+	putIf(cv, "email", r.ContactVerification.Email)
+	putIf(cv, "phone", r.ContactVerification.Phone)
+	if len(cv) > 0 {
+		item[attrContactVerification] = &types.AttributeValueMemberM{Value: cv}
+	}
 	return item
 }
 
@@ -162,12 +168,6 @@ func newItem(r kyc.Customer) map[string]types.AttributeValue {
 	}
 	if r.Version != 0 {
 		item[attrVersion] = n(r.Version)
-	}
-	cv := map[string]types.AttributeValue{}
-	putIf(cv, "email", r.ContactVerification.Email)
-	putIf(cv, "phone", r.ContactVerification.Phone)
-	if len(cv) > 0 {
-		item[attrContactVerification] = &types.AttributeValueMemberM{Value: cv}
 	}
 	return item
 }

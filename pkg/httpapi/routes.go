@@ -148,6 +148,10 @@ func (s *Server) table() []route {
 		{pattern: UpdateConfigRoute, serves: PlatformFunction, auth: true, body: jsonUpTo(MaxBody), serve: p.updateConfig},
 		// Grid's route has no body; one sent is not read.
 		{pattern: TestWebhookRoute, serves: PlatformFunction, auth: true, serve: p.testWebhook},
+		{pattern: VerifyEmailRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, serve: p.sendCode(kyc.ChannelEmail)},
+		{pattern: ConfirmEmailRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, body: jsonUpTo(MaxBody), serve: p.confirmCode(kyc.ChannelEmail)},
+		{pattern: VerifyPhoneRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, serve: p.sendCode(kyc.ChannelPhone)},
+		{pattern: ConfirmPhoneRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, body: jsonUpTo(MaxBody), serve: p.confirmCode(kyc.ChannelPhone)},
 
 		// Authenticated by the body's digest, not by a platform.
 		{pattern: WebhookRoute, serves: ReceiverFunction, body: bodyRule{ownBody, sumsub.MaxWebhookBody}, serve: s.Receiver.serve},

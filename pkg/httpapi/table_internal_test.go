@@ -135,7 +135,8 @@ func TestNeedsAndPatterns(t *testing.T) {
 	}{
 		{LinkFunction, needs{true, true}, []string{LinkRoute}},
 		{PlatformFunction, needs{true, true}, []string{CreateCustomerRoute, ListCustomersRoute, GetCustomerRoute,
-			UpdateCustomerRoute, DeleteCustomerRoute, GetConfigRoute, UpdateConfigRoute, TestWebhookRoute}},
+			UpdateCustomerRoute, DeleteCustomerRoute, GetConfigRoute, UpdateConfigRoute, TestWebhookRoute,
+			VerifyEmailRoute, ConfirmEmailRoute, VerifyPhoneRoute, ConfirmPhoneRoute}},
 		{ReceiverFunction, needs{false, false}, []string{WebhookRoute}},
 		{SandboxFunction, needs{false, false}, []string{SandboxPageRoute, SandboxDecisionRoute, FaviconRoute}},
 		{InboxFunction, needs{false, false}, []string{InboxPageRoute, InboxRawRoute, InboxReceiveRoute, WebhookKeyRoute}},

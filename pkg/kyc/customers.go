@@ -41,6 +41,9 @@ type Customers struct {
 	Now              func() time.Time
 	// NewID returns a new UUID (uuid.NewV7 when nil); tests pin it.
 	NewID func() (uuid.UUID, error)
+	// Contact says which new customers must verify their contact details
+	// (contactVerification) before identity verification.
+	Contact ContactRules
 }
 
 // CustomerIDPrefix starts every customer id.
@@ -126,6 +129,7 @@ func (s *Customers) Create(ctx context.Context, platformID string, in CustomerIn
 		FullName: deref(in.FullName), BirthDate: deref(in.BirthDate), Nationality: deref(in.Nationality),
 		IDType: deref(in.IDType), CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
+	r.ContactVerification = s.Contact.Required(r.Region)
 	if r.Type == Business {
 		r.KYBStatus = StatusUnverified
 	} else {
@@ -275,6 +279,7 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 			sealed = true
 		}
 		next := in.applyPatch(prev, identifier, taxID)
+		next.ContactVerification = reverify(prev, next)
 		return next, !sameData(prev, next), nil
 	})
 }
@@ -332,13 +337,27 @@ func (s *Customers) change(ctx context.Context, platformID, id string, apply fun
 	return CustomerView{}, concurrentModification()
 }
 
+// reverify is next's contactVerification: a verified email or phone
+// number that next changes is PENDING again (a code confirms only the
+// value it was sent to).
+func reverify(prev, next Customer) ContactVerification {
+	v := next.ContactVerification
+	for _, ch := range []Channel{ChannelEmail, ChannelPhone} {
+		if ch.stateOf(v) == ContactVerified && ch.valueOf(prev) != ch.valueOf(next) {
+			ch.setState(&v, ContactPending)
+		}
+	}
+	return v
+}
+
 // sameData reports whether an update leaves a customer as it was.
 func sameData(a, b Customer) bool {
 	return a.UmaAddress == b.UmaAddress && slices.Equal(a.Currencies, b.Currencies) && a.Email == b.Email &&
 		a.PhoneNumber == b.PhoneNumber && a.FullName == b.FullName && a.BirthDate == b.BirthDate &&
 		a.Nationality == b.Nationality && a.IDType == b.IDType && string(a.IdentifierSealed) == string(b.IdentifierSealed) &&
 		equalPtr(a.Address, b.Address, func(x, y Address) bool { return x == y }) &&
-		equalPtr(a.BusinessInfo, b.BusinessInfo, equalBusinessInfo) && string(a.TaxIDSealed) == string(b.TaxIDSealed)
+		equalPtr(a.BusinessInfo, b.BusinessInfo, equalBusinessInfo) && string(a.TaxIDSealed) == string(b.TaxIDSealed) &&
+		a.ContactVerification == b.ContactVerification
 }
 
 func equalPtr[T any](a, b *T, eq func(T, T) bool) bool {

@@ -139,7 +139,7 @@ func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.Customer) e
 	}
 	n := clone(next)
 	// The reviews' data is theirs: an update never writes it.
-	n.KYCStatus, n.KYBStatus, n.ContactVerification = e.rec.KYCStatus, e.rec.KYBStatus, e.rec.ContactVerification
+	n.KYCStatus, n.KYBStatus = e.rec.KYCStatus, e.rec.KYBStatus
 	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
 	n.Version = prev.Version + 1
 	if n.IsDeleted && !e.rec.IsDeleted {

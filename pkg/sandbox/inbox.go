@@ -31,7 +31,8 @@ const WebhookKeyPath = "/sandbox/webhook-key"
 
 const rawPrefix = InboxPrefix + "raw/"
 
-// MaxEntries is how many webhooks the inbox keeps (the oldest go first).
+// MaxEntries is how many webhooks the inbox keeps, and how many decisions
+// and how many messages (the oldest go first).
 const MaxEntries = 500
 
 // Entry is one webhook the inbox received.
@@ -81,7 +82,8 @@ type Inbox struct {
 	seq       int
 	seen      map[string]bool
 	decisions []Decision
-	version   int // changes with every webhook and decision
+	messages  []Message
+	version   int // changes with every webhook, decision and message
 }
 
 // Entries returns what arrived, oldest first.
@@ -235,7 +237,7 @@ const lookupTimeout = 2 * time.Second
 
 func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 	in.mu.Lock()
-	entries, decisions, version := slices.Clone(in.entries), slices.Clone(in.decisions), in.version
+	entries, decisions, messages, version := slices.Clone(in.entries), slices.Clone(in.decisions), slices.Clone(in.messages), in.version
 	in.mu.Unlock()
 	base := "http://" + r.Host
 	v := inboxView{Version: version, KeyURL: base + WebhookKeyPath}
@@ -298,6 +300,9 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 		v.Customers = append(v.Customers, *c)
 	}
 	slices.SortFunc(v.Customers, func(a, b customerRow) int { return cmp.Or(cmp.Compare(b.last, a.last), cmp.Compare(a.ID, b.ID)) })
+	for _, m := range slices.Backward(messages) {
+		v.Messages = append(v.Messages, newMessageView(m))
+	}
 	for _, e := range slices.Backward(entries) {
 		v.Webhooks = append(v.Webhooks, newEntryView(base, e))
 	}
@@ -318,6 +323,7 @@ type inboxView struct {
 	KeyURL                string
 	Fingerprint, KeyError string
 	Customers             []customerRow
+	Messages              []messageView // newest first
 	Webhooks              []entryView
 }
 
@@ -402,12 +408,12 @@ var inboxPage = sync.OnceValue(func() *template.Template {
 <html lang="en"><head>` + head + `
 <title>SANDBOX platform inbox</title>
 </head><body data-version="{{.Version}}">
-<p class="banner">SANDBOX: the Grid webhooks your platform would receive.</p>
+<p class="banner">SANDBOX: the Grid webhooks your platform would receive, and the codes your customers would.</p>
 <h1>Platform inbox</h1>
 <p id="key">Webhooks are checked as a platform does, against the public key served at <a href="{{.KeyURL}}">{{.KeyURL}}</a>
 {{if .Fingerprint}}(SHA-256 fingerprint <code id="fingerprint">{{.Fingerprint}}</code>){{else}}<span class="bad">: no key ({{.KeyError}})</span>{{end}}.
 Times are UTC; this page reloads when something arrives.</p>
-{{if not (or .Customers .Webhooks)}}<p>Nothing yet. Create a link, open it, and choose Approve, Reject or Hold.</p>{{end}}
+{{if not (or .Customers .Messages .Webhooks)}}<p>Nothing yet. Create a link, open it, and choose Approve, Reject or Hold.</p>{{end}}
 {{if .Customers}}<h2>Customers</h2>
 <p class="note">Status now is what the customer record says at this moment. The newest webhook is the one whose <code>timestamp</code> is latest, as a platform should keep it: webhooks can arrive out of order. Grid defines no HOLD webhook: after Hold the platform's newest webhook says PENDING while the record says HOLD.</p>
 <div class="scroll"><table id="customers"><tr><th>customer</th><th>status now</th><th>decision played</th><th>newest webhook</th></tr>
@@ -416,6 +422,13 @@ Times are UTC; this page reloads when something arrives.</p>
 <td>{{if .Decision}}{{.Decision}}<br><span class="note">{{.DecidedAt}}</span>{{if .DecisionErr}}<br><span class="bad">not sent: {{.DecisionErr}}</span>{{end}}{{else}}&mdash;{{end}}</td>
 <td>{{if .LastWebhook}}{{.LastWebhook}}<br><span class="note">status {{.LastStatus}}</span>{{else}}none{{end}}</td></tr>
 {{end}}</table></div>{{end}}
+<h2>Messages (contact verification codes)</h2>
+{{if .Messages}}<p class="note">The codes <code>POST /customers/{customerId}/verify-email</code> and <code>/verify-phone</code> sent, newest first; confirm one with <code>/confirm</code> and <code>{"code":"…"}</code>. Under make run no email or SMS service is wired: nothing is delivered, and this page is where the code shows. A code whose delivery failed does not confirm.</p>
+<div class="scroll"><table id="messages"><tr><th>code</th><th>sent to</th><th>when</th></tr>
+{{range .Messages}}<tr class="message" data-customer="{{.CustomerID}}" data-channel="{{.Channel}}"><td><code class="code"><b>{{.Code}}</b></code>{{if .Err}}<br><span class="bad">delivery failed: {{.Err}}</span>{{end}}</td>
+<td><span class="channel">{{.Channel}}</span> <span class="to">{{.To}}</span><br><span class="note">customer {{.CustomerID}}</span></td>
+<td>{{.When}}<br><span class="note">expires {{if .Expires}}{{.Expires}}{{else}}&mdash;{{end}}</span></td></tr>
+{{end}}</table></div>{{else}}<p id="no-messages">No codes sent yet.</p>{{end}}
 {{if .Webhooks}}<h2>Webhooks, newest first</h2>
 {{range .Webhooks}}<section class="hook" id="hook-{{.Seq}}" data-seq="{{.Seq}}" data-type="{{.Type}}" data-customer="{{.CustomerID}}" data-verified="{{.Verified}}">
 <h3>#{{.Seq}} {{.Type}}</h3>

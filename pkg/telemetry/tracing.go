@@ -257,7 +257,9 @@ func (t *Tracing) AWSCalls(stack *middleware.Stack) error {
 				span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 			}
 			if err != nil {
-				span.RecordError(err)
+				// The code only: an AWS error's message may quote the
+				// request (SES names the recipient's address).
+				span.RecordError(errors.New(errorCode(err)))
 				span.SetStatus(codes.Error, errorCode(err))
 			}
 			return out, md, err
