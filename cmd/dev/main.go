@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/motostack"
@@ -116,6 +117,10 @@ func run(logger *slog.Logger) error {
 // alias/kyc-link-customer-data.
 const devStack = "kyc-link"
 
+// devEmailDomain is the SES identity make dev sends codes from (a
+// reserved name: nothing leaves moto).
+const devEmailDomain = "kyc-link.test"
+
 func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Template, seed app.Seed, publicURL, signing string) (map[string]string, error) {
 	st, err := motostack.Provision(ctx, moto, tpl, motostack.Options{Stack: devStack, Secrets: map[string]string{
 		"ApiTokensSecretArn":         string(seed.APITokens),
@@ -145,12 +150,23 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		}
 	}
 
+	// Contact codes go out through SES and SNS on moto (the inbox shows
+	// each), from an address of an identity moto verifies at once.
+	if _, err := sesv2.NewFromConfig(moto.Config()).CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{
+		EmailIdentity: aws.String(devEmailDomain)}); err != nil {
+		return nil, fmt.Errorf("SES identity: %w", err)
+	}
+
 	// Every variable a function's Environment points at a table, queue or
 	// secret has that resource's local name.
 	env := st.Env
 	env["KYC_BACKEND"], env["KYC_PROVIDER"], env["WEBHOOK_ALLOW_LOOPBACK"] = "aws", "sandbox", "true"
+	if os.Getenv("CONTACT_EMAIL_FROM") == "" {
+		env["CONTACT_EMAIL_FROM"] = "codes@" + devEmailDomain
+	}
 	for _, must := range []string{"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "PLATFORMS_TABLE",
-		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID", "IDEMPOTENCY_KEY_SECRET_ID"} {
+		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID", "IDEMPOTENCY_KEY_SECRET_ID",
+		"CONTACT_CODES_TABLE", "CONTACT_CODE_KEY_SECRET_ID"} {
 		if env[must] == "" {
 			return nil, errors.New("template.yaml wires no " + must)
 		}

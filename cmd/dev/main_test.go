@@ -86,6 +86,45 @@ func TestDevBootsAndAnswers(t *testing.T) {
 		t.Fatalf("a webhook failed its signature check:\n%s", inbox)
 	}
 	platformAPI(t, base, logs)
+	contactVerification(t, base, logs)
+}
+
+// contactVerification: the seed's customer …0005 must verify its email;
+// make dev sends the code through SES on moto (the sandbox code, 123456),
+// the inbox shows the message, and the code confirms.
+func contactVerification(t *testing.T, base string, logs fmt.Stringer) {
+	t.Helper()
+	const id = "Customer:019542f5-b3e7-1d02-0000-000000000005"
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/customers/"+id+path, strings.NewReader(body))
+		req.SetBasicAuth("demo-token", "demo-secret-not-for-production")
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	if code, body := post("/verify-email", ""); code != 204 {
+		t.Fatalf("verify-email = %d %s; log:\n%s", code, body, logs)
+	}
+	r, err := http.Get(base + "/sandbox/inbox/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(inbox), "grace@example.com") || !strings.Contains(string(inbox), "123456") {
+		t.Errorf("the inbox does not show the code sent to grace@example.com")
+	}
+	if code, body := post("/verify-email/confirm", `{"code":"123456"}`); code != 200 || !strings.Contains(body, `"contactVerification":{"email":"VERIFIED"}`) {
+		t.Fatalf("confirm = %d %s; log:\n%s", code, body, logs)
+	}
 }
 
 // platformAPI: the platform API on what make dev provisioned from the

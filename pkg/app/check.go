@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,11 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -110,6 +116,7 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 	for _, k := range []struct{ env, id, what string }{
 		{"CURSOR_KEY_SECRET_ID", cfg.CursorKeySecretID, "a cursor key"},
 		{"IDEMPOTENCY_KEY_SECRET_ID", cfg.IdempotencyKeySecretID, "an idempotency key"},
+		{"CONTACT_CODE_KEY_SECRET_ID", cfg.ContactCodeKeySecretID, "a contact code key"},
 	} {
 		s, err := read(k.id)
 		if err == nil {
@@ -134,6 +141,7 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 		{"PLATFORMS_TABLE", cfg.PlatformsTable, "id", "", false, ""},
 		{"WEBHOOK_OUTBOX_TABLE", cfg.OutboxTable, "id", "expiresAt", true, ""},
 		{"WEBHOOK_DEAD_LETTER_TABLE", cfg.DeadLetterTable, "id", "", false, ""},
+		{"CONTACT_CODES_TABLE", cfg.ContactCodesTable, "pk", "expiresAt", false, ""},
 	} {
 		ok := "key " + t.key
 		if t.index != "" {
@@ -141,6 +149,11 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 		}
 		add("table "+t.name, checkTable(ctx, db, t), ok)
 	}
+
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	detail, err = checkEmailSender(ectx, sesv2.NewFromConfig(awsCfg), cfg)
+	cancel()
+	add("email sender", err, detail)
 
 	if cfg.WebhookQueueURL == "" {
 		add("queue", fmt.Errorf("WEBHOOK_QUEUE_URL is not set"), "")
@@ -221,6 +234,53 @@ func checkCustomersIndex(table *types.TableDescription, name string) error {
 		return nil
 	}
 	return fmt.Errorf("no index CUSTOMERS_BY_PLATFORM_INDEX=%s; GET /customers lists through it (template.yaml, CustomersTable)", name)
+}
+
+// checkEmailSender: codes can be emailed. Without CONTACT_EMAIL_FROM that
+// is a failure only where the rules require email; with it, the address's
+// SES identity (the address, else its domain) is verified for sending and
+// the configuration set, when named, exists. An account still in SES's
+// sandbox passes, with a warning: it reaches verified recipients only.
+func checkEmailSender(ctx context.Context, ses *sesv2.Client, cfg Config) (string, error) {
+	if cfg.ContactEmailFrom == "" {
+		if len(cfg.ContactRules.Regions) > 0 && slices.Contains(cfg.ContactRules.Channels, kyc.ChannelEmail) {
+			return "", fmt.Errorf("CONTACT_EMAIL_FROM is not set: verify-email answers 500 for customers of %s; set the stack parameter ContactEmailFrom to an address of a verified SES identity",
+				strings.Join(cfg.ContactRules.Regions, ","))
+		}
+		return "not needed: no region requires email verification", nil
+	}
+	_, domain, _ := strings.Cut(cfg.ContactEmailFrom, "@")
+	var verified string
+	for _, id := range []string{cfg.ContactEmailFrom, domain} {
+		out, err := ses.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String(id)})
+		var nf *sestypes.NotFoundException
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: SES identity %s: %w", cfg.ContactEmailFrom, id, err)
+		}
+		// VerificationStatus too: moto 5 leaves VerifiedForSendingStatus
+		// false on identities it reports verified.
+		if !out.VerifiedForSendingStatus && out.VerificationStatus != sestypes.VerificationStatusSuccess {
+			return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: the SES identity %s is not verified for sending (finish its verification: DNS records for a domain, the link SES mailed for an address)", cfg.ContactEmailFrom, id)
+		}
+		verified = id
+		break
+	}
+	if verified == "" {
+		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: no SES identity for the address or its domain in this region (create and verify one: aws sesv2 create-email-identity --email-identity %s)", cfg.ContactEmailFrom, domain)
+	}
+	if cfg.ContactEmailConfigurationSet != "" {
+		if _, err := ses.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String(cfg.ContactEmailConfigurationSet)}); err != nil {
+			return "", fmt.Errorf("CONTACT_EMAIL_CONFIGURATION_SET=%s: %w", cfg.ContactEmailConfigurationSet, err)
+		}
+	}
+	detail := "from " + cfg.ContactEmailFrom + ", SES identity " + verified + " verified"
+	if acct, err := ses.GetAccount(ctx, &sesv2.GetAccountInput{}); err == nil && !acct.ProductionAccessEnabled {
+		detail += "; the account is in the SES sandbox: only verified recipients get codes (request production access)"
+	}
+	return detail, nil
 }
 
 // checkKey: the key that seals identifiers and tax ids exists, is enabled,

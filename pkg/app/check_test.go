@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/motostack"
@@ -34,7 +35,7 @@ func checkEnv(t *testing.T) map[string]string {
 		"SumsubSecretArn":            `{"appToken":"sbx:check","secretKey":"check-secret","webhookSecret":"w"}`,
 		"WebhookSigningKeySecretArn": signing,
 	}})
-	env := map[string]string{"SUMSUB_BASE_URL": fake.URL}
+	env := map[string]string{"SUMSUB_BASE_URL": fake.URL, "CONTACT_EMAIL_FROM": verifiedSender(t)}
 	for k, v := range st.Env {
 		if strings.HasPrefix(k, "AWS_") {
 			t.Setenv(k, v)
@@ -43,6 +44,18 @@ func checkEnv(t *testing.T) map[string]string {
 		}
 	}
 	return env
+}
+
+// verifiedSender is an address of an SES identity verified in moto (moto
+// verifies an identity at once).
+func verifiedSender(t *testing.T) string {
+	t.Helper()
+	domain := motoserver.Name("d") + ".test"
+	if _, err := sesv2.NewFromConfig(moto.Config()).CreateEmailIdentity(context.Background(),
+		&sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(domain)}); err != nil {
+		t.Fatal(err)
+	}
+	return "codes@" + domain
 }
 
 // brokenSecret makes another secret in place of the template's secret id
@@ -102,12 +115,12 @@ func runCheck(t *testing.T, env map[string]string) map[string]app.CheckResult {
 }
 
 // TestCheckPassesOnACompleteDeployment: every item of a complete
-// deployment passes (four secrets, Sumsub, the KMS key, six tables, the
-// queue).
+// deployment passes (five secrets, Sumsub, the KMS key, seven tables, the
+// email sender, the queue).
 func TestCheckPassesOnACompleteDeployment(t *testing.T) {
 	results := runCheck(t, checkEnv(t))
-	if len(results) != 14 {
-		t.Errorf("%d items checked; want 14: %v", len(results), results)
+	if len(results) != 17 {
+		t.Errorf("%d items checked; want 17: %v", len(results), results)
 	}
 	for _, r := range results {
 		if !r.OK {
@@ -186,6 +199,21 @@ func TestCheckFailsClearly(t *testing.T) {
 		}},
 		{"no webhook secret", "secret ", "no webhookSecret", func(t *testing.T, env map[string]string) {
 			env["SUMSUB_SECRET_ID"] = brokenSecret(t, "SumsubSecretArn", `{"appToken":"sbx:check","secretKey":"check-secret"}`)
+		}},
+		{"contact code key too short", "secret ", "CONTACT_CODE_KEY_SECRET_ID: the key has 5 characters", func(t *testing.T, env map[string]string) {
+			env["CONTACT_CODE_KEY_SECRET_ID"] = brokenSecret(t, "ContactCodeKeySecret", `{"key":"short"}`)
+		}},
+		{"contact codes table without TTL", "table ", "CONTACT_CODES_TABLE", func(t *testing.T, env map[string]string) {
+			setTTL(t, env["CONTACT_CODES_TABLE"], "expiresAt", false)
+		}},
+		{"no email sender where email is required", "email sender", "CONTACT_EMAIL_FROM is not set", func(_ *testing.T, env map[string]string) {
+			delete(env, "CONTACT_EMAIL_FROM")
+		}},
+		{"sender without an SES identity", "email sender", "no SES identity", func(_ *testing.T, env map[string]string) {
+			env["CONTACT_EMAIL_FROM"] = "codes@" + motoserver.Name("unknown") + ".test"
+		}},
+		{"configuration set missing", "email sender", "CONTACT_EMAIL_CONFIGURATION_SET=absent", func(_ *testing.T, env map[string]string) {
+			env["CONTACT_EMAIL_CONFIGURATION_SET"] = "absent"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

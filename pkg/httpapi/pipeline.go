@@ -101,7 +101,11 @@ func handle(w http.ResponseWriter, r *http.Request, logger *slog.Logger, timeout
 		w.Header().Set("Connection", "close")
 	}
 	w.WriteHeader(resp.Status)
-	w.Write(resp.Body)
+	if len(resp.Body) > 0 {
+		// A Write, even of nothing, makes the Lambda proxy's writer guess
+		// a Content-Type; a 204 must have none.
+		w.Write(resp.Body)
+	}
 	if q.outcome == "" {
 		q.outcome = successOutcome(q.route, resp)
 	}

@@ -35,6 +35,7 @@ type platformEnv struct {
 	handler http.Handler
 	logs    *bytes.Buffer
 	store   *memstore.Customers
+	outbox  *contactOutbox
 }
 
 // newPlatformEnv serves the platform API and the link on memory stores,
@@ -50,8 +51,13 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 		t.Fatal(err)
 	}
 	keys := &secrets.Cached[*ecdsa.PrivateKey]{Source: secrets.Memory{"signing": secret}, ID: "signing", Parse: gridhook.ParseSigningSecret, MaxAge: time.Minute}
+	customers := &kyc.Customers{Store: store, Sealer: memstore.NewSealer(), CursorKey: memstore.RandomKey(), Now: time.Now,
+		Contact: kyc.ContactRules{Regions: kyc.EEARegions(), Channels: []kyc.Channel{kyc.ChannelEmail, kyc.ChannelPhone}}}
+	outbox := &contactOutbox{}
 	platform := &httpapi.Platform{
-		Customers: &kyc.Customers{Store: store, Sealer: memstore.NewSealer(), CursorKey: memstore.RandomKey(), Now: time.Now},
+		Customers: customers,
+		Contacts: &kyc.ContactVerifications{Customers: customers, Codes: &memstore.ContactCodes{}, Email: outbox, Phone: outbox,
+			Key: memstore.RandomKey(), Now: time.Now},
 		Platforms: &kyc.Platforms{Store: memstore.NewPlatforms(nil),
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, true) },
 			Sender:        &webhooks.TestSender{Key: keys, Client: webhooks.NewClient(2*time.Second, true), Now: time.Now},
@@ -60,7 +66,7 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 	link := &httpapi.Link{Links: &kyc.Links{Customers: store, Provider: &fakeProvider{}, TTL: time.Minute, Now: time.Now}}
 	srv := &httpapi.Server{Link: link, Platform: platform, Logger: logger, Timeout: 10 * time.Second,
 		Auth: &auth.Authenticator{Tokens: tokens}, Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: memstore.NewIdempotency()}}
-	return &platformEnv{t: t, handler: srv.Handler(), logs: logs, store: store}
+	return &platformEnv{t: t, handler: srv.Handler(), logs: logs, store: store, outbox: outbox}
 }
 
 // call sends a request as platform-a (or as the token in header
@@ -80,6 +86,12 @@ func (e *platformEnv) call(method, path, body string, header ...string) *httptes
 	tmpl := strings.SplitN(path, "?", 2)[0]
 	if strings.HasPrefix(tmpl, "/customers/") && !strings.HasSuffix(tmpl, "/kyc-link") {
 		tmpl = contract.CustomerPath
+		for suffix, p := range map[string]string{"/verify-email": contract.VerifyEmailPath, "/verify-email/confirm": contract.VerifyEmailConfirmPath,
+			"/verify-phone": contract.VerifyPhonePath, "/verify-phone/confirm": contract.VerifyPhoneConfirmPath} {
+			if strings.HasSuffix(path, suffix) {
+				tmpl = p
+			}
+		}
 	}
 	// A 405 answers an operation the contract does not have (TestRouter
 	// checks its shape).

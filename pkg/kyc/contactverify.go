@@ -174,11 +174,10 @@ func (v *ContactVerifications) Send(ctx context.Context, platformID, id string, 
 	// told the send failed.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
-	if rerr := v.Codes.RevokeContactCode(rctx, c.ID, ch, next.CodeMAC); rerr != nil {
-		err = fmt.Errorf("%w (and revoking the code failed: %v)", err, rerr)
-	}
 	e := *AsError(err)
-	e.Cause = err
+	if rerr := v.Codes.RevokeContactCode(rctx, c.ID, ch, next.CodeMAC); rerr != nil {
+		e.Cause = fmt.Errorf("%w (and revoking the code failed: %v)", e.Cause, rerr)
+	}
 	if e.Code == CodeUnavailable {
 		// The failed send counts: the next is allowed after the spacing.
 		e.RetryAfter = max(e.RetryAfter, ResendSpacing)
@@ -293,7 +292,7 @@ func (v *ContactVerifications) Confirm(ctx context.Context, platformID, id strin
 		defer cancel()
 		if uerr := v.Codes.UnuseContactCode(rctx, c.ID, ch, rec.CodeMAC); uerr != nil {
 			e := *AsError(err)
-			e.Cause = fmt.Errorf("%w (and restoring the code failed: %v)", err, uerr)
+			e.Cause = fmt.Errorf("%w (and restoring the code failed: %v)", e.Cause, uerr)
 			return CustomerView{}, &e
 		}
 	}
