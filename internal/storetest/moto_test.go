@@ -109,3 +109,13 @@ func TestMotoKMSSealer(t *testing.T) {
 		return out.Plaintext, nil
 	})
 }
+
+// TestMotoContactCodes runs the contact codes suite on the template's
+// table (moto).
+func TestMotoContactCodes(t *testing.T) {
+	srv := moto.Need(t)
+	ContactCodes(t, func(t *testing.T) kyc.ContactCodes {
+		st := motostack.New(t, srv, motostack.Options{Only: []string{"ContactCodesTable"}})
+		return &awsstore.ContactCodes{Client: srv.DynamoDB(), Table: st.Names["ContactCodesTable"]}
+	})
+}
