@@ -2,9 +2,23 @@
 // client and an emulator (moto_server) and injects faults per operation:
 // dropped connections, throttling, 5xx, hangs, and writes whose answer is
 // lost after the emulator applied them.
+//
+// An operation is named as its protocol tells it. The JSON protocols
+// (DynamoDB, KMS, Secrets Manager) name it in X-Amz-Target
+// ("DynamoDB_20120810.PutItem", "secretsmanager.GetSecretValue"); the
+// others are named "<service>.<Operation>", the service being the signing
+// name in the Authorization header's credential scope: the Query
+// protocol's Action ("sns.Publish"), or a REST route's operation where the
+// proxy knows the route ("ses.SendEmail" for SES v2's POST
+// /v2/email/outbound-emails), else "<service>.<METHOD> <path>". Faults are
+// answered in the request's protocol, so the SDK reads the error code it
+// would read from AWS.
 package faultproxy
 
 import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
 	"io"
 	"log"
 	"net/http"
@@ -21,11 +35,16 @@ import (
 type Mode string
 
 const (
-	Pass     Mode = ""
-	Down     Mode = "down"     // the connection is dropped before the emulator sees the request
-	Throttle Mode = "throttle" // DynamoDB ThrottlingException
-	Fail5xx  Mode = "5xx"      // InternalServerError
-	Hang     Mode = "hang"     // no answer until the caller gives up
+	Pass Mode = ""
+	Down Mode = "down" // the connection is dropped before the emulator sees the request
+	// Throttle is the service's throttling error: DynamoDB's
+	// ThrottlingException for the JSON protocols, Throttling (400) for the
+	// Query protocol, TooManyRequestsException (429) for REST.
+	Throttle Mode = "throttle"
+	// Fail5xx is a 500: InternalServerError for the JSON protocols,
+	// InternalError for the Query protocol, InternalFailure for REST.
+	Fail5xx Mode = "5xx"
+	Hang    Mode = "hang" // no answer until the caller gives up
 	// LoseAnswerOnce forwards the request, lets the emulator apply it, then
 	// drops the connection instead of answering; the next matching request
 	// passes. It is the lost answer that makes an SDK re-send a write that
@@ -38,7 +57,8 @@ const (
 )
 
 // Code answers with the AWS error code (400, as AWS answers client
-// errors): AccessDeniedException, DecryptionFailure, and so on.
+// errors), in the request's protocol: AccessDeniedException,
+// DecryptionFailure, MessageRejected, AuthorizationError, and so on.
 func Code(code string) Mode { return Mode("code:" + code) }
 
 // Proxy is a running fault proxy. Point the SDK at URL.
@@ -46,7 +66,7 @@ type Proxy struct {
 	*httptest.Server
 	mu     sync.Mutex
 	faults map[string]Mode // operation suffix or service prefix -> mode
-	seen   map[string]int  // X-Amz-Target -> requests
+	seen   map[string]int  // operation (see the package comment) -> requests
 	delay  time.Duration   // added to every request
 	stop   chan struct{}
 }
@@ -71,7 +91,7 @@ func New(tb testing.TB, target string) *Proxy {
 	rp.ErrorLog = log.New(io.Discard, "", 0)
 	p := &Proxy{faults: map[string]Mode{}, seen: map[string]int{}, stop: make(chan struct{})}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := r.Header.Get("X-Amz-Target")
+		op, proto := operation(r)
 		p.mu.Lock()
 		delay := p.delay
 		p.mu.Unlock()
@@ -84,22 +104,32 @@ func New(tb testing.TB, target string) *Proxy {
 		}
 		m := p.take(op)
 		if code, ok := strings.CutPrefix(string(m), "code:"); ok {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(400)
-			io.WriteString(w, `{"__type":"`+code+`","message":"injected `+code+`"}`)
+			proto.fail(w, 400, code, "injected "+code)
 			return
 		}
 		switch m {
 		case Down:
 			drop(w)
 		case Throttle:
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(400)
-			io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`)
+			switch proto {
+			case protoQuery:
+				proto.fail(w, 400, "Throttling", "Rate exceeded")
+			case protoREST:
+				proto.fail(w, 429, "TooManyRequestsException", "Rate exceeded")
+			default:
+				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+				w.WriteHeader(400)
+				io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`)
+			}
 		case Fail5xx:
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(500)
-			io.WriteString(w, `{"__type":"InternalServerError","message":"injected"}`)
+			switch proto {
+			case protoQuery:
+				proto.fail(w, 500, "InternalError", "injected")
+			case protoREST:
+				proto.fail(w, 500, "InternalFailure", "injected")
+			default:
+				proto.fail(w, 500, "InternalServerError", "injected")
+			}
 		case Hang:
 			// Reading the body lets the server notice the client leaving.
 			io.Copy(io.Discard, r.Body)
@@ -118,6 +148,90 @@ func New(tb testing.TB, target string) *Proxy {
 	tb.Cleanup(p.Close)
 	tb.Cleanup(func() { close(p.stop) }) // runs first: frees hung handlers so Close can finish
 	return p
+}
+
+// protocol is how a request's service frames its calls and errors.
+type protocol int
+
+const (
+	protoJSON  protocol = iota // awsJson1_0/1_1: X-Amz-Target, {"__type": …}
+	protoQuery                 // awsQuery: Action in a form body, XML errors
+	protoREST                  // restJson1: the route names it, X-Amzn-ErrorType
+)
+
+// restOps name the REST routes the proxy knows, by service, method and
+// path.
+var restOps = map[string]string{
+	"ses POST /v2/email/outbound-emails": "SendEmail",
+}
+
+// operation names r's operation (see the package comment) and its
+// protocol. A Query request's body is read and put back.
+func operation(r *http.Request) (string, protocol) {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		return t, protoJSON
+	}
+	service := signingName(r.Header.Get("Authorization"))
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if form, perr := url.ParseQuery(string(body)); err == nil && perr == nil && form.Get("Action") != "" {
+			return service + "." + form.Get("Action"), protoQuery
+		}
+	}
+	route := r.Method + " " + r.URL.Path
+	if op, ok := restOps[service+" "+route]; ok {
+		return service + "." + op, protoREST
+	}
+	return service + "." + route, protoREST
+}
+
+// signingName is the service in a SigV4 Authorization header's credential
+// scope (Credential=<key>/<date>/<region>/<service>/aws4_request), or "".
+func signingName(authorization string) string {
+	_, cred, ok := strings.Cut(authorization, "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+// fail answers an AWS error with code and message, framed as proto's
+// service frames it.
+func (proto protocol) fail(w http.ResponseWriter, status int, code, message string) {
+	switch proto {
+	case protoQuery:
+		kind := "Sender"
+		if status >= 500 {
+			kind = "Receiver"
+		}
+		var b bytes.Buffer
+		b.WriteString(`<ErrorResponse><Error><Type>` + kind + `</Type><Code>`)
+		xml.EscapeText(&b, []byte(code))
+		b.WriteString(`</Code><Message>`)
+		xml.EscapeText(&b, []byte(message))
+		b.WriteString(`</Message></Error><RequestId>faultproxy</RequestId></ErrorResponse>`)
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		w.Write(b.Bytes())
+	case protoREST:
+		body, _ := json.Marshal(map[string]string{"message": message})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", code)
+		w.WriteHeader(status)
+		w.Write(body)
+	default:
+		body, _ := json.Marshal(map[string]string{"__type": code, "message": message})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(status)
+		w.Write(body)
+	}
 }
 
 func drop(w http.ResponseWriter) {
@@ -144,8 +258,9 @@ func (p *Proxy) take(op string) Mode {
 	return Pass
 }
 
-// Set makes requests for op (an operation such as "PutItem", or a service
-// prefix such as "secretsmanager") meet mode; Pass clears it.
+// Set makes requests for op (an operation such as "PutItem", "Publish" or
+// "SendEmail", or a service prefix such as "secretsmanager" or "sns")
+// meet mode; Pass clears it.
 func (p *Proxy) Set(op string, mode Mode) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

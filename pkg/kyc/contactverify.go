@@ -104,6 +104,26 @@ func (v *ContactVerifications) required(ctx context.Context, platformID, id stri
 	return c, nil
 }
 
+// readCode reads the code record of id's ch beside the customer's read
+// (one round trip for both); the result is used only once the customer
+// is known to be the platform's.
+func (v *ContactVerifications) readCode(ctx context.Context, id string, ch Channel) func() (ContactCode, bool, error) {
+	type read struct {
+		c     ContactCode
+		found bool
+		err   error
+	}
+	done := make(chan read, 1)
+	go func() {
+		c, found, err := v.Codes.ContactCode(ctx, id, ch)
+		done <- read{c, found, err}
+	}()
+	return func() (ContactCode, bool, error) {
+		r := <-done
+		return r.c, r.found, r.err
+	}
+}
+
 func (v *ContactVerifications) key(ctx context.Context) ([]byte, error) {
 	k, err := v.Key(ctx)
 	if err != nil {
@@ -121,6 +141,10 @@ func (v *ContactVerifications) key(ctx context.Context) ([]byte, error) {
 // when to retry). A delivery that fails leaves no code usable and counts
 // as a send.
 func (v *ContactVerifications) Send(ctx context.Context, platformID, id string, ch Channel) error {
+	if err := CheckCustomerID(id); err != nil {
+		return err
+	}
+	record := v.readCode(ctx, id, ch)
 	c, err := v.required(ctx, platformID, id, ch)
 	if err != nil {
 		return err
@@ -137,7 +161,7 @@ func (v *ContactVerifications) Send(ctx context.Context, platformID, id string, 
 	if err != nil {
 		return err
 	}
-	prev, found, err := v.Codes.ContactCode(ctx, c.ID, ch)
+	prev, found, err := record()
 	if err != nil {
 		return err
 	}
@@ -234,6 +258,7 @@ func (v *ContactVerifications) Confirm(ctx context.Context, platformID, id strin
 	if err := CheckCode(code); err != nil {
 		return CustomerView{}, err
 	}
+	record := v.readCode(ctx, id, ch)
 	c, err := v.required(ctx, platformID, id, ch)
 	if err != nil {
 		return CustomerView{}, err
@@ -242,7 +267,7 @@ func (v *ContactVerifications) Confirm(ctx context.Context, platformID, id strin
 	if err != nil {
 		return CustomerView{}, err
 	}
-	rec, found, err := v.Codes.ContactCode(ctx, c.ID, ch)
+	rec, found, err := record()
 	if err != nil {
 		return CustomerView{}, err
 	}
