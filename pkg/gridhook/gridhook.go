@@ -47,6 +47,9 @@ type Customer struct {
 	CreatedAt          string `json:"createdAt,omitempty"`
 	UpdatedAt          string `json:"updatedAt"`
 	IsDeleted          bool   `json:"isDeleted"`
+	// ContactVerification is present where the customer's jurisdiction
+	// requires it, as on GET.
+	ContactVerification *kyc.ContactVerificationView `json:"contactVerification,omitempty"`
 }
 
 // Type is the webhook type for a status, or "" when Grid defines none
@@ -103,6 +106,9 @@ func notice(c kyc.Customer, s kyc.Status, at time.Time, umaDomain string) (*kyc.
 	}
 	if !c.CreatedAt.IsZero() {
 		env.Data.CreatedAt = kyc.FormatTime(c.CreatedAt)
+	}
+	if cv := c.ContactVerification; cv.Email != "" || cv.Phone != "" {
+		env.Data.ContactVerification = &kyc.ContactVerificationView{Email: cv.Email, Phone: cv.Phone}
 	}
 	if env.Data.UmaAddress == "" {
 		env.Data.UmaAddress = kyc.GeneratedUmaAddress(c.ID, umaDomain)

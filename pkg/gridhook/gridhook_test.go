@@ -134,3 +134,33 @@ func TestNoticesCarryTheUmaAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticesCarryContactVerification: a webhook's data shows the
+// customer's contactVerification as GET does: present where required,
+// absent otherwise.
+func TestNoticesCarryContactVerification(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cv   kyc.ContactVerification
+		want *kyc.ContactVerificationView
+	}{
+		{"required", kyc.ContactVerification{Email: "VERIFIED", Phone: "PENDING"}, &kyc.ContactVerificationView{Email: "VERIFIED", Phone: "PENDING"}},
+		{"email only", kyc.ContactVerification{Email: "VERIFIED"}, &kyc.ContactVerificationView{Email: "VERIFIED"}},
+		{"not required", kyc.ContactVerification{}, nil},
+	} {
+		n, err := gridhook.Notices(kyc.Customer{ID: "Customer:1", PlatformID: "p", ContactVerification: tc.cv}, kyc.StatusPending, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env gridhook.Envelope
+		if err := json.Unmarshal(n.Body, &env); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, env.Data.ContactVerification); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+		if tc.want == nil && strings.Contains(string(n.Body), "contactVerification") {
+			t.Errorf("%s: %s", tc.name, n.Body)
+		}
+	}
+}
