@@ -61,7 +61,7 @@ func TestDeployedTemplate(t *testing.T) {
 	if len(stages) != 1 {
 		t.Errorf("stages %v; want exactly one", stages)
 	}
-	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm", "PlatformApiInternalErrorAlarm"}
+	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm", "PlatformApiInternalErrorAlarm", "ContactDeliveryFailureAlarm"}
 	for _, fn := range []string{"KycLinkFunction", "PlatformApiFunction", "SumsubWebhookFunction", "WebhookRelayFunction", "WebhookDeliveryFunction"} {
 		want = append(want, fn+"ErrorsAlarm", fn+"ThrottlesAlarm")
 	}
@@ -237,7 +237,7 @@ func TestDashboard(t *testing.T) {
 		`"KycLink", "WebhookDeadLetters"`, `"KycLink", "SumsubFailures"`,
 		"${KycLinkFunction}", "${SumsubWebhookFunction}", "${WebhookRelayFunction}", "${WebhookDeliveryFunction}", "${PlatformApiFunction}",
 		`{KycLink,Route} MetricName=\"PlatformApiLatency\"`, `{KycLink,Route} MetricName=\"PlatformApi5xx\"`,
-		`"KycLink", "PlatformApiInternalErrors"`,
+		`"KycLink", "PlatformApiInternalErrors"`, `"KycLink", "ContactDeliveryFailures"`,
 		"${WebhookQueue.QueueName}", `"${AWS::StackName}-KycApi"`,
 	} {
 		if !strings.Contains(body, want) {
@@ -296,6 +296,43 @@ func resourceName(v any) string {
 	return string(b)
 }
 
+// checkContactSending: the platform API's role may publish SMS but no
+// topic (a Deny on every topic beside the Allow on "*"), and, only when
+// ContactEmailFrom is set, send email only through the sender's identity
+// (and configuration set) and only as that address.
+func checkContactSending(t *testing.T, role map[string]any) {
+	t.Helper()
+	raw, _ := json.Marshal(role["Policies"])
+	var policies []map[string]any
+	json.Unmarshal(raw, &policies)
+	denied, ses := false, false
+	for _, p := range policies {
+		if cond, ok := p["Fn::If"].([]any); ok && len(cond) == 3 {
+			// The SES statement, present only with a sender.
+			body, _ := json.Marshal(cond[1])
+			ses = cond[0] == "HasContactEmail" && strings.Contains(string(body), `"Action":"ses:SendEmail"`) &&
+				strings.Contains(string(body), `identity/${Identity}`) && strings.Contains(string(body), `configuration-set/${ContactEmailConfigurationSet}`) &&
+				strings.Contains(string(body), `"ses:FromAddress":{"Ref":"ContactEmailFrom"}`) &&
+				fmt.Sprint(cond[2]) == "map[Ref:AWS::NoValue]"
+			continue
+		}
+		doc, _ := p["PolicyDocument"].(map[string]any)
+		stmts, _ := doc["Statement"].([]any)
+		for _, s := range stmts {
+			st, _ := s.(map[string]any)
+			if st["Effect"] == "Deny" && st["Action"] == "sns:Publish" && resourceName(st["Resource"]) == "arn:${AWS::Partition}:sns:*:*:*" {
+				denied = true
+			}
+		}
+	}
+	if !denied {
+		t.Error("PlatformApiFunctionRole may sns:Publish to topics: want a Deny on arn:${AWS::Partition}:sns:*:*:*")
+	}
+	if !ses {
+		t.Errorf("PlatformApiFunctionRole: want ses:SendEmail only if HasContactEmail, on the sender's identity and configuration set, as ContactEmailFrom; policies %s", raw)
+	}
+}
+
 // kmsCryptoActions are what the customer data key must grant nobody but
 // the platform API's role (Encrypt): using the key, or letting others use
 // it.
@@ -321,6 +358,11 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 		"dynamodb:PutItem IdempotencyTable.Arn", "dynamodb:UpdateItem IdempotencyTable.Arn",
 		"secretsmanager:GetSecretValue ApiTokensSecretArn", "secretsmanager:GetSecretValue CursorKeySecret",
 		"secretsmanager:GetSecretValue WebhookSigningKeySecretArn", "secretsmanager:GetSecretValue IdempotencyKeySecret",
+		"dynamodb:GetItem ContactCodesTable.Arn", "dynamodb:PutItem ContactCodesTable.Arn", "dynamodb:UpdateItem ContactCodesTable.Arn",
+		"secretsmanager:GetSecretValue ContactCodeKeySecret",
+		// SMS to a phone number has no resource to scope to; the Deny
+		// below keeps it off every topic.
+		`sns:Publish "*"`,
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -331,12 +373,16 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 			t.Errorf("KycLinkFunction may %s; it only reads customers (GetItem)", g)
 		}
 	}
+	checkContactSending(t, res["PlatformApiFunctionRole"].Properties)
 	for name, r := range res {
 		if r.Type != "AWS::IAM::Role" {
 			continue
 		}
 		for _, g := range grants(t, r.Properties) {
 			action, resource, _ := strings.Cut(g, " ")
+			if name == "PlatformApiFunctionRole" && g == `sns:Publish "*"` {
+				continue // SMS only: checkContactSending
+			}
 			if strings.HasPrefix(action, "kms:") || action == "*" || resource == `"*"` {
 				t.Errorf("%s may %s", name, g)
 			}
