@@ -21,7 +21,7 @@ func ContactCodes(t *testing.T, newStore func(t *testing.T) kyc.ContactCodes) {
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 123_000_000, time.UTC)
 	code := func(id string, ch kyc.Channel, sent time.Time, mac string) kyc.ContactCode {
 		return kyc.ContactCode{CustomerID: id, Channel: ch, CodeMAC: []byte(mac), ContactMAC: []byte("contact-" + mac),
-			ExpiresAt: sent.Add(kyc.CodeLifetime), SentAt: sent, WindowStart: t0, Sends: 1}
+			ExpiresAt: sent.Add(kyc.CodeLifetime), SentAt: sent, WindowStart: t0, Sends: 1, Delivered: true}
 	}
 	read := func(t *testing.T, s kyc.ContactCodes, id string, ch kyc.Channel) kyc.ContactCode {
 		t.Helper()
@@ -182,39 +182,38 @@ func ContactCodes(t *testing.T, newStore func(t *testing.T) kyc.ContactCodes) {
 		}
 	})
 
-	t.Run("a revoked code is gone, its sends still counted", func(t *testing.T) {
+	t.Run("an undelivered code cannot be used until marked delivered", func(t *testing.T) {
 		s := newStore(t)
 		c := code("Customer:1", kyc.ChannelEmail, t0, "mac-1")
-		c.Sends = 3
+		c.Delivered, c.Sends = false, 3
 		if err := s.PutContactCode(ctx, time.Time{}, c); err != nil {
 			t.Fatal(err)
 		}
-		// Revoking another code changes nothing.
-		if err := s.RevokeContactCode(ctx, "Customer:1", kyc.ChannelEmail, []byte("mac-other")); err != nil {
+		if used, err := s.UseContactCode(ctx, "Customer:1", kyc.ChannelEmail, c.CodeMAC, kyc.MaxWrongCodes); used || err != nil {
+			t.Fatalf("UseContactCode of an undelivered code = %v, %v", used, err)
+		}
+		// Marking another code, or no record, changes nothing.
+		if err := s.MarkCodeDelivered(ctx, "Customer:1", kyc.ChannelEmail, []byte("mac-other")); err != nil {
 			t.Fatal(err)
 		}
-		if read(t, s, "Customer:1", kyc.ChannelEmail).CodeMAC == nil {
-			t.Fatal("revoking another code revoked this one")
+		if err := s.MarkCodeDelivered(ctx, "Customer:9", kyc.ChannelEmail, c.CodeMAC); err != nil {
+			t.Fatalf("marking no record: %v", err)
 		}
-		if err := s.RevokeContactCode(ctx, "Customer:1", kyc.ChannelEmail, c.CodeMAC); err != nil {
-			t.Fatal(err)
+		if read(t, s, "Customer:1", kyc.ChannelEmail).Delivered {
+			t.Fatal("marking another code delivered marked this one")
 		}
-		got := read(t, s, "Customer:1", kyc.ChannelEmail)
+		for range 2 { // twice: marking is safe to repeat
+			if err := s.MarkCodeDelivered(ctx, "Customer:1", kyc.ChannelEmail, c.CodeMAC); err != nil {
+				t.Fatal(err)
+			}
+		}
 		want := c
-		want.CodeMAC = nil
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("after the revocation (-want +got):\n%s", diff)
+		want.Delivered = true
+		if diff := cmp.Diff(want, read(t, s, "Customer:1", kyc.ChannelEmail)); diff != "" {
+			t.Errorf("after marking (-want +got):\n%s", diff)
 		}
-		if used, _ := s.UseContactCode(ctx, "Customer:1", kyc.ChannelEmail, c.CodeMAC, kyc.MaxWrongCodes); used {
-			t.Error("a revoked code was used")
-		}
-		if err := s.RevokeContactCode(ctx, "Customer:9", kyc.ChannelEmail, c.CodeMAC); err != nil {
-			t.Errorf("revoking no record: %v", err)
-		}
-		// The next send replaces it from the state read.
-		next := code("Customer:1", kyc.ChannelEmail, t0.Add(time.Minute), "mac-2")
-		if err := s.PutContactCode(ctx, got.SentAt, next); err != nil {
-			t.Errorf("resend after the revocation: %v", err)
+		if used, err := s.UseContactCode(ctx, "Customer:1", kyc.ChannelEmail, c.CodeMAC, kyc.MaxWrongCodes); !used || err != nil {
+			t.Errorf("UseContactCode of the delivered code = %v, %v", used, err)
 		}
 	})
 }

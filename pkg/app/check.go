@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -249,28 +250,32 @@ func checkEmailSender(ctx context.Context, ses *sesv2.Client, cfg Config) (strin
 		}
 		return "not needed: no region requires email verification", nil
 	}
+	// The role may send only through this identity (template.yaml).
+	identity := cmp.Or(cfg.ContactEmailIdentity, cfg.ContactEmailFrom)
 	_, domain, _ := strings.Cut(cfg.ContactEmailFrom, "@")
-	var verified string
-	for _, id := range []string{cfg.ContactEmailFrom, domain} {
-		out, err := ses.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String(id)})
-		var nf *sestypes.NotFoundException
-		if errors.As(err, &nf) {
-			continue
+	out, err := ses.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String(identity)})
+	var nf *sestypes.NotFoundException
+	switch {
+	case errors.As(err, &nf) && identity != domain:
+		if d, derr := ses.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String(domain)}); derr == nil && verifiedForSending(d) {
+			return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: the domain %s is the verified SES identity, but the role may send only through %s: deploy with ContactEmailIdentity=%s",
+				cfg.ContactEmailFrom, domain, identity, domain)
 		}
-		if err != nil {
-			return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: SES identity %s: %w", cfg.ContactEmailFrom, id, err)
-		}
-		// VerificationStatus too: moto 5 leaves VerifiedForSendingStatus
-		// false on identities it reports verified.
-		if !out.VerifiedForSendingStatus && out.VerificationStatus != sestypes.VerificationStatusSuccess {
-			return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: the SES identity %s is not verified for sending (finish its verification: DNS records for a domain, the link SES mailed for an address)", cfg.ContactEmailFrom, id)
-		}
-		verified = id
-		break
+		fallthrough
+	case errors.As(err, &nf):
+		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: no SES identity %s in this region (create and verify one: aws sesv2 create-email-identity --email-identity %s)", cfg.ContactEmailFrom, identity, identity)
+	case err != nil:
+		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: SES identity %s: %w", cfg.ContactEmailFrom, identity, err)
+	case !verifiedForSending(out):
+		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: the SES identity %s is not verified for sending (finish its verification: DNS records for a domain, the link SES mailed for an address)", cfg.ContactEmailFrom, identity)
+	case identity != cfg.ContactEmailFrom && identity != domain:
+		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s is not in the SES identity %s (CONTACT_EMAIL_IDENTITY)", cfg.ContactEmailFrom, identity)
+	case aws.ToString(out.ConfigurationSetName) != "" && aws.ToString(out.ConfigurationSetName) != cfg.ContactEmailConfigurationSet:
+		// SES authorises a send against the identity's default set too.
+		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: the identity %s sends with its default configuration set %s, which the role may not use: deploy with ContactEmailConfigurationSet=%s",
+			cfg.ContactEmailFrom, identity, aws.ToString(out.ConfigurationSetName), aws.ToString(out.ConfigurationSetName))
 	}
-	if verified == "" {
-		return "", fmt.Errorf("CONTACT_EMAIL_FROM=%s: no SES identity for the address or its domain in this region (create and verify one: aws sesv2 create-email-identity --email-identity %s)", cfg.ContactEmailFrom, domain)
-	}
+	verified := identity
 	if cfg.ContactEmailConfigurationSet != "" {
 		if _, err := ses.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String(cfg.ContactEmailConfigurationSet)}); err != nil {
 			return "", fmt.Errorf("CONTACT_EMAIL_CONFIGURATION_SET=%s: %w", cfg.ContactEmailConfigurationSet, err)
@@ -281,6 +286,13 @@ func checkEmailSender(ctx context.Context, ses *sesv2.Client, cfg Config) (strin
 		detail += "; the account is in the SES sandbox: only verified recipients get codes (request production access)"
 	}
 	return detail, nil
+}
+
+// verifiedForSending: SES reports the identity verified. VerificationStatus
+// too: moto 5 leaves VerifiedForSendingStatus false on identities it
+// reports verified.
+func verifiedForSending(out *sesv2.GetEmailIdentityOutput) bool {
+	return out.VerifiedForSendingStatus || out.VerificationStatus == sestypes.VerificationStatusSuccess
 }
 
 // checkKey: the key that seals identifiers and tax ids exists, is enabled,

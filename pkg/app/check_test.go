@@ -35,7 +35,9 @@ func checkEnv(t *testing.T) map[string]string {
 		"SumsubSecretArn":            `{"appToken":"sbx:check","secretKey":"check-secret","webhookSecret":"w"}`,
 		"WebhookSigningKeySecretArn": signing,
 	}})
-	env := map[string]string{"SUMSUB_BASE_URL": fake.URL, "CONTACT_EMAIL_FROM": verifiedSender(t)}
+	from := verifiedSender(t)
+	_, domain, _ := strings.Cut(from, "@")
+	env := map[string]string{"SUMSUB_BASE_URL": fake.URL, "CONTACT_EMAIL_FROM": from, "CONTACT_EMAIL_IDENTITY": domain}
 	for k, v := range st.Env {
 		if strings.HasPrefix(k, "AWS_") {
 			t.Setenv(k, v)
@@ -211,9 +213,13 @@ func TestCheckFailsClearly(t *testing.T) {
 		}},
 		{"sender without an SES identity", "email sender", "no SES identity", func(_ *testing.T, env map[string]string) {
 			env["CONTACT_EMAIL_FROM"] = "codes@" + motoserver.Name("unknown") + ".test"
+			delete(env, "CONTACT_EMAIL_IDENTITY")
 		}},
 		{"configuration set missing", "email sender", "CONTACT_EMAIL_CONFIGURATION_SET=absent", func(_ *testing.T, env map[string]string) {
 			env["CONTACT_EMAIL_CONFIGURATION_SET"] = "absent"
+		}},
+		{"the role's identity is the address, the verified one the domain", "email sender", "deploy with ContactEmailIdentity=", func(_ *testing.T, env map[string]string) {
+			delete(env, "CONTACT_EMAIL_IDENTITY")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

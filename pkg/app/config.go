@@ -67,10 +67,13 @@ type Config struct {
 	// Contact verification (docs/contact-verification.md): the codes'
 	// table and HMAC key, who must verify what, and the email and SMS
 	// senders' settings (ContactEmailFrom "": email not configured).
-	ContactCodesTable            string
-	ContactCodeKeySecretID       string
-	ContactRules                 kyc.ContactRules
-	ContactEmailFrom             string
+	ContactCodesTable      string
+	ContactCodeKeySecretID string
+	ContactRules           kyc.ContactRules
+	ContactEmailFrom       string
+	// ContactEmailIdentity is the SES identity the role may send through
+	// (make check compares it with the one verified).
+	ContactEmailIdentity         string
 	ContactEmailConfigurationSet string
 	ContactSMSSenderID           string
 
@@ -137,6 +140,7 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		ContactCodesTable:            get("CONTACT_CODES_TABLE", "kyc-link-contact-codes"),
 		ContactCodeKeySecretID:       get("CONTACT_CODE_KEY_SECRET_ID", "kyc-link/contact-code-key"),
 		ContactEmailFrom:             getenv("CONTACT_EMAIL_FROM"),
+		ContactEmailIdentity:         getenv("CONTACT_EMAIL_IDENTITY"),
 		ContactEmailConfigurationSet: getenv("CONTACT_EMAIL_CONFIGURATION_SET"),
 		ContactSMSSenderID:           getenv("CONTACT_SMS_SENDER_ID"),
 	}

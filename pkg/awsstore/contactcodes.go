@@ -41,10 +41,17 @@ const (
 	attrCodeExpiresMs = "codeExpiresAtMs"
 	attrAttempts      = "attempts"
 	attrUsed          = "used"
+	attrDelivered     = "delivered"
 	attrSentAtMs      = "sentAtMs"
 	attrWindowMs      = "windowStartMs"
 	attrSends         = "sends"
 	attrCodeTTL       = "expiresAt"
+	// Each conditional write leaves its random token, so a write whose
+	// answer was lost (the SDK sends it again, and the second try fails
+	// the condition the first one changed) is recognised as done.
+	attrPutToken   = "putToken"
+	attrUseToken   = "useToken"
+	attrGuessToken = "guessToken"
 )
 
 func (d *ContactCodes) key(customerID string, ch kyc.Channel) map[string]types.AttributeValue {
@@ -66,20 +73,19 @@ func (d *ContactCodes) ContactCode(ctx context.Context, customerID string, ch ky
 	it := out.Item
 	c := kyc.ContactCode{CustomerID: customerID, Channel: ch,
 		ExpiresAt: ms(it, attrCodeExpiresMs), SentAt: ms(it, attrSentAtMs), WindowStart: ms(it, attrWindowMs),
-		Attempts: int(num(it, attrAttempts)), Sends: int(num(it, attrSends))}
+		Attempts: int(num(it, attrAttempts)), Sends: int(num(it, attrSends)),
+		Used: boolean(it, attrUsed), Delivered: boolean(it, attrDelivered)}
 	if v, ok := it[attrCodeMAC].(*types.AttributeValueMemberB); ok {
 		c.CodeMAC = v.Value
 	}
 	if v, ok := it[attrContactMAC].(*types.AttributeValueMemberB); ok {
 		c.ContactMAC = v.Value
 	}
-	if v, ok := it[attrUsed].(*types.AttributeValueMemberBOOL); ok {
-		c.Used = v.Value
-	}
 	return c, true, nil
 }
 
 func (d *ContactCodes) PutContactCode(ctx context.Context, prevSentAt time.Time, c kyc.ContactCode) error {
+	token := writeToken()
 	item := d.key(c.CustomerID, c.Channel)
 	item[attrCodeExpiresMs] = n(c.ExpiresAt.UnixMilli())
 	item[attrSentAtMs] = n(c.SentAt.UnixMilli())
@@ -87,6 +93,8 @@ func (d *ContactCodes) PutContactCode(ctx context.Context, prevSentAt time.Time,
 	item[attrSends] = n(int64(c.Sends))
 	item[attrAttempts] = n(int64(c.Attempts))
 	item[attrUsed] = &types.AttributeValueMemberBOOL{Value: c.Used}
+	item[attrDelivered] = &types.AttributeValueMemberBOOL{Value: c.Delivered}
+	item[attrPutToken] = s(token)
 	if c.CodeMAC != nil {
 		item[attrCodeMAC] = b(c.CodeMAC)
 	}
@@ -101,64 +109,81 @@ func (d *ContactCodes) PutContactCode(ctx context.Context, prevSentAt time.Time,
 	}
 	item[attrCodeTTL] = n(end.Unix() + 1)
 	in := &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: item,
-		ExpressionAttributeNames: map[string]string{"#pk": attrCodePK}}
+		ExpressionAttributeNames:            map[string]string{"#sent": attrSentAtMs},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
 	if prevSentAt.IsZero() {
-		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ConditionExpression = aws.String("attribute_not_exists(#sent)")
 	} else {
 		in.ConditionExpression = aws.String("#sent = :prev")
-		in.ExpressionAttributeNames = map[string]string{"#sent": attrSentAtMs}
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": n(prevSentAt.UnixMilli())}
 	}
 	_, err := d.Client.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	switch {
+	case errors.As(err, &ccf) && str(ccf.Item, attrPutToken) == token:
+		return nil // our own write, landed; its answer was lost
+	case errors.As(err, &ccf):
 		return kyc.ErrChanged
-	}
-	if err != nil {
+	case err != nil:
 		return d.outage("write contact code", err)
 	}
 	return nil
 }
 
 // update runs a conditional update of the code codeMAC: done false when
-// the condition failed.
-func (d *ContactCodes) update(ctx context.Context, op, customerID string, ch kyc.Channel, codeMAC []byte, expr, cond string, values map[string]types.AttributeValue) (bool, error) {
+// the condition failed, unless the item carries this write's token
+// (tokenAttr set to token by expr: its first try landed).
+func (d *ContactCodes) update(ctx context.Context, op, customerID string, ch kyc.Channel, codeMAC []byte, expr, cond string,
+	values map[string]types.AttributeValue, tokenAttr, token string) (bool, error) {
 	if values == nil {
 		values = map[string]types.AttributeValue{}
 	}
 	values[":mac"] = b(codeMAC)
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(d.Table), Key: d.key(customerID, ch),
+	in := &dynamodb.UpdateItemInput{TableName: aws.String(d.Table), Key: d.key(customerID, ch),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("#mac = :mac" + cond),
-		ExpressionAttributeNames: names(expr + cond), ExpressionAttributeValues: values})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
+		ExpressionAttributeNames: names(expr + cond), ExpressionAttributeValues: values}
+	if tokenAttr != "" {
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	}
-	if err != nil {
+	_, err := d.Client.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf) && tokenAttr != "" && str(ccf.Item, tokenAttr) == token:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
 		return false, d.outage(op, err)
 	}
 	return true, nil
 }
 
 func (d *ContactCodes) CountWrongCode(ctx context.Context, customerID string, ch kyc.Channel, codeMAC []byte, max int) (bool, error) {
-	return d.update(ctx, "count a wrong code", customerID, ch, codeMAC, "SET #att = #att + :one",
-		" AND #att < :max", map[string]types.AttributeValue{":one": n(1), ":max": n(int64(max))})
+	// A guess counts once: its token makes the SDK's second try fail
+	// (and be recognised) instead of counting again.
+	token := writeToken()
+	return d.update(ctx, "count a wrong code", customerID, ch, codeMAC, "SET #att = #att + :one, #gt = :tok",
+		" AND #att < :max AND (attribute_not_exists(#gt) OR #gt <> :tok)",
+		map[string]types.AttributeValue{":one": n(1), ":max": n(int64(max)), ":tok": s(token)}, attrGuessToken, token)
 }
 
 func (d *ContactCodes) UseContactCode(ctx context.Context, customerID string, ch kyc.Channel, codeMAC []byte, max int) (bool, error) {
-	return d.update(ctx, "use a contact code", customerID, ch, codeMAC, "SET #used = :true",
-		" AND #att < :max AND #used = :false", map[string]types.AttributeValue{":max": n(int64(max)),
-			":true": &types.AttributeValueMemberBOOL{Value: true}, ":false": &types.AttributeValueMemberBOOL{Value: false}})
+	token := writeToken()
+	return d.update(ctx, "use a contact code", customerID, ch, codeMAC, "SET #used = :true, #ut = :tok",
+		" AND #att < :max AND #used = :false AND #del = :true", map[string]types.AttributeValue{":max": n(int64(max)),
+			":true": &types.AttributeValueMemberBOOL{Value: true}, ":false": &types.AttributeValueMemberBOOL{Value: false}, ":tok": s(token)},
+		attrUseToken, token)
 }
 
 func (d *ContactCodes) UnuseContactCode(ctx context.Context, customerID string, ch kyc.Channel, codeMAC []byte) error {
 	_, err := d.update(ctx, "restore a contact code", customerID, ch, codeMAC, "SET #used = :false", "",
-		map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}})
+		map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}}, "", "")
 	return err
 }
 
-func (d *ContactCodes) RevokeContactCode(ctx context.Context, customerID string, ch kyc.Channel, codeMAC []byte) error {
-	_, err := d.update(ctx, "revoke a contact code", customerID, ch, codeMAC, "REMOVE #mac", "", nil)
+func (d *ContactCodes) MarkCodeDelivered(ctx context.Context, customerID string, ch kyc.Channel, codeMAC []byte) error {
+	_, err := d.update(ctx, "mark a contact code delivered", customerID, ch, codeMAC, "SET #del = :true", "",
+		map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}, "", "")
 	return err
 }
 
@@ -166,7 +191,8 @@ func (d *ContactCodes) RevokeContactCode(ctx context.Context, customerID string,
 // unused ones); #mac is in every condition.
 func names(expr string) map[string]string {
 	m := map[string]string{"#mac": attrCodeMAC}
-	for k, v := range map[string]string{"#att": attrAttempts, "#used": attrUsed} {
+	for k, v := range map[string]string{"#att": attrAttempts, "#used": attrUsed, "#del": attrDelivered,
+		"#gt": attrGuessToken, "#ut": attrUseToken} {
 		if strings.Contains(expr, k) {
 			m[k] = v
 		}
@@ -181,6 +207,19 @@ func num(it map[string]types.AttributeValue, k string) int64 {
 	}
 	i, _ := strconv.ParseInt(v.Value, 10, 64)
 	return i
+}
+
+func boolean(it map[string]types.AttributeValue, k string) bool {
+	v, ok := it[k].(*types.AttributeValueMemberBOOL)
+	return ok && v.Value
+}
+
+func str(it map[string]types.AttributeValue, k string) string {
+	v, ok := it[k].(*types.AttributeValueMemberS)
+	if !ok {
+		return ""
+	}
+	return v.Value
 }
 
 func ms(it map[string]types.AttributeValue, k string) time.Time {

@@ -40,7 +40,9 @@ func (e *EmailSender) SendCode(ctx context.Context, m kyc.ContactMessage) error 
 		FromEmailAddress: aws.String(e.From),
 		Destination:      &sestypes.Destination{ToAddresses: []string{m.To}},
 		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
-			Subject: text("Your verification code: " + m.Code),
+			// The code only in the body: subjects show on lock screens
+			// and travel in SES's event records (configuration sets).
+			Subject: text("Your verification code"),
 			Body:    &sestypes.Body{Text: text(message(m))},
 		}},
 	}
@@ -80,6 +82,13 @@ func (s *SMSSender) SendCode(ctx context.Context, m kyc.ContactMessage) error {
 		attrs["AWS.SNS.SMS.SenderID"] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(s.SenderID)}
 	}
 	_, err := s.Client.Publish(ctx, &sns.PublishInput{PhoneNumber: aws.String(m.To), Message: aws.String(message(m)), MessageAttributes: attrs})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "InvalidParameter" || api.ErrorCode() == "InvalidParameterValue") &&
+		!strings.Contains(api.ErrorMessage(), "PhoneNumber") {
+		// Not the number (a sender id or attribute of ours): read here,
+		// never logged, as the message may quote the number.
+		return kyc.Misconfigured(kyc.DepSMS, fmt.Errorf("sns Publish: %s (not about the phone number)", api.ErrorCode()))
+	}
 	return sendFault(kyc.DepSMS, "sns Publish", err, map[string]string{
 		"InvalidParameter": "phoneNumber", "InvalidParameterValue": "phoneNumber",
 	}, map[string]bool{

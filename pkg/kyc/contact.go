@@ -80,8 +80,8 @@ func ParseContactRules(regions, channels string) (ContactRules, error) {
 			if f == "" {
 				continue
 			}
-			if len(f) != 2 || f[0] < 'A' || f[0] > 'Z' || f[1] < 'A' || f[1] > 'Z' {
-				errs = append(errs, fmt.Errorf("region %q: want an ISO 3166-1 alpha-2 code in capitals, such as DE", f))
+			if !IsCountry(f) {
+				errs = append(errs, fmt.Errorf("region %q: want an ISO 3166-1 alpha-2 country code in capitals, such as DE (GR for Greece, GB for the United Kingdom)", f))
 				continue
 			}
 			r.Regions = append(r.Regions, f)
@@ -121,8 +121,12 @@ type ContactCode struct {
 	CustomerID string
 	Channel    Channel
 	// CodeMAC is the code's HMAC, bound to the customer, the channel and
-	// the contact value it was sent to; nil once delivery failed.
+	// the contact value it was sent to.
 	CodeMAC []byte
+	// Delivered: the email or SMS service took the code. Only a delivered
+	// code confirms, so a send that failed (or whose outcome is unknown)
+	// leaves nothing usable without a second write.
+	Delivered bool
 	// ContactMAC is the HMAC of the contact value the code was sent to.
 	ContactMAC []byte
 	// ExpiresAt ends the code; Attempts counts the wrong guesses at it;
@@ -143,23 +147,23 @@ type ContactCodes interface {
 	// consistent read (found false: none).
 	ContactCode(ctx context.Context, customerID string, ch Channel) (c ContactCode, found bool, err error)
 	// PutContactCode replaces the record with c, only if the stored one
-	// still has prevSentAt (zero: no record): else ErrChanged. Of two sends
-	// that read one record, one writes.
+	// still has prevSentAt (zero: no record, or one without a send): else
+	// ErrChanged. Of two sends that read one record, one writes.
 	PutContactCode(ctx context.Context, prevSentAt time.Time, c ContactCode) error
 	// CountWrongCode counts a wrong guess against the code codeMAC,
 	// atomically and only while it has fewer than max wrong guesses:
 	// counted false when it had max already or is no longer the code.
 	CountWrongCode(ctx context.Context, customerID string, ch Channel, codeMAC []byte, max int) (counted bool, err error)
 	// UseContactCode marks the code codeMAC used, atomically and only
-	// while it is unused with fewer than max wrong guesses: used false
-	// otherwise.
+	// while it is delivered, unused and has fewer than max wrong guesses:
+	// used false otherwise.
 	UseContactCode(ctx context.Context, customerID string, ch Channel, codeMAC []byte, max int) (used bool, err error)
 	// UnuseContactCode undoes UseContactCode (the customer's write
 	// failed), if codeMAC is still the code.
 	UnuseContactCode(ctx context.Context, customerID string, ch Channel, codeMAC []byte) error
-	// RevokeContactCode makes the code codeMAC unusable (its delivery
-	// failed), keeping the sends counted.
-	RevokeContactCode(ctx context.Context, customerID string, ch Channel, codeMAC []byte) error
+	// MarkCodeDelivered makes the code codeMAC confirmable (its email or
+	// SMS was accepted), if it is still the code.
+	MarkCodeDelivered(ctx context.Context, customerID string, ch Channel, codeMAC []byte) error
 }
 
 // ContactMessage is a code on its way to a customer. To and Code are

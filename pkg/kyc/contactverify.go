@@ -190,22 +190,25 @@ func (v *ContactVerifications) Send(ctx context.Context, platformID, id string, 
 		}
 		return err
 	}
+	// The code is written undelivered: if the send fails, or its outcome
+	// is unknown, whatever reached the customer never confirms.
 	err = sender.SendCode(ctx, ContactMessage{CustomerID: c.ID, Channel: ch, To: to, Code: code, ExpiresAt: next.ExpiresAt})
+	if err == nil {
+		err = v.Codes.MarkCodeDelivered(ctx, c.ID, ch, next.CodeMAC)
+	}
 	if err == nil {
 		return nil
 	}
-	// Whatever reached the customer must not confirm: the platform was
-	// told the send failed.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-	defer cancel()
 	e := *AsError(err)
-	if rerr := v.Codes.RevokeContactCode(rctx, c.ID, ch, next.CodeMAC); rerr != nil {
-		e.Cause = fmt.Errorf("%w (and revoking the code failed: %v)", e.Cause, rerr)
-	}
 	if e.Code == CodeUnavailable {
-		// The failed send counts: the next is allowed after the spacing.
-		e.RetryAfter = max(e.RetryAfter, ResendSpacing)
-		e.Message = fmt.Sprintf("The %s could not be sent; try again after the time in Retry-After.", codeNoun(ch))
+		// The failed send counts toward the throttle: say when the next
+		// one is allowed.
+		wait := ResendSpacing
+		if next.Sends >= MaxSendsPerWindow {
+			wait = next.WindowStart.Add(SendWindow).Sub(now)
+		}
+		e.RetryAfter = max(e.RetryAfter, wait)
+		e.Message = fmt.Sprintf("The %s could not be sent; send a new code after the time in Retry-After.", codeNoun(ch))
 	}
 	return &e
 }
@@ -273,7 +276,7 @@ func (v *ContactVerifications) Confirm(ctx context.Context, platformID, id strin
 	}
 	resend := fmt.Sprintf("send a new one with POST /customers/{customerId}/verify-%s", ch)
 	switch {
-	case !found || rec.CodeMAC == nil || rec.Used:
+	case !found || rec.CodeMAC == nil || !rec.Delivered || rec.Used:
 		return CustomerView{}, badCode("No code is waiting for confirmation; %s.", resend)
 	case !v.now().Before(rec.ExpiresAt):
 		return CustomerView{}, badCode("The code has expired (codes confirm for %s); %s.", CodeLifetime, resend)
@@ -288,7 +291,8 @@ func (v *ContactVerifications) Confirm(ctx context.Context, platformID, id strin
 			return CustomerView{}, err
 		}
 		if !counted {
-			return CustomerView{}, badCode("Too many wrong codes; %s.", resend)
+			// Guessed at its limit, or replaced by a newer code meanwhile.
+			return CustomerView{}, badCode("The code is wrong and no longer valid; %s.", resend)
 		}
 		return CustomerView{}, badCode("The code is wrong; after %d wrong codes a new one must be sent.", MaxWrongCodes)
 	}
@@ -299,7 +303,8 @@ func (v *ContactVerifications) Confirm(ctx context.Context, platformID, id strin
 	if !used {
 		return CustomerView{}, badCode("No code is waiting for confirmation; %s.", resend)
 	}
-	view, err := v.Customers.change(ctx, platformID, id, func(prev Customer, _ time.Time) (Customer, bool, error) {
+	// The customer as read above is the write's first base: no read again.
+	view, err := v.Customers.changeFrom(ctx, platformID, id, &c, func(prev Customer, _ time.Time) (Customer, bool, error) {
 		switch {
 		case ch.stateOf(prev.ContactVerification) == ContactVerified:
 			return prev, false, nil // a confirmation beside this one won

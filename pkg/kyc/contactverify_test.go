@@ -139,7 +139,7 @@ func TestContactRulesAtCreation(t *testing.T) {
 }
 
 func TestParseContactRulesRefusesTypos(t *testing.T) {
-	for _, tc := range [][2]string{{"de", "email"}, {"DEU", "email"}, {"DE", "sms"}, {"DE,1X", "email"}} {
+	for _, tc := range [][2]string{{"de", "email"}, {"DEU", "email"}, {"DE", "sms"}, {"DE,1X", "email"}, {"UK", "email"}, {"EL", "phone"}, {"ZZ", "email"}} {
 		if _, err := kyc.ParseContactRules(tc[0], tc[1]); err == nil {
 			t.Errorf("ParseContactRules(%q, %q) accepted", tc[0], tc[1])
 		}
@@ -529,5 +529,62 @@ func TestRandomCode(t *testing.T) {
 	}
 	if len(seen) < 190 {
 		t.Errorf("%d distinct codes of 200", len(seen))
+	}
+}
+
+// unmarkable fails every MarkCodeDelivered: the send went out, but the
+// code could not be made usable.
+type unmarkable struct{ *memstore.ContactCodes }
+
+func (unmarkable) MarkCodeDelivered(context.Context, string, kyc.Channel, []byte) error {
+	return kyc.Unavailable(kyc.DepStore, "down", time.Second, errors.New("down"))
+}
+
+// TestUndeliveredCodeNeverConfirms: a code is usable only once its send
+// succeeded and was recorded: a send whose record cannot be completed is
+// 503, and the code that went out does not confirm (fail closed, with no
+// write needed after a failure).
+func TestUndeliveredCodeNeverConfirms(t *testing.T) {
+	ctx := context.Background()
+	e := newContactEnv(t)
+	c := e.eea()
+	e.v.Codes = unmarkable{e.codes}
+	err := e.v.Send(ctx, "p1", c.ID, kyc.ChannelEmail)
+	isErr(t, err, kyc.CodeUnavailable, "")
+	if kyc.AsError(err).RetryAfter < kyc.ResendSpacing {
+		t.Errorf("Retry-After %s", kyc.AsError(err).RetryAfter)
+	}
+	e.v.Codes = e.codes
+	_, err = e.v.Confirm(ctx, "p1", c.ID, kyc.ChannelEmail, e.last(kyc.ChannelEmail).Code)
+	isErr(t, err, kyc.CodeInvalid, "code")
+	if rec, _, _ := e.codes.ContactCode(ctx, c.ID, kyc.ChannelEmail); rec.Attempts != 0 {
+		t.Errorf("a guess at an undelivered code was counted: %d", rec.Attempts)
+	}
+}
+
+// TestFailedLastSendOfTheWindowSaysWhen: when the send that failed was
+// the window's last, Retry-After is the window's end, not the spacing.
+func TestFailedLastSendOfTheWindowSaysWhen(t *testing.T) {
+	ctx := context.Background()
+	e := newContactEnv(t)
+	c := e.eea()
+	for range kyc.MaxSendsPerWindow - 1 {
+		if err := e.v.Send(ctx, "p1", c.ID, kyc.ChannelPhone); err != nil {
+			t.Fatal(err)
+		}
+		e.advance(kyc.ResendSpacing)
+	}
+	e.fail = kyc.Unavailable(kyc.DepSMS, "x", time.Second, errors.New("sns Publish: Throttled"))
+	err := e.v.Send(ctx, "p1", c.ID, kyc.ChannelPhone)
+	want := kyc.SendWindow - time.Duration(kyc.MaxSendsPerWindow-1)*kyc.ResendSpacing
+	if got := kyc.AsError(err).RetryAfter; got != want {
+		t.Errorf("Retry-After %s; want the window's end, %s", got, want)
+	}
+	e.fail = nil
+	e.advance(want - time.Second)
+	isErr(t, e.v.Send(ctx, "p1", c.ID, kyc.ChannelPhone), kyc.CodeRateLimited, "")
+	e.advance(time.Second)
+	if err := e.v.Send(ctx, "p1", c.ID, kyc.ChannelPhone); err != nil {
+		t.Errorf("at the Retry-After: %v", err)
 	}
 }

@@ -308,9 +308,19 @@ func (s *Customers) Delete(ctx context.Context, platformID, id string) (Customer
 // when another write landed first, read and apply again, at most
 // maxAttempts times (then CONCURRENT_MODIFICATION).
 func (s *Customers) change(ctx context.Context, platformID, id string, apply func(prev Customer, now time.Time) (next Customer, changed bool, err error)) (CustomerView, error) {
+	return s.changeFrom(ctx, platformID, id, nil, apply)
+}
+
+// changeFrom is change whose first attempt starts from first, the
+// customer as the caller just read it (nil: read it), saving a round
+// trip; a lost race reads again.
+func (s *Customers) changeFrom(ctx context.Context, platformID, id string, first *Customer, apply func(prev Customer, now time.Time) (next Customer, changed bool, err error)) (CustomerView, error) {
 	for range maxAttempts {
-		prev, err := s.record(ctx, platformID, id)
-		if err != nil {
+		var prev Customer
+		var err error
+		if first != nil {
+			prev, first = *first, nil
+		} else if prev, err = s.record(ctx, platformID, id); err != nil {
 			return CustomerView{}, err
 		}
 		if prev.IsDeleted {

@@ -34,7 +34,7 @@ func (m *ContactCodes) PutContactCode(_ context.Context, prevSentAt time.Time, c
 	defer m.mu.Unlock()
 	k := codeKey(c.CustomerID, c.Channel)
 	old, ok := m.records[k]
-	if ok != !prevSentAt.IsZero() || ok && !old.SentAt.Equal(prevSentAt) {
+	if ok && !old.SentAt.Equal(prevSentAt) || !ok && !prevSentAt.IsZero() {
 		return kyc.ErrChanged
 	}
 	if m.records == nil {
@@ -66,7 +66,7 @@ func (m *ContactCodes) UseContactCode(_ context.Context, customerID string, ch k
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.live(customerID, ch, codeMAC)
-	if !ok || c.Used || c.Attempts >= max {
+	if !ok || !c.Delivered || c.Used || c.Attempts >= max {
 		return false, nil
 	}
 	c.Used = true
@@ -84,11 +84,11 @@ func (m *ContactCodes) UnuseContactCode(_ context.Context, customerID string, ch
 	return nil
 }
 
-func (m *ContactCodes) RevokeContactCode(_ context.Context, customerID string, ch kyc.Channel, codeMAC []byte) error {
+func (m *ContactCodes) MarkCodeDelivered(_ context.Context, customerID string, ch kyc.Channel, codeMAC []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c, ok := m.live(customerID, ch, codeMAC); ok {
-		c.CodeMAC = nil
+		c.Delivered = true
 		m.records[codeKey(customerID, ch)] = c
 	}
 	return nil
