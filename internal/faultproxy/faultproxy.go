@@ -21,6 +21,7 @@ import (
 	"encoding/xml"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -69,6 +70,130 @@ type Proxy struct {
 	seen   map[string]int  // operation (see the package comment) -> requests
 	delay  time.Duration   // added to every request
 	stop   chan struct{}
+	record []string   // operations (matched as in Set) whose exchanges are kept
+	kept   []Exchange // in the order the emulator answered them
+	holds  []*hold    // waiting for requests to hold (HoldAnswers)
+}
+
+// holdLimit bounds how long HoldAnswers holds an answer when fewer
+// requests than it waits for come.
+const holdLimit = 10 * time.Second
+
+// hold is a HoldAnswers in progress.
+type hold struct {
+	op, sub  string
+	n        int           // requests to hold
+	claimed  int           // requests held so far
+	answered int           // of them, answered by the emulator
+	release  chan struct{} // closed when all n are answered
+}
+
+// HoldAnswers makes the next n requests for op (matched as in Set) whose
+// body contains sub reach the emulator as usual, but holds each answer
+// until the emulator has answered all n: n callers that read side by side
+// all read the state from before any of them goes on to write, the
+// interleaving a race needs, every time. (After 10 s without the n-th
+// request, the answers go.)
+func (p *Proxy) HoldAnswers(op, sub string, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holds = append(p.holds, &hold{op: op, sub: sub, n: n, release: make(chan struct{})})
+}
+
+// claimHold returns the hold that takes the request for op with body, if
+// any.
+func (p *Proxy) claimHold(op string, body []byte) *hold {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, h := range p.holds {
+		if matches(op, h.op) && bytes.Contains(body, []byte(h.sub)) {
+			h.claimed++
+			if h.claimed == h.n {
+				p.holds = append(p.holds[:i:i], p.holds[i+1:]...)
+			}
+			return h
+		}
+	}
+	return nil
+}
+
+// answered counts an answer of h's and lets them all go at the n-th.
+func (p *Proxy) answered(h *hold) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.answered++
+	if h.answered == h.n {
+		close(h.release)
+	}
+}
+
+// wants reports whether the proxy needs the body of a request for op
+// (to record it, or to match a hold).
+func (p *Proxy) wants(op string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.holds {
+		if matches(op, h.op) {
+			return true
+		}
+	}
+	for _, k := range p.record {
+		if matches(op, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Exchange is a request the proxy forwarded to the emulator, kept by
+// Record: the operation (see the package comment), the request's body,
+// and the emulator's status (whether or not the caller got the answer).
+type Exchange struct {
+	Op     string
+	Body   []byte
+	Status int
+}
+
+// Record makes the proxy keep every request for op (matched as in Set)
+// that reaches the emulator, with the emulator's status; Recorded returns
+// them. It is what the emulator received: a message moto accepted, say,
+// read without asking moto for its whole state.
+func (p *Proxy) Record(op string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.record = append(p.record, op)
+}
+
+// Recorded returns the exchanges kept for op (matched as in Set), oldest
+// first.
+func (p *Proxy) Recorded(op string) []Exchange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Exchange
+	for _, x := range p.kept {
+		if matches(x.Op, op) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// recording reports whether op's exchanges are kept.
+func (p *Proxy) recording(op string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, k := range p.record {
+		if matches(op, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Proxy) keep(x Exchange) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.kept = append(p.kept, x)
 }
 
 // SetDelay holds every request for d before handling it, as a network
@@ -139,16 +264,86 @@ func New(tb testing.TB, target string) *Proxy {
 			}
 		case LoseAnswerOnce, LoseAnswer:
 			rec := httptest.NewRecorder()
-			rp.ServeHTTP(rec, r)
+			p.forward(rp, rec, r, op)
 			drop(w)
 		default:
-			rp.ServeHTTP(w, r)
+			p.pass(rp, w, r, op)
 		}
 	}))
 	tb.Cleanup(p.Close)
 	tb.Cleanup(func() { close(p.stop) }) // runs first: frees hung handlers so Close can finish
 	return p
 }
+
+// pass forwards r, holding its answer if a HoldAnswers takes it.
+func (p *Proxy) pass(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, op string) {
+	if !p.wants(op) {
+		rp.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the caller is gone
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h := p.claimHold(op, body)
+	if h == nil {
+		p.forward(rp, w, r, op)
+		return
+	}
+	rec := httptest.NewRecorder()
+	p.forward(rp, rec, r, op)
+	p.answered(h)
+	select {
+	case <-h.release:
+	case <-r.Context().Done():
+		return
+	case <-p.stop:
+	case <-time.After(holdLimit):
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// forward sends r to the emulator through rp and its answer to w,
+// keeping the exchange if op is recorded.
+func (p *Proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, op string) {
+	if !p.recording(op) {
+		rp.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the caller is gone
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sw := &statusWriter{ResponseWriter: w}
+	rp.ServeHTTP(sw, r)
+	p.keep(Exchange{Op: op, Body: body, Status: sw.status})
+}
+
+// statusWriter notes the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // protocol is how a request's service frames its calls and errors.
 type protocol int
@@ -248,7 +443,7 @@ func (p *Proxy) take(op string) Mode {
 	defer p.mu.Unlock()
 	p.seen[op]++
 	for k, m := range p.faults {
-		if strings.HasPrefix(op, k) || strings.HasSuffix(op, "."+k) {
+		if matches(op, k) {
 			if m == LoseAnswerOnce {
 				delete(p.faults, k)
 			}
@@ -277,9 +472,16 @@ func (p *Proxy) Count(op string) int {
 	defer p.mu.Unlock()
 	n := 0
 	for target, c := range p.seen {
-		if strings.HasPrefix(target, op) || strings.HasSuffix(target, "."+op) {
+		if matches(target, op) {
 			n += c
 		}
 	}
 	return n
+}
+
+// matches reports whether the operation op is what k names: an operation
+// ("PutItem" matches "DynamoDB_20120810.PutItem", "Publish" matches
+// "sns.Publish") or a service prefix ("secretsmanager", "sns").
+func matches(op, k string) bool {
+	return strings.HasPrefix(op, k) || strings.HasSuffix(op, "."+k)
 }
