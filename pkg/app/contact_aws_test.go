@@ -57,7 +57,7 @@ type contactEnv struct {
 }
 
 // contactOnMoto builds the environment.
-func contactOnMoto(t *testing.T) *contactEnv {
+func contactOnMoto(t testing.TB) *contactEnv {
 	t.Helper()
 	moto := moto.Need(t)
 	e := &contactEnv{from: "codes-" + contactUniq() + "@kyc-link.test"}
@@ -126,7 +126,7 @@ func (e *contactEnv) keep(s ...string) {
 // checkLogs fails t if a code, address or number kept reached the log,
 // as it is or percent-encoded. A code counts where it stands on its own:
 // not inside a longer run of digits and letters (an id, a timestamp).
-func (e *contactEnv) checkLogs(t *testing.T) {
+func (e *contactEnv) checkLogs(t testing.TB) {
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"channel":"`) {
 		t.Errorf("no log line names a contact channel; the log check would prove nothing:\n%s", logs)
