@@ -202,7 +202,11 @@ func (s *Customers) created(ctx context.Context, platformID, id string) (Custome
 }
 
 func (s *Customers) seal(ctx context.Context, v Secret, r Customer) ([]byte, error) {
-	ct, err := s.Sealer.Seal(ctx, []byte(v.Reveal()), r.ID, r.PlatformID)
+	return s.sealFor(ctx, v.Reveal(), r.ID, r.PlatformID)
+}
+
+func (s *Customers) sealFor(ctx context.Context, plaintext, customerID, platformID string) ([]byte, error) {
+	ct, err := s.Sealer.Seal(ctx, []byte(plaintext), customerID, platformID)
 	if err != nil {
 		return nil, err // the Sealer's *Error: 503 for an outage, 500 for our misconfiguration
 	}
@@ -210,6 +214,48 @@ func (s *Customers) seal(ctx context.Context, v Secret, r Customer) ([]byte, err
 		return nil, Internal(errors.New("kyc: the sealer returned no ciphertext"))
 	}
 	return ct, nil
+}
+
+// pendingSeal is a seal started before it is needed, so that KMS's round
+// trip runs beside another (the idempotency acquire, the customer read).
+// It is bound to what it sealed: the plaintext, and the customer and
+// platform of the encryption context. sealed hands it out only for
+// exactly those, so a ciphertext is never stored for another customer
+// (or another value) than it was sealed for; one not used is dropped
+// (ciphertext nobody keeps, which only its customer's context opens).
+type pendingSeal struct {
+	plaintext, customerID, platformID string
+	done                              chan struct{}
+	cancel                            context.CancelFunc
+	ct                                []byte
+	err                               error
+}
+
+// startSeal seals v for customerID of platformID, under ctx, in the
+// background.
+func (s *Customers) startSeal(ctx context.Context, v Secret, customerID, platformID string) *pendingSeal {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pendingSeal{plaintext: v.Reveal(), customerID: customerID, platformID: platformID, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		defer cancel()
+		p.ct, p.err = s.sealFor(ctx, p.plaintext, customerID, platformID)
+	}()
+	return p
+}
+
+// sealed is the ciphertext of v for r: p's when p sealed exactly v for
+// r's customer and platform, else a seal made now. Waiting for p ends when
+// ctx does: p is cancelled and answers the sealer's own error, as a seal
+// made under ctx would.
+func (s *Customers) sealed(ctx context.Context, p *pendingSeal, v Secret, r Customer) ([]byte, error) {
+	if p == nil || p.plaintext != v.Reveal() || p.customerID != r.ID || p.platformID != r.PlatformID {
+		return s.seal(ctx, v, r)
+	}
+	stop := context.AfterFunc(ctx, p.cancel)
+	defer stop()
+	<-p.done
+	return p.ct, p.err
 }
 
 func deref(p *string) string {
@@ -258,6 +304,16 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 	if err := in.checkPatch(s.now()); err != nil {
 		return CustomerView{}, err
 	}
+	// A seal needs only the customer's id and platform, both known now:
+	// it runs beside the read. It is used for the customer read and the
+	// value checkAgainst keeps, else sealed seals again.
+	var pendingIdentifier, pendingTaxID *pendingSeal
+	if in.Identifier != nil {
+		pendingIdentifier = s.startSeal(ctx, identifierToKeep(in), id, platformID)
+	}
+	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
+		pendingTaxID = s.startSeal(ctx, *in.BusinessInfo.TaxID, id, platformID)
+	}
 	var identifier, taxID []byte // sealed once, on the first read
 	sealed := false
 	return s.change(ctx, platformID, id, func(prev Customer, now time.Time) (Customer, bool, error) {
@@ -267,12 +323,12 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 		if !sealed {
 			var err error
 			if in.Identifier != nil {
-				if identifier, err = s.seal(ctx, *in.Identifier, prev); err != nil {
+				if identifier, err = s.sealed(ctx, pendingIdentifier, *in.Identifier, prev); err != nil {
 					return prev, false, err
 				}
 			}
 			if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
-				if taxID, err = s.seal(ctx, *in.BusinessInfo.TaxID, prev); err != nil {
+				if taxID, err = s.sealed(ctx, pendingTaxID, *in.BusinessInfo.TaxID, prev); err != nil {
 					return prev, false, err
 				}
 			}
@@ -282,6 +338,23 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 		next.ContactVerification = reverify(prev, next)
 		return next, !sameData(prev, next), nil
 	})
+}
+
+// identifierToKeep is in's identifier as checkAgainst will keep it, to
+// seal before the customer is read: sent with idType, checkPatch has
+// normalized it; without, checkAgainst normalizes it against the idType
+// kept, and SSN and ITIN are both kept as ###-##-####.
+func identifierToKeep(in CustomerInput) Secret {
+	v := in.Identifier.Reveal()
+	if in.IDType != nil {
+		return Secret(v)
+	}
+	for _, t := range individualIDTypes {
+		if n, ok := normalizeIdentifier(t, v); ok {
+			return Secret(n)
+		}
+	}
+	return Secret(v)
 }
 
 // Delete soft-deletes platformID's customer id (Grid's DELETE): the
