@@ -112,19 +112,85 @@ func newPlatformCustomerID() (string, error) {
 // created it and its answer was lost) Create answers it as it is, so a
 // retry never makes a second customer.
 func (s *Customers) Create(ctx context.Context, platformID string, in CustomerInput, intent string) (CustomerView, error) {
-	now := s.now()
-	if err := in.checkCreate(now); err != nil {
-		return CustomerView{}, err
+	return s.startCreate(ctx, platformID, in, intent).Create(ctx, intent)
+}
+
+// PendingCreate is a create whose seals have started (StartCreate): KMS
+// runs while the caller does something else, the idempotency acquire.
+type PendingCreate struct {
+	s          *Customers
+	platformID string
+	in         CustomerInput
+	now        time.Time
+	id         uuid.UUID // the customer's, unless Create is given another intent
+	err        error     // the input's or the id's: Create answers it
+	identifier *pendingSeal
+	taxID      *pendingSeal
+}
+
+// StartCreate checks in and, when it is valid, draws the new customer's
+// id and starts sealing its identifier and tax id for that id, so that
+// KMS's round trip runs beside what the caller does next (the
+// idempotency acquire, with Intent as the intent of a fresh record). The
+// seals run under ctx; one Create does not use ends with it. Create makes
+// the customer and answers what Customers.Create would, refusals included.
+func (s *Customers) StartCreate(ctx context.Context, platformID string, in CustomerInput) *PendingCreate {
+	return s.startCreate(ctx, platformID, in, "")
+}
+
+func (s *Customers) startCreate(ctx context.Context, platformID string, in CustomerInput, intent string) *PendingCreate {
+	p := &PendingCreate{s: s, platformID: platformID, in: in, now: s.now()}
+	if p.err = in.checkCreate(p.now); p.err != nil {
+		return p
 	}
-	u, err := s.newID()
+	var err error
 	if intent != "" {
-		u, err = uuid.Parse(intent)
+		p.id, err = uuid.Parse(intent)
+	} else {
+		p.id, err = s.newID()
 	}
 	if err != nil {
-		return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
+		p.err = Internal(fmt.Errorf("kyc: new customer id: %w", err))
+		return p
+	}
+	id := CustomerIDPrefix + p.id.String()
+	if in.Identifier != nil {
+		p.identifier = s.startSeal(ctx, *in.Identifier, id, platformID)
+	}
+	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
+		p.taxID = s.startSeal(ctx, *in.BusinessInfo.TaxID, id, platformID)
+	}
+	return p
+}
+
+// Intent is the UUID the new customer is named after, for a fresh
+// idempotency record ("" when the input was refused: the guard draws one).
+func (p *PendingCreate) Intent() string {
+	if p.err != nil {
+		return ""
+	}
+	return p.id.String()
+}
+
+// Create makes the customer (see Customers.Create), named after intent
+// when it is not empty (an idempotency record's), else after Intent. The
+// seals started are used only where they were made for the very customer
+// it names (and the values it stores); under another intent (a record
+// taken over keeps its first attempt's) it seals again.
+func (p *PendingCreate) Create(ctx context.Context, intent string) (CustomerView, error) {
+	s, in, now := p.s, p.in, p.now
+	if p.err != nil {
+		return CustomerView{}, p.err
+	}
+	u := p.id
+	if intent != "" {
+		var err error
+		if u, err = uuid.Parse(intent); err != nil {
+			return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
+		}
 	}
 	r := Customer{
-		ID: CustomerIDPrefix + u.String(), PlatformID: platformID, Type: *in.CustomerType,
+		ID: CustomerIDPrefix + u.String(), PlatformID: p.platformID, Type: *in.CustomerType,
 		Email: deref(in.Email), PhoneNumber: deref(in.PhoneNumber), Region: deref(in.Region),
 		FullName: deref(in.FullName), BirthDate: deref(in.BirthDate), Nationality: deref(in.Nationality),
 		IDType: deref(in.IDType), CreatedAt: now, UpdatedAt: now, Version: 1,
@@ -147,16 +213,18 @@ func (s *Customers) Create(ctx context.Context, platformID string, in CustomerIn
 		in.BusinessInfo.mergeInto(&b)
 		r.BusinessInfo = &b
 	}
+	var err error
 	if in.Identifier != nil {
-		if r.IdentifierSealed, err = s.seal(ctx, *in.Identifier, r); err != nil {
+		if r.IdentifierSealed, err = s.sealed(ctx, p.identifier, *in.Identifier, r); err != nil {
 			return CustomerView{}, err
 		}
 	}
 	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
-		if r.TaxIDSealed, err = s.seal(ctx, *in.BusinessInfo.TaxID, r); err != nil {
+		if r.TaxIDSealed, err = s.sealed(ctx, p.taxID, *in.BusinessInfo.TaxID, r); err != nil {
 			return CustomerView{}, err
 		}
 	}
+	platformID := p.platformID
 	generated := in.PlatformCustomerID == nil
 	for range maxAttempts {
 		if generated {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -457,5 +458,95 @@ func TestUpdateSealsOnlyWhatItKeeps(t *testing.T) {
 	r, _ := store.CustomerRecord(ctx, itin.ID)
 	if p, err := sealer.Open(r.IdentifierSealed, itin.ID, "p1"); err != nil || string(p) != "912-71-1234" {
 		t.Errorf("ITIN after update opens to %q, %v", p, err)
+	}
+}
+
+// TestStartCreate: the seal starts with StartCreate (which does not wait
+// for it), for the id Intent names; Create uses it for that id, and
+// under another intent (a record taken over) seals again for the customer
+// it names. A refused input starts no seal.
+func TestStartCreate(t *testing.T) {
+	ctx := context.Background()
+	// setup's sealer notes whom it seals for, and waits for release.
+	setup := func() (c *kyc.Customers, store *memstore.Customers, sealer *memstore.Sealer, release chan struct{}, sealedFor func() []string) {
+		c, store, sealer = newCustomers(t)
+		release = make(chan struct{})
+		var mu sync.Mutex
+		var seals []string
+		c.Sealer = sealerFunc(func(ctx context.Context, p []byte, customerID, platformID string) ([]byte, error) {
+			mu.Lock()
+			seals = append(seals, customerID)
+			mu.Unlock()
+			<-release
+			return sealer.Seal(ctx, p, customerID, platformID)
+		})
+		return c, store, sealer, release, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(seals) }
+	}
+	in := func() kyc.CustomerInput {
+		v, err := kyc.ParseCustomerInput([]byte(individual))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	c, store, sealer, release, sealedFor := setup()
+	p := c.StartCreate(ctx, "p1", in()) // returns while the seal waits
+	if p.Intent() == "" {
+		t.Fatal("no intent for a valid input")
+	}
+	close(release)
+	v, err := p.Create(ctx, p.Intent())
+	if err != nil || v.ID != kyc.CustomerIDPrefix+p.Intent() {
+		t.Fatalf("Create under its own intent = %+v, %v", v, err)
+	}
+	if got := sealedFor(); len(got) != 1 || got[0] != v.ID {
+		t.Fatalf("seals for %q; want one, for %s", got, v.ID)
+	}
+
+	// Another intent: the customer it names, its identifier sealed for it.
+	c, store, sealer, release, sealedFor = setup()
+	close(release)
+	p = c.StartCreate(ctx, "p1", in())
+	other := "019ac0de-0000-7000-8000-0000000000ff"
+	v, err = p.Create(ctx, other)
+	if err != nil || v.ID != kyc.CustomerIDPrefix+other || p.Intent() == other {
+		t.Fatalf("Create under another intent = %+v, %v", v, err)
+	}
+	r, _ := store.CustomerRecord(ctx, v.ID)
+	if plain, err := sealer.Open(r.IdentifierSealed, v.ID, "p1"); err != nil || string(plain) != "123-45-6789" {
+		t.Fatalf("the identifier stored for %s opens to %q, %v", v.ID, plain, err)
+	}
+	if !slices.Contains(sealedFor(), v.ID) {
+		t.Fatalf("seals for %q; want one for %s", sealedFor(), v.ID)
+	}
+
+	// A refused input starts no seal and has no intent; Create answers the refusal.
+	c, _, _, release, sealedFor = setup()
+	close(release)
+	bad := in()
+	future := "2999-01-01"
+	bad.BirthDate = &future
+	p = c.StartCreate(ctx, "p1", bad)
+	if _, err := p.Create(ctx, ""); p.Intent() != "" || kyc.AsError(err).Code != kyc.CodeInvalid || len(sealedFor()) != 0 {
+		t.Fatalf("refused input: intent %q, %v, seals %q; want no intent, INVALID_INPUT, no seal", p.Intent(), err, sealedFor())
+	}
+}
+
+// TestStartCreateWaitEndsWithTheContext: a Create whose context ends
+// while its seal runs stops the seal and answers the sealer's error (503),
+// as a seal made under that context would.
+func TestStartCreateWaitEndsWithTheContext(t *testing.T) {
+	c, _, _ := newCustomers(t)
+	c.Sealer = sealerFunc(func(ctx context.Context, p []byte, customerID, platformID string) ([]byte, error) {
+		<-ctx.Done()
+		return nil, kyc.Unavailable(kyc.DepKeys, "The key service is temporarily unavailable.", time.Second, ctx.Err())
+	})
+	in, _ := kyc.ParseCustomerInput([]byte(individual))
+	p := c.StartCreate(context.Background(), "p1", in)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := p.Create(ctx, ""); kyc.AsError(err).Code != kyc.CodeUnavailable {
+		t.Fatalf("Create whose deadline passes during the seal = %v; want SERVICE_UNAVAILABLE", err)
 	}
 }
