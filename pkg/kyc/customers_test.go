@@ -490,7 +490,7 @@ func TestStartCreate(t *testing.T) {
 		return v
 	}
 
-	c, store, sealer, release, sealedFor := setup()
+	c, _, _, release, sealedFor := setup()
 	p := c.StartCreate(ctx, "p1", in()) // returns while the seal waits
 	if p.Intent() == "" {
 		t.Fatal("no intent for a valid input")
@@ -505,7 +505,7 @@ func TestStartCreate(t *testing.T) {
 	}
 
 	// Another intent: the customer it names, its identifier sealed for it.
-	c, store, sealer, release, sealedFor = setup()
+	c, store, sealer, release, sealedFor := setup()
 	close(release)
 	p = c.StartCreate(ctx, "p1", in())
 	other := "019ac0de-0000-7000-8000-0000000000ff"
