@@ -29,13 +29,13 @@ func PlatformStore(t *testing.T, newStore func(t *testing.T) (kyc.PlatformStore,
 	})
 	t.Run("set, read, change", func(t *testing.T) {
 		s, d := newStore(t)
-		c, err := s.SetWebhookEndpoint(ctx, "p1", "https://a.example.com/hooks", t1)
-		if err != nil || c.WebhookEndpoint != "https://a.example.com/hooks" || !c.CreatedAt.Equal(t1) || !c.UpdatedAt.Equal(t1) {
-			t.Fatalf("SetWebhookEndpoint = %+v, %v", c, err)
+		c, changed, err := s.SetWebhookEndpoint(ctx, "p1", "https://a.example.com/hooks", t1)
+		if err != nil || !changed || c.WebhookEndpoint != "https://a.example.com/hooks" || !c.CreatedAt.Equal(t1) || !c.UpdatedAt.Equal(t1) {
+			t.Fatalf("SetWebhookEndpoint = %+v, %v, %v", c, changed, err)
 		}
-		c, err = s.SetWebhookEndpoint(ctx, "p1", "https://b.example.com/hooks", t2)
-		if err != nil || c.WebhookEndpoint != "https://b.example.com/hooks" || !c.CreatedAt.Equal(t1) || !c.UpdatedAt.Equal(t2) {
-			t.Fatalf("second SetWebhookEndpoint = %+v, %v; want createdAt kept, updatedAt moved", c, err)
+		c, changed, err = s.SetWebhookEndpoint(ctx, "p1", "https://b.example.com/hooks", t2)
+		if err != nil || !changed || c.WebhookEndpoint != "https://b.example.com/hooks" || !c.CreatedAt.Equal(t1) || !c.UpdatedAt.Equal(t2) {
+			t.Fatalf("second SetWebhookEndpoint = %+v, %v, %v; want createdAt kept, updatedAt moved", c, changed, err)
 		}
 		if got, err := s.PlatformConfig(ctx, "p1"); err != nil || got != c {
 			t.Errorf("PlatformConfig = %+v, %v; want %+v", got, err, c)
@@ -45,6 +45,20 @@ func PlatformStore(t *testing.T, newStore func(t *testing.T) (kyc.PlatformStore,
 		}
 		if u, _ := d.WebhookURL(ctx, "p2"); u != "" {
 			t.Errorf("another platform's delivery reads %q", u)
+		}
+	})
+	t.Run("the same endpoint again writes nothing", func(t *testing.T) {
+		s, _ := newStore(t)
+		set, _, err := s.SetWebhookEndpoint(ctx, "p1", "https://a.example.com/hooks", t1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, changed, err := s.SetWebhookEndpoint(ctx, "p1", "https://a.example.com/hooks", t2)
+		if err != nil || changed || c != set {
+			t.Fatalf("SetWebhookEndpoint of the endpoint kept = %+v, %v, %v; want %+v unchanged", c, changed, err, set)
+		}
+		if got, err := s.PlatformConfig(ctx, "p1"); err != nil || got != set {
+			t.Errorf("PlatformConfig = %+v, %v; want %+v (updatedAt not moved)", got, err, set)
 		}
 	})
 }

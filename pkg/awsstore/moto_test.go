@@ -137,7 +137,7 @@ func TestPlatformItemKeepsItsOtherAttributes(t *testing.T) {
 	}
 	p := &awsstore.Platforms{Client: db, Table: table}
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-	c, err := p.SetWebhookEndpoint(ctx, "p1", "https://new.example.com/hooks", at)
+	c, _, err := p.SetWebhookEndpoint(ctx, "p1", "https://new.example.com/hooks", at)
 	if err != nil || c.WebhookEndpoint != "https://new.example.com/hooks" || !c.CreatedAt.Equal(at) {
 		t.Fatalf("SetWebhookEndpoint = %+v, %v", c, err)
 	}

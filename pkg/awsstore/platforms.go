@@ -2,6 +2,7 @@ package awsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,17 +96,37 @@ func (p *Platforms) PlatformConfig(ctx context.Context, platformID string) (kyc.
 	return configFromItem(platformID, out.Item), nil
 }
 
-func (p *Platforms) SetWebhookEndpoint(ctx context.Context, platformID, endpoint string, at time.Time) (kyc.PlatformConfig, error) {
+// setEndpointCondition: the endpoint is not already the one set, or this
+// very write set it (updatedAt is its own instant: the SDK re-sent a write
+// whose answer it lost, which must still count as the change it made).
+const setEndpointCondition = "attribute_not_exists(#u) OR #u <> :u OR #up = :at"
+
+// SetWebhookEndpoint is one conditional UpdateItem: it writes only when
+// the endpoint differs (setEndpointCondition) and answers the item as
+// written (ALL_NEW) or, when the condition failed, as it is (the
+// failure's ALL_OLD; an emulator that omits it costs a consistent read).
+// So PATCH /config learns whether the endpoint changed from its write,
+// without a read before it.
+func (p *Platforms) SetWebhookEndpoint(ctx context.Context, platformID, endpoint string, at time.Time) (kyc.PlatformConfig, bool, error) {
 	out, err := p.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(p.Table),
-		Key:                       map[string]types.AttributeValue{"id": s(platformID)},
-		UpdateExpression:          aws.String("SET #u = :u, #up = :at, #cr = if_not_exists(#cr, :at)"),
-		ExpressionAttributeNames:  map[string]string{"#u": attrWebhookURL, "#up": attrUpdatedAt, "#cr": attrCreatedAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": s(endpoint), ":at": s(kyc.FormatTime(at))},
-		ReturnValues:              types.ReturnValueAllNew})
-	if err != nil {
-		return kyc.PlatformConfig{}, p.outage("set the webhook endpoint of platform "+platformID, err)
+		Key:                                 map[string]types.AttributeValue{"id": s(platformID)},
+		UpdateExpression:                    aws.String("SET #u = :u, #up = :at, #cr = if_not_exists(#cr, :at)"),
+		ConditionExpression:                 aws.String(setEndpointCondition),
+		ExpressionAttributeNames:            map[string]string{"#u": attrWebhookURL, "#up": attrUpdatedAt, "#cr": attrCreatedAt},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":u": s(endpoint), ":at": s(kyc.FormatTime(at))},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf) && len(ccf.Item) > 0:
+		return configFromItem(platformID, ccf.Item), false, nil
+	case errors.As(err, &ccf):
+		c, err := p.PlatformConfig(ctx, platformID)
+		return c, false, err
+	case err != nil:
+		return kyc.PlatformConfig{}, false, p.outage("set the webhook endpoint of platform "+platformID, err)
 	}
-	return configFromItem(platformID, out.Attributes), nil
+	return configFromItem(platformID, out.Attributes), true, nil
 }
 
 // item reads platformID's item (eventually consistent: delivery and the

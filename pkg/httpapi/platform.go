@@ -51,13 +51,30 @@ func (p *Platform) create(q *request) response {
 	if err != nil {
 		return q.fail(err)
 	}
+	// The identifier's and tax id's seals start now, for the id the new
+	// customer gets, alongside the key's acquire: a first request pays one
+	// round trip for both, and a replay waits for neither. That id is the
+	// intent a fresh record gets; a record taken over keeps its first
+	// attempt's, under which Create seals again.
+	pending := p.Customers.StartCreate(q.ctx, q.platformID, in)
 	// intent names the customer: every attempt of one key and body
 	// creates (or finds) the same one.
-	return q.once(func(ctx context.Context, intent string) response {
-		c, err := p.Customers.Create(ctx, q.platformID, in, intent)
+	return q.onceAs(pending.Intent(), func(ctx context.Context, intent string) response {
+		c, err := pending.Create(ctx, intent)
 		q.customerID = c.ID
 		return answer(q, http.StatusCreated, c, err)
 	})
+}
+
+// onceAs is once with intent (a fresh UUID) as the intent of a fresh
+// idempotency record (idempotency.Guard.DoWithIntent), so work can start
+// under it before the acquire; work still gets the record's own.
+func (q *request) onceAs(intent string, work func(ctx context.Context, intent string) response) response {
+	if q.key == "" || q.guard == nil {
+		return work(q.ctx, "")
+	}
+	resp, replayed, err := q.guard.DoWithIntent(q.ctx, q.platformID, q.key, fingerprint(q), intent, work)
+	return guarded(q, resp, replayed, err)
 }
 
 func (p *Platform) list(q *request) response {

@@ -223,6 +223,23 @@ const minSecret = 32
 // gets that response with replayed true. fn's context is ctx; its intent
 // is the record's (the same for every attempt of one key and payload).
 func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ctx context.Context, intent string) Response) (resp Response, replayed bool, err error) {
+	return g.DoWithIntent(ctx, scope, key, p, "", fn)
+}
+
+// DoWithIntent is Do with intent, a fresh UUID the caller drew, as the
+// intent of a record this call writes afresh (Do draws one itself), so the
+// caller can start work named after it before the key is acquired: the
+// seal of a new customer's identifier, bound to its id, runs beside the
+// acquire. A record taken over keeps the intent of the attempt before,
+// and fn is given that one: fn must use the intent it is given, and
+// whatever was started under another is not for it. A duplicate never
+// runs fn. "" is Do.
+func (g *Guard) DoWithIntent(ctx context.Context, scope, key string, p Payload, intent string, fn func(ctx context.Context, intent string) Response) (resp Response, replayed bool, err error) {
+	if intent != "" {
+		if _, err := uuid.Parse(intent); err != nil {
+			return Response{}, false, fmt.Errorf("idempotency: intent %q: %w", intent, err)
+		}
+	}
 	if g.Secret == nil {
 		return Response{}, false, errors.New("idempotency: the guard has no secret")
 	}
@@ -245,14 +262,18 @@ func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ct
 	}
 	for {
 		now := g.now()
-		intent, err := uuid.NewV7()
-		if err != nil {
-			return Response{}, false, fmt.Errorf("idempotency: intent: %w", err)
+		fresh := intent
+		if fresh == "" {
+			u, err := uuid.NewV7()
+			if err != nil {
+				return Response{}, false, fmt.Errorf("idempotency: intent: %w", err)
+			}
+			fresh = u.String()
 		}
 		rec := Record{
 			Key: k, Fingerprint: fingerprint, Status: InProgress, LockToken: rand.Text(),
 			LockExpiresAt: g.lockExpiry(ctx, now), ExpiresAt: now.Add(orDefault(g.TTL, 24*time.Hour)),
-			Intent: intent.String(),
+			Intent: fresh,
 		}
 		existing, err := g.Store.Acquire(ctx, rec, now)
 		if err != nil {
@@ -286,7 +307,7 @@ func (g *Guard) Do(ctx context.Context, scope, key string, p Payload, fn func(ct
 			rec.ExpiresAt = end
 		}
 		if rec.Intent == "" {
-			rec.Intent = intent.String()
+			rec.Intent = fresh
 		}
 		taken, err := g.Store.TakeOver(ctx, rec, existing.LockToken, now)
 		if err != nil {

@@ -112,19 +112,85 @@ func newPlatformCustomerID() (string, error) {
 // created it and its answer was lost) Create answers it as it is, so a
 // retry never makes a second customer.
 func (s *Customers) Create(ctx context.Context, platformID string, in CustomerInput, intent string) (CustomerView, error) {
-	now := s.now()
-	if err := in.checkCreate(now); err != nil {
-		return CustomerView{}, err
+	return s.startCreate(ctx, platformID, in, intent).Create(ctx, intent)
+}
+
+// PendingCreate is a create whose seals have started (StartCreate): KMS
+// runs while the caller does something else, the idempotency acquire.
+type PendingCreate struct {
+	s          *Customers
+	platformID string
+	in         CustomerInput
+	now        time.Time
+	id         uuid.UUID // the customer's, unless Create is given another intent
+	err        error     // the input's or the id's: Create answers it
+	identifier *pendingSeal
+	taxID      *pendingSeal
+}
+
+// StartCreate checks in and, when it is valid, draws the new customer's
+// id and starts sealing its identifier and tax id for that id, so that
+// KMS's round trip runs beside what the caller does next (the
+// idempotency acquire, with Intent as the intent of a fresh record). The
+// seals run under ctx; one Create does not use ends with it. Create makes
+// the customer and answers what Customers.Create would, refusals included.
+func (s *Customers) StartCreate(ctx context.Context, platformID string, in CustomerInput) *PendingCreate {
+	return s.startCreate(ctx, platformID, in, "")
+}
+
+func (s *Customers) startCreate(ctx context.Context, platformID string, in CustomerInput, intent string) *PendingCreate {
+	p := &PendingCreate{s: s, platformID: platformID, in: in, now: s.now()}
+	if p.err = in.checkCreate(p.now); p.err != nil {
+		return p
 	}
-	u, err := s.newID()
+	var err error
 	if intent != "" {
-		u, err = uuid.Parse(intent)
+		p.id, err = uuid.Parse(intent)
+	} else {
+		p.id, err = s.newID()
 	}
 	if err != nil {
-		return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
+		p.err = Internal(fmt.Errorf("kyc: new customer id: %w", err))
+		return p
+	}
+	id := CustomerIDPrefix + p.id.String()
+	if in.Identifier != nil {
+		p.identifier = s.startSeal(ctx, *in.Identifier, id, platformID)
+	}
+	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
+		p.taxID = s.startSeal(ctx, *in.BusinessInfo.TaxID, id, platformID)
+	}
+	return p
+}
+
+// Intent is the UUID the new customer is named after, for a fresh
+// idempotency record ("" when the input was refused: the guard draws one).
+func (p *PendingCreate) Intent() string {
+	if p.err != nil {
+		return ""
+	}
+	return p.id.String()
+}
+
+// Create makes the customer (see Customers.Create), named after intent
+// when it is not empty (an idempotency record's), else after Intent. The
+// seals started are used only where they were made for the very customer
+// it names (and the values it stores); under another intent (a record
+// taken over keeps its first attempt's) it seals again.
+func (p *PendingCreate) Create(ctx context.Context, intent string) (CustomerView, error) {
+	s, in, now := p.s, p.in, p.now
+	if p.err != nil {
+		return CustomerView{}, p.err
+	}
+	u := p.id
+	if intent != "" {
+		var err error
+		if u, err = uuid.Parse(intent); err != nil {
+			return CustomerView{}, Internal(fmt.Errorf("kyc: new customer id: %w", err))
+		}
 	}
 	r := Customer{
-		ID: CustomerIDPrefix + u.String(), PlatformID: platformID, Type: *in.CustomerType,
+		ID: CustomerIDPrefix + u.String(), PlatformID: p.platformID, Type: *in.CustomerType,
 		Email: deref(in.Email), PhoneNumber: deref(in.PhoneNumber), Region: deref(in.Region),
 		FullName: deref(in.FullName), BirthDate: deref(in.BirthDate), Nationality: deref(in.Nationality),
 		IDType: deref(in.IDType), CreatedAt: now, UpdatedAt: now, Version: 1,
@@ -147,16 +213,18 @@ func (s *Customers) Create(ctx context.Context, platformID string, in CustomerIn
 		in.BusinessInfo.mergeInto(&b)
 		r.BusinessInfo = &b
 	}
+	var err error
 	if in.Identifier != nil {
-		if r.IdentifierSealed, err = s.seal(ctx, *in.Identifier, r); err != nil {
+		if r.IdentifierSealed, err = s.sealed(ctx, p.identifier, *in.Identifier, r); err != nil {
 			return CustomerView{}, err
 		}
 	}
 	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
-		if r.TaxIDSealed, err = s.seal(ctx, *in.BusinessInfo.TaxID, r); err != nil {
+		if r.TaxIDSealed, err = s.sealed(ctx, p.taxID, *in.BusinessInfo.TaxID, r); err != nil {
 			return CustomerView{}, err
 		}
 	}
+	platformID := p.platformID
 	generated := in.PlatformCustomerID == nil
 	for range maxAttempts {
 		if generated {
@@ -202,7 +270,11 @@ func (s *Customers) created(ctx context.Context, platformID, id string) (Custome
 }
 
 func (s *Customers) seal(ctx context.Context, v Secret, r Customer) ([]byte, error) {
-	ct, err := s.Sealer.Seal(ctx, []byte(v.Reveal()), r.ID, r.PlatformID)
+	return s.sealFor(ctx, v.Reveal(), r.ID, r.PlatformID)
+}
+
+func (s *Customers) sealFor(ctx context.Context, plaintext, customerID, platformID string) ([]byte, error) {
+	ct, err := s.Sealer.Seal(ctx, []byte(plaintext), customerID, platformID)
 	if err != nil {
 		return nil, err // the Sealer's *Error: 503 for an outage, 500 for our misconfiguration
 	}
@@ -210,6 +282,48 @@ func (s *Customers) seal(ctx context.Context, v Secret, r Customer) ([]byte, err
 		return nil, Internal(errors.New("kyc: the sealer returned no ciphertext"))
 	}
 	return ct, nil
+}
+
+// pendingSeal is a seal started before it is needed, so that KMS's round
+// trip runs beside another (the idempotency acquire, the customer read).
+// It is bound to what it sealed: the plaintext, and the customer and
+// platform of the encryption context. sealed hands it out only for
+// exactly those, so a ciphertext is never stored for another customer
+// (or another value) than it was sealed for; one not used is dropped
+// (ciphertext nobody keeps, which only its customer's context opens).
+type pendingSeal struct {
+	plaintext, customerID, platformID string
+	done                              chan struct{}
+	cancel                            context.CancelFunc
+	ct                                []byte
+	err                               error
+}
+
+// startSeal seals v for customerID of platformID, under ctx, in the
+// background.
+func (s *Customers) startSeal(ctx context.Context, v Secret, customerID, platformID string) *pendingSeal {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pendingSeal{plaintext: v.Reveal(), customerID: customerID, platformID: platformID, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		defer cancel()
+		p.ct, p.err = s.sealFor(ctx, p.plaintext, customerID, platformID)
+	}()
+	return p
+}
+
+// sealed is the ciphertext of v for r: p's when p sealed exactly v for
+// r's customer and platform, else a seal made now. Waiting for p ends when
+// ctx does: p is cancelled and answers the sealer's own error, as a seal
+// made under ctx would.
+func (s *Customers) sealed(ctx context.Context, p *pendingSeal, v Secret, r Customer) ([]byte, error) {
+	if p == nil || p.plaintext != v.Reveal() || p.customerID != r.ID || p.platformID != r.PlatformID {
+		return s.seal(ctx, v, r)
+	}
+	stop := context.AfterFunc(ctx, p.cancel)
+	defer stop()
+	<-p.done
+	return p.ct, p.err
 }
 
 func deref(p *string) string {
@@ -258,6 +372,16 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 	if err := in.checkPatch(s.now()); err != nil {
 		return CustomerView{}, err
 	}
+	// A seal needs only the customer's id and platform, both known now:
+	// it runs beside the read. It is used for the customer read and the
+	// value checkAgainst keeps, else sealed seals again.
+	var pendingIdentifier, pendingTaxID *pendingSeal
+	if in.Identifier != nil {
+		pendingIdentifier = s.startSeal(ctx, identifierToKeep(in), id, platformID)
+	}
+	if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
+		pendingTaxID = s.startSeal(ctx, *in.BusinessInfo.TaxID, id, platformID)
+	}
 	var identifier, taxID []byte // sealed once, on the first read
 	sealed := false
 	return s.change(ctx, platformID, id, func(prev Customer, now time.Time) (Customer, bool, error) {
@@ -267,12 +391,12 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 		if !sealed {
 			var err error
 			if in.Identifier != nil {
-				if identifier, err = s.seal(ctx, *in.Identifier, prev); err != nil {
+				if identifier, err = s.sealed(ctx, pendingIdentifier, *in.Identifier, prev); err != nil {
 					return prev, false, err
 				}
 			}
 			if in.BusinessInfo != nil && in.BusinessInfo.TaxID != nil {
-				if taxID, err = s.seal(ctx, *in.BusinessInfo.TaxID, prev); err != nil {
+				if taxID, err = s.sealed(ctx, pendingTaxID, *in.BusinessInfo.TaxID, prev); err != nil {
 					return prev, false, err
 				}
 			}
@@ -282,6 +406,23 @@ func (s *Customers) Update(ctx context.Context, platformID, id string, in Custom
 		next.ContactVerification = reverify(prev, next)
 		return next, !sameData(prev, next), nil
 	})
+}
+
+// identifierToKeep is in's identifier as checkAgainst will keep it, to
+// seal before the customer is read: sent with idType, checkPatch has
+// normalized it; without, checkAgainst normalizes it against the idType
+// kept, and SSN and ITIN are both kept as ###-##-####.
+func identifierToKeep(in CustomerInput) Secret {
+	v := in.Identifier.Reveal()
+	if in.IDType != nil {
+		return Secret(v)
+	}
+	for _, t := range individualIDTypes {
+		if n, ok := normalizeIdentifier(t, v); ok {
+			return Secret(n)
+		}
+	}
+	return Secret(v)
 }
 
 // Delete soft-deletes platformID's customer id (Grid's DELETE): the

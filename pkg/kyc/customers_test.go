@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,5 +348,205 @@ func TestParseListQuery(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// sealerFunc is a Sealer made of a function.
+type sealerFunc func(ctx context.Context, plaintext []byte, customerID, platformID string) ([]byte, error)
+
+func (f sealerFunc) Seal(ctx context.Context, plaintext []byte, customerID, platformID string) ([]byte, error) {
+	return f(ctx, plaintext, customerID, platformID)
+}
+
+// readMeetsSeal is a customer store whose read meets the seal.
+type readMeetsSeal struct {
+	kyc.CustomerRecords
+	met func(mine string) error
+}
+
+func (s readMeetsSeal) CustomerRecord(ctx context.Context, id string) (kyc.Customer, error) {
+	if err := s.met("read"); err != nil {
+		return kyc.Customer{}, err
+	}
+	return s.CustomerRecords.CustomerRecord(ctx, id)
+}
+
+// meeting returns a rendezvous of two named calls: each waits for the
+// other to have started, so two calls run one after the other never meet
+// (each gives up after two seconds).
+func meeting(a, b string) func(mine string) error {
+	started := map[string]chan struct{}{a: make(chan struct{}), b: make(chan struct{})}
+	var once sync.Map
+	return func(mine string) error {
+		if _, again := once.LoadOrStore(mine, true); !again {
+			close(started[mine])
+		}
+		theirs := started[a]
+		if mine == a {
+			theirs = started[b]
+		}
+		select {
+		case <-theirs:
+			return nil
+		case <-time.After(2 * time.Second):
+			return errors.New("the other call never started: " + a + " and " + b + " ran one after the other")
+		}
+	}
+}
+
+// TestUpdateSealsAlongsideTheRead: PATCH with an identifier seals it
+// (KMS) while the customer is read, one round trip, not two: the seal and
+// the read wait for each other, and run one after the other they would
+// never meet. The identifier is sealed as checkAgainst keeps it (sent
+// without idType, normalized against the idType kept), for the customer.
+func TestUpdateSealsAlongsideTheRead(t *testing.T) {
+	ctx := context.Background()
+	c, store, sealer := newCustomers(t)
+	ind := create(t, c, "p1", individual)
+	met := meeting("read", "seal")
+	seals := 0
+	c.Store = readMeetsSeal{CustomerRecords: store, met: met}
+	c.Sealer = sealerFunc(func(ctx context.Context, p []byte, customerID, platformID string) ([]byte, error) {
+		seals++
+		if err := met("seal"); err != nil {
+			return nil, kyc.Unavailable(kyc.DepKeys, "test", time.Second, err)
+		}
+		return sealer.Seal(ctx, p, customerID, platformID)
+	})
+	if _, err := patch(t, c, "p1", ind.ID, `{"identifier":"234567890"}`); err != nil {
+		t.Fatalf("update with an identifier = %v; want the seal and the read side by side", err)
+	}
+	r, _ := store.CustomerRecord(ctx, ind.ID)
+	if p, err := sealer.Open(r.IdentifierSealed, ind.ID, "p1"); err != nil || string(p) != "234-56-7890" || seals != 1 {
+		t.Errorf("identifier opens to %q, %v after %d seals; want 234-56-7890, one seal", p, err, seals)
+	}
+}
+
+// TestUpdateSealsOnlyWhatItKeeps: a seal started before the read is used
+// only for the customer read and the value kept; a KMS outage is the
+// sealer's 503 as before, and a refusal or an unknown customer answers as
+// before, whatever the seal started.
+func TestUpdateSealsOnlyWhatItKeeps(t *testing.T) {
+	ctx := context.Background()
+	c, store, sealer := newCustomers(t)
+	ind := create(t, c, "p1", individual)
+	biz := create(t, c, "p1", business)
+	// Seals not used run on after Update answers: the outage is atomic.
+	var down atomic.Bool
+	c.Sealer = sealerFunc(func(ctx context.Context, p []byte, customerID, platformID string) ([]byte, error) {
+		if down.Load() {
+			return nil, kyc.Unavailable(kyc.DepKeys, "The key service is temporarily unavailable.", time.Second, errors.New("KMS down"))
+		}
+		return sealer.Seal(ctx, p, customerID, platformID)
+	})
+	down.Store(true)
+	if _, err := patch(t, c, "p1", ind.ID, `{"identifier":"234-56-7890"}`); kyc.AsError(err).Code != kyc.CodeUnavailable {
+		t.Errorf("update with KMS down = %v; want SERVICE_UNAVAILABLE", err)
+	}
+	if _, err := patch(t, c, "p1", "Customer:019ac0de-0000-7000-8000-999999999999", `{"identifier":"234-56-7890"}`); kyc.AsError(err).Code != kyc.CodeNotFound {
+		t.Errorf("update of an unknown customer with KMS down = %v; want NOT_FOUND, as before", err)
+	}
+	if _, err := patch(t, c, "p1", biz.ID, `{"identifier":"234-56-7890"}`); kyc.AsError(err).Code != kyc.CodeInvalid {
+		t.Errorf("an identifier for a business with KMS down = %v; want INVALID_INPUT, as before", err)
+	}
+	down.Store(false)
+	// An ITIN sent without idType for a customer whose idType is ITIN.
+	itin := create(t, c, "p1", `{"customerType":"INDIVIDUAL","idType":"ITIN","identifier":"912-70-1234"}`)
+	if _, err := patch(t, c, "p1", itin.ID, `{"identifier":"912711234"}`); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := store.CustomerRecord(ctx, itin.ID)
+	if p, err := sealer.Open(r.IdentifierSealed, itin.ID, "p1"); err != nil || string(p) != "912-71-1234" {
+		t.Errorf("ITIN after update opens to %q, %v", p, err)
+	}
+}
+
+// TestStartCreate: the seal starts with StartCreate (which does not wait
+// for it), for the id Intent names; Create uses it for that id, and
+// under another intent (a record taken over) seals again for the customer
+// it names. A refused input starts no seal.
+func TestStartCreate(t *testing.T) {
+	ctx := context.Background()
+	// setup's sealer notes whom it seals for, and waits for release.
+	setup := func() (c *kyc.Customers, store *memstore.Customers, sealer *memstore.Sealer, release chan struct{}, sealedFor func() []string) {
+		c, store, sealer = newCustomers(t)
+		release = make(chan struct{})
+		var mu sync.Mutex
+		var seals []string
+		c.Sealer = sealerFunc(func(ctx context.Context, p []byte, customerID, platformID string) ([]byte, error) {
+			mu.Lock()
+			seals = append(seals, customerID)
+			mu.Unlock()
+			<-release
+			return sealer.Seal(ctx, p, customerID, platformID)
+		})
+		return c, store, sealer, release, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(seals) }
+	}
+	in := func() kyc.CustomerInput {
+		v, err := kyc.ParseCustomerInput([]byte(individual))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	c, _, _, release, sealedFor := setup()
+	p := c.StartCreate(ctx, "p1", in()) // returns while the seal waits
+	if p.Intent() == "" {
+		t.Fatal("no intent for a valid input")
+	}
+	close(release)
+	v, err := p.Create(ctx, p.Intent())
+	if err != nil || v.ID != kyc.CustomerIDPrefix+p.Intent() {
+		t.Fatalf("Create under its own intent = %+v, %v", v, err)
+	}
+	if got := sealedFor(); len(got) != 1 || got[0] != v.ID {
+		t.Fatalf("seals for %q; want one, for %s", got, v.ID)
+	}
+
+	// Another intent: the customer it names, its identifier sealed for it.
+	c, store, sealer, release, sealedFor := setup()
+	close(release)
+	p = c.StartCreate(ctx, "p1", in())
+	other := "019ac0de-0000-7000-8000-0000000000ff"
+	v, err = p.Create(ctx, other)
+	if err != nil || v.ID != kyc.CustomerIDPrefix+other || p.Intent() == other {
+		t.Fatalf("Create under another intent = %+v, %v", v, err)
+	}
+	r, _ := store.CustomerRecord(ctx, v.ID)
+	if plain, err := sealer.Open(r.IdentifierSealed, v.ID, "p1"); err != nil || string(plain) != "123-45-6789" {
+		t.Fatalf("the identifier stored for %s opens to %q, %v", v.ID, plain, err)
+	}
+	if !slices.Contains(sealedFor(), v.ID) {
+		t.Fatalf("seals for %q; want one for %s", sealedFor(), v.ID)
+	}
+
+	// A refused input starts no seal and has no intent; Create answers the refusal.
+	c, _, _, release, sealedFor = setup()
+	close(release)
+	bad := in()
+	future := "2999-01-01"
+	bad.BirthDate = &future
+	p = c.StartCreate(ctx, "p1", bad)
+	if _, err := p.Create(ctx, ""); p.Intent() != "" || kyc.AsError(err).Code != kyc.CodeInvalid || len(sealedFor()) != 0 {
+		t.Fatalf("refused input: intent %q, %v, seals %q; want no intent, INVALID_INPUT, no seal", p.Intent(), err, sealedFor())
+	}
+}
+
+// TestStartCreateWaitEndsWithTheContext: a Create whose context ends
+// while its seal runs stops the seal and answers the sealer's error (503),
+// as a seal made under that context would.
+func TestStartCreateWaitEndsWithTheContext(t *testing.T) {
+	c, _, _ := newCustomers(t)
+	c.Sealer = sealerFunc(func(ctx context.Context, p []byte, customerID, platformID string) ([]byte, error) {
+		<-ctx.Done()
+		return nil, kyc.Unavailable(kyc.DepKeys, "The key service is temporarily unavailable.", time.Second, ctx.Err())
+	})
+	in, _ := kyc.ParseCustomerInput([]byte(individual))
+	p := c.StartCreate(context.Background(), "p1", in)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := p.Create(ctx, ""); kyc.AsError(err).Code != kyc.CodeUnavailable {
+		t.Fatalf("Create whose deadline passes during the seal = %v; want SERVICE_UNAVAILABLE", err)
 	}
 }

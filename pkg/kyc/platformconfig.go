@@ -64,8 +64,13 @@ type PlatformStore interface {
 	PlatformConfig(ctx context.Context, platformID string) (PlatformConfig, error)
 	// SetWebhookEndpoint sets the endpoint and updatedAt (createdAt
 	// too, the first time), leaving everything else kept about the
-	// platform as it is, and returns the configuration as written.
-	SetWebhookEndpoint(ctx context.Context, platformID, endpoint string, at time.Time) (PlatformConfig, error)
+	// platform as it is, unless the endpoint is endpoint already: then
+	// it writes nothing. It returns the configuration as written (or as
+	// kept) and whether this call changed the endpoint, decided
+	// atomically with the write, in one round trip. A store whose
+	// client re-sends a write whose answer was lost counts the re-sent
+	// write as the change it made (awsstore: by its instant, at).
+	SetWebhookEndpoint(ctx context.Context, platformID, endpoint string, at time.Time) (c PlatformConfig, changed bool, err error)
 }
 
 // TestDelivery is what a test webhook's endpoint answered: Grid's
@@ -171,26 +176,26 @@ func (p *Platforms) checkEndpoint(u string) error {
 
 // Update applies in to platformID's configuration. A new webhook endpoint
 // must pass CheckEndpoint; once it is written, a signed TEST webhook goes
-// to it, as Grid sends one when the URL changes.
+// to it, as Grid sends one when the URL changes. The store's one
+// conditional write says whether the endpoint changed (no read before
+// it), so a request waits for that write and the test webhook; the same
+// endpoint again writes nothing and sends nothing.
 func (p *Platforms) Update(ctx context.Context, platformID string, in PlatformConfigInput) (ConfigUpdate, error) {
-	if in.WebhookEndpoint != nil {
-		if err := p.checkEndpoint(*in.WebhookEndpoint); err != nil {
-			return ConfigUpdate{}, err
-		}
+	if in.WebhookEndpoint == nil {
+		c, err := p.Get(ctx, platformID)
+		return ConfigUpdate{Config: c}, err
 	}
-	c, err := p.Store.PlatformConfig(ctx, platformID)
+	if err := p.checkEndpoint(*in.WebhookEndpoint); err != nil {
+		return ConfigUpdate{}, err
+	}
+	c, changed, err := p.Store.SetWebhookEndpoint(ctx, platformID, *in.WebhookEndpoint, p.Now().UTC().Truncate(time.Millisecond))
 	if err != nil {
 		return ConfigUpdate{}, err
 	}
 	c.PlatformID = platformID
-	if in.WebhookEndpoint == nil || *in.WebhookEndpoint == c.WebhookEndpoint {
+	if !changed {
 		return ConfigUpdate{Config: ConfigView(c)}, nil
 	}
-	c, err = p.Store.SetWebhookEndpoint(ctx, platformID, *in.WebhookEndpoint, p.Now().UTC().Truncate(time.Millisecond))
-	if err != nil {
-		return ConfigUpdate{}, err
-	}
-	c.PlatformID = platformID
 	up := ConfigUpdate{Config: ConfigView(c), Changed: true}
 	d, err := p.send(ctx, platformID, c.WebhookEndpoint)
 	if err != nil {

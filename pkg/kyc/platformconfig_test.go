@@ -143,3 +143,67 @@ func TestSendTest(t *testing.T) {
 		t.Errorf("SendTest to a kept non-public endpoint = %v, sent %d; want WEBHOOK_DELIVERY_ERROR, nothing sent", err, len(sender.sent)-n)
 	}
 }
+
+// countingPlatforms counts the store calls.
+type countingPlatforms struct {
+	kyc.PlatformStore
+	mu          sync.Mutex
+	reads, sets int
+}
+
+func (c *countingPlatforms) PlatformConfig(ctx context.Context, platformID string) (kyc.PlatformConfig, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.PlatformStore.PlatformConfig(ctx, platformID)
+}
+
+func (c *countingPlatforms) SetWebhookEndpoint(ctx context.Context, platformID, endpoint string, at time.Time) (kyc.PlatformConfig, bool, error) {
+	c.mu.Lock()
+	c.sets++
+	c.mu.Unlock()
+	return c.PlatformStore.SetWebhookEndpoint(ctx, platformID, endpoint, at)
+}
+
+// TestPlatformConfigUpdateIsOneWrite: PATCH /config with an endpoint is
+// the store's one conditional write (no read before it: one round trip
+// before the test webhook), which alone says whether the endpoint changed,
+// so concurrent PATCHes of one new endpoint change it once and send one
+// test webhook. Without an endpoint it is one read.
+func TestPlatformConfigUpdateIsOneWrite(t *testing.T) {
+	ctx := context.Background()
+	p, sender, store := newPlatforms()
+	counted := &countingPlatforms{PlatformStore: store}
+	p.Store = counted
+	in, _ := kyc.ParsePlatformConfigInput([]byte(`{"webhookEndpoint":"https://api.example.com/webhooks"}`))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	changed := 0
+	for range 10 {
+		wg.Go(func() {
+			up, err := p.Update(ctx, "p1", in)
+			if err != nil || up.Config.WebhookEndpoint != "https://api.example.com/webhooks" {
+				t.Errorf("Update = %+v, %v", up, err)
+			}
+			if up.Changed {
+				mu.Lock()
+				changed++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if changed != 1 || len(sender.sent) != 1 {
+		t.Errorf("10 concurrent PATCHes of one endpoint: %d changed it, %d test webhooks; want 1 and 1", changed, len(sender.sent))
+	}
+	if counted.reads != 0 || counted.sets != 10 {
+		t.Errorf("store calls: %d reads, %d writes; want 0 reads, one write each", counted.reads, counted.sets)
+	}
+	empty, _ := kyc.ParsePlatformConfigInput([]byte(`{}`))
+	if up, err := p.Update(ctx, "p1", empty); err != nil || up.Changed || up.Config.WebhookEndpoint != "https://api.example.com/webhooks" {
+		t.Errorf("Update without an endpoint = %+v, %v", up, err)
+	}
+	if counted.reads != 1 || counted.sets != 10 {
+		t.Errorf("an update without an endpoint made %d reads, %d writes; want one read", counted.reads, counted.sets-10)
+	}
+}

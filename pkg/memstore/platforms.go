@@ -43,16 +43,20 @@ func (p *Platforms) PlatformConfig(_ context.Context, platformID string) (kyc.Pl
 	return c, nil
 }
 
-func (p *Platforms) SetWebhookEndpoint(_ context.Context, platformID, endpoint string, at time.Time) (kyc.PlatformConfig, error) {
+func (p *Platforms) SetWebhookEndpoint(_ context.Context, platformID, endpoint string, at time.Time) (kyc.PlatformConfig, bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := p.m[platformID]
-	c.PlatformID, c.WebhookEndpoint, c.UpdatedAt = platformID, endpoint, at
+	c.PlatformID = platformID
+	if c.WebhookEndpoint == endpoint {
+		return c, false, nil // nothing written: updatedAt stays
+	}
+	c.WebhookEndpoint, c.UpdatedAt = endpoint, at
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = at
 	}
 	p.m[platformID] = c
-	return c, nil
+	return c, true, nil
 }
 
 func (p *Platforms) WebhookURL(_ context.Context, platformID string) (string, error) {
