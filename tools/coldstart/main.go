@@ -82,7 +82,7 @@ func main() {
 	flag.IntVar(&o.inittrace, "inittrace", 5, "GODEBUG=inittrace=1 runs per function (0: none)")
 	flag.StringVar(&cpu, "cpu", "kyc-link", "comma-separated -fn names whose warm CPU and latency at -share are measured (empty: none)")
 	flag.StringVar(&procs, "gomaxprocs", "1,2", "the GOMAXPROCS settings compared")
-	flag.IntVar(&o.cpuRequests, "cpu-requests", 500, "warm requests per setting, variant and round")
+	flag.IntVar(&o.cpuRequests, "cpu-requests", 500, "warm requests per setting, variant and round (0: skip)")
 	flag.IntVar(&o.cpuRounds, "cpu-rounds", 3, "rounds of the CPU measurement")
 	flag.Float64Var(&o.share, "share", 128.0/1769, "CPU share for the latency measurement, of one CPU (128 MB: 128/1769)")
 	flag.DurationVar(&o.period, "period", 100*time.Millisecond, "the CPU bandwidth limit's period (the kernel's default)")
@@ -159,8 +159,10 @@ func run(o options, w io.Writer) error {
 		if i < 0 {
 			return fmt.Errorf("-cpu %s: no such -fn", name)
 		}
-		if err := warmCPU(w, o, env, o.fns[i], ev); err != nil {
-			return err
+		if o.cpuRequests > 0 && o.cpuRounds > 0 {
+			if err := warmCPU(w, o, env, o.fns[i], ev); err != nil {
+				return err
+			}
 		}
 		if o.p99Requests > 0 {
 			if err := latencyAtShare(w, o, env, o.fns[i], ev); err != nil {
