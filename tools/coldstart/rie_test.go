@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/grid-kyc/kyc-link/internal/faultproxy"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 )
 
@@ -26,14 +28,39 @@ func rie(t *testing.T) string {
 	return p
 }
 
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
+
+// build builds pkg's bootstrap as make coldstart does, once per test
+// binary.
 func build(t *testing.T, pkg string) string {
-	out := filepath.Join(t.TempDir(), "bootstrap")
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "coldstart-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
+	built[pkg] = out
 	return out
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, p := range built {
+		os.RemoveAll(filepath.Dir(p))
+	}
+	os.Exit(code)
 }
 
 // TestBothFunctionsAnswerUnderTheRIE runs what make coldstart measures,
@@ -86,5 +113,40 @@ func TestBothFunctionsAnswerUnderTheRIE(t *testing.T) {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report has no %q:\n%s", want, report)
 		}
+	}
+}
+
+// TestLinkColdStartScansNoTable: the link function's Lambda init (its
+// start-up steps) and first request read the platforms table, if at all,
+// one platform at a time: no Scan, whatever the number of platforms.
+func TestLinkColdStartScansNoTable(t *testing.T) {
+	emulator := rie(t)
+	ev, err := readEvent("../../events/v1-success.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := newStack(context.Background(), ev, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.stop()
+	proxy := faultproxy.New(t, st.moto.URL)
+	globals, err := globalEnv("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := startRIE(emulator, build(t, "../../functions/kyc-link"), environ(st.env, globals, []string{"AWS_ENDPOINT_URL=" + proxy.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.stop()
+	if _, err := e.mustCreate(ev.body("")); err != nil {
+		t.Fatal(err)
+	}
+	if gets, secrets := proxy.Count("GetItem"), proxy.Count("GetSecretValue"); gets == 0 || secrets < 2 {
+		t.Fatalf("%d GetItem and %d GetSecretValue calls went through the proxy; want the customer's and both secrets", gets, secrets)
+	}
+	if n := proxy.Count("Scan"); n != 0 {
+		t.Errorf("the cold start scanned %d times; want no Scan (each platform's limit loads on its first link)", n)
 	}
 }
