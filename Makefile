@@ -83,17 +83,22 @@ lint: ## gofmt, go vet, staticcheck, go.mod tidiness, cfn-lint
 	cfn-lint template.yaml
 
 # sam build calls these (BuildMethod: makefile) with ARTIFACTS_DIR set.
-LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
+# Each function's build tag leaves out the AWS clients only other
+# functions use (pkg/app/clients.go); OpenTelemetry is linked in only with
+# TRACING=1 (TRACING=1 sam build, for the OtelExporterEndpoint parameter:
+# docs/tracing.md). pkg/app's TestLambdaBuilds reads these lines.
+LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
+LAMBDA_TAGS = lambda.norpc,$(if $(TRACING),,notrace,)
 build-KycLinkFunction:
-	$(LAMBDA_BUILD) ./functions/kyc-link
+	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_link ./functions/kyc-link
 build-SumsubWebhookFunction:
-	$(LAMBDA_BUILD) ./functions/sumsub-webhook
+	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_receiver ./functions/sumsub-webhook
 build-WebhookRelayFunction:
-	$(LAMBDA_BUILD) ./functions/webhook-relay
+	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_relay ./functions/webhook-relay
 build-WebhookDeliveryFunction:
-	$(LAMBDA_BUILD) ./functions/webhook-delivery
+	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_delivery ./functions/webhook-delivery
 build-PlatformApiFunction:
-	$(LAMBDA_BUILD) ./functions/platform-api
+	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_platform ./functions/platform-api
 
 build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
 	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64/kyc-link

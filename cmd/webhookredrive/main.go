@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore/sqsqueue"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -51,7 +52,7 @@ func run(redrive bool) error {
 		fmt.Printf("%d dead letters; run with -redrive to queue them again\n", len(letters))
 		return nil
 	}
-	n, err := webhooks.Redrive(ctx, store, &webhooks.Relay{Queue: &awsstore.Queue{Client: sqs.NewFromConfig(cfg), URL: queue}}, time.Now())
+	n, err := webhooks.Redrive(ctx, store, &webhooks.Relay{Queue: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queue}}, time.Now())
 	fmt.Printf("queued %d of %d again\n", n, len(letters))
 	return err
 }

@@ -28,7 +28,10 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) { os.Exit(e2e.Main(m, "kyc-link", &binary)) }
+// The tests run the function's own Lambda build (its Makefile tag:
+// pkg/app/clients.go), tracing included (its tests need it): under the
+// RIE it is what is deployed, and locally it still serves make run.
+func TestMain(m *testing.M) { os.Exit(e2e.Main(m, "kyc-link", &binary, "lambda.norpc", "lambda_link")) }
 
 // start runs the binary in local mode with env and returns its base URL and
 // its log.

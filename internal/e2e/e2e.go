@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 )
 
 // Main builds the package in the current directory into a temporary
-// binary, sets *binary to its path, runs the tests and removes it. Use it
-// from TestMain: os.Exit(e2e.Main(m, "name", &binary)).
-func Main(m *testing.M, name string, binary *string) int {
+// binary (with the build tags given, if any), sets *binary to its path,
+// runs the tests and removes it. Use it from TestMain:
+// os.Exit(e2e.Main(m, "name", &binary)).
+func Main(m *testing.M, name string, binary *string, tags ...string) int {
 	dir, err := os.MkdirTemp("", name+"-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -28,7 +30,11 @@ func Main(m *testing.M, name string, binary *string) int {
 	}
 	defer os.RemoveAll(dir)
 	*binary = filepath.Join(dir, name)
-	if out, err := exec.Command("go", "build", "-o", *binary, ".").CombinedOutput(); err != nil {
+	args := []string{"build", "-o", *binary}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		return 1
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore/kmsseal"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
@@ -38,7 +39,7 @@ func TestMotoCustomers(t *testing.T) {
 		store := &awsstore.Customers{Client: count, Table: table, Index: "byPlatform", OutboxTable: outbox}
 		return Env{
 			Records: store, Links: store, Reviews: store,
-			Sealer: &awsstore.KMSSealer{Client: k, KeyID: key},
+			Sealer: &kmsseal.KMSSealer{Client: k, KeyID: key},
 			Stored: func(t *testing.T, id string) []string {
 				out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
 					Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}, ConsistentRead: aws.Bool(true)})
@@ -100,7 +101,7 @@ func TestMotoKMSSealer(t *testing.T) {
 	srv := moto.Need(t)
 	k := kms.NewFromConfig(srv.Config())
 	key := motostack.New(t, srv, motostack.Options{Only: []string{"CustomerDataKey"}}).Names["CustomerDataKey"]
-	Sealer(t, &awsstore.KMSSealer{Client: k, KeyID: key}, func(ct []byte, customerID, platformID string) ([]byte, error) {
+	Sealer(t, &kmsseal.KMSSealer{Client: k, KeyID: key}, func(ct []byte, customerID, platformID string) ([]byte, error) {
 		out, err := k.Decrypt(context.Background(), &kms.DecryptInput{CiphertextBlob: ct,
 			EncryptionContext: map[string]string{"customerId": customerID, "platformId": platformID}})
 		if err != nil {

@@ -1,3 +1,5 @@
+//go:build !lambda_link && !lambda_platform && !lambda_receiver && !lambda_relay && !lambda_delivery
+
 package app
 
 import (

@@ -106,6 +106,9 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	if err != nil {
 		return nil, err
 	}
+	if lacks := r.lacks(e); lacks != "" {
+		return nil, fmt.Errorf("%s on the aws backend needs %s, which this build leaves out (a Lambda build of another function: pkg/app/clients.go)", e.Name(), lacks)
+	}
 	s := &Service{entry: e, root: r, Seed: r.seed, DeadLetters: r.stores.deadLetters}
 	switch e {
 	case RelayFunction:
@@ -143,6 +146,21 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	}
 	s.handler = srv.Handler()
 	return s, nil
+}
+
+// lacks names the AWS client entry e needs that this build left out ("":
+// none): the queue for the relay and delivery, the outbox's stream too
+// for every route in one process (clients.go).
+func (r *root) lacks(e Entry) string {
+	switch {
+	case r.memory():
+		return ""
+	case (e == RelayFunction || e == DeliveryFunction || e == AllInOne) && r.stores.queue == nil:
+		return "an SQS client"
+	case e == AllInOne && r.stores.streams == nil:
+		return "a DynamoDB Streams client"
+	}
+	return ""
 }
 
 // serves is what an HTTP entry serves: its function's routes and, with the

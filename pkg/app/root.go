@@ -83,6 +83,10 @@ func newRoot(ctx context.Context, cfg Config, logger *slog.Logger) (*root, error
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TracesEndpoint != "" && !telemetry.Built {
+		logger.Warn("an OTLP endpoint is configured, but this build has no tracing: no spans are recorded (build with TRACING=1: docs/tracing.md)",
+			"endpoint", cfg.TracesEndpoint)
+	}
 	r := &root{ctx: ctx, cfg: cfg, logger: logger, tracing: tr}
 	if r.memory() {
 		if r.seed, err = loadSeed(cfg); err != nil {

@@ -5,12 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/idempotency"
@@ -55,8 +50,8 @@ type stores struct {
 	warm func(context.Context) error
 
 	// AWS only: the delivery queue, and what the local relay polls.
-	queue    *awsstore.Queue
-	streams  *dynamodbstreams.Client
+	queue    webhooks.Queue
+	streams  awsstore.StreamsAPI
 	dynamodb *dynamodb.Client
 	// Memory only: the customers whose recorded notices go to the
 	// in-process delivery queue.
@@ -66,6 +61,8 @@ type stores struct {
 // newAWSStores makes the AWS clients (each once: one connection pool per
 // service) and the stores on them, and the Secrets Manager source. It
 // reads the SDK's configuration (environment, profile) and calls nothing.
+// The clients only some functions use come from the aws_*.go files, which
+// a Lambda build of another function leaves out (clients.go).
 func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *telemetry.Tracing) (*stores, secrets.Source, error) {
 	// Every client made from it traces its calls.
 	awsCfg, err := awsstore.LoadConfig(ctx, logger, tr.AWSCalls)
@@ -75,24 +72,21 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 	db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
 	customers := &awsstore.Customers{Client: db, Table: cfg.CustomersTable, Index: cfg.CustomersByPlatformIndex, OutboxTable: cfg.OutboxTable}
 	platforms := &awsstore.Platforms{Client: db, Table: cfg.PlatformsTable}
-	var email kyc.ContactSender
-	if cfg.ContactEmailFrom != "" {
-		email = &awsstore.EmailSender{Client: sesv2.NewFromConfig(awsCfg), From: cfg.ContactEmailFrom, ConfigurationSet: cfg.ContactEmailConfigurationSet}
-	}
+	email, sms := newContactSenders(awsCfg, cfg)
 	return &stores{
 		customers:      customers,
 		platforms:      platforms,
 		platformLimits: platforms,
 		counters:       &awsstore.RateCounters{Client: db, Table: cfg.RateLimitTable},
 		idempotency:    &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},
-		sealer:         &awsstore.KMSSealer{Client: kms.NewFromConfig(awsCfg), KeyID: cfg.CustomerDataKeyID},
+		sealer:         newSealer(awsCfg, cfg),
 		deadLetters:    &awsstore.DeadLetters{Client: db, Table: cfg.DeadLetterTable},
 		contactCodes:   &awsstore.ContactCodes{Client: db, Table: cfg.ContactCodesTable},
 		email:          email,
-		sms:            &awsstore.SMSSender{Client: sns.NewFromConfig(awsCfg), SenderID: cfg.ContactSMSSenderID},
+		sms:            sms,
 		warm:           customers.Warm,
-		queue:          &awsstore.Queue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.WebhookQueueURL},
-		streams:        dynamodbstreams.NewFromConfig(awsCfg),
+		queue:          newQueue(awsCfg, cfg),
+		streams:        newStreams(awsCfg),
 		dynamodb:       db,
 	}, &awsstore.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/motostack"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore/kmsseal"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
@@ -117,9 +118,9 @@ func TestFaults(t *testing.T) {
 	_, err = (&awsstore.Platforms{Client: db, Table: "no-such-platforms"}).PlatformConfig(ctx, "p")
 	internal("platform config from a missing table", "no-such-platforms", err)
 
-	_, err = (&awsstore.KMSSealer{Client: k, KeyID: "alias/no-such-key"}).Seal(ctx, []byte("x"), "Customer:1", "p")
+	_, err = (&kmsseal.KMSSealer{Client: k, KeyID: "alias/no-such-key"}).Seal(ctx, []byte("x"), "Customer:1", "p")
 	internal("seal with a missing key", "alias/no-such-key", err)
-	_, err = (&awsstore.KMSSealer{Client: kms.NewFromConfig(cfg), KeyID: key}).Seal(ctx, []byte("x"), "Customer:1", "p")
+	_, err = (&kmsseal.KMSSealer{Client: kms.NewFromConfig(cfg), KeyID: key}).Seal(ctx, []byte("x"), "Customer:1", "p")
 	unavailable("seal with KMS unreachable", err)
 }
 

@@ -34,7 +34,7 @@ type fakeMessage struct {
 var _ webhooks.Queue = (*fakeQueue)(nil)
 
 // fakeReceiveWait is how long a receive waits for a message, as
-// awsstore.Queue's does.
+// sqsqueue.Queue's does.
 const fakeReceiveWait = time.Second
 
 // add queues bodies as they are, with message ids.

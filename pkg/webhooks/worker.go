@@ -17,7 +17,7 @@ import (
 )
 
 // Queue is the queue between the relay and the worker (SQS:
-// awsstore.Queue). A message received is hidden from other receivers for
+// sqsqueue.Queue). A message received is hidden from other receivers for
 // its visibility timeout, then comes back unless it was deleted; each
 // receipt counts.
 type Queue interface {

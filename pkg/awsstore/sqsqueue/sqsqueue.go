@@ -1,4 +1,7 @@
-package awsstore
+// Package sqsqueue is the webhook delivery queue in SQS. Only the relay and
+// delivery functions link it (its own package, so no other function's
+// build imports SQS: pkg/app/clients.go).
+package sqsqueue
 
 import (
 	"context"

@@ -1,4 +1,8 @@
-package awsstore
+// Package messaging delivers contact verification codes through AWS: email
+// with SES, SMS with SNS. Only the platform function links it (its own
+// package, so no other function's build imports SES or SNS:
+// pkg/app/clients.go).
+package messaging
 
 import (
 	"context"
@@ -14,6 +18,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -121,7 +126,7 @@ func sendFault(dep kyc.Dependency, op string, err error, refused map[string]stri
 		code = "deadline exceeded"
 	case errors.Is(err, context.Canceled):
 		code = "canceled"
-	case errors.Is(err, ErrNoCredentials):
+	case errors.Is(err, awsstore.ErrNoCredentials):
 		code = "no credentials"
 	}
 	cause := fmt.Errorf("%s: %s", op, code)
@@ -131,5 +136,5 @@ func sendFault(dep kyc.Dependency, op string, err error, refused map[string]stri
 		e.Cause = cause
 		return e
 	}
-	return kyc.Outage(dep, permanent[code] || Permanent(err), "The code could not be sent.", time.Second, cause)
+	return kyc.Outage(dep, permanent[code] || awsstore.Permanent(err), "The code could not be sent.", time.Second, cause)
 }

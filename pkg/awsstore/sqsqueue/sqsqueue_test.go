@@ -1,4 +1,4 @@
-package awsstore_test
+package sqsqueue_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore/sqsqueue"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
 )
 
@@ -29,7 +29,7 @@ type recordingSQS struct {
 	err      error                             // ReceiveMessage, ChangeMessageVisibility and DeleteMessage fail with it
 }
 
-var _ awsstore.QueueAPI = (*recordingSQS)(nil)
+var _ sqsqueue.QueueAPI = (*recordingSQS)(nil)
 
 func (r *recordingSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	r.sends = append(r.sends, in)
@@ -76,7 +76,7 @@ func TestQueueSendsTenPerCall(t *testing.T) {
 		t.Run(fmt.Sprint(count), func(t *testing.T) {
 			c := &recordingSQS{}
 			msgs := bodies(count)
-			if err := (&awsstore.Queue{Client: c, URL: "https://sqs/queue"}).Send(context.Background(), msgs); err != nil {
+			if err := (&sqsqueue.Queue{Client: c, URL: "https://sqs/queue"}).Send(context.Background(), msgs); err != nil {
 				t.Fatal(err)
 			}
 			var want []*sqs.SendMessageBatchInput
@@ -110,7 +110,7 @@ func TestQueueSendFailsWhole(t *testing.T) {
 			"webhooks: the queue refused 1 of 10 notices: too big", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := (&awsstore.Queue{Client: tc.c, URL: "q"}).Send(context.Background(), bodies(25))
+			err := (&sqsqueue.Queue{Client: tc.c, URL: "q"}).Send(context.Background(), bodies(25))
 			if err == nil || err.Error() != tc.want || (tc.cause != nil && !errors.Is(err, tc.cause)) {
 				t.Fatalf("Send = %v; want %q", err, tc.want)
 			}
@@ -131,7 +131,7 @@ func TestQueueReceives(t *testing.T) {
 		{MessageId: aws.String("m2"), Body: aws.String("b2"), ReceiptHandle: aws.String("r2")},
 		{MessageId: aws.String("m3"), Body: aws.String("b3"), ReceiptHandle: aws.String("r3"), Attributes: map[string]string{"ApproximateReceiveCount": "x"}},
 	}}
-	q := &awsstore.Queue{Client: c, URL: "q"}
+	q := &sqsqueue.Queue{Client: c, URL: "q"}
 	got, err := q.Receive(context.Background(), 7, 40*time.Second+500*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestQueueReceives(t *testing.T) {
 // receipt; a failure comes back as the SDK's error, which the worker logs.
 func TestQueueHidesAndDeletesByReceipt(t *testing.T) {
 	c := &recordingSQS{}
-	q := &awsstore.Queue{Client: c, URL: "q"}
+	q := &sqsqueue.Queue{Client: c, URL: "q"}
 	ctx := context.Background()
 	if err := q.ChangeVisibility(ctx, "r1", 12*time.Hour); err != nil {
 		t.Fatal(err)

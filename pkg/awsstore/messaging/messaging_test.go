@@ -1,4 +1,4 @@
-package awsstore_test
+package messaging_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 
-	"github.com/grid-kyc/kyc-link/pkg/awsstore"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore/messaging"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -44,7 +44,7 @@ var msg = kyc.ContactMessage{CustomerID: "Customer:1", Channel: kyc.ChannelEmail
 // records), with the configuration set when one is named.
 func TestEmailSenderSends(t *testing.T) {
 	f := &fakeSES{}
-	s := &awsstore.EmailSender{Client: f, From: "codes@example.com", ConfigurationSet: "tracking"}
+	s := &messaging.EmailSender{Client: f, From: "codes@example.com", ConfigurationSet: "tracking"}
 	if err := s.SendCode(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSMSSenderSends(t *testing.T) {
 	f := &fakeSNS{}
 	m := msg
 	m.Channel, m.To = kyc.ChannelPhone, "+4915112345678"
-	if err := (&awsstore.SMSSender{Client: f, SenderID: "KYC"}).SendCode(context.Background(), m); err != nil {
+	if err := (&messaging.SMSSender{Client: f, SenderID: "KYC"}).SendCode(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	if aws.ToString(f.in.PhoneNumber) != "+4915112345678" || !strings.Contains(aws.ToString(f.in.Message), "482913") || len(aws.ToString(f.in.Message)) > 160 ||
@@ -108,9 +108,9 @@ func TestSendFaults(t *testing.T) {
 			if tc.phone {
 				m := msg
 				m.Channel, m.To = kyc.ChannelPhone, "+4915112345678"
-				err = (&awsstore.SMSSender{Client: &fakeSNS{err: tc.err}}).SendCode(context.Background(), m)
+				err = (&messaging.SMSSender{Client: &fakeSNS{err: tc.err}}).SendCode(context.Background(), m)
 			} else {
-				err = (&awsstore.EmailSender{Client: &fakeSES{err: tc.err}, From: "codes@example.com"}).SendCode(context.Background(), msg)
+				err = (&messaging.EmailSender{Client: &fakeSES{err: tc.err}, From: "codes@example.com"}).SendCode(context.Background(), msg)
 			}
 			var e *kyc.Error
 			if !errors.As(err, &e) || e.Code != tc.code {

@@ -1,14 +1,19 @@
-package awsstore
+// Package kmsseal seals customers' write-only data (identifiers, tax ids)
+// with KMS. Only the platform function links it (its own package, so no
+// other function's build imports KMS: pkg/app/clients.go).
+package kmsseal
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
 
@@ -69,5 +74,5 @@ func kmsFault(err error) *kyc.Error {
 	if errors.As(err, &api) && kmsPermanent[api.ErrorCode()] {
 		return kyc.Misconfigured(kyc.DepKeys, err)
 	}
-	return fault(kyc.DepKeys, "The key service is temporarily unavailable.", err)
+	return kyc.Outage(kyc.DepKeys, awsstore.Permanent(err), "The key service is temporarily unavailable.", time.Second, err)
 }
