@@ -29,7 +29,7 @@ SIGNING_KEY_FILE ?= $(BIN)/sandbox-signing-key.pem
 # The browser test's Chromium (Debian's package, installed by make test).
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction token webhook-key redrive-webhooks fuzz bench coldstart clean
+.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction build-Minimal token webhook-key redrive-webhooks fuzz bench coldstart clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ build-WebhookDeliveryFunction:
 	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_delivery ./functions/webhook-delivery
 build-PlatformApiFunction:
 	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_platform ./functions/platform-api
+# Not deployed: make coldstart's yardstick (tools/coldstart/minimal), for its size.
+build-Minimal:
+	$(LAMBDA_BUILD) -tags lambda.norpc ./tools/coldstart/minimal
 
 build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
 	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64/kyc-link
@@ -122,7 +125,8 @@ bench: ## benchmarks: round trips per request (delay proxy), DynamoDB calls, han
 
 # make coldstart: tools/coldstart (docs/performance.md, "Cold start and
 # CPU"). The bootstraps under the RIE are built for this machine (GOOS=linux,
-# its arch) as build-* builds them; the sizes are make build's arm64 ones.
+# its arch) as build-KycLinkFunction builds them (its tags); the sizes are
+# make build's arm64 ones.
 # COLDSTART_BASE=<git revision> measures that revision's link function too,
 # in the same alternating runs (COLDSTART_BASE_ENV: its environment
 # besides the template's, e.g. GOMAXPROCS= to unset it as before it was
@@ -131,15 +135,15 @@ COLDSTART_RUNS  ?= 11
 COLDSTART_FLAGS ?=
 COLDSTART_BASE  ?=
 COLDSTART_BASE_ENV ?=
-HOST_BUILD = CGO_ENABLED=0 GOOS=linux $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
+HOST_BUILD = CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w'
 coldstart: $(RIE) build ## cold start of the link function vs a minimal hand-written one (medians of alternating RIE runs on moto), CPU per warm request per GOMAXPROCS, bootstrap sizes
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
-	$(HOST_BUILD) -o $(BIN)/coldstart/kyc-link/bootstrap ./functions/kyc-link
-	$(HOST_BUILD) -o $(BIN)/coldstart/minimal/bootstrap ./tools/coldstart/minimal
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BIN)/coldstart/arm64/minimal/bootstrap ./tools/coldstart/minimal
+	$(HOST_BUILD) -tags $(LAMBDA_TAGS)lambda_link -o $(BIN)/coldstart/kyc-link/bootstrap ./functions/kyc-link
+	$(HOST_BUILD) -tags lambda.norpc -o $(BIN)/coldstart/minimal/bootstrap ./tools/coldstart/minimal
+	$(MAKE) --no-print-directory -s build-Minimal ARTIFACTS_DIR=$(BIN)/coldstart/arm64/minimal
 	@if [ -n "$(COLDSTART_BASE)" ]; then \
 	  src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && git archive "$(COLDSTART_BASE)" | tar -x -C "$$src" && \
-	  echo "building $(COLDSTART_BASE)'s kyc-link" && (cd "$$src" && $(HOST_BUILD) -o $(abspath $(BIN))/coldstart/base/bootstrap ./functions/kyc-link); \
+	  echo "building $(COLDSTART_BASE)'s kyc-link" && (cd "$$src" && $(HOST_BUILD) -tags $(LAMBDA_TAGS)lambda_link -o $(abspath $(BIN))/coldstart/base/bootstrap ./functions/kyc-link); \
 	fi
 	$(GO) run ./tools/coldstart -rie $(RIE) -runs $(COLDSTART_RUNS) \
 	  -fn kyc-link=$(BIN)/coldstart/kyc-link/bootstrap -fn minimal=$(BIN)/coldstart/minimal/bootstrap \

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -97,5 +98,28 @@ func TestThousands(t *testing.T) {
 	}
 	if !strings.Contains(ms(1930*time.Microsecond), "1.93 ms") || ms(38800*time.Microsecond) != "38.8 ms" {
 		t.Fatal(ms(1930*time.Microsecond), ms(38800*time.Microsecond))
+	}
+}
+
+// linkTags are build-KycLinkFunction's (the Makefile's LAMBDA_TAGS
+// without TRACING, and the link function's own): the tests build the
+// bootstrap that is deployed.
+const linkTags = "lambda.norpc,notrace,lambda_link"
+
+func TestLinkTagsAreTheMakefiles(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := regexp.MustCompile(`(?m)^LAMBDA_TAGS = (\S+)\$\(if \$\(TRACING\),,notrace,\)$`).FindSubmatch(mk)
+	link := regexp.MustCompile(`(?m)^build-KycLinkFunction:\n\t\$\(LAMBDA_BUILD\) -tags \$\(LAMBDA_TAGS\)(\w+) `).FindSubmatch(mk)
+	if prefix == nil || link == nil {
+		t.Fatal("the Makefile has no LAMBDA_TAGS or build-KycLinkFunction line of the form this test reads")
+	}
+	if got := string(prefix[1]) + "notrace," + string(link[1]); got != linkTags {
+		t.Fatalf("build-KycLinkFunction builds with %s; the tests with %s", got, linkTags)
+	}
+	if !regexp.MustCompile(`\$\(HOST_BUILD\) -tags \$\(LAMBDA_TAGS\)lambda_link -o \$\(BIN\)/coldstart/kyc-link/bootstrap`).Match(mk) {
+		t.Fatal("make coldstart does not build the link bootstrap with build-KycLinkFunction's tags")
 	}
 }

@@ -33,9 +33,9 @@ var (
 	built   = map[string]string{}
 )
 
-// build builds pkg's bootstrap as make coldstart does, once per test
-// binary.
-func build(t *testing.T, pkg string) string {
+// build builds pkg's bootstrap with tags as make coldstart does, once per
+// test binary.
+func build(t *testing.T, pkg, tags string) string {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if p, ok := built[pkg]; ok {
@@ -46,7 +46,7 @@ func build(t *testing.T, pkg string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-tags", tags, "-trimpath", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
@@ -71,7 +71,7 @@ func TestMain(m *testing.M) {
 func TestBothFunctionsAnswerUnderTheRIE(t *testing.T) {
 	emulator := rie(t)
 	o := options{rie: emulator, baseline: "minimal", runs: 1, inittrace: 1, cpuRequests: 2, cpuRounds: 1, gomaxprocs: []string{"1", "2"},
-		fns: []function{{name: "minimal", path: build(t, "./minimal")}, {name: "kyc-link", path: build(t, "../../functions/kyc-link")}}}
+		fns: []function{{name: "minimal", path: build(t, "./minimal", "lambda.norpc")}, {name: "kyc-link", path: build(t, "../../functions/kyc-link", linkTags)}}}
 	ev, err := readEvent("../../events/v1-success.json")
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestLinkColdStartScansNoTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := startRIE(emulator, build(t, "../../functions/kyc-link"), environ(st.env, globals, []string{"AWS_ENDPOINT_URL=" + proxy.URL}))
+	e, err := startRIE(emulator, build(t, "../../functions/kyc-link", linkTags), environ(st.env, globals, []string{"AWS_ENDPOINT_URL=" + proxy.URL}))
 	if err != nil {
 		t.Fatal(err)
 	}
