@@ -29,7 +29,7 @@ SIGNING_KEY_FILE ?= $(BIN)/sandbox-signing-key.pem
 # The browser test's Chromium (Debian's package, installed by make test).
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction token webhook-key redrive-webhooks fuzz bench clean
+.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction build-Minimal token webhook-key redrive-webhooks fuzz bench coldstart clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ build-WebhookDeliveryFunction:
 	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_delivery ./functions/webhook-delivery
 build-PlatformApiFunction:
 	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_platform ./functions/platform-api
+# Not deployed: make coldstart's yardstick (tools/coldstart/minimal), for its size.
+build-Minimal:
+	$(LAMBDA_BUILD) -tags lambda.norpc ./tools/coldstart/minimal
 
 build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
 	$(MAKE) build-KycLinkFunction ARTIFACTS_DIR=$(BIN)/arm64/kyc-link
@@ -116,8 +119,36 @@ webhook-key: ## make the Grid webhook signing key: prints the secret to store an
 redrive-webhooks: ## list dead-lettered webhooks (WEBHOOK_DEAD_LETTER_TABLE); REDRIVE=1 queues them again (WEBHOOK_QUEUE_URL)
 	@$(GO) run ./cmd/webhookredrive $(if $(REDRIVE),-redrive)
 
-bench: ## benchmarks: round trips per request (delay proxy), DynamoDB calls, handler CPU and allocations (docs/performance.md)
+bench: ## benchmarks: round trips per request (delay proxy), DynamoDB calls, handler CPU and allocations, then make coldstart (docs/performance.md)
 	$(GO) test -tags $(TEST_TAGS) -run '^$$' -bench . -benchmem ./pkg/...
+	@$(MAKE) --no-print-directory coldstart
+
+# make coldstart: tools/coldstart (docs/performance.md, "Cold start and
+# CPU"). The bootstraps under the RIE are built for this machine (GOOS=linux,
+# its arch) as build-KycLinkFunction builds them (its tags); the sizes are
+# make build's arm64 ones.
+# COLDSTART_BASE=<git revision> measures that revision's link function too,
+# in the same alternating runs (COLDSTART_BASE_ENV: its environment
+# besides the template's, e.g. GOMAXPROCS= to unset it as before it was
+# set); COLDSTART_FLAGS passes more (go run ./tools/coldstart -h).
+COLDSTART_RUNS  ?= 11
+COLDSTART_FLAGS ?=
+COLDSTART_BASE  ?=
+COLDSTART_BASE_ENV ?=
+HOST_BUILD = CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w'
+coldstart: $(RIE) build ## cold start of the link function vs a minimal hand-written one (medians of alternating RIE runs on moto), CPU per warm request per GOMAXPROCS, bootstrap sizes
+	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }
+	$(HOST_BUILD) -tags $(LAMBDA_TAGS)lambda_link -o $(BIN)/coldstart/kyc-link/bootstrap ./functions/kyc-link
+	$(HOST_BUILD) -tags lambda.norpc -o $(BIN)/coldstart/minimal/bootstrap ./tools/coldstart/minimal
+	$(MAKE) --no-print-directory -s build-Minimal ARTIFACTS_DIR=$(BIN)/coldstart/arm64/minimal
+	@if [ -n "$(COLDSTART_BASE)" ]; then \
+	  src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && git archive "$(COLDSTART_BASE)" | tar -x -C "$$src" && \
+	  echo "building $(COLDSTART_BASE)'s kyc-link" && (cd "$$src" && $(HOST_BUILD) -tags $(LAMBDA_TAGS)lambda_link -o $(abspath $(BIN))/coldstart/base/bootstrap ./functions/kyc-link); \
+	fi
+	$(GO) run ./tools/coldstart -rie $(RIE) -runs $(COLDSTART_RUNS) \
+	  -fn kyc-link=$(BIN)/coldstart/kyc-link/bootstrap -fn minimal=$(BIN)/coldstart/minimal/bootstrap \
+	  $(if $(COLDSTART_BASE),-fn "kyc-link@$(COLDSTART_BASE)=$(BIN)/coldstart/base/bootstrap $(COLDSTART_BASE_ENV)") \
+	  -sizes $(BIN)/arm64,$(BIN)/coldstart/arm64 $(COLDSTART_FLAGS)
 
 clean: ## remove bin/ (built binaries, the RIE, the sandbox signing key) and .aws-sam
 	rm -rf $(BIN) .aws-sam

@@ -47,9 +47,7 @@ func (r *root) customers() customerStores {
 func (r *root) limits() kyc.Limiter {
 	overrides := &ratelimit.Overrides{Source: r.stores.platformLimits, MaxAge: secretsMaxAge, Now: time.Now,
 		Default: ratelimit.Limit{Rate: r.cfg.PlatformRateLimit, Burst: r.cfg.PlatformRateBurst}}
-	if r.stores.platformLimits != nil {
-		r.prime("platform rate limits", overrides.Prime)
-	}
+	// No start-up Scan: a platform's own limit loads on its first link (which gets the default).
 	return &ratelimit.Limiter{Counter: r.stores.counters, Platform: overrides, Now: time.Now,
 		Global: ratelimit.Limit{Rate: r.cfg.SumsubRateLimit, Burst: max(int(r.cfg.SumsubRateLimit), 1)}}
 }

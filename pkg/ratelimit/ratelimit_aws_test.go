@@ -5,6 +5,7 @@ package ratelimit_test
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,10 +35,70 @@ func init() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := &ratelimit.Overrides{Source: &awsstore.Platforms{Client: db, Table: platforms}, Default: def, Now: time.Now, MaxAge: time.Hour}
-		if err := o.Prime(context.Background()); err != nil {
+		// No start-up Scan: "a"'s own limit loads on its first use, as in
+		// the link function.
+		client := &countingClient{Client: db}
+		o := &ratelimit.Overrides{Source: &awsstore.Platforms{Client: client, Table: platforms}, Default: def, Now: time.Now, MaxAge: time.Hour}
+		loaded(t, o, "a", ratelimit.Limit{Rate: 1, Burst: 2})
+		f(t, &awsstore.RateCounters{Client: db, Table: rates}, o)
+		if n := client.scans.Load(); n != 0 {
+			t.Errorf("the platforms table was scanned %d times; want none (limits load per platform)", n)
+		}
+	}
+}
+
+// countingClient counts the platform store's GetItem and Scan calls.
+type countingClient struct {
+	*dynamodb.Client
+	gets, scans atomic.Int32
+}
+
+func (c *countingClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets.Add(1)
+	return c.Client.GetItem(ctx, in, opts...)
+}
+
+func (c *countingClient) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	c.scans.Add(1)
+	return c.Client.Scan(ctx, in, opts...)
+}
+
+// TestPlatformLimitsLoadPerPlatformFromDynamoDB: without a start-up step,
+// a platform's own limit (its item's rateLimit and rateBurst) is read from
+// the platforms table with one GetItem on its first link, which counts
+// against the default; a platform without an item keeps the default; the
+// table is never scanned.
+func TestPlatformLimitsLoadPerPlatformFromDynamoDB(t *testing.T) {
+	moto := moto.Need(t)
+	st := motostack.New(t, moto, motostack.Options{Only: []string{"PlatformsTable"}})
+	db := moto.DynamoDB()
+	for id, item := range map[string]map[string]types.AttributeValue{
+		"own":  {"rateLimit": &types.AttributeValueMemberN{Value: "0.5"}, "rateBurst": &types.AttributeValueMemberN{Value: "3"}},
+		"rate": {"rateLimit": &types.AttributeValueMemberN{Value: "7"}},
+		"none": {"webhookUrl": &types.AttributeValueMemberS{Value: "https://none.example/hooks"}},
+	} {
+		item["id"] = &types.AttributeValueMemberS{Value: id}
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(st.Names["PlatformsTable"]), Item: item}); err != nil {
 			t.Fatal(err)
 		}
-		f(t, &awsstore.RateCounters{Client: db, Table: rates}, o)
+	}
+	def := ratelimit.Limit{Rate: 2, Burst: 10}
+	client := &countingClient{Client: db}
+	o := &ratelimit.Overrides{Source: &awsstore.Platforms{Client: client, Table: st.Names["PlatformsTable"]}, Default: def, Now: time.Now, MaxAge: time.Hour}
+	want := map[string]ratelimit.Limit{"own": {Rate: 0.5, Burst: 3}, "rate": {Rate: 7, Burst: 10}, "none": def, "absent": def}
+	for id, w := range want {
+		if got, err := o.Limit(context.Background(), id); err != nil || got != def {
+			t.Errorf("first Limit(%s) = %+v, %v; want the default %+v while its own loads", id, got, err, def)
+		}
+		loaded(t, o, id, w)
+	}
+	waitFor(t, "a GetItem per platform", func() bool { return client.gets.Load() == int32(len(want)) })
+	for id, w := range want { // cached: no more reads
+		if got, _ := o.Limit(context.Background(), id); got != w {
+			t.Errorf("Limit(%s) = %+v; want %+v", id, got, w)
+		}
+	}
+	if gets, scans := client.gets.Load(), client.scans.Load(); gets != int32(len(want)) || scans != 0 {
+		t.Errorf("%d GetItem and %d Scan calls; want one GetItem per platform (%d) and no Scan", gets, scans, len(want))
 	}
 }

@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,30 +174,82 @@ func check(l *ratelimit.Limiter, ctx context.Context, platformID string) error {
 
 var _ kyc.Limiter = (*ratelimit.Limiter)(nil)
 
-// limitsOf is a PlatformLimits from a map.
-type limitsOf map[string]ratelimit.Limit
-
-func (l limitsOf) PlatformLimit(_ context.Context, id string) (ratelimit.Limit, error) {
-	return l[id], nil
+// limitsOf is a PlatformLimits from a map that counts its reads per
+// platform; it fails the test that scans it.
+type limitsOf struct {
+	t      *testing.T
+	limits map[string]ratelimit.Limit
+	mu     sync.Mutex
+	reads  map[string]int
 }
-func (l limitsOf) AllPlatformLimits(context.Context) (map[string]ratelimit.Limit, error) {
-	return l, nil
+
+func (l *limitsOf) PlatformLimit(_ context.Context, id string) (ratelimit.Limit, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reads == nil {
+		l.reads = map[string]int{}
+	}
+	l.reads[id]++
+	return l.limits[id], nil
+}
+
+func (l *limitsOf) read(id string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads[id]
+}
+
+func (l *limitsOf) AllPlatformLimits(context.Context) (map[string]ratelimit.Limit, error) {
+	l.t.Error("every platform's limit was read (a Scan); want one platform's at a time")
+	return l.limits, nil
+}
+
+// waitFor waits until cond holds (what the background load does).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 10 s", what)
+		}
+	}
+}
+
+// loaded waits until o gives platformID want: its own limit, which the
+// first Limit call started loading in the background.
+func loaded(t *testing.T, o *ratelimit.Overrides, platformID string, want ratelimit.Limit) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("Limit(%s) = %+v", platformID, want), func() bool {
+		got, err := o.Limit(context.Background(), platformID)
+		return err == nil && got == want
+	})
 }
 
 // TestOverridesFillWhatAPlatformDoesNotSet: a platform's own rate or
-// burst overrides the default one field at a time.
+// burst overrides the default one field at a time. Nothing is loaded
+// ahead: each platform's limit is read on its first use (which gets the
+// default), once, and kept for MaxAge.
 func TestOverridesFillWhatAPlatformDoesNotSet(t *testing.T) {
 	def := ratelimit.Limit{Rate: 2, Burst: 10}
-	o := &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour,
-		Source: limitsOf{"rate": {Rate: 5}, "burst": {Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": {}}}
-	if err := o.Prime(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range map[string]ratelimit.Limit{
+	src := &limitsOf{t: t, limits: map[string]ratelimit.Limit{"rate": {Rate: 5}, "burst": {Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": {}}}
+	o := &ratelimit.Overrides{Default: def, Now: time.Now, MaxAge: time.Hour, Source: src}
+	want := map[string]ratelimit.Limit{
 		"rate": {Rate: 5, Burst: 10}, "burst": {Rate: 2, Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": def, "unknown": def,
-	} {
-		if got, _ := o.Limit(context.Background(), id); got != want {
-			t.Errorf("Limit(%s) = %+v; want %+v", id, got, want)
+	}
+	for id, w := range want {
+		if got, _ := o.Limit(context.Background(), id); got != def {
+			t.Errorf("first Limit(%s) = %+v; want the default while its own loads", id, got)
+		}
+		waitFor(t, "platform "+id+" read", func() bool { return src.read(id) > 0 })
+		loaded(t, o, id, w)
+	}
+	for id, w := range want {
+		if got, _ := o.Limit(context.Background(), id); got != w {
+			t.Errorf("Limit(%s) = %+v; want %+v", id, got, w)
+		}
+	}
+	for id := range want {
+		if n := src.read(id); n != 1 {
+			t.Errorf("platform %s read %d times; want once (kept for MaxAge)", id, n)
 		}
 	}
 }
