@@ -17,11 +17,10 @@ import (
 
 // PlatformsAPI is the DynamoDB calls the platform store makes (IAM, per
 // function: GetItem and UpdateItem for /config, GetItem for delivery,
-// GetItem and Scan for the link limits).
+// GetItem for the link limits, one platform at a time).
 type PlatformsAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // Platforms is the one store of the platforms table, for /config
@@ -158,25 +157,3 @@ func (p *Platforms) PlatformLimit(ctx context.Context, platformID string) (ratel
 	return limitFromItem(item), nil
 }
 
-// AllPlatformLimits reads every platform's own limit (one Scan, paged,
-// of the id and the limit attributes).
-func (p *Platforms) AllPlatformLimits(ctx context.Context) (map[string]ratelimit.Limit, error) {
-	all := map[string]ratelimit.Limit{}
-	var start map[string]types.AttributeValue
-	for {
-		page, err := p.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(p.Table), ExclusiveStartKey: start,
-			ProjectionExpression:     aws.String("#id, #rl, #rb"),
-			ExpressionAttributeNames: map[string]string{"#id": attrID, "#rl": attrRateLimit, "#rb": attrRateBurst}})
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range page.Items {
-			if id, ok := it[attrID].(*types.AttributeValueMemberS); ok {
-				all[id.Value] = limitFromItem(it)
-			}
-		}
-		if start = page.LastEvaluatedKey; len(start) == 0 {
-			return all, nil
-		}
-	}
-}

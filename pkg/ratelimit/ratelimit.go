@@ -139,13 +139,12 @@ func (l *Limiter) take(ctx context.Context, key string, lim Limit, now time.Time
 // platform does not set.
 type PlatformLimits interface {
 	PlatformLimit(ctx context.Context, platformID string) (Limit, error)
-	// AllPlatformLimits is every platform's, for start-up.
-	AllPlatformLimits(ctx context.Context) (map[string]Limit, error)
 }
 
 // Overrides supplies per-platform limits from Source, cached so that no
-// request waits on them: Prime loads them all at start-up, a platform not
-// in the cache gets Default while its limit loads in the background, and
+// request waits on them: a platform not in the cache (its first link in a
+// process) gets Default while its limit loads in the background (no
+// start-up Scan: its cost would grow with the platforms), and
 // entries older than MaxAge are refreshed the same way. Without a Source
 // every platform has Default.
 type Overrides struct {
@@ -195,23 +194,6 @@ func (o *Overrides) load(caller context.Context, platformID string) {
 	if err == nil {
 		o.put(platformID, l)
 	}
-}
-
-// Prime loads every platform's limit, for start-up.
-func (o *Overrides) Prime(ctx context.Context) error {
-	if o.Source == nil {
-		return nil
-	}
-	all, err := o.Source.AllPlatformLimits(ctx)
-	if err != nil {
-		return fmt.Errorf("ratelimit: load platform limits: %w", err)
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for id, l := range all {
-		o.put(id, l)
-	}
-	return nil
 }
 
 // put caches a platform's limit, Default where it sets none; mu must be

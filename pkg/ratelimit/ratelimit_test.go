@@ -199,10 +199,6 @@ func (l *limitsOf) read(id string) int {
 	return l.reads[id]
 }
 
-func (l *limitsOf) AllPlatformLimits(context.Context) (map[string]ratelimit.Limit, error) {
-	l.t.Error("every platform's limit was read (a Scan); want one platform's at a time")
-	return l.limits, nil
-}
 
 // waitFor waits until cond holds (what the background load does).
 func waitFor(t *testing.T, what string, cond func() bool) {
