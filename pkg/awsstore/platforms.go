@@ -156,4 +156,3 @@ func (p *Platforms) PlatformLimit(ctx context.Context, platformID string) (ratel
 	}
 	return limitFromItem(item), nil
 }
-

@@ -199,7 +199,6 @@ func (l *limitsOf) read(id string) int {
 	return l.reads[id]
 }
 
-
 // waitFor waits until cond holds (what the background load does).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
