@@ -141,21 +141,28 @@ type PlatformLimits interface {
 	PlatformLimit(ctx context.Context, platformID string) (Limit, error)
 }
 
-// Overrides supplies per-platform limits from Source, cached so that no
-// request waits on them: a platform not in the cache (its first link in a
-// process) gets Default while its limit loads in the background (no
-// start-up Scan: its cost would grow with the platforms), and
-// entries older than MaxAge are refreshed the same way. Without a Source
+// Overrides supplies per-platform limits from Source, loaded per platform
+// (no start-up Scan: its cost would grow with the platforms). A
+// platform's first link in a process waits for its own limit (one
+// GetItem, shared by the links that arrive meanwhile, bounded by the
+// caller's context), so a limit lower than Default holds from the first
+// link; a load that fails or runs out of time gives Default, and the next
+// is tried no sooner than RetryAfter. A cached limit older than MaxAge is
+// served while a fresh one loads in the background. Without a Source
 // every platform has Default.
 type Overrides struct {
 	Source  PlatformLimits
 	Default Limit
 	MaxAge  time.Duration
 	Now     func() time.Time
+	// RetryAfter spaces the loads of a platform whose last load failed
+	// (zero: 5 s), so a failing store is not asked on every link.
+	RetryAfter time.Duration
 
-	mu      sync.Mutex
-	cache   map[string]cached
-	loading map[string]bool
+	mu       sync.Mutex
+	cache    map[string]cached
+	loading  map[string]chan struct{}
+	failedAt map[string]time.Time
 }
 
 type cached struct {
@@ -168,23 +175,44 @@ func (o *Overrides) Limit(ctx context.Context, platformID string) (Limit, error)
 		return o.Default, nil
 	}
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	c, ok := o.cache[platformID]
-	if (!ok || o.Now().Sub(c.at) >= o.MaxAge) && !o.loading[platformID] {
-		if o.loading == nil {
-			o.loading = map[string]bool{}
-		}
-		o.loading[platformID] = true
-		go o.load(telemetry.Detach(ctx), platformID)
+	done, inFlight := o.loading[platformID]
+	retry := o.RetryAfter
+	if retry == 0 {
+		retry = 5 * time.Second
 	}
+	failed, hasFailed := o.failedAt[platformID]
+	if (!ok || o.Now().Sub(c.at) >= o.MaxAge) && !inFlight && (!hasFailed || o.Now().Sub(failed) >= retry) {
+		if o.loading == nil {
+			o.loading = map[string]chan struct{}{}
+		}
+		done, inFlight = make(chan struct{}), true
+		o.loading[platformID] = done
+		go o.load(telemetry.Detach(ctx), platformID, done)
+	}
+	o.mu.Unlock()
 	if ok {
+		return c.limit, nil // refreshed in the background when stale
+	}
+	if !inFlight {
+		return o.Default, nil // the last load failed moments ago
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return o.Default, nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if c, ok := o.cache[platformID]; ok {
 		return c.limit, nil
 	}
 	return o.Default, nil
 }
 
-// load is the caller's child in its trace; the caller does not wait for it.
-func (o *Overrides) load(caller context.Context, platformID string) {
+// load reads platformID's limit; it is the caller's child in its trace,
+// and outlives the caller's wait (the next link uses what it read).
+func (o *Overrides) load(caller context.Context, platformID string, done chan struct{}) {
 	ctx, cancel := context.WithTimeout(caller, 5*time.Second)
 	defer cancel()
 	l, err := o.Source.PlatformLimit(ctx, platformID)
@@ -193,7 +221,14 @@ func (o *Overrides) load(caller context.Context, platformID string) {
 	delete(o.loading, platformID)
 	if err == nil {
 		o.put(platformID, l)
+		delete(o.failedAt, platformID)
+	} else {
+		if o.failedAt == nil {
+			o.failedAt = map[string]time.Time{}
+		}
+		o.failedAt[platformID] = o.Now()
 	}
+	close(done)
 }
 
 // put caches a platform's limit, Default where it sets none; mu must be

@@ -221,8 +221,9 @@ func loaded(t *testing.T, o *ratelimit.Overrides, platformID string, want rateli
 
 // TestOverridesFillWhatAPlatformDoesNotSet: a platform's own rate or
 // burst overrides the default one field at a time. Nothing is loaded
-// ahead: each platform's limit is read on its first use (which gets the
-// default), once, and kept for MaxAge.
+// ahead: each platform's limit is read on its first use, which waits for
+// it (so a lower limit holds from the first link), once, and kept for
+// MaxAge.
 func TestOverridesFillWhatAPlatformDoesNotSet(t *testing.T) {
 	def := ratelimit.Limit{Rate: 2, Burst: 10}
 	src := &limitsOf{t: t, limits: map[string]ratelimit.Limit{"rate": {Rate: 5}, "burst": {Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": {}}}
@@ -230,21 +231,92 @@ func TestOverridesFillWhatAPlatformDoesNotSet(t *testing.T) {
 	want := map[string]ratelimit.Limit{
 		"rate": {Rate: 5, Burst: 10}, "burst": {Rate: 2, Burst: 3}, "both": {Rate: 1, Burst: 1}, "none": def, "unknown": def,
 	}
-	for id, w := range want {
-		if got, _ := o.Limit(context.Background(), id); got != def {
-			t.Errorf("first Limit(%s) = %+v; want the default while its own loads", id, got)
-		}
-		waitFor(t, "platform "+id+" read", func() bool { return src.read(id) > 0 })
-		loaded(t, o, id, w)
-	}
-	for id, w := range want {
-		if got, _ := o.Limit(context.Background(), id); got != w {
-			t.Errorf("Limit(%s) = %+v; want %+v", id, got, w)
+	for range 2 {
+		for id, w := range want {
+			if got, err := o.Limit(context.Background(), id); err != nil || got != w {
+				t.Errorf("Limit(%s) = %+v, %v; want %+v", id, got, err, w)
+			}
 		}
 	}
 	for id := range want {
 		if n := src.read(id); n != 1 {
 			t.Errorf("platform %s read %d times; want once (kept for MaxAge)", id, n)
 		}
+	}
+}
+
+// gatedLimits answers a load only when let through, or fails.
+type gatedLimits struct {
+	gate  chan struct{}
+	fail  atomic.Bool
+	reads atomic.Int32
+}
+
+func (g *gatedLimits) PlatformLimit(ctx context.Context, _ string) (ratelimit.Limit, error) {
+	g.reads.Add(1)
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ratelimit.Limit{}, ctx.Err()
+	}
+	if g.fail.Load() {
+		return ratelimit.Limit{}, errors.New("store down")
+	}
+	return ratelimit.Limit{Rate: 1, Burst: 1}, nil
+}
+
+// TestOverridesFirstLinksShareOneLoad: links arriving while a platform's
+// limit loads wait for that one load and all get the platform's own
+// (lower) limit; a caller whose time runs out first gets the default.
+func TestOverridesFirstLinksShareOneLoad(t *testing.T) {
+	g := &gatedLimits{gate: make(chan struct{})}
+	o := &ratelimit.Overrides{Default: ratelimit.Limit{Rate: 2, Burst: 10}, Now: time.Now, MaxAge: time.Hour, Source: g}
+	short, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got, _ := o.Limit(short, "p"); got != o.Default {
+		t.Errorf("a caller out of time got %+v; want the default", got)
+	}
+	var wg sync.WaitGroup
+	got := make([]ratelimit.Limit, 10)
+	for i := range got {
+		wg.Go(func() { got[i], _ = o.Limit(context.Background(), "p") })
+	}
+	waitFor(t, "the load started", func() bool { return g.reads.Load() >= 1 })
+	close(g.gate)
+	wg.Wait()
+	for i, l := range got {
+		if l != (ratelimit.Limit{Rate: 1, Burst: 1}) {
+			t.Errorf("link %d got %+v; want the platform's own limit", i, l)
+		}
+	}
+	if n := g.reads.Load(); n != 1 {
+		t.Errorf("%d loads; want one shared", n)
+	}
+}
+
+// TestOverridesBackOffAfterAFailedLoad: a load that fails gives the
+// default, and the next load comes no sooner than RetryAfter.
+func TestOverridesBackOffAfterAFailedLoad(t *testing.T) {
+	g := &gatedLimits{gate: make(chan struct{})}
+	close(g.gate)
+	g.fail.Store(true)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	o := &ratelimit.Overrides{Default: ratelimit.Limit{Rate: 2, Burst: 10}, Now: clock, MaxAge: time.Hour, RetryAfter: 5 * time.Second, Source: g}
+	for range 20 {
+		if got, _ := o.Limit(context.Background(), "p"); got != o.Default {
+			t.Fatalf("with the store down: %+v; want the default", got)
+		}
+	}
+	if n := g.reads.Load(); n != 1 {
+		t.Errorf("%d loads within RetryAfter; want 1", n)
+	}
+	g.fail.Store(false)
+	mu.Lock()
+	now = now.Add(5 * time.Second)
+	mu.Unlock()
+	if got, _ := o.Limit(context.Background(), "p"); got != (ratelimit.Limit{Rate: 1, Burst: 1}) {
+		t.Errorf("after RetryAfter: %+v; want the platform's own limit", got)
 	}
 }
