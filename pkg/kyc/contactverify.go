@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"runtime/debug"
 	"time"
 )
 
@@ -115,6 +116,11 @@ func (v *ContactVerifications) readCode(ctx context.Context, id string, ch Chann
 	}
 	done := make(chan read, 1)
 	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- read{err: Internal(fmt.Errorf("panic reading a contact code: %v\n%s", p, debug.Stack()))}
+			}
+		}()
 		c, found, err := v.Codes.ContactCode(ctx, id, ch)
 		done <- read{c, found, err}
 	}()

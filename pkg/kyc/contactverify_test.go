@@ -588,3 +588,22 @@ func TestFailedLastSendOfTheWindowSaysWhen(t *testing.T) {
 		t.Errorf("at the Retry-After: %v", err)
 	}
 }
+
+// panickingCodes panics on every read.
+type panickingCodes struct{ *memstore.ContactCodes }
+
+func (panickingCodes) ContactCode(context.Context, string, kyc.Channel) (kyc.ContactCode, bool, error) {
+	panic("store bug")
+}
+
+// TestAPanicInTheCodeReadIsAnError: the read beside the customer's runs on
+// its own goroutine; a panic there fails the request (500), not the
+// process.
+func TestAPanicInTheCodeReadIsAnError(t *testing.T) {
+	e := newContactEnv(t)
+	c := e.eea()
+	e.v.Codes = panickingCodes{e.codes}
+	isErr(t, e.v.Send(context.Background(), "p1", c.ID, kyc.ChannelEmail), kyc.CodeInternal, "")
+	_, err := e.v.Confirm(context.Background(), "p1", c.ID, kyc.ChannelEmail, "123456")
+	isErr(t, err, kyc.CodeInternal, "")
+}

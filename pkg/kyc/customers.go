@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -307,6 +308,13 @@ func (s *Customers) startSeal(ctx context.Context, v Secret, customerID, platfor
 	go func() {
 		defer close(p.done)
 		defer cancel()
+		// A panic fails the request (500), as on its own goroutine, not
+		// the process.
+		defer func() {
+			if v := recover(); v != nil {
+				p.ct, p.err = nil, Internal(fmt.Errorf("panic sealing: %v\n%s", v, debug.Stack()))
+			}
+		}()
 		p.ct, p.err = s.sealFor(ctx, p.plaintext, customerID, platformID)
 	}()
 	return p

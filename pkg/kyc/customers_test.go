@@ -550,3 +550,16 @@ func TestStartCreateWaitEndsWithTheContext(t *testing.T) {
 		t.Fatalf("Create whose deadline passes during the seal = %v; want SERVICE_UNAVAILABLE", err)
 	}
 }
+
+// TestAPanicInTheEarlySealIsAnError: a seal started beside the read runs
+// on its own goroutine; a panic there fails the request (500), not the
+// process.
+func TestAPanicInTheEarlySealIsAnError(t *testing.T) {
+	c, _, _ := newCustomers(t)
+	ind := create(t, c, "p1", individual)
+	c.Sealer = sealerFunc(func(context.Context, []byte, string, string) ([]byte, error) { panic("sealer bug") })
+	_, err := patch(t, c, "p1", ind.ID, `{"identifier":"234567890"}`)
+	if e := kyc.AsError(err); e.Code != kyc.CodeInternal {
+		t.Fatalf("update = %v; want an internal error", err)
+	}
+}
