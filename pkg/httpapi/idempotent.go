@@ -43,11 +43,18 @@ func guarded(q *request, resp response, replayed bool, err error) response {
 // stored answer of an earlier attempt with the same request. work's intent
 // is the same for every attempt of one key and request ("" without one).
 func (q *request) once(work func(ctx context.Context, intent string) response) response {
+	return q.onceAs("", work)
+}
+
+// onceAs is once with intent (a fresh UUID; "" draws one) as the intent of
+// a fresh idempotency record (idempotency.Guard.DoWithIntent), so work can
+// start under it before the acquire; work still gets the record's own.
+func (q *request) onceAs(intent string, work func(ctx context.Context, intent string) response) response {
 	if q.key == "" || q.guard == nil {
 		return work(q.ctx, "")
 	}
 	// The guard stores only 2xx answers: an error must not stick to the key.
-	resp, replayed, err := q.guard.Do(q.ctx, q.platformID, q.key, fingerprint(q), work)
+	resp, replayed, err := q.guard.DoWithIntent(q.ctx, q.platformID, q.key, fingerprint(q), intent, work)
 	return guarded(q, resp, replayed, err)
 }
 

@@ -66,17 +66,6 @@ func (p *Platform) create(q *request) response {
 	})
 }
 
-// onceAs is once with intent (a fresh UUID) as the intent of a fresh
-// idempotency record (idempotency.Guard.DoWithIntent), so work can start
-// under it before the acquire; work still gets the record's own.
-func (q *request) onceAs(intent string, work func(ctx context.Context, intent string) response) response {
-	if q.key == "" || q.guard == nil {
-		return work(q.ctx, "")
-	}
-	resp, replayed, err := q.guard.DoWithIntent(q.ctx, q.platformID, q.key, fingerprint(q), intent, work)
-	return guarded(q, resp, replayed, err)
-}
-
 func (p *Platform) list(q *request) response {
 	lq, err := kyc.ParseListQuery(q.r.URL.Query())
 	if err != nil {
