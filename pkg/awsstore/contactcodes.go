@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -198,33 +197,4 @@ func names(expr string) map[string]string {
 		}
 	}
 	return m
-}
-
-func num(it map[string]types.AttributeValue, k string) int64 {
-	v, ok := it[k].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0
-	}
-	i, _ := strconv.ParseInt(v.Value, 10, 64)
-	return i
-}
-
-func boolean(it map[string]types.AttributeValue, k string) bool {
-	v, ok := it[k].(*types.AttributeValueMemberBOOL)
-	return ok && v.Value
-}
-
-func str(it map[string]types.AttributeValue, k string) string {
-	v, ok := it[k].(*types.AttributeValueMemberS)
-	if !ok {
-		return ""
-	}
-	return v.Value
-}
-
-func ms(it map[string]types.AttributeValue, k string) time.Time {
-	if _, ok := it[k]; !ok {
-		return time.Time{}
-	}
-	return time.UnixMilli(num(it, k)).UTC()
 }

@@ -62,6 +62,38 @@ func n(v int64) types.AttributeValue {
 }
 func b(v []byte) types.AttributeValue { return &types.AttributeValueMemberB{Value: v} }
 
+// The readers of one attribute of an item: absent or of another type
+// reads as the zero value.
+
+func num(it map[string]types.AttributeValue, k string) int64 {
+	v, ok := it[k].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	i, _ := strconv.ParseInt(v.Value, 10, 64)
+	return i
+}
+
+func boolean(it map[string]types.AttributeValue, k string) bool {
+	v, ok := it[k].(*types.AttributeValueMemberBOOL)
+	return ok && v.Value
+}
+
+func str(it map[string]types.AttributeValue, k string) string {
+	v, ok := it[k].(*types.AttributeValueMemberS)
+	if !ok {
+		return ""
+	}
+	return v.Value
+}
+
+func ms(it map[string]types.AttributeValue, k string) time.Time {
+	if _, ok := it[k]; !ok {
+		return time.Time{}
+	}
+	return time.UnixMilli(num(it, k)).UTC()
+}
+
 func list(vs []string) types.AttributeValue {
 	l := make([]types.AttributeValue, len(vs))
 	for i, v := range vs {
