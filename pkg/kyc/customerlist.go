@@ -61,30 +61,10 @@ var listParams = []string{"platformCustomerId", "customerType", "region", "curre
 // InvalidField naming the parameter.
 func ParseListQuery(params map[string][]string) (ListQuery, error) {
 	var q ListQuery
-	var errs fieldErrors
-	names := make([]string, 0, len(params))
-	for name := range params {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		vs := params[name]
-		shown := name
-		if len(shown) > 64 {
-			shown = shown[:64] + "…"
-		}
-		if !slices.Contains(listParams, name) {
-			errs.add(shown, "Unknown query parameter %q.", shown)
-			continue
-		}
-		if len(vs) != 1 {
-			errs.add(name, "The query parameter %q appears more than once.", name)
-			continue
-		}
-		v := vs[0]
+	err := parseQuery(params, listParams, func(errs *fieldErrors, name, v string) {
 		switch name {
 		case "platformCustomerId":
-			checkText(&errs, name, v, MaxPlatformCustomerID)
+			checkText(errs, name, v, MaxPlatformCustomerID)
 			q.PlatformCustomerID = v
 		case "customerType":
 			if !slices.Contains(customerTypes, v) {
@@ -92,7 +72,7 @@ func ParseListQuery(params map[string][]string) (ListQuery, error) {
 			}
 			q.CustomerType = CustomerType(v)
 		case "region":
-			checkCountry(&errs, name, v)
+			checkCountry(errs, name, v)
 			q.Region = v
 		case "currency":
 			if !currencyPattern.MatchString(v) {
@@ -128,19 +108,12 @@ func ParseListQuery(params map[string][]string) (ListQuery, error) {
 				q.KYBStatus = Status(v)
 			}
 		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxListLimit || strconv.Itoa(n) != v {
-				errs.add(name, "limit must be a whole number from 1 to %d.", MaxListLimit)
-			}
-			q.Limit = n
+			q.Limit = parseLimit(errs, v)
 		case "cursor":
-			if v == "" || len(v) > 2048 {
-				errs.add(name, "cursor must be a nextCursor from an earlier page.")
-			}
-			q.Cursor = v
+			q.Cursor = parseCursorParam(errs, v)
 		}
-	}
-	if err := errs.err(); err != nil {
+	})
+	if err != nil {
 		return ListQuery{}, err
 	}
 	return q, nil
@@ -284,10 +257,15 @@ func (s *Customers) List(ctx context.Context, platformID string, q ListQuery) (C
 }
 
 func (s *Customers) cursorKey(ctx context.Context) ([]byte, error) {
-	if s.CursorKey == nil {
+	return listCursorKey(ctx, s.CursorKey)
+}
+
+// listCursorKey reads the key every list's cursors are signed with.
+func listCursorKey(ctx context.Context, cursorKey func(context.Context) ([]byte, error)) ([]byte, error) {
+	if cursorKey == nil {
 		return nil, Internal(errors.New("kyc: no cursor key configured"))
 	}
-	key, err := s.CursorKey(ctx)
+	key, err := cursorKey(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -305,9 +283,9 @@ func (s *Customers) cursorKey(ctx context.Context) ([]byte, error) {
 // own) is not secret.
 const cursorDomain = "kyc-link customers cursor v1"
 
-func cursorMAC(key []byte, platformID, filters, position string) []byte {
+func cursorMAC(domain string, key []byte, platformID, filters, position string) []byte {
 	m := hmac.New(sha256.New, key)
-	for _, part := range []string{cursorDomain, platformID, filters, position} {
+	for _, part := range []string{domain, platformID, filters, position} {
 		m.Write([]byte(strconv.Itoa(len(part))))
 		m.Write([]byte{':'})
 		m.Write([]byte(part))
@@ -316,11 +294,21 @@ func cursorMAC(key []byte, platformID, filters, position string) []byte {
 }
 
 func sealCursor(key []byte, platformID, filters, position string) string {
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString([]byte(position)) + "." + enc.EncodeToString(cursorMAC(key, platformID, filters, position))
+	return sealCursorIn(cursorDomain, key, platformID, filters, position)
 }
 
 func openCursor(key []byte, platformID, filters, cursor string) (string, error) {
+	return openCursorIn(cursorDomain, key, platformID, filters, cursor)
+}
+
+// sealCursorIn and openCursorIn are the cursors of every list: domain
+// names the list, so a cursor of one list never opens another's.
+func sealCursorIn(domain string, key []byte, platformID, filters, position string) string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(position)) + "." + enc.EncodeToString(cursorMAC(domain, key, platformID, filters, position))
+}
+
+func openCursorIn(domain string, key []byte, platformID, filters, cursor string) (string, error) {
 	bad := InvalidField("cursor", "cursor is not a nextCursor this listing returned; start again without a cursor.")
 	enc := base64.RawURLEncoding.Strict() // one spelling per cursor
 	p, m, ok := strings.Cut(cursor, ".")
@@ -329,7 +317,7 @@ func openCursor(key []byte, platformID, filters, cursor string) (string, error) 
 	}
 	position, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, cursorMAC(key, platformID, filters, string(position))) {
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, cursorMAC(domain, key, platformID, filters, string(position))) {
 		return "", bad
 	}
 	return string(position), nil

@@ -44,6 +44,10 @@ type Customer struct {
 	TaxIDSealed []byte
 
 	ContactVerification ContactVerification
+	// VerificationID is the customer's current verification: the last
+	// one submitted for review (POST /verifications), which the
+	// provider's decisions move with the status.
+	VerificationID string
 
 	IsDeleted bool
 	CreatedAt time.Time

@@ -120,6 +120,19 @@ func (l *Links) Create(ctx context.Context, platformID, customerID, redirectURI 
 // customer whose required contact details are not verified yet.
 const ReasonContactVerificationRequired = "CONTACT_VERIFICATION_REQUIRED"
 
+// contactRequired refuses a customer whose required contact details are
+// not verified yet (409, naming the channels).
+func contactRequired(c Customer) error {
+	channels := c.ContactVerification.Unverified()
+	if len(channels) == 0 {
+		return nil
+	}
+	e := Conflict(ReasonContactVerificationRequired,
+		"The customer's contact details must be verified before identity verification: "+strings.Join(channels, " and ")+".")
+	e.Details["channels"] = channels
+	return e
+}
+
 // Mint waits for the lookup and the limit, then mints a fresh link. Where
 // the customer's contact details must be verified first (Grid's
 // contactVerification), it refuses until they are, without asking the
@@ -138,11 +151,8 @@ func (p *PendingLink) Mint(ctx context.Context, redirectURI string) (Link, error
 		return Link{}, err
 	}
 	c, l := r.c, p.links
-	if channels := c.ContactVerification.Unverified(); len(channels) > 0 {
-		e := Conflict(ReasonContactVerificationRequired,
-			"The customer's contact details must be verified before identity verification: "+strings.Join(channels, " and ")+".")
-		e.Details["channels"] = channels
-		return Link{}, e
+	if err := contactRequired(c); err != nil {
+		return Link{}, err
 	}
 	typ := c.Type
 	if typ == "" {

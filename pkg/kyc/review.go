@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type Review struct {
 	// RejectType and RejectLabels explain a REJECTED status to operators.
 	RejectType   string
 	RejectLabels []string
+	// Problems are the provider's reasons as Grid's VerificationErrorType
+	// values (the provider's adapter maps its labels), for the customer's
+	// current verification.
+	Problems []string
 	// AtField names At in the provider's event (Sumsub's createdAtMs) and
 	// FormatAt writes a time as the provider writes At, so that a review
 	// refused for its At is refused in the provider's terms. Empty, they
@@ -52,6 +57,23 @@ type Change struct {
 	// The customer as read: the write must fail if either moved since.
 	WasStatus   Status
 	WasReviewAt time.Time
+	// Verification, when set, moves the customer's current verification
+	// in the same write.
+	Verification *VerificationMove
+}
+
+// VerificationMove is what a review writes to the customer's current
+// verification: its status and errors, conditioned on the status as
+// read, and its webhook.
+type VerificationMove struct {
+	ID        string
+	Status    VerificationStatus
+	Errors    []VerificationError
+	WasStatus VerificationStatus
+	ReviewAt  time.Time
+	UpdatedAt time.Time
+	// Notice is the VERIFICATION.* webhook (nil: none).
+	Notice *Notice
 }
 
 // Notice is a webhook to a platform, recorded with the change that causes
@@ -106,6 +128,11 @@ type Reviews struct {
 	Store   ReviewStore
 	Notices NoticeBuilder
 	Now     func() time.Time
+	// Verifications, when set, lets a review move the customer's current
+	// verification (nil: statuses only).
+	Verifications VerificationReader
+	// VerificationNotices builds a moved verification's webhook.
+	VerificationNotices VerificationNoticeBuilder
 	// MaxEventSkew is how far past Now a review's At may lie; zero is
 	// DefaultMaxEventSkew. At becomes the customer's ordering watermark,
 	// so a far-future one would make every real decision after it stale;
@@ -160,6 +187,9 @@ func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
 				return "", fmt.Errorf("kyc: build notice: %w", err)
 			}
 		}
+		if ch.Verification, err = s.moveVerification(ctx, c, r, now); err != nil {
+			return "", err
+		}
 		err = s.Store.ApplyChange(ctx, ch, notice)
 		if errors.Is(err, ErrChanged) {
 			continue
@@ -205,3 +235,98 @@ type futureError struct{ why string }
 
 func (e *futureError) Error() string { return e.why }
 func (e *futureError) Unwrap() error { return ErrReviewFromTheFuture }
+
+// VerificationReader reads verifications.
+type VerificationReader interface {
+	VerificationRecord(ctx context.Context, id string) (Verification, error)
+}
+
+// moveVerification is what r does to c's current verification: nothing
+// once it is decided or sent back (a later review answers a later
+// submission, or the hosted link), else the status r maps to.
+func (s *Reviews) moveVerification(ctx context.Context, c Customer, r Review, now time.Time) (*VerificationMove, error) {
+	if c.VerificationID == "" || s.Verifications == nil {
+		return nil, nil
+	}
+	v, err := s.Verifications.VerificationRecord(ctx, c.VerificationID)
+	if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !v.Status.Open() {
+		return nil, nil
+	}
+	status, errs := VerificationOutcome(c.ID, r)
+	m := &VerificationMove{ID: v.ID, Status: status, Errors: errs, WasStatus: v.Status, ReviewAt: r.At, UpdatedAt: now}
+	if status != v.Status {
+		after := v
+		after.Status, after.Errors, after.UpdatedAt, after.LastReviewAt = status, errs, now, r.At
+		if m.Notice, err = s.VerificationNotices(after, now); err != nil {
+			return nil, fmt.Errorf("kyc: build notice: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// VerificationOutcome is the verification status and errors of customer
+// id's review r: pending → IN_PROGRESS, on hold → PENDING_MANUAL_REVIEW,
+// approved → APPROVED, rejected for a fixable reason (RETRY) →
+// RESOLVE_ERRORS, rejected for good → REJECTED; the errors come from the
+// provider's reasons (r.Problems), or a generic one.
+func VerificationOutcome(id string, r Review) (VerificationStatus, []VerificationError) {
+	switch r.Status {
+	case StatusApproved:
+		return VerificationApproved, nil
+	case StatusHold:
+		return VerificationPendingManualReview, nil
+	case StatusRejected:
+		status, fallback := VerificationRejected, ErrApplicantRejected
+		if r.RejectType == "RETRY" {
+			status, fallback = VerificationResolveErrors, ErrDocumentVerificationFailed
+		}
+		problems := r.Problems
+		if len(problems) == 0 {
+			problems = []string{fallback}
+		}
+		errs := make([]VerificationError, 0, len(problems))
+		for _, p := range problems {
+			errs = append(errs, VerificationError{ResourceID: id, Type: p, AcceptedDocumentTypes: acceptedFor(p), Reason: problemReasons[p]})
+		}
+		return status, errs
+	}
+	return VerificationInProgress, nil
+}
+
+// acceptedFor lists the documents that answer a document problem.
+func acceptedFor(problem string) []string {
+	switch problem {
+	case ErrMissingIdentityDoc, ErrPoorQualityDocument, ErrSuspectedFraudDocument, ErrExpiredDocument,
+		ErrIncompleteDocument, ErrUnreadableDocument, ErrInvalidDocument, ErrWrongDocumentType:
+		return slices.Clone(IdentityDocuments)
+	case ErrMissingProofOfAddressDoc:
+		return slices.Clone(ProofOfAddressDocuments)
+	}
+	return nil
+}
+
+// problemReasons are the reasons answered with each provider problem.
+var problemReasons = map[string]string{
+	ErrPoorQualityDocument:        "The document's image is of too low a quality to be read: upload a clearer one",
+	ErrSuspectedFraudDocument:     "The document appears to be forged or edited",
+	ErrExpiredDocument:            "The document has expired: upload a valid one",
+	ErrInvalidDocument:            "The document is not acceptable: upload another",
+	ErrWrongDocumentType:          "The file is not the type of document declared",
+	ErrIncompleteDocument:         "The document is incomplete (a side or a page is missing)",
+	ErrUnreadableDocument:         "The document cannot be read: upload it again",
+	ErrDocumentVerificationFailed: "The documents could not be verified: check the data and documents and submit again",
+	ErrMissingIdentityDoc:         "An additional identity document is required",
+	ErrMissingProofOfAddressDoc:   "A valid proof of address is required",
+	ErrApplicantSanctioned:        "The applicant matches a sanctions list",
+	ErrApplicantFraud:             "The applicant was found to be fraudulent",
+	ErrApplicantCriminalRecord:    "The applicant has a disqualifying criminal record",
+	ErrApplicantRejected:          "The applicant was rejected by the review",
+	ErrMissingBeneficialOwner:     "The business's beneficial owners are missing or could not be verified",
+	ErrMissingControlPerson:       "The business's control person is missing or could not be verified",
+}

@@ -24,6 +24,10 @@ type Customers struct {
 
 	mu   sync.RWMutex
 	byID map[string]*entry
+	// docs and verifications live under the same lock: a verification's
+	// write changes all three at once, as DynamoDB's transaction does.
+	docs          map[string]kyc.Document
+	verifications map[string]kyc.Verification
 	// active maps platform id + platformCustomerId to the active
 	// customer's id: the memory form of the uniqueness marker.
 	active map[[2]string]string
@@ -42,7 +46,8 @@ var (
 // NewCustomers returns a store holding cs (the seed file's customers, or a
 // test's), as they are.
 func NewCustomers(cs ...kyc.Customer) *Customers {
-	m := &Customers{byID: map[string]*entry{}, active: map[[2]string]string{}}
+	m := &Customers{byID: map[string]*entry{}, active: map[[2]string]string{},
+		docs: map[string]kyc.Document{}, verifications: map[string]kyc.Verification{}}
 	for _, c := range cs {
 		m.byID[c.ID] = &entry{rec: clone(c)}
 		if c.PlatformCustomerID != "" && !c.IsDeleted {
@@ -141,6 +146,7 @@ func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.Customer) e
 	// The reviews' data is theirs: an update never writes it.
 	n.KYCStatus, n.KYBStatus = e.rec.KYCStatus, e.rec.KYBStatus
 	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
+	n.VerificationID = e.rec.VerificationID
 	n.Version = prev.Version + 1
 	if n.IsDeleted && !e.rec.IsDeleted {
 		key := [2]string{n.PlatformID, n.PlatformCustomerID}
@@ -168,6 +174,17 @@ func (m *Customers) ApplyChange(_ context.Context, ch kyc.Change, notice *kyc.No
 	e, ok := m.byID[ch.CustomerID]
 	if !ok || e.rec.StatusOf() != ch.WasStatus || !e.rec.LastReviewAt.Equal(ch.WasReviewAt) {
 		return kyc.ErrChanged
+	}
+	if mv := ch.Verification; mv != nil {
+		v, ok := m.verifications[mv.ID]
+		if !ok || v.Status != mv.WasStatus {
+			return kyc.ErrChanged
+		}
+		v.Status, v.Errors, v.LastReviewAt, v.UpdatedAt = mv.Status, slices.Clone(mv.Errors), mv.ReviewAt, mv.UpdatedAt
+		m.verifications[mv.ID] = v
+		if mv.Notice != nil && m.Outbox != nil {
+			m.Outbox(*mv.Notice)
+		}
 	}
 	e.rec.SetStatus(ch.Status)
 	e.rec.LastReviewAt, e.rec.UpdatedAt = ch.ReviewAt, ch.UpdatedAt

@@ -1,0 +1,280 @@
+package kyc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Verifications is the platform API's verification use case: Grid's
+// /verifications routes. A submission is checked here, synchronously;
+// a complete one is written with its customer's new status, its locked
+// documents and its webhooks in one write, and the provider is asked
+// later, at least once, from what that write recorded.
+type Verifications struct {
+	Store     VerificationRecords
+	Customers HolderStore
+	Documents DocumentRecords
+	// CustomerNotices builds the CUSTOMER.* webhook of a status change;
+	// VerificationNotices the VERIFICATION.* one of a verification.
+	CustomerNotices     NoticeBuilder
+	VerificationNotices VerificationNoticeBuilder
+	CursorKey           func(ctx context.Context) ([]byte, error)
+	Now                 func() time.Time
+	NewID               func() (uuid.UUID, error)
+}
+
+// VerificationNoticeBuilder turns a verification into its VERIFICATION.*
+// webhook.
+type VerificationNoticeBuilder func(v Verification, at time.Time) (*Notice, error)
+
+// details.reason of POST /verifications' refusals.
+const (
+	// ReasonVerificationInProgress (409): the provider is reviewing the
+	// customer already.
+	ReasonVerificationInProgress = "VERIFICATION_IN_PROGRESS"
+	// ReasonCustomerApproved and ReasonCustomerRejected (400): the
+	// customer is decided; there is nothing to verify.
+	ReasonCustomerApproved = "CUSTOMER_APPROVED"
+	ReasonCustomerRejected = "CUSTOMER_REJECTED"
+)
+
+func (s *Verifications) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+// Submit checks platformID's customer for review and records a new
+// verification: RESOLVE_ERRORS with every problem found, or IN_PROGRESS
+// (the customer PENDING, its documents locked). intent (an idempotent
+// request's UUID) names the verification, so a retry whose first attempt
+// landed answers it.
+func (s *Verifications) Submit(ctx context.Context, platformID, customerID, intent string) (VerificationView, error) {
+	if err := CheckCustomerID(customerID); err != nil {
+		return VerificationView{}, err
+	}
+	id := intent
+	if id == "" {
+		u, err := s.newID()
+		if err != nil {
+			return VerificationView{}, Internal(fmt.Errorf("kyc: new verification id: %w", err))
+		}
+		id = u.String()
+	}
+	id = VerificationIDPrefix + id
+	for range maxAttempts {
+		w, err := s.decide(ctx, platformID, customerID, id)
+		if err != nil {
+			return VerificationView{}, err
+		}
+		err = s.Store.WriteVerification(ctx, w)
+		switch {
+		case errors.Is(err, ErrChanged):
+			continue // the customer or a document moved: check again
+		case errors.Is(err, ErrVerificationExists):
+			prev, rerr := s.Store.VerificationRecord(ctx, id)
+			if rerr != nil {
+				return VerificationView{}, rerr
+			}
+			if prev.PlatformID != platformID {
+				return VerificationView{}, Internal(fmt.Errorf("kyc: verification %s exists for another platform", id))
+			}
+			return prev.View(), nil
+		case err != nil:
+			return VerificationView{}, err
+		}
+		return w.Verification.View(), nil
+	}
+	return VerificationView{}, concurrentModification()
+}
+
+func (s *Verifications) newID() (uuid.UUID, error) {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return uuid.NewV7()
+}
+
+// decide reads the customer and its documents side by side and makes the
+// verification id's write.
+func (s *Verifications) decide(ctx context.Context, platformID, customerID, id string) (VerificationWrite, error) {
+	var docs []Document
+	listed := background(ctx, func(ctx context.Context) error {
+		var err error
+		docs, _, err = s.Documents.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: customerID, Limit: MaxDocumentsPerHolder})
+		return err
+	})
+	c, err := s.Customers.CustomerRecord(ctx, customerID)
+	derr := <-listed
+	if e := AsError(err); err != nil && e.Code == CodeNotFound {
+		return VerificationWrite{}, CustomerNotFound()
+	}
+	if err != nil {
+		return VerificationWrite{}, err
+	}
+	if c.PlatformID != platformID || c.IsDeleted {
+		return VerificationWrite{}, CustomerNotFound()
+	}
+	if derr != nil {
+		return VerificationWrite{}, derr
+	}
+	docs = slices.DeleteFunc(docs, func(d Document) bool { return d.PlatformID != platformID || d.Holder != customerID })
+	switch st := c.StatusOf(); {
+	case st == StatusApproved:
+		e := Errorf(CodeInvalid, "The customer is APPROVED already; there is nothing to verify.")
+		e.Details = map[string]any{"field": "customerId", "reason": ReasonCustomerApproved}
+		return VerificationWrite{}, e
+	case st == StatusRejected && c.RejectType != "RETRY":
+		e := Errorf(CodeInvalid, "The customer was REJECTED with a final decision; it cannot be submitted again.")
+		e.Details = map[string]any{"field": "customerId", "reason": ReasonCustomerRejected}
+		return VerificationWrite{}, e
+	case st == StatusPending || st == StatusHold:
+		return VerificationWrite{}, Conflict(ReasonVerificationInProgress,
+			"The customer is being reviewed already (kycStatus/kybStatus "+string(st)+"); wait for the decision (a VERIFICATION.* or CUSTOMER.* webhook).")
+	}
+	if err := contactRequired(c); err != nil {
+		return VerificationWrite{}, err
+	}
+	now := s.now()
+	v := Verification{ID: id, PlatformID: platformID, CustomerID: customerID, CreatedAt: now, UpdatedAt: now}
+	w := VerificationWrite{}
+	if errs := Requirements(c, docs, now); len(errs) > 0 {
+		v.Status, v.Errors = VerificationResolveErrors, errs
+	} else {
+		v.Status = VerificationInProgress
+		for _, d := range docs {
+			v.Documents = append(v.Documents, d.ID)
+		}
+		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: docs}
+		after := c
+		after.SetStatus(StatusPending)
+		after.UpdatedAt, after.VerificationID = now, id
+		n, err := s.CustomerNotices(after, StatusPending, now)
+		if err != nil {
+			return VerificationWrite{}, fmt.Errorf("kyc: build notice: %w", err)
+		}
+		if n != nil {
+			w.Notices = append(w.Notices, *n)
+		}
+	}
+	n, err := s.VerificationNotices(v, now)
+	if err != nil {
+		return VerificationWrite{}, fmt.Errorf("kyc: build notice: %w", err)
+	}
+	if n != nil {
+		// The verification's webhook goes first: a platform learns the
+		// verification before the status it explains.
+		w.Notices = append([]Notice{*n}, w.Notices...)
+	}
+	w.Verification = v
+	return w, nil
+}
+
+// Get returns platformID's verification id.
+func (s *Verifications) Get(ctx context.Context, platformID, id string) (VerificationView, error) {
+	if !strings.HasPrefix(id, VerificationIDPrefix) || CheckCustomerID(id) != nil {
+		return VerificationView{}, VerificationNotFound()
+	}
+	v, err := s.Store.VerificationRecord(ctx, id)
+	if err != nil {
+		return VerificationView{}, err
+	}
+	if v.PlatformID != platformID {
+		return VerificationView{}, VerificationNotFound()
+	}
+	return v.View(), nil
+}
+
+// VerificationListQuery is GET /verifications' query.
+type VerificationListQuery struct {
+	CustomerID string
+	Status     VerificationStatus
+	Limit      int
+	Cursor     string
+}
+
+// VerificationList is Grid's VerificationListResponse (no totalCount).
+type VerificationList struct {
+	Data       []VerificationView `json:"data"`
+	HasMore    bool               `json:"hasMore"`
+	NextCursor string             `json:"nextCursor,omitempty"`
+}
+
+// ParseVerificationListQuery reads GET /verifications' parameters.
+func ParseVerificationListQuery(params map[string][]string) (VerificationListQuery, error) {
+	var q VerificationListQuery
+	err := parseQuery(params, []string{"customerId", "verificationStatus", "limit", "cursor"}, func(errs *fieldErrors, name, v string) {
+		switch name {
+		case "customerId":
+			if CheckCustomerID(v) != nil {
+				errs.add(name, "customerId must be a customer id (Customer:…).")
+			}
+			q.CustomerID = v
+		case "verificationStatus":
+			if !slices.Contains(verificationStatuses, v) {
+				errs.addc(name, &FieldConstraint{Enum: verificationStatuses}, "verificationStatus must be one of %s.", strings.Join(verificationStatuses, ", "))
+			}
+			q.Status = VerificationStatus(v)
+		case "limit":
+			q.Limit = parseLimit(errs, v)
+		case "cursor":
+			q.Cursor = parseCursorParam(errs, v)
+		}
+	})
+	return q, err
+}
+
+// List returns a page of platformID's verifications (of one customer when
+// set, of one status when set), oldest first.
+func (s *Verifications) List(ctx context.Context, platformID string, q VerificationListQuery) (VerificationList, error) {
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultListLimit
+	}
+	key, err := listCursorKey(ctx, s.CursorKey)
+	if err != nil {
+		return VerificationList{}, err
+	}
+	const domain = "kyc-link verifications cursor v1"
+	filters := q.CustomerID + "\x00" + string(q.Status)
+	rq := VerificationRange{PlatformID: platformID, CustomerID: q.CustomerID, Limit: limit + 1}
+	if q.Cursor != "" {
+		if rq.After, err = openCursorIn(domain, key, platformID, filters, q.Cursor); err != nil {
+			return VerificationList{}, err
+		}
+	}
+	if q.Status != "" {
+		rq.Limit = max(rq.Limit, listPage) // the filter drops records
+	}
+	out := VerificationList{Data: []VerificationView{}}
+	var positions []string
+	lastRead := ""
+	for range listReads {
+		vs, more, err := s.Store.VerificationRange(ctx, rq)
+		if err != nil {
+			return VerificationList{}, err
+		}
+		for _, v := range vs {
+			lastRead = v.ListPosition()
+			if v.PlatformID != platformID || q.CustomerID != "" && v.CustomerID != q.CustomerID ||
+				q.Status != "" && v.Status != q.Status {
+				continue
+			}
+			if len(out.Data) == limit {
+				out.HasMore = true
+				out.NextCursor = sealCursorIn(domain, key, platformID, filters, positions[limit-1])
+				return out, nil
+			}
+			out.Data, positions = append(out.Data, v.View()), append(positions, lastRead)
+		}
+		if !more || len(vs) == 0 {
+			return out, nil
+		}
+		rq.After = lastRead
+	}
+	out.HasMore = true
+	out.NextCursor = sealCursorIn(domain, key, platformID, filters, lastRead)
+	return out, nil
+}

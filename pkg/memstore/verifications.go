@@ -1,0 +1,140 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// Documents' and verifications' records live in Customers (one lock, so a
+// verification's write is atomic with the customer's and the documents').
+
+var (
+	_ kyc.DocumentRecords     = (*Customers)(nil)
+	_ kyc.VerificationRecords = (*Customers)(nil)
+)
+
+func (m *Customers) InsertDocument(_ context.Context, d kyc.Document) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.docs[d.ID]; ok {
+		return kyc.ErrDocumentExists
+	}
+	m.docs[d.ID] = d
+	return nil
+}
+
+func (m *Customers) DocumentRecord(_ context.Context, id string) (kyc.Document, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	d, ok := m.docs[id]
+	if !ok {
+		return kyc.Document{}, kyc.DocumentNotFound()
+	}
+	return d, nil
+}
+
+func (m *Customers) DocumentRange(_ context.Context, q kyc.DocumentRange) ([]kyc.Document, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var all []kyc.Document
+	for _, d := range m.docs {
+		if d.PlatformID == q.PlatformID && (q.Holder == "" || d.Holder == q.Holder) && d.ListPosition() > q.After {
+			all = append(all, d)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ListPosition() < all[j].ListPosition() })
+	n := min(len(all), q.Limit)
+	return all[:n:n], len(all) > n, nil
+}
+
+func (m *Customers) ReplaceDocument(_ context.Context, prev, next kyc.Document) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.docs[prev.ID]
+	if !ok || d.Version != prev.Version || d.SubmittedIn != "" {
+		return kyc.ErrChanged
+	}
+	next.Version, next.SubmittedIn = prev.Version+1, ""
+	m.docs[prev.ID] = next
+	return nil
+}
+
+func (m *Customers) DeleteDocument(_ context.Context, prev kyc.Document) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.docs[prev.ID]
+	if !ok || d.Version != prev.Version || d.SubmittedIn != "" {
+		return kyc.ErrChanged
+	}
+	delete(m.docs, prev.ID)
+	return nil
+}
+
+func (m *Customers) VerificationRecord(_ context.Context, id string) (kyc.Verification, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.verifications[id]
+	if !ok {
+		return kyc.Verification{}, kyc.VerificationNotFound()
+	}
+	return cloneVerification(v), nil
+}
+
+func cloneVerification(v kyc.Verification) kyc.Verification {
+	v.Errors = slices.Clone(v.Errors)
+	v.Documents = slices.Clone(v.Documents)
+	return v
+}
+
+func (m *Customers) VerificationRange(_ context.Context, q kyc.VerificationRange) ([]kyc.Verification, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var all []kyc.Verification
+	for _, v := range m.verifications {
+		if v.PlatformID == q.PlatformID && (q.CustomerID == "" || v.CustomerID == q.CustomerID) && v.ListPosition() > q.After {
+			all = append(all, cloneVerification(v))
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ListPosition() < all[j].ListPosition() })
+	n := min(len(all), q.Limit)
+	return all[:n:n], len(all) > n, nil
+}
+
+func (m *Customers) WriteVerification(_ context.Context, w kyc.VerificationWrite) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := w.Verification
+	if _, ok := m.verifications[v.ID]; ok {
+		return kyc.ErrVerificationExists
+	}
+	if s := w.Submission; s != nil {
+		e, ok := m.byID[s.Customer.ID]
+		if !ok || e.rec.Version != s.Customer.Version || e.rec.StatusOf() != s.Customer.StatusOf() ||
+			e.rec.VerificationID != s.Customer.VerificationID || e.rec.IsDeleted {
+			return kyc.ErrChanged
+		}
+		for _, d := range s.Documents {
+			if cur, ok := m.docs[d.ID]; !ok || cur.Version != d.Version || cur.SubmittedIn != "" {
+				return kyc.ErrChanged
+			}
+		}
+		for _, d := range s.Documents {
+			cur := m.docs[d.ID]
+			cur.SubmittedIn = v.ID
+			m.docs[d.ID] = cur
+		}
+		e.rec.SetStatus(s.Status)
+		e.rec.VerificationID, e.rec.UpdatedAt = v.ID, s.UpdatedAt
+		e.rec.RejectType, e.rec.RejectLabels = "", nil
+	}
+	m.verifications[v.ID] = cloneVerification(v)
+	if m.Outbox != nil {
+		for _, n := range w.Notices {
+			m.Outbox(n)
+		}
+	}
+	return nil
+}
