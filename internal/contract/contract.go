@@ -53,6 +53,11 @@ func CheckWebhookResponse(status int, header http.Header, body []byte) error {
 // CustomerWebhook schema of the document's webhooks section.
 func CheckGridWebhook(body []byte) error { return checkWebhook("customerVerification", body) }
 
+// CheckVerificationWebhook validates a VERIFICATION.* webhook body sent
+// to a platform against the VerificationWebhook schema of the document's
+// webhooks.verificationUpdate.
+func CheckVerificationWebhook(body []byte) error { return checkWebhook("verificationUpdate", body) }
+
 // CheckTestWebhook validates a TEST webhook body against the document's
 // webhooks.testWebhook.
 func CheckTestWebhook(body []byte) error { return checkWebhook("testWebhook", body) }

@@ -29,6 +29,25 @@ const (
 	VerifyPhoneConfirmPath = "/customers/{customerId}/verify-phone/confirm"
 )
 
+// Documents and verifications: Grid's direct-API verification routes,
+// and the direct uploads this service adds (x-kyc-link-extension).
+const (
+	DocumentsPath              = "/documents"
+	DocumentPath               = "/documents/{documentId}"
+	VerificationsPath          = "/verifications"
+	VerificationPath           = "/verifications/{verificationId}"
+	DocumentUploadsPath        = "/document-uploads"
+	DocumentUploadCompletePath = "/document-uploads/{uploadId}/complete"
+)
+
+// exampleParams are the values given to the path parameters.
+var exampleParams = map[string]string{
+	"customerId":     exampleCustomerID,
+	"documentId":     "Document:019542f5-b3e7-1d02-0000-000000000001",
+	"verificationId": "Verification:019542f5-b3e7-1d02-0000-000000000001",
+	"uploadId":       "DocumentUpload:019542f5-b3e7-1d02-0000-000000000001",
+}
+
 // CheckOperation validates a response (status, headers, body) against the
 // operation method on the path template path (e.g. "GET",
 // CustomerPath). Path parameters get example values. A response the
@@ -49,9 +68,11 @@ func CheckOperation(method, path string, status int, header http.Header, body []
 	}
 	params := map[string]string{}
 	url := path
-	if strings.Contains(path, "{customerId}") {
-		params["customerId"] = exampleCustomerID
-		url = strings.ReplaceAll(path, "{customerId}", exampleCustomerID)
+	for name, value := range exampleParams {
+		if strings.Contains(url, "{"+name+"}") {
+			params[name] = value
+			url = strings.ReplaceAll(url, "{"+name+"}", value)
+		}
 	}
 	req, _ := http.NewRequest(method, "http://contract.invalid"+url, nil)
 	in := &openapi3filter.ResponseValidationInput{
