@@ -209,3 +209,26 @@ func Verify(pub *ecdsa.PublicKey, header string, body []byte) error {
 	}
 	return nil
 }
+
+// VerificationEnvelope is a VERIFICATION.* webhook as sent (Grid's
+// VerificationWebhook: data is the verification).
+type VerificationEnvelope struct {
+	ID        string               `json:"id"`
+	Type      string               `json:"type"`
+	Timestamp string               `json:"timestamp"`
+	Data      kyc.VerificationView `json:"data"`
+}
+
+// VerificationNotice is the VERIFICATION.<status> webhook of v, as at.
+func VerificationNotice(v kyc.Verification, at time.Time) (*kyc.Notice, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	typ := "VERIFICATION." + string(v.Status)
+	body, err := json.Marshal(VerificationEnvelope{ID: "Webhook:" + id.String(), Type: typ, Timestamp: kyc.FormatTime(at), Data: v.View()})
+	if err != nil {
+		return nil, err
+	}
+	return &kyc.Notice{ID: "Webhook:" + id.String(), PlatformID: v.PlatformID, Type: typ, CreatedAt: at, Body: body}, nil
+}

@@ -102,24 +102,29 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 }
 
 // readMultipart reads a multipart/form-data body of at most limit bytes
-// and returns its parts.
-func readMultipart(r *http.Request, limit int) (*multipart.Reader, error) {
+// and returns its parts and the body (the idempotency fingerprint's).
+func readMultipart(r *http.Request, limit int) (*multipart.Reader, []byte, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, kyc.InvalidField("Content-Type", "The request body must be multipart/form-data; send Content-Type: multipart/form-data with a boundary.")
+		return nil, nil, kyc.InvalidField("Content-Type", "The request body must be multipart/form-data; send Content-Type: multipart/form-data with a boundary.")
 	}
 	body, err := readUpTo(r, limit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return multipart.NewReader(bytes.NewReader(body), params["boundary"]), nil
+	return multipart.NewReader(bytes.NewReader(body), params["boundary"]), body, nil
 }
+
+// errBodyTooLarge is readUpTo's refusal of a body over its limit.
+var errBodyTooLarge = errors.New("httpapi: body over the limit")
 
 // readUpTo reads the whole body, refusing one over limit bytes.
 func readUpTo(r *http.Request, limit int) ([]byte, error) {
 	body, err := strictjson.Read(r.Body, limit)
 	if errors.Is(err, strictjson.ErrTooLarge) {
-		return nil, kyc.InvalidField("body", "The request body is larger than %d bytes.", limit)
+		e := kyc.InvalidField("body", "The request body is larger than %d bytes.", limit)
+		e.Cause = errBodyTooLarge
+		return nil, e
 	}
 	if err != nil {
 		// A client that declares more than it sends runs into the

@@ -153,7 +153,10 @@ func (s *Server) apply(rt route, q *request) response {
 	case jsonBody:
 		q.body, err = readBody(q.r, rt.body.limit)
 	case multipartBody:
-		q.form, err = readMultipart(q.r, rt.body.limit)
+		q.form, q.body, err = readMultipart(q.r, rt.body.limit)
+		if errors.Is(err, errBodyTooLarge) && rt.body.tooLarge != nil {
+			err = rt.body.tooLarge(rt.body.limit)
+		}
 	}
 	if err != nil {
 		return q.fail(err)
@@ -266,15 +269,16 @@ const (
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[kyc.Code]int{
-	kyc.CodeInvalid:      http.StatusBadRequest,
-	kyc.CodeUnauthorized: http.StatusUnauthorized,
-	kyc.CodeNotFound:     http.StatusNotFound,
-	codeRouteNotFound:    http.StatusNotFound,
-	codeMethodNotAllowed: http.StatusMethodNotAllowed,
-	kyc.CodeRateLimited:  http.StatusTooManyRequests,
-	kyc.CodeConflict:     http.StatusConflict,
-	kyc.CodeUnavailable:  http.StatusServiceUnavailable,
-	kyc.CodeInternal:     http.StatusInternalServerError,
+	kyc.CodeInvalid:           http.StatusBadRequest,
+	kyc.CodeUnauthorized:      http.StatusUnauthorized,
+	kyc.CodeNotFound:          http.StatusNotFound,
+	kyc.CodeReferenceNotFound: http.StatusNotFound,
+	codeRouteNotFound:         http.StatusNotFound,
+	codeMethodNotAllowed:      http.StatusMethodNotAllowed,
+	kyc.CodeRateLimited:       http.StatusTooManyRequests,
+	kyc.CodeConflict:          http.StatusConflict,
+	kyc.CodeUnavailable:       http.StatusServiceUnavailable,
+	kyc.CodeInternal:          http.StatusInternalServerError,
 
 	kyc.CodeCustomerDeleted:       http.StatusGone,
 	kyc.CodeWebhookEndpointNotSet: http.StatusBadRequest,

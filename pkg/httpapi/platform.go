@@ -36,6 +36,9 @@ type Platform struct {
 	Customers *kyc.Customers
 	Platforms *kyc.Platforms
 	Contacts  *kyc.ContactVerifications
+	// Documents and Verifications serve Grid's direct-API verification.
+	Documents     *kyc.Documents
+	Verifications *kyc.Verifications
 }
 
 // answer renders v as a 200 (or status) JSON answer, or err.

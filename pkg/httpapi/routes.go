@@ -121,13 +121,15 @@ const (
 type bodyRule struct {
 	kind  bodyKind
 	limit int
+	// tooLarge, when set, words the refusal of a body over the limit.
+	tooLarge func(limit int) error
 }
 
 // jsonUpTo is a JSON body of at most limit bytes.
-func jsonUpTo(limit int) bodyRule { return bodyRule{jsonBody, limit} }
+func jsonUpTo(limit int) bodyRule { return bodyRule{kind: jsonBody, limit: limit} }
 
 // multipartUpTo is a multipart/form-data body of at most limit bytes.
-func multipartUpTo(limit int) bodyRule { return bodyRule{multipartBody, limit} }
+func multipartUpTo(limit int) bodyRule { return bodyRule{kind: multipartBody, limit: limit} }
 
 // table is the routing table: every route this service has, once. Adding
 // a route is one row (and its handler, and its use case in pkg/kyc).
@@ -152,9 +154,17 @@ func (s *Server) table() []route {
 		{pattern: ConfirmEmailRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, body: jsonUpTo(MaxBody), serve: p.confirmCode(kyc.ChannelEmail)},
 		{pattern: VerifyPhoneRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, serve: p.sendCode(kyc.ChannelPhone)},
 		{pattern: ConfirmPhoneRoute, serves: PlatformFunction, auth: true, path: noteCustomerID, body: jsonUpTo(MaxBody), serve: p.confirmCode(kyc.ChannelPhone)},
+		{pattern: UploadDocumentRoute, serves: PlatformFunction, auth: true, idempotent: true, body: documentBody(), serve: p.uploadDocument},
+		{pattern: ListDocumentsRoute, serves: PlatformFunction, auth: true, serve: p.listDocuments},
+		{pattern: GetDocumentRoute, serves: PlatformFunction, auth: true, serve: p.getDocument},
+		{pattern: ReplaceDocumentRoute, serves: PlatformFunction, auth: true, body: documentBody(), serve: p.replaceDocument},
+		{pattern: DeleteDocumentRoute, serves: PlatformFunction, auth: true, serve: p.deleteDocument},
+		{pattern: CreateVerificationRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.createVerification},
+		{pattern: ListVerificationsRoute, serves: PlatformFunction, auth: true, serve: p.listVerifications},
+		{pattern: GetVerificationRoute, serves: PlatformFunction, auth: true, serve: p.getVerification},
 
 		// Authenticated by the body's digest, not by a platform.
-		{pattern: WebhookRoute, serves: ReceiverFunction, body: bodyRule{ownBody, sumsub.MaxWebhookBody}, serve: s.Receiver.serve},
+		{pattern: WebhookRoute, serves: ReceiverFunction, body: bodyRule{kind: ownBody, limit: sumsub.MaxWebhookBody}, serve: s.Receiver.serve},
 
 		page(SandboxPageRoute, SandboxFunction, sb.Page),
 		page(SandboxDecisionRoute, SandboxFunction, sb.Page),

@@ -112,11 +112,11 @@ func TestTable(t *testing.T) {
 		if (rt.serve == nil) == (rt.page == nil) {
 			t.Errorf("%s: want exactly one of serve and page", rt.pattern)
 		}
-		if rt.page != nil && (rt.auth || rt.idempotent || rt.path != nil || rt.body != bodyRule{}) {
+		if rt.page != nil && (rt.auth || rt.idempotent || rt.path != nil || rt.body.kind != noBody || rt.body.tooLarge != nil) {
 			t.Errorf("%s: a page's row declares what only the pipeline applies", rt.pattern)
 		}
-		if rt.idempotent && (!rt.auth || rt.body.kind != jsonBody) {
-			t.Errorf("%s: idempotent without credentials or a JSON body", rt.pattern)
+		if rt.idempotent && (!rt.auth || rt.body.kind != jsonBody && rt.body.kind != multipartBody) {
+			t.Errorf("%s: idempotent without credentials or a body it fingerprints", rt.pattern)
 		}
 		if !strings.Contains(rt.pattern, " /") {
 			t.Errorf("%s: no method", rt.pattern)
@@ -136,7 +136,9 @@ func TestNeedsAndPatterns(t *testing.T) {
 		{LinkFunction, needs{true, true}, []string{LinkRoute}},
 		{PlatformFunction, needs{true, true}, []string{CreateCustomerRoute, ListCustomersRoute, GetCustomerRoute,
 			UpdateCustomerRoute, DeleteCustomerRoute, GetConfigRoute, UpdateConfigRoute, TestWebhookRoute,
-			VerifyEmailRoute, ConfirmEmailRoute, VerifyPhoneRoute, ConfirmPhoneRoute}},
+			VerifyEmailRoute, ConfirmEmailRoute, VerifyPhoneRoute, ConfirmPhoneRoute,
+			UploadDocumentRoute, ListDocumentsRoute, GetDocumentRoute, ReplaceDocumentRoute, DeleteDocumentRoute,
+			CreateVerificationRoute, ListVerificationsRoute, GetVerificationRoute}},
 		{ReceiverFunction, needs{false, false}, []string{WebhookRoute}},
 		{SandboxFunction, needs{false, false}, []string{SandboxPageRoute, SandboxDecisionRoute, FaviconRoute}},
 		{InboxFunction, needs{false, false}, []string{InboxPageRoute, InboxRawRoute, InboxReceiveRoute, WebhookKeyRoute}},

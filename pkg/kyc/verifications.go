@@ -66,14 +66,15 @@ func (s *Verifications) Submit(ctx context.Context, platformID, customerID, inte
 	id = VerificationIDPrefix + id
 	for range maxAttempts {
 		w, err := s.decide(ctx, platformID, customerID, id)
-		if err != nil {
-			return VerificationView{}, err
+		if err == nil {
+			err = s.Store.WriteVerification(ctx, w)
 		}
-		err = s.Store.WriteVerification(ctx, w)
 		switch {
 		case errors.Is(err, ErrChanged):
 			continue // the customer or a document moved: check again
 		case errors.Is(err, ErrVerificationExists):
+			// An earlier attempt of this request wrote it (its answer was
+			// lost): answer what it wrote.
 			prev, rerr := s.Store.VerificationRecord(ctx, id)
 			if rerr != nil {
 				return VerificationView{}, rerr
@@ -130,6 +131,8 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		e := Errorf(CodeInvalid, "The customer was REJECTED with a final decision; it cannot be submitted again.")
 		e.Details = map[string]any{"field": "customerId", "reason": ReasonCustomerRejected}
 		return VerificationWrite{}, e
+	case (st == StatusPending || st == StatusHold) && c.VerificationID == id:
+		return VerificationWrite{}, ErrVerificationExists
 	case st == StatusPending || st == StatusHold:
 		return VerificationWrite{}, Conflict(ReasonVerificationInProgress,
 			"The customer is being reviewed already (kycStatus/kybStatus "+string(st)+"); wait for the decision (a VERIFICATION.* or CUSTOMER.* webhook).")
@@ -144,10 +147,16 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		v.Status, v.Errors = VerificationResolveErrors, errs
 	} else {
 		v.Status = VerificationInProgress
+		// Every document goes to the provider; those an earlier
+		// submission locked stay locked.
+		var lock []Document
 		for _, d := range docs {
 			v.Documents = append(v.Documents, d.ID)
+			if d.SubmittedIn == "" {
+				lock = append(lock, d)
+			}
 		}
-		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: docs}
+		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: lock}
 		after := c
 		after.SetStatus(StatusPending)
 		after.UpdatedAt, after.VerificationID = now, id
@@ -277,4 +286,19 @@ func (s *Verifications) List(ctx context.Context, platformID string, q Verificat
 	out.HasMore = true
 	out.NextCursor = sealCursorIn(domain, key, platformID, filters, lastRead)
 	return out, nil
+}
+
+// ParseVerificationRequest reads POST /verifications' body
+// ({"customerId": …}) and returns the customer id.
+func ParseVerificationRequest(body []byte) (string, error) {
+	var in struct {
+		CustomerID *string `json:"customerId"`
+	}
+	if err := decodeStrict(body, &in, nil); err != nil {
+		return "", err
+	}
+	if in.CustomerID == nil {
+		return "", InvalidField("customerId", "customerId is required: the id of the customer to verify.")
+	}
+	return *in.CustomerID, CheckCustomerID(*in.CustomerID)
 }
