@@ -228,6 +228,7 @@ func (e Event) review() (r kyc.Review, ok bool, err error) {
 			r.Status = kyc.StatusRejected
 			r.RejectType = e.ReviewResult.ReviewRejectType
 			r.RejectLabels = e.ReviewResult.RejectLabels
+			r.Problems = Problems(e.ReviewResult.RejectLabels)
 		default:
 			return kyc.Review{}, false, fmt.Errorf("sumsub webhook: reviewAnswer %q is neither GREEN nor RED", e.ReviewResult.ReviewAnswer)
 		}
