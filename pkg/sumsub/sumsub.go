@@ -1,6 +1,7 @@
-// Package sumsub is a client for the two Sumsub API calls this service makes
-// (the hosted WebSDK link and the SDK access token) and a kyc.Provider built
-// on them.
+// Package sumsub is a client for the Sumsub API calls this service makes
+// (the hosted WebSDK link and the SDK access token, and in applicants.go
+// the API-driven review: applicant, documents, review request) and a
+// kyc.Provider built on the first two.
 package sumsub
 
 import (
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -99,8 +101,9 @@ const maxResponse = 1 << 20
 
 // Retries: one more attempt after a jittered pause, only for failures that
 // mean Sumsub did not act on the request or asks us to come back (5xx, 429,
-// a failed connection), and only when the deadline leaves room for it. Both
-// calls only mint a link or token, so repeating one is harmless.
+// a failed connection), and only when the deadline leaves room for it. The
+// link and token calls only mint a link or token, so repeating one is
+// harmless; applicants.go says why its calls are safe to repeat too.
 const (
 	maxAttempts   = 2
 	retryPause    = 100 * time.Millisecond
@@ -114,8 +117,14 @@ func (c *Client) do(ctx context.Context, creds Credentials, path string, in, out
 	if err != nil {
 		return fmt.Errorf("sumsub: encode request: %w", err)
 	}
+	return retry(ctx, func(int) error { return c.once(ctx, creds, http.MethodPost, path, body, out) })
+}
+
+// retry runs call (given the attempt number, from 1) under the retry
+// policy above.
+func retry(ctx context.Context, call func(attempt int) error) error {
 	for attempt := 1; ; attempt++ {
-		err = c.once(ctx, creds, http.MethodPost, path, body, out)
+		err := call(attempt)
 		if err == nil || attempt == maxAttempts || !retryable(ctx, err) {
 			return err
 		}
@@ -155,7 +164,10 @@ func (c *Client) CheckCredentials(ctx context.Context, creds Credentials) error 
 	return err
 }
 
-func (c *Client) once(ctx context.Context, creds Credentials, method, path string, body []byte, out any) error {
+// once sends one signed request and decodes a 2xx answer into out (nil:
+// the answer is not read). Headers in extra are set after the defaults,
+// so they may replace Content-Type.
+func (c *Client) once(ctx context.Context, creds Credentials, method, path string, body []byte, out any, extra ...http.Header) error {
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("sumsub: %w", err)
@@ -166,6 +178,9 @@ func (c *Client) once(ctx context.Context, creds Credentials, method, path strin
 	req.Header.Set("X-App-Token", creds.AppToken)
 	req.Header.Set("X-App-Access-Ts", ts)
 	req.Header.Set("X-App-Access-Sig", Sign(creds.SecretKey, ts, method, req.URL.RequestURI(), body))
+	for _, h := range extra {
+		maps.Copy(req.Header, h)
+	}
 	start := time.Now()
 	defer func() { telemetry.Observe(ctx, telemetry.SumsubLatency, time.Since(start)) }()
 	resp, err := c.HTTP.Do(req)
@@ -183,6 +198,9 @@ func (c *Client) once(ctx context.Context, creds Credentials, method, path strin
 			apiErr.Description = http.StatusText(resp.StatusCode)
 		}
 		return apiErr
+	}
+	if out == nil {
+		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("sumsub: decode answer to %s %s: %w", method, path, err)

@@ -1,6 +1,8 @@
 // Package sumsubtest is a fake Sumsub API for tests. It checks every
 // request's app token, timestamp and signature exactly as Sumsub does and
-// answers like Sumsub, so a signing bug fails the test that made it.
+// answers like Sumsub, so a signing bug fails the test that made it. It
+// serves the hosted link and the SDK token, and (applicants.go) the
+// API-driven review: applicants, their documents and review requests.
 package sumsubtest
 
 import (
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,10 +31,13 @@ const (
 // MaxSkew is how far a request's timestamp may be from the server's clock.
 const MaxSkew = 60 * time.Second
 
-// Request is one accepted call, as the server decoded it.
+// Request is one accepted call, as the server decoded it: Path is
+// unescaped, Body is the JSON body (for a document upload, its metadata
+// part; nil for none).
 type Request struct {
-	Path string
-	Body map[string]any
+	Method string
+	Path   string
+	Body   map[string]any
 }
 
 // Server is a fake Sumsub. Set Fail to make it answer errors.
@@ -48,6 +54,9 @@ type Server struct {
 	fail func(w http.ResponseWriter, r *http.Request) bool
 	// Delay holds every answer for this long (or until the client gives up).
 	delay time.Duration
+	// The applicants, their documents and the faults to inject into the
+	// API-driven review (applicants.go).
+	api applicantsState
 }
 
 // NewServer starts a fake Sumsub that accepts creds.
@@ -98,6 +107,12 @@ func (s *Server) Rejected() int {
 
 // WriteError answers like Sumsub does.
 func WriteError(w http.ResponseWriter, status, errorCode int, description string) {
+	WriteErrorNamed(w, status, errorCode, "fake-sumsub-error", description)
+}
+
+// WriteErrorNamed answers like Sumsub does, with Sumsub's errorName for
+// errorCode (e.g. 1004, "corrupted-file").
+func WriteErrorNamed(w http.ResponseWriter, status, errorCode int, errorName, description string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{
@@ -105,7 +120,7 @@ func WriteError(w http.ResponseWriter, status, errorCode int, description string
 		"code":          status,
 		"correlationId": rand.Text(),
 		"errorCode":     errorCode,
-		"errorName":     "fake-sumsub-error",
+		"errorName":     errorName,
 	})
 }
 
@@ -138,6 +153,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusUnauthorized, 4003, reason)
 		return
 	}
+	if r.URL.Path == ApplicantsPath || strings.HasPrefix(r.URL.Path, ApplicantsPath+"/") {
+		s.serveApplicants(w, r, body)
+		return
+	}
 	if r.Method != http.MethodPost || (r.URL.Path != LinkPath && r.URL.Path != TokenPath) {
 		WriteError(w, http.StatusNotFound, 1001, "not found")
 		return
@@ -154,7 +173,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.accepted = append(s.accepted, Request{Path: r.URL.Path, Body: in})
+	s.accepted = append(s.accepted, Request{Method: r.Method, Path: r.URL.Path, Body: in})
 	fail, delay := s.fail, s.delay
 	s.mu.Unlock()
 
