@@ -42,3 +42,6 @@ var countries = func() map[string]bool {
 
 // IsCountry reports whether s is an ISO 3166-1 alpha-2 code (upper case).
 func IsCountry(s string) bool { return countries[s] }
+
+// Countries lists the codes IsCountry accepts.
+func Countries() []string { return strings.Fields(isoCountries) }

@@ -236,6 +236,9 @@ func TestEventReviewMapping(t *testing.T) {
 	rejected := func(typ string, labels ...string) kyc.Review {
 		r := review("c1", kyc.StatusRejected)
 		r.RejectType, r.RejectLabels = typ, labels
+		// Grid's error types for the labels (labels.go).
+		r.Problems = map[string][]string{"FORGERY": {"SUSPECTED_FRAUD_DOCUMENT", "APPLICANT_REJECTED"},
+			"BAD_PROOF_OF_ADDRESS": {"MISSING_PROOF_OF_ADDRESS_DOCUMENT"}}[labels[0]]
 		return r
 	}
 	for _, tc := range []struct {

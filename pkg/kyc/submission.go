@@ -1,0 +1,193 @@
+package kyc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ProviderSubmission is everything the provider needs to review a
+// verification: the customer's data (its identifier and tax id opened),
+// and the documents with their files. Personal data throughout: never
+// logged.
+type ProviderSubmission struct {
+	Verification Verification
+	Customer     Customer
+	Identifier   Secret
+	TaxID        Secret
+	Documents    []ProviderDocument
+}
+
+// ProviderDocument is a submitted document and its file.
+type ProviderDocument struct {
+	Document
+	Content []byte
+}
+
+// ReviewSubmitter hands a complete verification to the provider and asks
+// for its review. Every step must be safe to repeat: a submission is
+// retried until it succeeds (at least once).
+type ReviewSubmitter interface {
+	SubmitForReview(ctx context.Context, s ProviderSubmission) error
+}
+
+// ProviderRefusal is a ReviewSubmitter's answer when the provider refuses
+// the submission itself (a document it cannot use, documents it still
+// needs): the verification goes back to RESOLVE_ERRORS with Problems.
+type ProviderRefusal struct {
+	Problems []VerificationError
+}
+
+func (r *ProviderRefusal) Error() string {
+	types := make([]string, len(r.Problems))
+	for i, p := range r.Problems {
+		types[i] = p.Type
+	}
+	return fmt.Sprintf("kyc: the provider refused the submission: %v", types)
+}
+
+// Opener opens what a Sealer sealed for the same customer and platform.
+type Opener interface {
+	Unseal(ctx context.Context, ciphertext []byte, customerID, platformID string) ([]byte, error)
+}
+
+// SubmissionMarks records that a verification reached the provider, so a
+// repeated submission job does nothing.
+type SubmissionMarks interface {
+	// MarkSubmitted notes v's submission at at (idempotent).
+	MarkSubmitted(ctx context.Context, id string, at time.Time) error
+	// Submitted reports whether MarkSubmitted was called for id.
+	Submitted(ctx context.Context, id string) (bool, error)
+}
+
+// Submissions is the asynchronous half of POST /verifications: a job per
+// complete verification (recorded with it) hands it to the provider. A
+// job may run more than once and concurrently with itself; each step is
+// safe to repeat, and a verification the provider already has, or that
+// was decided meanwhile, is left alone.
+type Submissions struct {
+	Verifications VerificationReader
+	Marks         SubmissionMarks
+	Customers     HolderStore
+	Documents     DocumentRecords
+	Files         DocumentFiles
+	Opener        Opener
+	Provider      ReviewSubmitter
+	// Reviews writes a refusal: the verification back to RESOLVE_ERRORS
+	// and the customer's status back to UNVERIFIED, in one write.
+	Reviews             ReviewStore
+	VerificationNotices VerificationNoticeBuilder
+	Now                 func() time.Time
+}
+
+// SubmitOutcome says what a submission job did.
+type SubmitOutcome string
+
+const (
+	Submitted       SubmitOutcome = "submitted"        // the provider has it and reviews it
+	SubmitRefused   SubmitOutcome = "refused"          // the provider refused it: RESOLVE_ERRORS
+	SubmitNotNeeded SubmitOutcome = "nothing_to_do"    // submitted before, decided, or gone
+	SubmitMoved     SubmitOutcome = "customer_changed" // the customer moved on (deleted, another verification)
+)
+
+// Submit runs verification id's job. An error is transient (the job is
+// retried); a refusal by the provider is an outcome, not an error.
+func (s *Submissions) Submit(ctx context.Context, id string) (SubmitOutcome, error) {
+	v, err := s.Verifications.VerificationRecord(ctx, id)
+	if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound {
+		return SubmitNotNeeded, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if v.Status != VerificationInProgress {
+		return SubmitNotNeeded, nil
+	}
+	done, err := s.Marks.Submitted(ctx, id)
+	if err != nil || done {
+		return SubmitNotNeeded, err
+	}
+	c, err := s.Customers.CustomerRecord(ctx, v.CustomerID)
+	if e := AsError(err); err != nil && e.Code == CodeNotFound {
+		return SubmitMoved, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if c.IsDeleted || c.VerificationID != v.ID {
+		return SubmitMoved, nil
+	}
+	sub := ProviderSubmission{Verification: v, Customer: c}
+	if sub.Identifier, err = s.open(ctx, c.IdentifierSealed, c); err != nil {
+		return "", err
+	}
+	if sub.TaxID, err = s.open(ctx, c.TaxIDSealed, c); err != nil {
+		return "", err
+	}
+	for _, did := range v.Documents {
+		d, err := s.Documents.DocumentRecord(ctx, did)
+		if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound {
+			continue // cannot happen to a locked document; nothing to send
+		}
+		if err != nil {
+			return "", err
+		}
+		content, err := s.Files.ReadFile(ctx, d.FileKey)
+		if err != nil {
+			return "", err
+		}
+		sub.Documents = append(sub.Documents, ProviderDocument{Document: d, Content: content})
+	}
+	err = s.Provider.SubmitForReview(ctx, sub)
+	var refusal *ProviderRefusal
+	if errors.As(err, &refusal) {
+		return SubmitRefused, s.refuse(ctx, c, v, refusal)
+	}
+	if err != nil {
+		return "", err
+	}
+	return Submitted, s.Marks.MarkSubmitted(ctx, id, s.Now().UTC())
+}
+
+func (s *Submissions) open(ctx context.Context, sealed []byte, c Customer) (Secret, error) {
+	if len(sealed) == 0 {
+		return "", nil
+	}
+	b, err := s.Opener.Unseal(ctx, sealed, c.ID, c.PlatformID)
+	if err != nil {
+		return "", err
+	}
+	return Secret(b), nil
+}
+
+// refuse sends v back to RESOLVE_ERRORS with the provider's problems and
+// the customer back to UNVERIFIED (nothing is under review), in one write
+// with the verification's webhook; a customer decided meanwhile wins.
+func (s *Submissions) refuse(ctx context.Context, c Customer, v Verification, r *ProviderRefusal) error {
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	errs := r.Problems
+	for i := range errs {
+		if errs[i].ResourceID == "" {
+			errs[i].ResourceID = c.ID
+		}
+	}
+	after := v
+	after.Status, after.Errors, after.UpdatedAt = VerificationResolveErrors, errs, now
+	notice, err := s.VerificationNotices(after, now)
+	if err != nil {
+		return fmt.Errorf("kyc: build notice: %w", err)
+	}
+	if c.StatusOf() != StatusPending {
+		return nil // a decision arrived first: it stands
+	}
+	ch := Change{CustomerID: c.ID, Type: c.Type, Status: StatusUnverified, ReviewAt: c.LastReviewAt, UpdatedAt: now,
+		WasStatus: StatusPending, WasReviewAt: c.LastReviewAt,
+		Verification: &VerificationMove{ID: v.ID, Status: VerificationResolveErrors, Errors: errs, WasStatus: VerificationInProgress,
+			ReviewAt: v.LastReviewAt, UpdatedAt: now, Notice: notice}}
+	err = s.Reviews.ApplyChange(ctx, ch, nil)
+	if errors.Is(err, ErrChanged) {
+		return nil // the provider decided meanwhile: its decision stands
+	}
+	return err
+}
