@@ -1,0 +1,193 @@
+package sumsub
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// Reviewer hands verifications to Sumsub's API-driven review
+// (kyc.ReviewSubmitter): the customer's applicant (the one the hosted link
+// uses: externalUserId is the customer id) with its data, each document,
+// then the review. Each step is safe to repeat.
+type Reviewer struct {
+	Client      *Client
+	Credentials CredentialSource
+	// Levels maps a customer type to a Sumsub level name.
+	Levels map[kyc.CustomerType]string
+}
+
+var _ kyc.ReviewSubmitter = (*Reviewer)(nil)
+
+// idDocTypes maps Grid's document types to Sumsub's idDocType for an
+// individual; companyDocTypes for a company (Sumsub's KYB document
+// types). A type in neither goes as OTHER.
+var (
+	idDocTypes = map[kyc.DocumentType]string{
+		"PASSPORT": "PASSPORT", "DRIVERS_LICENSE": "DRIVERS", "NATIONAL_ID": "ID_CARD", "SELFIE": "SELFIE",
+		"PROOF_OF_ADDRESS": "UTILITY_BILL", "UTILITY_BILL": "UTILITY_BILL", "ELECTRICITY_BILL": "UTILITY_BILL",
+		"RENT_OR_LEASE_AGREEMENT": "UTILITY_BILL", "BANK_STATEMENT": "UTILITY_BILL", "TAX_RETURN": "UTILITY_BILL",
+	}
+	companyDocTypes = map[kyc.DocumentType]string{
+		"CERTIFICATE_OF_INCORPORATION": "INCORPORATION_CERT", "ARTICLES_OF_INCORPORATION": "INCORPORATION_ARTICLES",
+		"ARTICLES_OF_ASSOCIATION": "INCORPORATION_ARTICLES", "STATE_REGISTRY_EXCERPT": "STATE_REGISTRY",
+		"STATE_COMPANY_REGISTRY": "STATE_REGISTRY", "GOOD_STANDING_CERTIFICATE": "GOOD_STANDING_CERT",
+		"INFORMATION_STATEMENT": "INFORMATION_STATEMENT", "INCUMBENCY_CERTIFICATE": "INCUMBENCY_CERT",
+		"SHAREHOLDER_REGISTER": "SHAREHOLDER_REGISTRY", "DIRECTOR_REGISTRY": "DIRECTORS_REGISTRY",
+		"TRUST_AGREEMENT": "TRUST_AGREEMENT", "POWER_OF_ATTORNEY": "POWER_OF_ATTORNEY",
+		"PROOF_OF_ADDRESS": "PROOF_OF_ADDRESS", "UTILITY_BILL": "PROOF_OF_ADDRESS", "ELECTRICITY_BILL": "PROOF_OF_ADDRESS",
+		"RENT_OR_LEASE_AGREEMENT": "PROOF_OF_ADDRESS", "BANK_STATEMENT": "PROOF_OF_ADDRESS", "TAX_RETURN": "PROOF_OF_ADDRESS",
+	}
+)
+
+// tagProblems maps Sumsub's refusal tags of one document to Grid's error
+// types; any other tag is DOCUMENT_VERIFICATION_FAILED.
+var tagProblems = map[string]string{
+	"dataNotReadable": kyc.ErrUnreadableDocument, "badPhoto": kyc.ErrPoorQualityDocument,
+	"blurry": kyc.ErrPoorQualityDocument, "lowQuality": kyc.ErrPoorQualityDocument,
+	"expiredDoc": kyc.ErrExpiredDocument, "forbiddenDocument": kyc.ErrWrongDocumentType,
+	"differentDocTypeOrCountry": kyc.ErrWrongDocumentType, "noIdDocFacePhoto": kyc.ErrIncompleteDocument,
+	"selfieFaceBadQuality": kyc.ErrPoorQualityDocument, "screenRecapture": kyc.ErrSuspectedFraudDocument,
+	"screenshot": kyc.ErrSuspectedFraudDocument, "sameSides": kyc.ErrIncompleteDocument,
+	"corrupted-file": kyc.ErrUnreadableDocument, "file-too-big": kyc.ErrInvalidDocument,
+	"unsupported-file-format": kyc.ErrInvalidDocument,
+}
+
+// stepProblems maps the level steps Sumsub names as incomplete to Grid's
+// missing-document types.
+var stepProblems = map[string]string{
+	"IDENTITY": kyc.ErrMissingIdentityDoc, "IDENTITY2": kyc.ErrMissingIdentityDoc, "SELFIE": kyc.ErrMissingIdentityDoc,
+	"PROOF_OF_RESIDENCE": kyc.ErrMissingProofOfAddressDoc, "PROOF_OF_RESIDENCE2": kyc.ErrMissingProofOfAddressDoc,
+	"COMPANY": kyc.ErrMissingLegalPresenceDoc,
+}
+
+// SubmitForReview creates or updates the applicant, uploads each document
+// and asks for the review. Documents Sumsub refuses, or steps it still
+// misses, are a *kyc.ProviderRefusal; outages are 503s to retry.
+func (r *Reviewer) SubmitForReview(ctx context.Context, s kyc.ProviderSubmission) error {
+	creds, err := r.Credentials.Get(ctx)
+	if err != nil {
+		return kyc.Reword(err, unavailableMessage)
+	}
+	c := s.Customer
+	company := c.Type == kyc.Business
+	id, err := r.Client.EnsureApplicant(ctx, creds, applicantData(c, s, r.Levels[c.Type]))
+	if err != nil {
+		return Classify(err)
+	}
+	var problems []kyc.VerificationError
+	for _, d := range s.Documents {
+		_, err := r.Client.UploadIDDoc(ctx, creds, id, idDoc(d, company))
+		var rej *DocRejected
+		switch {
+		case errors.As(err, &rej):
+			problems = append(problems, docProblem(d.ID, rej.Tags))
+		case errors.Is(err, ErrNotAccepting):
+			// The applicant is in review already (an earlier attempt of
+			// this job asked for it): the review below says so.
+		case err != nil:
+			return Classify(err)
+		}
+	}
+	if len(problems) > 0 {
+		return &kyc.ProviderRefusal{Problems: problems}
+	}
+	err = r.Client.RequestReview(ctx, creds, id)
+	var missing *MissingDocuments
+	if errors.As(err, &missing) {
+		return &kyc.ProviderRefusal{Problems: stepsMissing(c.ID, missing.Steps)}
+	}
+	if err != nil {
+		return Classify(err)
+	}
+	return nil
+}
+
+// applicantData is what Sumsub gets to know of c.
+func applicantData(c kyc.Customer, s kyc.ProviderSubmission, level string) ApplicantData {
+	d := ApplicantData{ExternalUserID: c.ID, LevelName: level, Email: c.Email, Phone: c.PhoneNumber}
+	if a := c.Address; a != nil {
+		d.Address = &ApplicantAddress{Street: a.Line1, SubStreet: a.Line2, Town: a.City, State: a.State, PostCode: a.PostalCode, Country: Alpha3(a.Country)}
+		d.Country = Alpha3(a.Country)
+	}
+	if c.Type == kyc.Business {
+		d.Type = ApplicantCompany
+		d.TIN = s.TaxID.Reveal()
+		if b := c.BusinessInfo; b != nil {
+			d.CompanyName, d.RegistrationNumber, d.IncorporatedOn = b.LegalName, b.RegistrationNumber, b.IncorporatedOn
+			d.CompanyCountry = Alpha3(b.Country)
+		}
+		return d
+	}
+	d.Type = ApplicantIndividual
+	d.FirstName, d.LastName = splitName(c.FullName)
+	d.DOB, d.Nationality, d.TIN = c.BirthDate, Alpha3(c.Nationality), s.Identifier.Reveal()
+	return d
+}
+
+// splitName splits Grid's fullName into Sumsub's first and last name: the
+// last word is the last name.
+func splitName(full string) (first, last string) {
+	full = strings.TrimSpace(full)
+	i := strings.LastIndexByte(full, ' ')
+	if i < 0 {
+		return "", full
+	}
+	return strings.TrimSpace(full[:i]), full[i+1:]
+}
+
+func idDoc(d kyc.ProviderDocument, company bool) IDDoc {
+	types := idDocTypes
+	if company {
+		types = companyDocTypes
+	}
+	typ, ok := types[d.Type]
+	if !ok {
+		typ = "OTHER"
+	}
+	sub := map[string]string{kyc.SideFront: "FRONT_SIDE", kyc.SideBack: "BACK_SIDE"}[d.Side]
+	return IDDoc{IDDocType: typ, IDDocSubType: sub, Country: Alpha3(d.Country), Number: d.Number,
+		FileName: d.FileName, ContentType: d.ContentType, Content: d.Content}
+}
+
+func docProblem(docID string, tags []string) kyc.VerificationError {
+	typ := kyc.ErrDocumentVerificationFailed
+	for _, t := range tags {
+		if p, ok := tagProblems[t]; ok {
+			typ = p
+			break
+		}
+	}
+	return kyc.VerificationError{ResourceID: docID, Type: typ,
+		Reason: "The provider refused this document (" + strings.Join(tags, ", ") + "): upload a better one and submit again"}
+}
+
+func stepsMissing(customerID string, steps []string) []kyc.VerificationError {
+	var out []kyc.VerificationError
+	seen := map[string]bool{}
+	for _, s := range steps {
+		p, ok := stepProblems[s]
+		if !ok || seen[p] {
+			continue
+		}
+		seen[p] = true
+		e := kyc.VerificationError{ResourceID: customerID, Type: p, Reason: "The provider needs more for its review: " + s}
+		switch p {
+		case kyc.ErrMissingIdentityDoc:
+			e.AcceptedDocumentTypes = slices.Clone(kyc.IdentityDocuments)
+		case kyc.ErrMissingProofOfAddressDoc:
+			e.AcceptedDocumentTypes = slices.Clone(kyc.ProofOfAddressDocuments)
+		case kyc.ErrMissingLegalPresenceDoc:
+			e.AcceptedDocumentTypes = slices.Clone(kyc.LegalPresenceDocuments)
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		out = append(out, kyc.VerificationError{ResourceID: customerID, Type: kyc.ErrDocumentVerificationFailed,
+			Reason: "The provider needs further documents for its review"})
+	}
+	return out
+}
