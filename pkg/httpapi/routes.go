@@ -28,6 +28,8 @@ const (
 	InboxRawRoute        = "GET /sandbox/inbox/raw/{n...}"
 	InboxReceiveRoute    = "POST /sandbox/inbox/{platformId}"
 	WebhookKeyRoute      = "GET /sandbox/webhook-key"
+	// A person's decision on a verification waiting for manual review.
+	InboxDecisionRoute = "POST /sandbox/verifications/{verificationId}"
 )
 
 // GridBasePath is the versioned prefix of Grid's base URL
@@ -173,6 +175,7 @@ func (s *Server) table() []route {
 		page(InboxRawRoute, InboxFunction, in.Raw),
 		page(InboxReceiveRoute, InboxFunction, in.Receive),
 		page(WebhookKeyRoute, InboxFunction, in.WebhookKey),
+		page(InboxDecisionRoute, InboxFunction, in.DecideVerification),
 	}
 }
 

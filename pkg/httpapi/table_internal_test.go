@@ -141,7 +141,7 @@ func TestNeedsAndPatterns(t *testing.T) {
 			CreateVerificationRoute, ListVerificationsRoute, GetVerificationRoute}},
 		{ReceiverFunction, needs{false, false}, []string{WebhookRoute}},
 		{SandboxFunction, needs{false, false}, []string{SandboxPageRoute, SandboxDecisionRoute, FaviconRoute}},
-		{InboxFunction, needs{false, false}, []string{InboxPageRoute, InboxRawRoute, InboxReceiveRoute, WebhookKeyRoute}},
+		{InboxFunction, needs{false, false}, []string{InboxPageRoute, InboxRawRoute, InboxReceiveRoute, WebhookKeyRoute, InboxDecisionRoute}},
 	} {
 		auth, idem := Needs(tc.fn)
 		if diff := cmp.Diff(needs{tc.needs.Auth, tc.needs.Idempotent}, needs{auth, idem}); diff != "" {

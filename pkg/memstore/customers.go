@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -21,6 +22,9 @@ type Customers struct {
 	// Outbox receives each notice recorded with a review's change, under
 	// the same lock as the change (the memory form of the transaction).
 	Outbox func(kyc.Notice)
+	// OnSubmit receives the id of each complete verification written
+	// (its submission job), under the same lock.
+	OnSubmit func(verificationID string)
 
 	mu   sync.RWMutex
 	byID map[string]*entry
@@ -28,6 +32,7 @@ type Customers struct {
 	// write changes all three at once, as DynamoDB's transaction does.
 	docs          map[string]kyc.Document
 	verifications map[string]kyc.Verification
+	marks         map[string]time.Time // verifications the provider has
 	// active maps platform id + platformCustomerId to the active
 	// customer's id: the memory form of the uniqueness marker.
 	active map[[2]string]string
@@ -47,7 +52,7 @@ var (
 // test's), as they are.
 func NewCustomers(cs ...kyc.Customer) *Customers {
 	m := &Customers{byID: map[string]*entry{}, active: map[[2]string]string{},
-		docs: map[string]kyc.Document{}, verifications: map[string]kyc.Verification{}}
+		docs: map[string]kyc.Document{}, verifications: map[string]kyc.Verification{}, marks: map[string]time.Time{}}
 	for _, c := range cs {
 		m.byID[c.ID] = &entry{rec: clone(c)}
 		if c.PlatformCustomerID != "" && !c.IsDeleted {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -136,5 +137,39 @@ func (m *Customers) WriteVerification(_ context.Context, w kyc.VerificationWrite
 			m.Outbox(n)
 		}
 	}
+	if w.Submission != nil && m.OnSubmit != nil {
+		m.OnSubmit(v.ID)
+	}
 	return nil
+}
+
+var _ kyc.SubmissionMarks = (*Customers)(nil)
+
+func (m *Customers) MarkSubmitted(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.marks[id]; !ok {
+		m.marks[id] = at
+	}
+	return nil
+}
+
+func (m *Customers) Submitted(_ context.Context, id string) (bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.marks[id]
+	return ok, nil
+}
+
+// Verifications lists every verification, newest first (the sandbox's
+// inbox).
+func (m *Customers) Verifications() []kyc.Verification {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]kyc.Verification, 0, len(m.verifications))
+	for _, v := range m.verifications {
+		out = append(out, cloneVerification(v))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ListPosition() > out[j].ListPosition() })
+	return out
 }

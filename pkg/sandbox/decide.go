@@ -37,6 +37,8 @@ func (d *Decider) Decide(ctx context.Context, customerID, decision string) error
 		final["reviewResult"] = map[string]any{"reviewAnswer": "GREEN"}
 	case Reject:
 		final["reviewResult"] = map[string]any{"reviewAnswer": "RED", "reviewRejectType": "RETRY", "rejectLabels": []string{"UNSATISFACTORY_PHOTOS"}}
+	case RejectFinal:
+		final["reviewResult"] = map[string]any{"reviewAnswer": "RED", "reviewRejectType": "FINAL", "rejectLabels": []string{"REGULATIONS_VIOLATIONS"}}
 	case Hold:
 		final = map[string]any{"type": sumsub.TypeOnHold, "reviewStatus": "onHold"}
 	default:

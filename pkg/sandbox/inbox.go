@@ -42,7 +42,10 @@ type Entry struct {
 	ID, Type   string
 	Status     string // the customer's kycStatus or kybStatus in it
 	CustomerID string
-	Verified   bool // the X-Grid-Signature checked out against Grid's key
+	// VerificationID is a VERIFICATION.* webhook's verification (its
+	// Status the verificationStatus).
+	VerificationID string
+	Verified       bool // the X-Grid-Signature checked out against Grid's key
 	// KeyFingerprint is gridhook.Fingerprint of the key the signature was
 	// checked against; "" when no key could be had (KeyError says why).
 	KeyFingerprint, KeyError string
@@ -73,8 +76,13 @@ type Decision struct {
 type Inbox struct {
 	// Key returns the signing key whose public half the inbox pins.
 	Key func(ctx context.Context) (*ecdsa.PrivateKey, error)
-	// Customer, when set, reads a customer's record as it is now.
-	Customer func(ctx context.Context, customerID string) (kyc.Customer, error)
+	// Customer, when set, reads a customer's record as it is now;
+	// Verification a verification's.
+	Customer     func(ctx context.Context, customerID string) (kyc.Customer, error)
+	Verification func(ctx context.Context, id string) (kyc.Verification, error)
+	// Decide, when set, plays a person's decision on a verification
+	// PENDING_MANUAL_REVIEW (the provider's events, as the sandbox page's).
+	Decide func(ctx context.Context, customerID, decision string) error
 	Now      func() time.Time // time.Now when nil
 
 	mu        sync.Mutex
@@ -164,10 +172,18 @@ func (in *Inbox) receive(w http.ResponseWriter, r *http.Request) {
 	} else {
 		e.KeyError = err.Error()
 	}
-	var env gridhook.Envelope
+	var env struct {
+		ID, Type, Timestamp string
+		Data                struct {
+			ID, CustomerID, KYCStatus, KYBStatus, VerificationStatus string
+		}
+	}
 	json.Unmarshal(body, &env)
 	e.ID, e.Type, e.CustomerID = env.ID, env.Type, env.Data.ID
 	e.Status = env.Data.KYCStatus + env.Data.KYBStatus
+	if strings.HasPrefix(env.Type, "VERIFICATION.") {
+		e.VerificationID, e.CustomerID, e.Status = env.Data.ID, env.Data.CustomerID, env.Data.VerificationStatus
+	}
 	if t, err := time.Parse(time.RFC3339Nano, env.Timestamp); err == nil {
 		e.Sent = t.UTC()
 	}
@@ -264,7 +280,20 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 	// it: deliveries can arrive out of order, so the last to arrive may be
 	// an older change. Only webhooks the inbox accepted count.
 	newest := map[string]time.Time{}
+	verifications := map[string]*verificationRow{}
 	for _, e := range entries {
+		if e.VerificationID != "" {
+			vr := verifications[e.VerificationID]
+			if vr == nil {
+				vr = &verificationRow{ID: e.VerificationID, CustomerID: e.CustomerID}
+				verifications[e.VerificationID] = vr
+			}
+			if e.Answer == http.StatusOK && !e.Sent.Before(vr.sent) {
+				vr.sent, vr.LastWebhook = e.Sent, e.Type
+			}
+			vr.last = max(vr.last, e.At.UnixNano())
+			continue
+		}
 		if e.CustomerID == "" {
 			continue
 		}
@@ -299,6 +328,22 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 	for _, c := range rows {
 		v.Customers = append(v.Customers, *c)
 	}
+	for _, vr := range verifications {
+		if in.Verification != nil {
+			cur, err := in.Verification(ctx, vr.ID)
+			if err != nil {
+				vr.LookupErr = kyc.AsError(err).Message
+			} else {
+				vr.Now = string(cur.Status)
+				for _, e := range cur.Errors {
+					vr.Errors = append(vr.Errors, e.Type)
+				}
+				vr.Pending = cur.Status == kyc.VerificationPendingManualReview && in.Decide != nil
+			}
+		}
+		v.Verifications = append(v.Verifications, *vr)
+	}
+	slices.SortFunc(v.Verifications, func(a, b verificationRow) int { return cmp.Or(cmp.Compare(b.last, a.last), cmp.Compare(a.ID, b.ID)) })
 	slices.SortFunc(v.Customers, func(a, b customerRow) int { return cmp.Or(cmp.Compare(b.last, a.last), cmp.Compare(a.ID, b.ID)) })
 	for _, m := range slices.Backward(messages) {
 		v.Messages = append(v.Messages, newMessageView(m))
@@ -323,6 +368,7 @@ type inboxView struct {
 	KeyURL                string
 	Fingerprint, KeyError string
 	Customers             []customerRow
+	Verifications         []verificationRow
 	Messages              []messageView // newest first
 	Webhooks              []entryView
 }
@@ -335,6 +381,41 @@ type customerRow struct {
 	DecisionErr                    string
 	LastWebhook, LastStatus        string
 	last                           int64
+}
+
+// verificationRow is a verification the inbox had webhooks of.
+type verificationRow struct {
+	ID, CustomerID, Now, LookupErr, LastWebhook string
+	Errors                                      []string
+	// Pending: a person decides it here (PENDING_MANUAL_REVIEW).
+	Pending bool
+	sent    time.Time
+	last    int64
+}
+
+// DecideVerification plays a person's decision (form field decision:
+// approve or reject) on a verification waiting for manual review, then
+// shows the inbox again.
+func (in *Inbox) DecideVerification(w http.ResponseWriter, r *http.Request) {
+	id, decision := r.PathValue("verificationId"), r.FormValue("decision")
+	if in.Verification == nil || in.Decide == nil || (decision != Approve && decision != RejectFinal && decision != Reject) {
+		http.Error(w, "decision must be approve, reject or reject-final", http.StatusBadRequest)
+		return
+	}
+	v, err := in.Verification(r.Context(), id)
+	if err != nil {
+		http.Error(w, kyc.AsError(err).Message, http.StatusNotFound)
+		return
+	}
+	if v.Status != kyc.VerificationPendingManualReview {
+		http.Error(w, "the verification is "+string(v.Status)+", not PENDING_MANUAL_REVIEW", http.StatusConflict)
+		return
+	}
+	if err := in.Decide(r.Context(), v.CustomerID, decision); err != nil {
+		http.Error(w, "the decision was not sent: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	http.Redirect(w, r, InboxPrefix, http.StatusSeeOther)
 }
 
 type header struct{ Name, Value string }
@@ -413,7 +494,7 @@ var inboxPage = sync.OnceValue(func() *template.Template {
 <p id="key">Webhooks are checked as a platform does, against the public key served at <a href="{{.KeyURL}}">{{.KeyURL}}</a>
 {{if .Fingerprint}}(SHA-256 fingerprint <code id="fingerprint">{{.Fingerprint}}</code>){{else}}<span class="bad">: no key ({{.KeyError}})</span>{{end}}.
 Times are UTC; this page reloads when something arrives.</p>
-{{if not (or .Customers .Messages .Webhooks)}}<p>Nothing yet. Create a link, open it, and choose Approve, Reject or Hold.</p>{{end}}
+{{if not (or .Customers .Messages .Webhooks .Verifications)}}<p>Nothing yet. Create a link, open it, and choose Approve, Reject or Hold.</p>{{end}}
 {{if .Customers}}<h2>Customers</h2>
 <p class="note">Status now is what the customer record says at this moment. The newest webhook is the one whose <code>timestamp</code> is latest, as a platform should keep it: webhooks can arrive out of order. Grid defines no HOLD webhook: after Hold the platform's newest webhook says PENDING while the record says HOLD.</p>
 <div class="scroll"><table id="customers"><tr><th>customer</th><th>status now</th><th>decision played</th><th>newest webhook</th></tr>
@@ -421,6 +502,14 @@ Times are UTC; this page reloads when something arrives.</p>
 <td>{{if .LookupErr}}<span class="bad">{{.LookupErr}}</span>{{else if .Now}}<code>{{.Field}}</code> <b class="status-now">{{.Now}}</b>{{if .Deleted}} (deleted){{end}}{{if .Hold}}<br><span class="note">on hold: no webhook for this</span>{{end}}{{end}}</td>
 <td>{{if .Decision}}{{.Decision}}<br><span class="note">{{.DecidedAt}}</span>{{if .DecisionErr}}<br><span class="bad">not sent: {{.DecisionErr}}</span>{{end}}{{else}}&mdash;{{end}}</td>
 <td>{{if .LastWebhook}}{{.LastWebhook}}<br><span class="note">status {{.LastStatus}}</span>{{else}}none{{end}}</td></tr>
+{{end}}</table></div>{{end}}
+{{if .Verifications}}<h2>Verifications</h2>
+<p class="note">Verifications submitted with <code>POST /verifications</code>, newest first. The sandbox decides each a moment after submission by the last three characters of the customer's fullName (a business's legalName): 001 waits for a person here (PENDING_MANUAL_REVIEW), 002 is rejected, 003 is sent back with POOR_QUALITY_DOCUMENT, anything else is approved.</p>
+<div class="scroll"><table id="verifications"><tr><th>verification</th><th>status now</th><th>newest webhook</th></tr>
+{{range .Verifications}}<tr data-verification="{{.ID}}" data-status="{{.Now}}"><td>{{.ID}}<br><span class="note">customer {{.CustomerID}}</span></td>
+<td>{{if .LookupErr}}<span class="bad">{{.LookupErr}}</span>{{else}}<b class="status-now">{{.Now}}</b>{{range .Errors}}<br><code>{{.}}</code>{{end}}{{end}}
+{{if .Pending}}<form method="post" action="/sandbox/verifications/{{.ID}}"><button name="decision" value="approve">Approve</button> <button name="decision" value="reject-final">Reject</button> <button name="decision" value="reject">Send back</button></form>{{end}}</td>
+<td>{{if .LastWebhook}}{{.LastWebhook}}{{else}}none{{end}}</td></tr>
 {{end}}</table></div>{{end}}
 <h2>Messages (contact verification codes)</h2>
 {{if .Messages}}<p class="note">The codes <code>POST /customers/{customerId}/verify-email</code> and <code>/verify-phone</code> sent, newest first; confirm one with <code>/confirm</code> and <code>{"code":"…"}</code>. Under make run no email or SMS service is wired: nothing is delivered, and this page is where the code shows. A code whose delivery failed does not confirm.</p>

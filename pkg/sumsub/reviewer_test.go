@@ -15,7 +15,9 @@ import (
 
 type fixedCreds sumsub.Credentials
 
-func (c fixedCreds) Get(context.Context) (sumsub.Credentials, error) { return sumsub.Credentials(c), nil }
+func (c fixedCreds) Get(context.Context) (sumsub.Credentials, error) {
+	return sumsub.Credentials(c), nil
+}
 
 func reviewer(srv *sumsubtest.Server) *sumsub.Reviewer {
 	return &sumsub.Reviewer{Client: client(srv), Credentials: fixedCreds(srv.Creds),
