@@ -180,3 +180,32 @@ func (p *Platform) getVerification(q *request) response {
 	v, err := p.Verifications.Get(q.ctx, q.platformID, q.r.PathValue("verificationId"))
 	return answer(q, http.StatusOK, v, err)
 }
+
+// The direct-upload extension's routes (not in Grid; api/openapi.yaml
+// marks them x-kyc-link-extension).
+const (
+	CreateUploadRoute   = "POST /document-uploads"
+	CompleteUploadRoute = "POST /document-uploads/{uploadId}/complete"
+)
+
+func (p *Platform) createUpload(q *request) response {
+	holder, err := kyc.ParseUploadRequest(q.body)
+	if err != nil {
+		return q.fail(err)
+	}
+	q.customerID = holder
+	return q.once(func(ctx context.Context, intent string) response {
+		u, err := p.Uploads.Start(ctx, q.platformID, holder, intent)
+		return answer(q, http.StatusCreated, u, err)
+	})
+}
+
+// completeUpload answers 201 with the document, the same on a repeat.
+func (p *Platform) completeUpload(q *request) response {
+	in, err := kyc.ParseCompleteInput(q.body)
+	if err != nil {
+		return q.fail(err)
+	}
+	d, err := p.Uploads.Complete(q.ctx, q.platformID, q.r.PathValue("uploadId"), in)
+	return answer(q, http.StatusCreated, d, err)
+}

@@ -39,6 +39,8 @@ type Platform struct {
 	// Documents and Verifications serve Grid's direct-API verification.
 	Documents     *kyc.Documents
 	Verifications *kyc.Verifications
+	// Uploads is the direct-upload extension.
+	Uploads *kyc.DirectUploads
 }
 
 // answer renders v as a 200 (or status) JSON answer, or err.

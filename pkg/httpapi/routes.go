@@ -30,6 +30,8 @@ const (
 	WebhookKeyRoute      = "GET /sandbox/webhook-key"
 	// A person's decision on a verification waiting for manual review.
 	InboxDecisionRoute = "POST /sandbox/verifications/{verificationId}"
+	// make run's stand-in for S3's presigned POST (direct uploads).
+	LocalUploadRoute = "POST /sandbox/uploads"
 )
 
 // GridBasePath is the versioned prefix of Grid's base URL
@@ -55,6 +57,9 @@ const (
 	SandboxFunction
 	// InboxFunction is the local platforms' inbox (make run, make dev).
 	InboxFunction
+	// LocalFilesFunction receives make run's direct uploads (the memory
+	// backend's stand-in for S3).
+	LocalFilesFunction
 )
 
 // Server is everything this service answers over HTTP. A nil part is not
@@ -70,6 +75,8 @@ type Server struct {
 	// sandbox provider.
 	Sandbox *sandbox.Provider
 	Inbox   *sandbox.Inbox
+	// LocalUploads receives direct uploads under make run.
+	LocalUploads *sandbox.LocalUploads
 	// Auth authenticates the rows that need a platform's credentials.
 	Auth Authenticator
 	// Idempotency makes the idempotent rows safe to retry with an
@@ -139,7 +146,7 @@ func (s *Server) table() []route {
 	page := func(pattern string, fn Function, h http.HandlerFunc) route {
 		return route{pattern: pattern, serves: fn, page: h}
 	}
-	l, p, sb, in := s.Link, s.Platform, s.Sandbox, s.Inbox
+	l, p, sb, in, lu := s.Link, s.Platform, s.Sandbox, s.Inbox, s.LocalUploads
 	return []route{
 		{pattern: LinkRoute, serves: LinkFunction, auth: true, path: customerIDInPath, idempotent: true, body: jsonUpTo(MaxBody), serve: l.serve},
 
@@ -164,6 +171,8 @@ func (s *Server) table() []route {
 		{pattern: CreateVerificationRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.createVerification},
 		{pattern: ListVerificationsRoute, serves: PlatformFunction, auth: true, serve: p.listVerifications},
 		{pattern: GetVerificationRoute, serves: PlatformFunction, auth: true, serve: p.getVerification},
+		{pattern: CreateUploadRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.createUpload},
+		{pattern: CompleteUploadRoute, serves: PlatformFunction, auth: true, body: jsonUpTo(MaxBody), serve: p.completeUpload},
 
 		// Authenticated by the body's digest, not by a platform.
 		{pattern: WebhookRoute, serves: ReceiverFunction, body: bodyRule{kind: ownBody, limit: sumsub.MaxWebhookBody}, serve: s.Receiver.serve},
@@ -176,6 +185,7 @@ func (s *Server) table() []route {
 		page(InboxReceiveRoute, InboxFunction, in.Receive),
 		page(WebhookKeyRoute, InboxFunction, in.WebhookKey),
 		page(InboxDecisionRoute, InboxFunction, in.DecideVerification),
+		page(LocalUploadRoute, LocalFilesFunction, lu.Receive),
 	}
 }
 
@@ -199,6 +209,8 @@ func (s *Server) serves(fn Function) bool {
 		return s.Sandbox != nil
 	case InboxFunction:
 		return s.Inbox != nil
+	case LocalFilesFunction:
+		return s.LocalUploads != nil
 	}
 	return false
 }

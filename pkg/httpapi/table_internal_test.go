@@ -138,7 +138,7 @@ func TestNeedsAndPatterns(t *testing.T) {
 			UpdateCustomerRoute, DeleteCustomerRoute, GetConfigRoute, UpdateConfigRoute, TestWebhookRoute,
 			VerifyEmailRoute, ConfirmEmailRoute, VerifyPhoneRoute, ConfirmPhoneRoute,
 			UploadDocumentRoute, ListDocumentsRoute, GetDocumentRoute, ReplaceDocumentRoute, DeleteDocumentRoute,
-			CreateVerificationRoute, ListVerificationsRoute, GetVerificationRoute}},
+			CreateVerificationRoute, ListVerificationsRoute, GetVerificationRoute, CreateUploadRoute, CompleteUploadRoute}},
 		{ReceiverFunction, needs{false, false}, []string{WebhookRoute}},
 		{SandboxFunction, needs{false, false}, []string{SandboxPageRoute, SandboxDecisionRoute, FaviconRoute}},
 		{InboxFunction, needs{false, false}, []string{InboxPageRoute, InboxRawRoute, InboxReceiveRoute, WebhookKeyRoute, InboxDecisionRoute}},

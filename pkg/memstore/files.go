@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 )
@@ -113,4 +115,98 @@ func (d DirFiles) DeleteFile(_ context.Context, key string) error {
 		return kyc.Internal(fmt.Errorf("memstore: %w", err))
 	}
 	return nil
+}
+
+var (
+	_ kyc.DirectFiles = (*Files)(nil)
+)
+
+// PresignUpload gives a form for the memory store: tests put the file
+// with PutFile under the key in fields["key"].
+func (f *Files) PresignUpload(_ context.Context, key string, maxBytes int64, expires time.Time) (string, map[string]string, error) {
+	return "memory://files", map[string]string{"key": key}, nil
+}
+
+func (f *Files) Stat(_ context.Context, key string, n int) (int64, []byte, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.files[key]
+	if !ok {
+		return 0, nil, false, nil
+	}
+	return int64(len(b)), append([]byte(nil), b[:min(n, len(b))]...), true, nil
+}
+
+func (f *Files) Copy(_ context.Context, from, to, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.files[from]
+	if !ok {
+		return kyc.Internal(fmt.Errorf("memstore: no file %s", from))
+	}
+	if f.files == nil {
+		f.files = map[string][]byte{}
+	}
+	f.files[to] = append([]byte(nil), b...)
+	return nil
+}
+
+// Stat and Copy of DirFiles serve make run's direct uploads (the form
+// comes from the sandbox's local upload receiver).
+func (d DirFiles) Stat(_ context.Context, key string, n int) (int64, []byte, bool, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	fh, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil, false, nil
+	}
+	if err != nil {
+		return 0, nil, false, kyc.Internal(fmt.Errorf("memstore: %w", err))
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return 0, nil, false, kyc.Internal(fmt.Errorf("memstore: %w", err))
+	}
+	head := make([]byte, n)
+	m, _ := io.ReadFull(fh, head)
+	return st.Size(), head[:m], true, nil
+}
+
+func (d DirFiles) Copy(ctx context.Context, from, to, contentType string) error {
+	b, err := d.ReadFile(ctx, from)
+	if err != nil {
+		return err
+	}
+	return d.PutFile(ctx, to, contentType, b)
+}
+
+// Uploads keeps direct uploads in memory.
+type Uploads struct {
+	mu sync.Mutex
+	m  map[string]kyc.Upload
+}
+
+var _ kyc.UploadRecords = (*Uploads)(nil)
+
+func (u *Uploads) PutUpload(_ context.Context, up kyc.Upload) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.m == nil {
+		u.m = map[string]kyc.Upload{}
+	}
+	u.m[up.ID] = up
+	return nil
+}
+
+func (u *Uploads) UploadRecord(_ context.Context, id string) (kyc.Upload, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	up, ok := u.m[id]
+	if !ok {
+		return kyc.Upload{}, kyc.UploadNotFound()
+	}
+	return up, nil
 }

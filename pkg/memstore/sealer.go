@@ -54,3 +54,14 @@ func (s *Sealer) Open(ciphertext []byte, customerID, platformID string) ([]byte,
 	}
 	return s.aead.Open(nil, ciphertext[len(sealerVersion):n], ciphertext[n:], context2(customerID, platformID))
 }
+
+var _ kyc.Opener = (*Sealer)(nil)
+
+// Unseal is Open as the provider's submission needs it (kyc.Opener).
+func (s *Sealer) Unseal(_ context.Context, ciphertext []byte, customerID, platformID string) ([]byte, error) {
+	b, err := s.Open(ciphertext, customerID, platformID)
+	if err != nil {
+		return nil, kyc.Internal(err)
+	}
+	return b, nil
+}
