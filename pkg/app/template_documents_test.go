@@ -5,6 +5,7 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -174,5 +175,15 @@ func TestDeployedUploadsAndTooLarge(t *testing.T) {
 	}
 	if gr.ResponseParameters["gatewayresponse.header.X-Should-Retry"] != "'false'" {
 		t.Errorf("REQUEST_TOO_LARGE headers %v; want X-Should-Retry: false", gr.ResponseParameters)
+	}
+	// Any method reaches the function on the documents' and
+	// verifications' paths (its 405 names the allowed ones).
+	paths, _ := body["paths"].(map[string]any)
+	for _, p := range []string{"/documents", "/documents/{documentId}", "/verifications", "/verifications/{verificationId}",
+		"/document-uploads", "/document-uploads/{uploadId}/complete"} {
+		item, _ := paths[p].(map[string]any)
+		if _, ok := item["x-amazon-apigateway-any-method"]; !ok || len(item) != 1 {
+			t.Errorf("%s: methods %v, want any method to reach the function", p, slices.Collect(maps.Keys(item)))
+		}
 	}
 }
