@@ -1,6 +1,7 @@
 // Package motostack makes template.yaml's resources in moto_server: the
 // tables (keys, indexes, streams, TTL), queues, KMS keys (rotating) and
-// their aliases, and secrets (the stack's generated ones as Secrets
+// their aliases, S3 buckets (their default encryption and public access
+// block, lifecycle expirations), and secrets (the stack's generated ones as Secrets
 // Manager would make them, the parameter secrets from the caller), and
 // returns the environment each function's Environment names. make dev and the tests
 // provision through it, so no table, queue or secret of a test differs
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -46,9 +50,13 @@ type Options struct {
 	// generated one: a test of a secret in the wrong format makes it so.
 	Secrets map[string]string
 	// Only, when not empty, limits what is made to these logical ids
-	// (tables, queues, keys, generated secrets, parameters); an alias
-	// comes with its key.
+	// (tables, queues, keys, buckets, generated secrets, parameters); an
+	// alias comes with its key, a bucket with the key it encrypts with.
 	Only []string
+	// TemplatePath is the file tpl was read from, for what samtemplate
+	// does not read (tables' sort keys and stream views, buckets): ""
+	// is $KYC_TEMPLATE, else template.yaml at the module's root.
+	TemplatePath string
 }
 
 // Stack is what was made.
@@ -96,13 +104,17 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		o.Stack = "kyc-link"
 	}
 	db, q, sm, keys := moto.DynamoDB(), moto.SQS(), moto.SecretsManager(), kms.NewFromConfig(moto.Config())
+	x, err := templateExtras(o.TemplatePath)
+	if err != nil {
+		return nil, err
+	}
 	names := map[string]string{}
 	for _, t := range tpl.Tables {
 		if !o.wants(t.LogicalID) {
 			continue
 		}
 		name := t.LogicalID + o.Suffix
-		if err := createTable(ctx, db, name, t); err != nil {
+		if err := createTable(ctx, db, name, t, x.sortKeys[t.LogicalID], x.streamViews[t.LogicalID]); err != nil {
 			return nil, err
 		}
 		names[t.LogicalID] = name
@@ -121,7 +133,7 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		names[id] = aws.ToString(out.QueueUrl)
 	}
 	for _, id := range tpl.Keys {
-		if !o.wants(id) {
+		if !o.wants(id) && !slices.ContainsFunc(x.buckets, func(b bucket) bool { return b.KeyID == id && o.wants(b.LogicalID) }) {
 			continue
 		}
 		out, err := keys.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("motostack: " + id + o.Suffix),
@@ -148,6 +160,17 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 			return nil, fmt.Errorf("create KMS alias %s: %w", name, err)
 		}
 		names[a.LogicalID] = name
+	}
+	for _, b := range x.buckets {
+		if !o.wants(b.LogicalID) {
+			continue
+		}
+		// Bucket names are lowercase and global (moto's too).
+		name := strings.ToLower(b.LogicalID + o.Suffix)
+		if err := createBucket(ctx, S3(moto), name, b, names[b.KeyID]); err != nil {
+			return nil, err
+		}
+		names[b.LogicalID] = name
 	}
 	secrets := map[string]string{}
 	for id, v := range o.Secrets {
@@ -184,12 +207,17 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 	return &Stack{Names: names, Env: env, functions: tpl.Env}, nil
 }
 
-// createTable makes table t as the template declares it, named name.
-func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtemplate.Table) error {
+// createTable makes table t as the template declares it, named name,
+// with sort key sortKey ("" for none) and a stream of view (NEW_IMAGE
+// when "" and t has a stream).
+func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtemplate.Table, sortKey, view string) error {
 	in := &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(t.HashKey), KeyType: types.KeyTypeHash}},
 		BillingMode: types.BillingModePayPerRequest,
+	}
+	if sortKey != "" {
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(sortKey), KeyType: types.KeyTypeRange})
 	}
 	attrs := map[string]string{t.HashKey: "S"}
 	maps.Copy(attrs, t.Attributes)
@@ -208,6 +236,9 @@ func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtem
 	}
 	if t.Stream {
 		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage}
+		if view != "" {
+			in.StreamSpecification.StreamViewType = types.StreamViewType(view)
+		}
 	}
 	// The SDK may retry a create whose answer was lost; the retry then
 	// finds the table, which is what we wanted.
@@ -224,23 +255,100 @@ func createTable(ctx context.Context, db *dynamodb.Client, name string, t samtem
 	return nil
 }
 
+// S3 is an S3 client of moto (path-style requests: a bucket is not a
+// host name of the emulator).
+func S3(moto *motoserver.Server) *s3.Client {
+	return s3.NewFromConfig(moto.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// createBucket makes bucket b named name: its default encryption (with
+// keyARN, the key made for b.KeyID), public access block and lifecycle.
+func createBucket(ctx context.Context, c *s3.Client, name string, b bucket, keyARN string) error {
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil && !errors.As(err, &owned) {
+		return fmt.Errorf("create bucket %s: %w", b.LogicalID, err)
+	}
+	if b.SSEAlgorithm != "" {
+		def := &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryption(b.SSEAlgorithm)}
+		if b.KeyID != "" {
+			if keyARN == "" {
+				return fmt.Errorf("bucket %s: its key %s was not made", b.LogicalID, b.KeyID)
+			}
+			def.KMSMasterKeyID = aws.String(keyARN)
+		}
+		if _, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(name),
+			ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{
+				{ApplyServerSideEncryptionByDefault: def, BucketKeyEnabled: aws.Bool(b.BucketKey)}}}}); err != nil {
+			return fmt.Errorf("encryption of bucket %s: %w", b.LogicalID, err)
+		}
+	}
+	if b.BlockPublic {
+		if _, err := c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(name),
+			PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true),
+				BlockPublicPolicy: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
+			return fmt.Errorf("public access block of bucket %s: %w", b.LogicalID, err)
+		}
+	}
+	var rules []s3types.LifecycleRule
+	for _, prefix := range slices.Sorted(maps.Keys(b.Expirations)) {
+		rules = append(rules, s3types.LifecycleRule{ID: aws.String("expire " + prefix), Status: s3types.ExpirationStatusEnabled,
+			Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String(prefix)}, Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(b.Expirations[prefix])}})
+	}
+	if b.AbortMultipartDays > 0 {
+		rules = append(rules, s3types.LifecycleRule{ID: aws.String("abort incomplete multipart uploads"), Status: s3types.ExpirationStatusEnabled,
+			Filter:                         &s3types.LifecycleRuleFilter{Prefix: aws.String("")},
+			AbortIncompleteMultipartUpload: &s3types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(b.AbortMultipartDays)}})
+	}
+	if len(rules) > 0 {
+		if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String(name),
+			LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: rules}}); err != nil {
+			return fmt.Errorf("lifecycle of bucket %s: %w", b.LogicalID, err)
+		}
+	}
+	return nil
+}
+
 // Template reads template.yaml at the module's root, found from the
 // working directory up (a test runs in its package's folder).
 func Template() (*samtemplate.Template, error) {
-	dir, err := os.Getwd()
+	path, err := templatePath()
 	if err != nil {
 		return nil, err
 	}
+	return samtemplate.Load(path)
+}
+
+// templatePath is template.yaml at the module's root.
+func templatePath() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return samtemplate.Load(filepath.Join(dir, "template.yaml"))
+			return filepath.Join(dir, "template.yaml"), nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return nil, errors.New("motostack: no go.mod above the working directory")
+			return "", errors.New("motostack: no go.mod above the working directory")
 		}
 		dir = parent
 	}
+}
+
+// templateExtras reads what samtemplate does not from path, else
+// $KYC_TEMPLATE (make dev's), else the module's template.yaml.
+func templateExtras(path string) (*extras, error) {
+	if path == "" {
+		path = os.Getenv("KYC_TEMPLATE")
+	}
+	if path == "" {
+		var err error
+		if path, err = templatePath(); err != nil {
+			return nil, err
+		}
+	}
+	return readExtras(path)
 }
 
 // New provisions for a test: template.yaml's resources (those o.Only

@@ -9,7 +9,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
@@ -72,5 +76,75 @@ func TestSecrets(t *testing.T) {
 	}
 	if v, ok := st.Env["SUMSUB_SECRET_ID"]; ok {
 		t.Errorf("Env names a Sumsub secret that was not made: %q", v)
+	}
+}
+
+// TestDocumentsBucket: the documents bucket is made with its key (which
+// comes with it), encrypted by default with that key and a bucket key,
+// closed to the public, its direct uploads expiring; the platform API's
+// DOCUMENTS_BUCKET names it.
+func TestDocumentsBucket(t *testing.T) {
+	ctx := context.Background()
+	st := motostack.New(t, moto, motostack.Options{Only: []string{"DocumentsBucket"}})
+	name, key := st.Names["DocumentsBucket"], st.Names["DocumentsKey"]
+	if name == "" || key == "" {
+		t.Fatalf("names %v; want the bucket and its key", st.Names)
+	}
+	if st.Env["DOCUMENTS_BUCKET"] != name {
+		t.Errorf("DOCUMENTS_BUCKET=%q; want %q", st.Env["DOCUMENTS_BUCKET"], name)
+	}
+	c := motostack.S3(moto)
+	enc, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := enc.ServerSideEncryptionConfiguration.Rules
+	if len(rules) != 1 || rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != s3types.ServerSideEncryptionAwsKms ||
+		aws.ToString(rules[0].ApplyServerSideEncryptionByDefault.KMSMasterKeyID) != key || !aws.ToBool(rules[0].BucketKeyEnabled) {
+		t.Errorf("encryption %+v; want aws:kms with %s and a bucket key", rules, key)
+	}
+	pab, err := c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pab.PublicAccessBlockConfiguration; !aws.ToBool(p.BlockPublicAcls) || !aws.ToBool(p.BlockPublicPolicy) ||
+		!aws.ToBool(p.IgnorePublicAcls) || !aws.ToBool(p.RestrictPublicBuckets) {
+		t.Errorf("public access block %+v; want all four", p)
+	}
+	lc, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := false
+	for _, r := range lc.Rules {
+		if r.Filter != nil && aws.ToString(r.Filter.Prefix) == "incoming/" && r.Expiration != nil && aws.ToInt32(r.Expiration.Days) == 1 {
+			expires = true
+		}
+	}
+	if !expires {
+		t.Errorf("lifecycle %+v; want incoming/ expiring after a day", lc.Rules)
+	}
+}
+
+// TestTableKeysAndStreams: a table with a sort key gets it, and a stream
+// its view, as the template declares.
+func TestTableKeysAndStreams(t *testing.T) {
+	st := motostack.New(t, moto, motostack.Options{Only: []string{"DocumentsTable", "VerificationsTable", "WebhookOutboxTable"}})
+	describe := func(id string) *types.TableDescription {
+		out, err := moto.DynamoDB().DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(st.Names[id])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Table
+	}
+	docs := describe("DocumentsTable")
+	if len(docs.KeySchema) != 2 || aws.ToString(docs.KeySchema[1].AttributeName) != "sk" || docs.KeySchema[1].KeyType != types.KeyTypeRange {
+		t.Errorf("documents table keys %+v; want pk and sort key sk", docs.KeySchema)
+	}
+	for id, view := range map[string]types.StreamViewType{"VerificationsTable": types.StreamViewTypeNewAndOldImages,
+		"WebhookOutboxTable": types.StreamViewTypeNewImage} {
+		if s := describe(id).StreamSpecification; s == nil || s.StreamViewType != view {
+			t.Errorf("%s stream %+v; want %s", id, s, view)
+		}
 	}
 }

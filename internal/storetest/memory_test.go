@@ -69,3 +69,21 @@ func TestMemorySealer(t *testing.T) {
 func TestMemoryContactCodes(t *testing.T) {
 	ContactCodes(t, func(*testing.T) kyc.ContactCodes { return &memstore.ContactCodes{} })
 }
+
+func TestMemoryDocuments(t *testing.T) {
+	DocumentRecords(t, func(*testing.T) kyc.DocumentRecords { return memstore.NewCustomers() })
+}
+
+// TestMemoryVerifications runs the verifications suite on
+// memstore.Customers, which keeps customers, documents and verifications
+// under one lock.
+func TestMemoryVerifications(t *testing.T) {
+	VerificationRecords(t, func(*testing.T) VerificationEnv {
+		var mu sync.Mutex
+		var got []kyc.Notice
+		m := memstore.NewCustomers()
+		m.Outbox = func(n kyc.Notice) { mu.Lock(); got = append(got, n); mu.Unlock() }
+		return VerificationEnv{Verifications: m, Documents: m, Customers: m, Reviews: m,
+			Notices: func(*testing.T) []kyc.Notice { mu.Lock(); defer mu.Unlock(); return append([]kyc.Notice(nil), got...) }}
+	})
+}

@@ -120,3 +120,52 @@ func TestMotoContactCodes(t *testing.T) {
 		return &awsstore.ContactCodes{Client: srv.DynamoDB(), Table: st.Names["ContactCodesTable"]}
 	})
 }
+
+// TestMotoDocuments runs the documents suite on the template's table
+// (moto): the by-id and by-holder items, the by-platform index.
+func TestMotoDocuments(t *testing.T) {
+	srv := moto.Need(t)
+	DocumentRecords(t, func(t *testing.T) kyc.DocumentRecords {
+		st := motostack.New(t, srv, motostack.Options{Only: []string{"DocumentsTable"}})
+		return &awsstore.Documents{Client: srv.DynamoDB(), Table: st.Names["DocumentsTable"], Index: "byPlatform"}
+	})
+}
+
+// TestMotoVerifications runs the verifications suite on the template's
+// customers, documents, verifications and outbox tables (moto): a
+// submission's one transaction over all four, and a review's move.
+func TestMotoVerifications(t *testing.T) {
+	srv := moto.Need(t)
+	VerificationRecords(t, func(t *testing.T) VerificationEnv {
+		st := motostack.New(t, srv, motostack.Options{Only: []string{"CustomersTable", "WebhookOutboxTable", "DocumentsTable", "VerificationsTable"}})
+		db := srv.DynamoDB()
+		customers, outbox := st.Names["CustomersTable"], st.Names["WebhookOutboxTable"]
+		docs, verifications := st.Names["DocumentsTable"], st.Names["VerificationsTable"]
+		c := &awsstore.Customers{Client: db, Table: customers, Index: "byPlatform", OutboxTable: outbox, VerificationsTable: verifications}
+		return VerificationEnv{
+			Verifications: &awsstore.Verifications{Client: db, Table: verifications, ByPlatformIndex: "byPlatform", ByCustomerIndex: "byCustomer",
+				CustomersTable: customers, DocumentsTable: docs, OutboxTable: outbox},
+			Documents: &awsstore.Documents{Client: db, Table: docs, Index: "byPlatform"},
+			Customers: c, Reviews: c,
+			Notices: func(t *testing.T) []kyc.Notice { return outboxNotices(t, db, outbox) },
+		}
+	})
+}
+
+// outboxNotices reads the outbox table's items as the relay reads them.
+func outboxNotices(t *testing.T, db *dynamodb.Client, outbox string) []kyc.Notice {
+	t.Helper()
+	out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(outbox), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := make([]kyc.Notice, 0, len(out.Items))
+	for _, it := range out.Items {
+		n, err := awsstore.NoticeFromOutbox(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}

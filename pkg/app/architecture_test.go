@@ -53,6 +53,7 @@ func TestPackageImports(t *testing.T) {
 		// link (pkg/app/clients.go).
 		"pkg/awsstore/messaging": {[]string{"pkg/kyc", "pkg/awsstore"}, true, false},
 		"pkg/awsstore/kmsseal":   {[]string{"pkg/kyc", "pkg/awsstore"}, true, false},
+		"pkg/awsstore/s3files":   {[]string{"pkg/kyc", "pkg/awsstore"}, true, false},
 		"pkg/awsstore/sqsqueue":  {[]string{"pkg/webhooks"}, true, false},
 		"pkg/memstore":           {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false, false},
 		"pkg/idempotency":        {nil, false, false},
@@ -110,11 +111,11 @@ func TestLambdaBuilds(t *testing.T) {
 		t.Fatal("the Makefile has no LAMBDA_TAGS line of the form this test reads")
 	}
 	targets := regexp.MustCompile(`(?m)^build-(\w+):\n\t\$\(LAMBDA_BUILD\) -tags \$\(LAMBDA_TAGS\)(\w+) \./functions/([\w-]+)$`).FindAllSubmatch(mk, -1)
-	clients := []string{"dynamodb", "secretsmanager", "kms", "sesv2", "sns", "sqs", "dynamodbstreams", "cloudformation"}
+	clients := []string{"dynamodb", "secretsmanager", "kms", "sesv2", "sns", "s3", "sqs", "dynamodbstreams", "cloudformation"}
 	want := map[string][]string{
 		"KycLinkFunction":         {"dynamodb", "secretsmanager"},
 		"SumsubWebhookFunction":   {"dynamodb", "secretsmanager"},
-		"PlatformApiFunction":     {"dynamodb", "secretsmanager", "kms", "sesv2", "sns"},
+		"PlatformApiFunction":     {"dynamodb", "secretsmanager", "kms", "sesv2", "sns", "s3"},
 		"WebhookRelayFunction":    {"dynamodb", "secretsmanager", "sqs"},
 		"WebhookDeliveryFunction": {"dynamodb", "secretsmanager", "sqs"},
 	}

@@ -18,10 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
@@ -48,15 +51,24 @@ func (r CheckResult) String() string {
 // tableSpec is what the code expects of a table.
 type tableSpec struct {
 	env, name, key, ttl string
+	sort                string // the sort key ("" for none)
 	stream              bool
-	index               string // the customers table's by-platform index
+	streamView          types.StreamViewType // when set, the view the stream must have
+	streamReader        string               // who reads the stream (the failure names it)
+	index               string               // the customers table's by-platform index
+	indexes             []indexSpec          // the documents' and verifications' indexes
 }
+
+// indexSpec is an index a list reads: partition key hash, sort key
+// position (kyc.ListPosition), both S, every attribute projected.
+type indexSpec struct{ env, name, hash string }
 
 // Check verifies a deployment as the functions will use it (kyc-link
 // -check, make check): each secret loads and is in its format, each table
-// exists with its key, TTL and stream, the customers table has the
-// platform API's index, the customer data key is usable, the webhook queue
-// exists, and Sumsub accepts the credentials (one signed, harmless
+// exists with its keys, TTL and stream, the customers, documents and
+// verifications tables have the platform API's indexes, the customer data
+// key is usable, the documents' bucket encrypts with a KMS key of its
+// own, the webhook queue exists, and Sumsub accepts the credentials (one signed, harmless
 // request). It reads the same environment as the functions.
 func Check(ctx context.Context, cfg Config) []CheckResult {
 	awsCfg, err := config.LoadDefaultConfig(ctx)
@@ -138,20 +150,38 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 
 	db := dynamodb.NewFromConfig(awsCfg)
 	for _, t := range []tableSpec{
-		{"CUSTOMERS_TABLE", cfg.CustomersTable, "id", "expiresAt", false, cfg.CustomersByPlatformIndex},
-		{"IDEMPOTENCY_TABLE", cfg.IdempotencyTable, "pk", "expiresAt", false, ""},
-		{"RATE_LIMIT_TABLE", cfg.RateLimitTable, "pk", "expiresAt", false, ""},
-		{"PLATFORMS_TABLE", cfg.PlatformsTable, "id", "", false, ""},
-		{"WEBHOOK_OUTBOX_TABLE", cfg.OutboxTable, "id", "expiresAt", true, ""},
-		{"WEBHOOK_DEAD_LETTER_TABLE", cfg.DeadLetterTable, "id", "", false, ""},
-		{"CONTACT_CODES_TABLE", cfg.ContactCodesTable, "pk", "expiresAt", false, ""},
+		{env: "CUSTOMERS_TABLE", name: cfg.CustomersTable, key: "id", ttl: "expiresAt", index: cfg.CustomersByPlatformIndex},
+		{env: "IDEMPOTENCY_TABLE", name: cfg.IdempotencyTable, key: "pk", ttl: "expiresAt"},
+		{env: "RATE_LIMIT_TABLE", name: cfg.RateLimitTable, key: "pk", ttl: "expiresAt"},
+		{env: "PLATFORMS_TABLE", name: cfg.PlatformsTable, key: "id"},
+		{env: "WEBHOOK_OUTBOX_TABLE", name: cfg.OutboxTable, key: "id", ttl: "expiresAt", stream: true,
+			streamReader: "the webhook relay reads it (StreamViewType NEW_IMAGE)"},
+		{env: "WEBHOOK_DEAD_LETTER_TABLE", name: cfg.DeadLetterTable, key: "id"},
+		{env: "CONTACT_CODES_TABLE", name: cfg.ContactCodesTable, key: "pk", ttl: "expiresAt"},
+		{env: "DOCUMENTS_TABLE", name: cfg.DocumentsTable, key: "pk", sort: "sk",
+			indexes: []indexSpec{{"DOCUMENTS_BY_PLATFORM_INDEX", cfg.DocumentsByPlatformIndex, "platformId"}}},
+		{env: "VERIFICATIONS_TABLE", name: cfg.VerificationsTable, key: "id", stream: true, streamView: types.StreamViewTypeNewAndOldImages,
+			streamReader: "the submission worker reads it (StreamViewType NEW_AND_OLD_IMAGES)",
+			indexes: []indexSpec{{"VERIFICATIONS_BY_PLATFORM_INDEX", cfg.VerificationsByPlatformIndex, "platformId"},
+				{"VERIFICATIONS_BY_CUSTOMER_INDEX", cfg.VerificationsByCustomerIndex, "customerId"}}},
 	} {
 		ok := "key " + t.key
+		if t.sort != "" {
+			ok += ", sort key " + t.sort
+		}
 		if t.index != "" {
 			ok += ", index " + t.index
 		}
+		for _, ix := range t.indexes {
+			ok += ", index " + ix.name
+		}
 		add("table "+t.name, checkTable(ctx, db, t), ok)
 	}
+
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	detail, err = checkBucket(bctx, s3.NewFromConfig(awsCfg), cfg.DocumentsBucket)
+	cancel()
+	add("bucket "+cfg.DocumentsBucket, err, detail)
 
 	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	detail, err = checkEmailSender(ectx, sesv2.NewFromConfig(awsCfg), cfg)
@@ -172,20 +202,34 @@ func checkTable(ctx context.Context, db *dynamodb.Client, t tableSpec) error {
 	if err != nil {
 		return fmt.Errorf("%s=%s: %w", t.env, t.name, err)
 	}
-	var hash string
+	var hash, sort string
 	for _, k := range out.Table.KeySchema {
-		if k.KeyType == types.KeyTypeHash {
+		switch k.KeyType {
+		case types.KeyTypeHash:
 			hash = aws.ToString(k.AttributeName)
+		case types.KeyTypeRange:
+			sort = aws.ToString(k.AttributeName)
 		}
 	}
-	if hash != t.key || len(out.Table.KeySchema) != 1 {
+	switch {
+	case t.sort == "" && (hash != t.key || len(out.Table.KeySchema) != 1):
 		return fmt.Errorf("%s=%s: partition key %q (and %d keys); want only %q (S)", t.env, t.name, hash, len(out.Table.KeySchema), t.key)
+	case t.sort != "" && (hash != t.key || sort != t.sort):
+		return fmt.Errorf("%s=%s: partition key %q, sort key %q; want %q and %q (S)", t.env, t.name, hash, sort, t.key, t.sort)
 	}
-	if t.stream && (out.Table.StreamSpecification == nil || !aws.ToBool(out.Table.StreamSpecification.StreamEnabled)) {
-		return fmt.Errorf("%s=%s: no stream; the webhook relay reads it (StreamViewType NEW_IMAGE)", t.env, t.name)
+	if t.stream {
+		st := out.Table.StreamSpecification
+		if st == nil || !aws.ToBool(st.StreamEnabled) || t.streamView != "" && st.StreamViewType != t.streamView {
+			return fmt.Errorf("%s=%s: no stream; %s", t.env, t.name, t.streamReader)
+		}
 	}
 	if t.index != "" {
 		if err := checkCustomersIndex(out.Table, t.index); err != nil {
+			return fmt.Errorf("%s=%s: %w", t.env, t.name, err)
+		}
+	}
+	for _, ix := range t.indexes {
+		if err := checkListIndex(out.Table, ix); err != nil {
 			return fmt.Errorf("%s=%s: %w", t.env, t.name, err)
 		}
 	}
@@ -237,6 +281,73 @@ func checkCustomersIndex(table *types.TableDescription, name string) error {
 		return nil
 	}
 	return fmt.Errorf("no index CUSTOMERS_BY_PLATFORM_INDEX=%s; GET /customers lists through it (template.yaml, CustomersTable)", name)
+}
+
+// checkListIndex: a table has the index a list reads (pkg/awsstore):
+// partition key ix.hash and sort key position, both S, every attribute
+// projected, and it is ready.
+func checkListIndex(table *types.TableDescription, ix indexSpec) error {
+	attrType := map[string]types.ScalarAttributeType{}
+	for _, a := range table.AttributeDefinitions {
+		attrType[aws.ToString(a.AttributeName)] = a.AttributeType
+	}
+	for _, g := range table.GlobalSecondaryIndexes {
+		if aws.ToString(g.IndexName) != ix.name {
+			continue
+		}
+		var hash, sort string
+		for _, k := range g.KeySchema {
+			switch k.KeyType {
+			case types.KeyTypeHash:
+				hash = aws.ToString(k.AttributeName)
+			case types.KeyTypeRange:
+				sort = aws.ToString(k.AttributeName)
+			}
+		}
+		switch {
+		case hash != ix.hash || sort != "position" || attrType[hash] != types.ScalarAttributeTypeS || attrType[sort] != types.ScalarAttributeTypeS:
+			return fmt.Errorf("index %s=%s: keys %q (%s), %q (%s); want partition key %s (S), sort key position (S)",
+				ix.env, ix.name, hash, attrType[hash], sort, attrType[sort], ix.hash)
+		case g.Projection == nil || g.Projection.ProjectionType != types.ProjectionTypeAll:
+			return fmt.Errorf("index %s=%s: not every attribute is projected (want ProjectionType ALL): a list answers whole records", ix.env, ix.name)
+		case g.IndexStatus != "" && g.IndexStatus != types.IndexStatusActive:
+			return fmt.Errorf("index %s=%s is %s (an index added to a table with items backfills first; its list fails until it is ACTIVE)", ix.env, ix.name, g.IndexStatus)
+		}
+		return nil
+	}
+	return fmt.Errorf("no index %s=%s; a list reads through it (template.yaml)", ix.env, ix.name)
+}
+
+// checkBucket: the documents' bucket exists and encrypts by default with
+// a KMS key of its own (the stack's DocumentsKey): no request of the
+// code names an encryption, so the default is the documents'.
+func checkBucket(ctx context.Context, c *s3.Client, bucket string) (string, error) {
+	out, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &api) && api.ErrorCode() == "ServerSideEncryptionConfigurationNotFoundError":
+		return "", fmt.Errorf("DOCUMENTS_BUCKET=%s: no default encryption; want aws:kms with the stack's DocumentsKey (template.yaml, DocumentsBucket)", bucket)
+	case err != nil:
+		return "", fmt.Errorf("DOCUMENTS_BUCKET=%s: %w", bucket, err)
+	}
+	for _, r := range out.ServerSideEncryptionConfiguration.Rules {
+		def := r.ApplyServerSideEncryptionByDefault
+		if def == nil {
+			continue
+		}
+		if def.SSEAlgorithm != s3types.ServerSideEncryptionAwsKms {
+			return "", fmt.Errorf("DOCUMENTS_BUCKET=%s: default encryption %s; want aws:kms with the stack's DocumentsKey (documents' files are personal data)", bucket, def.SSEAlgorithm)
+		}
+		if aws.ToString(def.KMSMasterKeyID) == "" {
+			return "", fmt.Errorf("DOCUMENTS_BUCKET=%s: default encryption aws:kms without a key, so the account's aws/s3 key, which any principal of the account with S3 access may use; want the stack's DocumentsKey", bucket)
+		}
+		detail := "default encryption aws:kms with " + aws.ToString(def.KMSMasterKeyID)
+		if aws.ToBool(r.BucketKeyEnabled) {
+			detail += ", bucket key"
+		}
+		return detail, nil
+	}
+	return "", fmt.Errorf("DOCUMENTS_BUCKET=%s: no default encryption rule; want aws:kms with the stack's DocumentsKey", bucket)
 }
 
 // checkEmailSender: codes can be emailed. Without CONTACT_EMAIL_FROM that

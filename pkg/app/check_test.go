@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
@@ -117,12 +119,12 @@ func runCheck(t *testing.T, env map[string]string) map[string]app.CheckResult {
 }
 
 // TestCheckPassesOnACompleteDeployment: every item of a complete
-// deployment passes (five secrets, Sumsub, the KMS key, seven tables, the
-// email sender, the queue).
+// deployment passes (six secrets, Sumsub, the KMS key, nine tables, the
+// documents' bucket, the email sender, the queue).
 func TestCheckPassesOnACompleteDeployment(t *testing.T) {
 	results := runCheck(t, checkEnv(t))
-	if len(results) != 17 {
-		t.Errorf("%d items checked; want 17: %v", len(results), results)
+	if len(results) != 20 {
+		t.Errorf("%d items checked; want 20: %v", len(results), results)
 	}
 	for _, r := range results {
 		if !r.OK {
@@ -171,6 +173,30 @@ func TestCheckFailsClearly(t *testing.T) {
 		}},
 		{"index of another name", "table ", "no index CUSTOMERS_BY_PLATFORM_INDEX=byCreation", func(_ *testing.T, env map[string]string) {
 			env["CUSTOMERS_BY_PLATFORM_INDEX"] = "byCreation"
+		}},
+		{"documents table of other keys", "table ", "want \"pk\" and \"sk\"", func(t *testing.T, env map[string]string) {
+			// The template's platforms table is keyed by id alone.
+			env["DOCUMENTS_TABLE"] = motostack.New(t, moto, motostack.Options{Only: []string{"PlatformsTable"}}).Names["PlatformsTable"]
+		}},
+		{"documents index of another name", "table ", "no index DOCUMENTS_BY_PLATFORM_INDEX=byCreation", func(_ *testing.T, env map[string]string) {
+			env["DOCUMENTS_BY_PLATFORM_INDEX"] = "byCreation"
+		}},
+		{"verifications without their stream", "table ", "the submission worker reads it", func(t *testing.T, env map[string]string) {
+			updateTable(t, &dynamodb.UpdateTableInput{TableName: aws.String(env["VERIFICATIONS_TABLE"]),
+				StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)}})
+		}},
+		{"verifications index with other keys", "table ", "VERIFICATIONS_BY_CUSTOMER_INDEX=byPlatform: keys \"platformId\" (S), \"position\" (S); want partition key customerId (S)", func(_ *testing.T, env map[string]string) {
+			env["VERIFICATIONS_BY_CUSTOMER_INDEX"] = "byPlatform"
+		}},
+		{"missing bucket", "bucket ", "DOCUMENTS_BUCKET=", func(_ *testing.T, env map[string]string) {
+			env["DOCUMENTS_BUCKET"] = motoserver.Name("absent")
+		}},
+		{"bucket encrypted without KMS", "bucket ", "default encryption AES256; want aws:kms", func(t *testing.T, env map[string]string) {
+			if _, err := motostack.S3(moto).PutBucketEncryption(context.Background(), &s3.PutBucketEncryptionInput{Bucket: aws.String(env["DOCUMENTS_BUCKET"]),
+				ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{
+					{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256}}}}}); err != nil {
+				t.Fatal(err)
+			}
 		}},
 		{"missing KMS key", "KMS key ", "CUSTOMER_DATA_KEY_ID", func(_ *testing.T, env map[string]string) {
 			env["CUSTOMER_DATA_KEY_ID"] = "alias/" + motoserver.Name("absent")

@@ -7,13 +7,13 @@ package app
 // counterparts, which the function never calls (Build builds only its own
 // entry; an entry that needs a client a build lacks stops at start).
 //
-//	tag              KMS  SES, SNS  SQS  Streams (local poller)  make check
-//	lambda_link       -      -       -      -                      -
-//	lambda_platform   ✓      ✓       -      -                      -
-//	lambda_receiver   -      -       -      -                      -
-//	lambda_relay      -      -       ✓      -                      -
-//	lambda_delivery   -      -       ✓      -                      -
-//	(none: local)     ✓      ✓       ✓      ✓                      ✓
+//	tag              KMS  SES, SNS  S3  SQS  Streams (local poller)  make check
+//	lambda_link       -      -       -   -      -                      -
+//	lambda_platform   ✓      ✓       ✓   -      -                      -
+//	lambda_receiver   -      -       -   -      -                      -
+//	lambda_relay      -      -       -   ✓      -                      -
+//	lambda_delivery   -      -       -   ✓      -                      -
+//	(none: local)     ✓      ✓       ✓   ✓      ✓                      ✓
 //
 // DynamoDB and Secrets Manager are in every build. TestLambdaBuildsLinkOnlyTheirClients
 // holds each build to its row.

@@ -77,6 +77,18 @@ type Config struct {
 	ContactEmailConfigurationSet string
 	ContactSMSSenderID           string
 
+	// Documents and verifications: their tables and the indexes the
+	// lists read, the bucket of the documents' files, and where a local
+	// run on the memory backend keeps the files (DOCUMENTS_DIR; "" keeps
+	// them in memory; ignored under Lambda).
+	DocumentsTable               string
+	DocumentsByPlatformIndex     string
+	VerificationsTable           string
+	VerificationsByPlatformIndex string
+	VerificationsByCustomerIndex string
+	DocumentsBucket              string
+	DocumentsDir                 string
+
 	// Rate limits of links (docs/rate-limits.md).
 	RateLimitTable    string
 	PlatformRateLimit float64
@@ -143,9 +155,18 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		ContactEmailIdentity:         getenv("CONTACT_EMAIL_IDENTITY"),
 		ContactEmailConfigurationSet: getenv("CONTACT_EMAIL_CONFIGURATION_SET"),
 		ContactSMSSenderID:           getenv("CONTACT_SMS_SENDER_ID"),
+
+		DocumentsTable:               get("DOCUMENTS_TABLE", "kyc-link-documents"),
+		DocumentsByPlatformIndex:     get("DOCUMENTS_BY_PLATFORM_INDEX", "byPlatform"),
+		VerificationsTable:           get("VERIFICATIONS_TABLE", "kyc-link-verifications"),
+		VerificationsByPlatformIndex: get("VERIFICATIONS_BY_PLATFORM_INDEX", "byPlatform"),
+		VerificationsByCustomerIndex: get("VERIFICATIONS_BY_CUSTOMER_INDEX", "byCustomer"),
+		DocumentsBucket:              get("DOCUMENTS_BUCKET", "kyc-link-documents"),
 	}
 	if !inLambda { // the deployed stack's key is only ever Secrets Manager's
 		c.SigningKeyFile = getenv("KYC_SIGNING_KEY_FILE")
+		// A Lambda function's disk is not where documents live.
+		c.DocumentsDir = getenv("DOCUMENTS_DIR")
 	}
 	var errs []error
 	var err error

@@ -200,6 +200,9 @@ func TestConfigFromEnv(t *testing.T) {
 		// email sender until one is configured.
 		ContactCodesTable: "kyc-link-contact-codes", ContactCodeKeySecretID: "kyc-link/contact-code-key",
 		ContactRules: kyc.ContactRules{Regions: kyc.EEARegions(), Channels: []kyc.Channel{kyc.ChannelEmail, kyc.ChannelPhone}},
+		// Documents and verifications; no DOCUMENTS_DIR: files in memory.
+		DocumentsTable: "kyc-link-documents", DocumentsByPlatformIndex: "byPlatform", VerificationsTable: "kyc-link-verifications",
+		VerificationsByPlatformIndex: "byPlatform", VerificationsByCustomerIndex: "byCustomer", DocumentsBucket: "kyc-link-documents",
 		// No OTLP endpoint: no spans.
 		ServiceName: "kyc-link"}
 	if diff := cmp.Diff(want, local); diff != "" {

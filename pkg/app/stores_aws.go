@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,10 +31,31 @@ type platformStores interface {
 	webhooks.Platforms
 }
 
+// presigner hands out direct uploads of documents' files (presigned
+// POSTs to the documents bucket) and reads what arrived: the size, the
+// first bytes. Its keys are the files' keys.
+type presigner interface {
+	PresignPost(ctx context.Context, key string, maxBytes int64, expires time.Duration) (url string, fields map[string]string, err error)
+	// Head is the size of the file under key; an error wrapping
+	// s3files.ErrNotFound when nothing was uploaded there.
+	Head(ctx context.Context, key string) (size int64, err error)
+	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
+}
+
 // stores is every store of one backend, each built once.
 type stores struct {
-	customers    customerStores
-	platforms    platformStores
+	customers customerStores
+	platforms platformStores
+	// documents and verifications are the platform API's; in memory
+	// both are the customers' map (one lock: a submission is atomic).
+	documents     kyc.DocumentRecords
+	verifications kyc.VerificationRecords
+	// files keeps documents' files: the documents bucket, DOCUMENTS_DIR
+	// on make run, memory otherwise.
+	files kyc.DocumentFiles
+	// presigner is the direct uploads' (AWS only; nil in memory: make
+	// run takes inline uploads alone).
+	presigner    presigner
 	counters     ratelimit.Counter
 	idempotency  idempotency.Store
 	sealer       kyc.Sealer
@@ -70,12 +92,20 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 		return nil, nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
-	customers := &awsstore.Customers{Client: db, Table: cfg.CustomersTable, Index: cfg.CustomersByPlatformIndex, OutboxTable: cfg.OutboxTable}
+	customers := &awsstore.Customers{Client: db, Table: cfg.CustomersTable, Index: cfg.CustomersByPlatformIndex, OutboxTable: cfg.OutboxTable,
+		VerificationsTable: cfg.VerificationsTable}
 	platforms := &awsstore.Platforms{Client: db, Table: cfg.PlatformsTable}
 	email, sms := newContactSenders(awsCfg, cfg)
+	files, presign := newFiles(awsCfg, cfg)
 	return &stores{
-		customers:      customers,
-		platforms:      platforms,
+		customers: customers,
+		platforms: platforms,
+		documents: &awsstore.Documents{Client: db, Table: cfg.DocumentsTable, Index: cfg.DocumentsByPlatformIndex},
+		verifications: &awsstore.Verifications{Client: db, Table: cfg.VerificationsTable,
+			ByPlatformIndex: cfg.VerificationsByPlatformIndex, ByCustomerIndex: cfg.VerificationsByCustomerIndex,
+			CustomersTable: cfg.CustomersTable, DocumentsTable: cfg.DocumentsTable, OutboxTable: cfg.OutboxTable},
+		files:          files,
+		presigner:      presign,
 		platformLimits: platforms,
 		counters:       &awsstore.RateCounters{Client: db, Table: cfg.RateLimitTable},
 		idempotency:    &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},

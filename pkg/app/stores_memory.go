@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/webhooks"
@@ -26,15 +27,25 @@ func newMemoryStores(r *root) (*stores, error) {
 	}
 	customers := memstore.NewCustomers(r.seed.customers()...)
 	platforms := memstore.NewPlatforms(urls)
+	// Documents' files: under DOCUMENTS_DIR when set (make run: on disk,
+	// readable by its user only, where they can be looked at and cost no
+	// memory), else in memory (tests).
+	var files kyc.DocumentFiles = &memstore.Files{}
+	if r.cfg.DocumentsDir != "" {
+		files = memstore.DirFiles{Dir: r.cfg.DocumentsDir}
+	}
 	st := &stores{
-		customers:    customers,
-		platforms:    platforms,
-		counters:     &memstore.RateCounters{},
-		idempotency:  memstore.NewIdempotency(),
-		sealer:       memstore.NewSealer(),
-		deadLetters:  &memstore.DeadLetters{},
-		contactCodes: &memstore.ContactCodes{},
-		memCustomers: customers,
+		customers:     customers,
+		platforms:     platforms,
+		documents:     customers,
+		verifications: customers,
+		files:         files,
+		counters:      &memstore.RateCounters{},
+		idempotency:   memstore.NewIdempotency(),
+		sealer:        memstore.NewSealer(),
+		deadLetters:   &memstore.DeadLetters{},
+		contactCodes:  &memstore.ContactCodes{},
+		memCustomers:  customers,
 	}
 	q := &webhooks.MemoryQueue{Context: r.ctx, Deliverer: r.deliverer(platforms), Policy: r.policy(), DeadLetters: st.deadLetters,
 		AttemptTimeout: r.cfg.WebhookAttemptTimeout, Now: time.Now, Logger: r.logger}

@@ -360,6 +360,14 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 		"secretsmanager:GetSecretValue WebhookSigningKeySecretArn", "secretsmanager:GetSecretValue IdempotencyKeySecret",
 		"dynamodb:GetItem ContactCodesTable.Arn", "dynamodb:PutItem ContactCodesTable.Arn", "dynamodb:UpdateItem ContactCodesTable.Arn",
 		"secretsmanager:GetSecretValue ContactCodeKeySecret",
+		// Documents and verifications; the documents' files are granted
+		// by PlatformApiDocumentFilesPolicy (TestDeployedDocumentFiles).
+		"dynamodb:DeleteItem DocumentsTable.Arn", "dynamodb:GetItem DocumentsTable.Arn", "dynamodb:PutItem DocumentsTable.Arn",
+		"dynamodb:Query DocumentsTable.Arn", "dynamodb:UpdateItem DocumentsTable.Arn",
+		"dynamodb:Query ${DocumentsTable.Arn}/index/byPlatform",
+		"dynamodb:GetItem VerificationsTable.Arn", "dynamodb:PutItem VerificationsTable.Arn",
+		"dynamodb:Query ${VerificationsTable.Arn}/index/byPlatform", "dynamodb:Query ${VerificationsTable.Arn}/index/byCustomer",
+		"dynamodb:PutItem WebhookOutboxTable.Arn",
 		// SMS to a phone number has no resource to scope to; the Deny
 		// below keeps it off every topic.
 		`sns:Publish "*"`,

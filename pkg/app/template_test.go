@@ -26,10 +26,15 @@ func TestTemplateWiring(t *testing.T) {
 	for _, tbl := range tpl.Tables {
 		stores = append(stores, tbl.LogicalID)
 	}
+	for id, typ := range tpl.Resources {
+		if typ == "AWS::S3::Bucket" {
+			stores = append(stores, id)
+		}
+	}
 	// names reports whether a variable names a resource (its value must
 	// then be one the template has).
 	names := func(k string) bool {
-		for _, sfx := range []string{"_TABLE", "_QUEUE_URL", "_SECRET_ID", "_KEY_ID", "_INDEX"} {
+		for _, sfx := range []string{"_TABLE", "_QUEUE_URL", "_SECRET_ID", "_KEY_ID", "_INDEX", "_BUCKET"} {
 			if strings.HasSuffix(k, sfx) {
 				return true
 			}
@@ -38,10 +43,12 @@ func TestTemplateWiring(t *testing.T) {
 	}
 	for fn, want := range map[string][]string{
 		"KycLinkFunction":       {"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "IDEMPOTENCY_KEY_SECRET_ID", "API_TOKENS_SECRET_ID", "SUMSUB_SECRET_ID", "RATE_LIMIT_TABLE", "PLATFORMS_TABLE"},
-		"SumsubWebhookFunction": {"CUSTOMERS_TABLE", "WEBHOOK_OUTBOX_TABLE", "SUMSUB_SECRET_ID"},
+		"SumsubWebhookFunction": {"CUSTOMERS_TABLE", "WEBHOOK_OUTBOX_TABLE", "SUMSUB_SECRET_ID", "VERIFICATIONS_TABLE"},
 		"PlatformApiFunction": {"CUSTOMERS_TABLE", "CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID",
 			"PLATFORMS_TABLE", "IDEMPOTENCY_TABLE", "IDEMPOTENCY_KEY_SECRET_ID", "API_TOKENS_SECRET_ID", "WEBHOOK_SIGNING_KEY_SECRET_ID",
-			"CONTACT_CODES_TABLE", "CONTACT_CODE_KEY_SECRET_ID"},
+			"CONTACT_CODES_TABLE", "CONTACT_CODE_KEY_SECRET_ID",
+			"DOCUMENTS_TABLE", "DOCUMENTS_BY_PLATFORM_INDEX", "VERIFICATIONS_TABLE", "VERIFICATIONS_BY_PLATFORM_INDEX",
+			"VERIFICATIONS_BY_CUSTOMER_INDEX", "DOCUMENTS_BUCKET", "WEBHOOK_OUTBOX_TABLE"},
 		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL"},
 		"WebhookDeliveryFunction": {"PLATFORMS_TABLE", "WEBHOOK_DEAD_LETTER_TABLE", "WEBHOOK_QUEUE_URL", "WEBHOOK_SIGNING_KEY_SECRET_ID"},
 	} {
@@ -63,7 +70,7 @@ func TestTemplateWiring(t *testing.T) {
 				t.Errorf("%s: Environment has %s=%s, which its code does not read (least privilege: give it only what it uses)", fn, k, v)
 			}
 			_, resource := tpl.Resources[v]
-			if k != "CUSTOMERS_BY_PLATFORM_INDEX" && !resource && !slices.Contains(tpl.Parameters, v) {
+			if !strings.HasSuffix(k, "_INDEX") && !resource && !slices.Contains(tpl.Parameters, v) {
 				t.Errorf("%s: %s=%s names no resource or parameter of the template", fn, k, v)
 			}
 		}
@@ -142,6 +149,58 @@ func TestTemplatePlatformAPIResources(t *testing.T) {
 	v, err := sec.Value()
 	if err != nil || !regexpCursor.MatchString(v) {
 		t.Errorf("a generated cursor secret is %q, %v", v, err)
+	}
+}
+
+// TestTemplateDocumentsResources: the indexes the platform API's
+// Environment names for documents and verifications are indexes of the
+// tables it names, keyed as pkg/awsstore queries them (position, the list
+// order, as the sort key), every attribute projected; the verifications
+// table has a stream of new and old images (the submission worker reads
+// it); the bucket is encrypted with a key of the template.
+func TestTemplateDocumentsResources(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := tpl.Env["PlatformApiFunction"]
+	table := func(env string) samtemplate.Table {
+		t.Helper()
+		i := slices.IndexFunc(tpl.Tables, func(tb samtemplate.Table) bool { return tb.LogicalID == vars[env] })
+		if i < 0 {
+			t.Fatalf("%s=%s is no table", env, vars[env])
+		}
+		return tpl.Tables[i]
+	}
+	for _, c := range []struct{ table, index, hash string }{
+		{"DOCUMENTS_TABLE", "DOCUMENTS_BY_PLATFORM_INDEX", "platformId"},
+		{"VERIFICATIONS_TABLE", "VERIFICATIONS_BY_PLATFORM_INDEX", "platformId"},
+		{"VERIFICATIONS_TABLE", "VERIFICATIONS_BY_CUSTOMER_INDEX", "customerId"},
+	} {
+		tb := table(c.table)
+		j := slices.IndexFunc(tb.Indexes, func(ix samtemplate.Index) bool { return ix.Name == vars[c.index] })
+		if j < 0 {
+			t.Errorf("%s=%s is no index of %s: %+v", c.index, vars[c.index], tb.LogicalID, tb.Indexes)
+			continue
+		}
+		ix := tb.Indexes[j]
+		if ix.HashKey != c.hash || ix.RangeKey != "position" || ix.Projection != "ALL" ||
+			tb.Attributes[c.hash] != "S" || tb.Attributes["position"] != "S" {
+			t.Errorf("%s %+v (attributes %v); want %s (S), position (S), projection ALL", c.index, ix, tb.Attributes, c.hash)
+		}
+	}
+	if docs := table("DOCUMENTS_TABLE"); docs.HashKey != "pk" || docs.Attributes["pk"] != "S" || docs.Attributes["sk"] != "S" {
+		t.Errorf("documents table: key %q, attributes %v; want pk (S) and sort key sk (S)", docs.HashKey, docs.Attributes)
+	}
+	if v := table("VERIFICATIONS_TABLE"); v.HashKey != "id" || !v.Stream {
+		t.Errorf("verifications table: key %q, stream %v; want id and a stream", v.HashKey, v.Stream)
+	}
+	if vars["WEBHOOK_OUTBOX_TABLE"] != tpl.Env["SumsubWebhookFunction"]["WEBHOOK_OUTBOX_TABLE"] ||
+		vars["VERIFICATIONS_TABLE"] != tpl.Env["SumsubWebhookFunction"]["VERIFICATIONS_TABLE"] {
+		t.Error("the platform API and the receiver name different outbox or verifications tables")
+	}
+	if tpl.Resources[vars["DOCUMENTS_BUCKET"]] != "AWS::S3::Bucket" {
+		t.Errorf("DOCUMENTS_BUCKET=%s is no bucket", vars["DOCUMENTS_BUCKET"])
 	}
 }
 

@@ -42,6 +42,10 @@ type Customers struct {
 	// OutboxTable receives the notice of a review's change, in the same
 	// transaction (the reviews' writes only).
 	OutboxTable string
+	// VerificationsTable holds the verification a review moves with the
+	// customer's status, in the same transaction (the reviews' writes
+	// only; kyc.Change.Verification).
+	VerificationsTable string
 	// Backoff is the first wait before retrying a transaction DynamoDB
 	// cancelled for a conflicting transaction (doubling; 10 ms when zero).
 	Backoff time.Duration

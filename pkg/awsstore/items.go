@@ -6,9 +6,12 @@
 package awsstore
 
 import (
+	"context"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
@@ -47,6 +50,7 @@ const (
 	attrDeletedAt        = "deletedAt"        // S
 	attrExpiresAt        = "expiresAt"        // N, Unix seconds: TTL of a deleted customer
 	attrWriteToken       = "writeToken"       // S: the last platform API write's own random token
+	attrVerificationID   = "verificationId"   // S: the current verification (a submission writes it; updates never)
 
 	// Marker items (same table): id = markerPrefix + platform + "#" +
 	// platformCustomerId, attribute customerId. They have no platformId
@@ -191,6 +195,7 @@ func newItem(r kyc.Customer) map[string]types.AttributeValue {
 	putIf(item, attrPlatformCustomerID, r.PlatformCustomerID)
 	putIf(item, attrKYCStatus, string(r.KYCStatus))
 	putIf(item, attrKYBStatus, string(r.KYBStatus))
+	putIf(item, attrVerificationID, r.VerificationID)
 	if !r.CreatedAt.IsZero() {
 		item[attrCreatedAt] = s(kyc.FormatTime(r.CreatedAt))
 		item[attrCreatedKey] = s(r.ListPosition())
@@ -256,7 +261,7 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 		IDType: str(item, attrIDType), IdentifierSealed: bytes(attrIdentifierSealed), TaxIDSealed: bytes(attrTaxIDSealed),
 		IsDeleted: deleted != nil && deleted.Value, CreatedAt: tm(attrCreatedAt), UpdatedAt: tm(attrUpdatedAt),
 		DeletedAt: tm(attrDeletedAt), Version: num(attrVersion), RejectType: str(item, attrRejectType),
-		RejectLabels: strs(item, attrRejectLabels),
+		RejectLabels: strs(item, attrRejectLabels), VerificationID: str(item, attrVerificationID),
 	}
 	if ms := num(attrLastReviewAt); ms != 0 {
 		r.LastReviewAt = time.UnixMilli(ms).UTC()
@@ -287,4 +292,59 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 		r.ContactVerification = kyc.ContactVerification{Email: str(m.Value, "email"), Phone: str(m.Value, "phone")}
 	}
 	return r
+}
+
+// maxTransactItems is the most writes one TransactWriteItems takes.
+const maxTransactItems = 100
+
+// transactAPI is the call a store's transactions make.
+type transactAPI interface {
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// transact runs items as one transaction. Each attempt has its own
+// ClientRequestToken (requestToken: the SDK's re-sends of one attempt are
+// idempotent, and no two writes share one); an attempt cancelled for a
+// conflicting transaction (TransactionConflict) runs again after a
+// doubling wait from backoff (10 ms when zero), up to transactAttempts.
+// A transaction cancelled otherwise returns its reason codes and the
+// items of its failed conditions (where ReturnValuesOnConditionCheckFailure
+// asked for them) with the error; any other failure only the error.
+func transact(ctx context.Context, client transactAPI, items []types.TransactWriteItem, backoff time.Duration) (codes []string, old []map[string]types.AttributeValue, err error) {
+	if backoff == 0 {
+		backoff = 10 * time.Millisecond
+	}
+	for attempt := 0; ; attempt++ {
+		_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: requestToken()})
+		if err == nil {
+			return nil, nil, nil
+		}
+		codes, old, cancelled := reasons(err)
+		if !cancelled {
+			return nil, nil, err
+		}
+		if !slices.Contains(codes, "TransactionConflict") || slices.Contains(codes, "ConditionalCheckFailed") || attempt+1 >= transactAttempts {
+			return codes, old, err
+		}
+		t := time.NewTimer(backoff << attempt)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// failedAt reports whether the condition of a transaction's write i
+// failed.
+func failedAt(codes []string, i int) bool { return codeAt(codes, i) == "ConditionalCheckFailed" }
+
+// oldAt is the item the failed condition of write i returned (nil where
+// none was asked for, or the emulator gives none).
+func oldAt(old []map[string]types.AttributeValue, i int) map[string]types.AttributeValue {
+	if i < len(old) {
+		return old[i]
+	}
+	return nil
 }

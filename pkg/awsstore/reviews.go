@@ -61,8 +61,10 @@ func (c *Customers) Warm(ctx context.Context) error {
 }
 
 // ApplyChange writes a review's status (conditioned on the status and the
-// last review time read) and, when notice is not nil, its notice to the
-// outbox table, in one transaction.
+// last review time read), when notice is not nil its notice to the outbox
+// table, and when the change moves the customer's current verification
+// that move (conditioned on the verification's status read) and its
+// notice, in one transaction.
 func (c *Customers) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.Notice) error {
 	names := map[string]string{"#id": attrID, "#f": statusAttr(ch.Type), "#at": attrLastReviewAt, "#up": attrUpdatedAt,
 		"#rt": attrRejectType, "#rl": attrRejectLabels}
@@ -97,6 +99,12 @@ func (c *Customers) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.
 			ConditionExpression:      aws.String("attribute_not_exists(#id)"),
 			ExpressionAttributeNames: map[string]string{"#id": OutboxKey},
 		}})
+	}
+	if mv := ch.Verification; mv != nil {
+		if c.VerificationsTable == "" {
+			return kyc.Internal(fmt.Errorf("awsstore: a review moves verification %s, and the customer store has no verifications table", mv.ID))
+		}
+		items = append(items, verificationMove(c.VerificationsTable, c.OutboxTable, mv)...)
 	}
 	_, err := c.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var canceled *types.TransactionCanceledException
