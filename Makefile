@@ -36,7 +36,7 @@ help: ## list targets
 
 run: ## run locally on embedded data (no AWS account, no Docker) on 127.0.0.1:$(PORT)
 	$(GO) build -o $(BIN)/kyc-link ./functions/kyc-link
-	PORT=$(PORT) KYC_SIGNING_KEY_FILE=$(SIGNING_KEY_FILE) ./$(BIN)/kyc-link
+	PORT=$(PORT) KYC_SIGNING_KEY_FILE=$(SIGNING_KEY_FILE) DOCUMENTS_DIR=$(BIN)/documents ./$(BIN)/kyc-link
 
 dev: ## run everything locally on moto (DynamoDB, Streams, SQS, Secrets Manager from template.yaml), no AWS account, no Docker
 	@command -v moto_server >/dev/null || { echo "moto_server not found: it ships with this machine image; elsewhere run: pip install 'moto[server]>=5'"; exit 1; }

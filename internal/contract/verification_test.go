@@ -158,7 +158,6 @@ func TestDocumentsContract(t *testing.T) {
 		{"DELETE", DocumentPath, 204, headers(), ``},                          // a Content-Type
 		{"DELETE", DocumentPath, 204, http.Header{}, `{}`},                    // a body
 		{"DELETE", DocumentPath, 200, headers(), document},
-		{"DELETE", DocumentPath, 409, headers(), conflict("CONCURRENT_MODIFICATION")},
 		{"POST", DocumentUploadsPath, 201, headers(), strings.Replace(upload, `10485760`, `4194304`, 1)},
 		{"POST", DocumentUploadsPath, 201, headers(), strings.Replace(upload, `"abc"`, `1`, 1)},
 		{"POST", DocumentUploadsPath, 201, headers(), strings.Replace(upload, `"DocumentUpload:`, `"Upload:`, 1)},

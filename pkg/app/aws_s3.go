@@ -12,7 +12,7 @@ import (
 
 // newFiles keeps documents' files in the documents bucket, which also
 // hands out the direct uploads' presigned POSTs.
-func newFiles(c aws.Config, cfg Config) (kyc.DocumentFiles, presigner) {
+func newFiles(c aws.Config, cfg Config) (kyc.DocumentFiles, kyc.DirectFiles) {
 	f := &s3files.Files{Client: s3.NewFromConfig(c), Bucket: cfg.DocumentsBucket}
 	return f, f
 }

@@ -14,7 +14,7 @@ import (
 
 // newFiles: this function's build has no S3 client (clients.go); it
 // never keeps documents.
-func newFiles(aws.Config, Config) (kyc.DocumentFiles, presigner) {
+func newFiles(aws.Config, Config) (kyc.DocumentFiles, kyc.DirectFiles) {
 	return unbuiltFiles{}, unbuiltFiles{}
 }
 
@@ -34,14 +34,14 @@ func (unbuiltFiles) DeleteFile(context.Context, string) error {
 	return kyc.Misconfigured(kyc.DepStore, errNoS3)
 }
 
-func (unbuiltFiles) PresignPost(context.Context, string, int64, time.Duration) (string, map[string]string, error) {
+func (unbuiltFiles) PresignUpload(context.Context, string, int64, time.Time) (string, map[string]string, error) {
 	return "", nil, kyc.Misconfigured(kyc.DepStore, errNoS3)
 }
 
-func (unbuiltFiles) Head(context.Context, string) (int64, error) {
-	return 0, kyc.Misconfigured(kyc.DepStore, errNoS3)
+func (unbuiltFiles) Stat(context.Context, string, int) (int64, []byte, bool, error) {
+	return 0, nil, false, kyc.Misconfigured(kyc.DepStore, errNoS3)
 }
 
-func (unbuiltFiles) ReadHead(context.Context, string, int) ([]byte, error) {
-	return nil, kyc.Misconfigured(kyc.DepStore, errNoS3)
+func (unbuiltFiles) Copy(context.Context, string, string, string) error {
+	return kyc.Misconfigured(kyc.DepStore, errNoS3)
 }

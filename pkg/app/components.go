@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -57,16 +58,17 @@ func (r *root) limits() kyc.Limiter {
 // customer's status as the record has it now.
 func (r *root) inbox() *sandbox.Inbox {
 	r.prime("signing key secret", loader(r.secrets.signing))
-	return &sandbox.Inbox{Key: r.secrets.signing.Get, Customer: r.customers().FindCustomer}
+	in := &sandbox.Inbox{Key: r.secrets.signing.Get, Customer: r.customers().FindCustomer,
+		Verification: r.stores.verifications.VerificationRecord}
+	in.Decide = r.decider(in)
+	return in
 }
 
 // sandboxProvider is the local stand-in provider: its page plays Sumsub's
 // decisions as signed events to this process's receiver, and the inbox
 // notes each decision, so one that sends no webhook (Hold) shows there too.
 func (r *root) sandboxProvider(inbox *sandbox.Inbox) *sandbox.Provider {
-	d := &sandbox.Decider{URL: strings.TrimRight(r.cfg.PublicURL, "/") + "/webhooks/sumsub",
-		Secret: r.sumsubWebhookSecret(), Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
-	return &sandbox.Provider{BaseURL: r.cfg.PublicURL, Now: time.Now, Decide: inbox.Track(d.Decide)}
+	return &sandbox.Provider{BaseURL: r.cfg.PublicURL, Now: time.Now, Decide: r.decider(inbox)}
 }
 
 // sumsubWebhookSecret reads the webhook secret from the Sumsub secret.
@@ -114,7 +116,8 @@ func (r *root) receiver() *httpapi.SumsubReceiver {
 	r.prime("sumsub secret", loader(r.secrets.sumsub))
 	return &httpapi.SumsubReceiver{
 		Credentials: r.secrets.sumsub,
-		Reviews:     &kyc.Reviews{Store: r.customers(), Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now},
+		Reviews: &kyc.Reviews{Store: r.customers(), Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now,
+			Verifications: r.stores.verifications, VerificationNotices: gridhook.VerificationNotice},
 	}
 }
 
@@ -129,9 +132,16 @@ func (r *root) platformAPI(inbox *sandbox.Inbox) *httpapi.Platform {
 	allow := r.cfg.WebhookAllowLoopback
 	customers := &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
 		UmaDomain: r.cfg.UmaDomain, Contact: r.cfg.ContactRules, Now: time.Now}
+	documents := &kyc.Documents{Store: r.stores.documents, Files: r.stores.files, Holders: r.stores.customers,
+		CursorKey: r.secrets.cursorKey.get, Now: time.Now, InlineLimit: httpapi.InlineFileLimit}
 	return &httpapi.Platform{
 		Customers: customers,
-		Contacts:  r.contactVerifications(customers, inbox),
+		Documents: documents,
+		Verifications: &kyc.Verifications{Store: r.stores.verifications, Customers: r.stores.customers, Documents: r.stores.documents,
+			CustomerNotices: gridhook.NoticesAt(r.cfg.UmaDomain), VerificationNotices: gridhook.VerificationNotice,
+			CursorKey: r.secrets.cursorKey.get, Now: time.Now},
+		Uploads:  &kyc.DirectUploads{Documents: documents, Store: r.stores.uploads, Files: r.stores.direct, Now: time.Now},
+		Contacts: r.contactVerifications(customers, inbox),
 		Platforms: &kyc.Platforms{Store: r.stores.platforms,
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, allow) },
 			Sender:        &webhooks.TestSender{Key: r.secrets.signing, Client: webhooks.NewClient(testWebhookTimeout, allow), Now: time.Now},
@@ -190,4 +200,33 @@ func (r *root) relay() *webhooks.Relay {
 func (r *root) streamPoller(relay *webhooks.Relay) *awsstore.StreamPoller {
 	return &awsstore.StreamPoller{Streams: r.stores.streams, Tables: r.stores.dynamodb,
 		Table: r.cfg.OutboxTable, Relay: relay, Interval: 250 * time.Millisecond, Logger: r.logger}
+}
+
+// submissions hands complete verifications to provider (the job of each,
+// at least once).
+func (r *root) submissions(provider kyc.ReviewSubmitter, opener kyc.Opener, marks kyc.SubmissionMarks) *kyc.Submissions {
+	return &kyc.Submissions{Verifications: r.stores.verifications, Marks: marks, Customers: r.stores.customers,
+		Documents: r.stores.documents, Files: r.stores.files, Opener: opener, Provider: provider,
+		Reviews: r.stores.customers, VerificationNotices: gridhook.VerificationNotice, Now: time.Now}
+}
+
+// reviewer is the provider's API-driven review: the sandbox's (decides by
+// Grid's suffixes, a moment later, through decide) or Sumsub's.
+func (r *root) reviewer(decide func(ctx context.Context, customerID, decision string) error) kyc.ReviewSubmitter {
+	if r.cfg.Provider == ProviderSandbox {
+		return &sandbox.Reviewer{Decide: decide, Delay: time.Second,
+			Logf: func(format string, args ...any) { r.logger.Warn(fmt.Sprintf(format, args...)) }}
+	}
+	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	return &sumsub.Reviewer{Client: &sumsub.Client{BaseURL: r.cfg.SumsubBaseURL, HTTP: newHTTPClient(r.tracing), Now: time.Now},
+		Credentials: r.secrets.sumsub,
+		Levels:      map[kyc.CustomerType]string{kyc.Individual: r.cfg.LevelIndividual, kyc.Business: r.cfg.LevelBusiness}}
+}
+
+// decider plays Sumsub's events to this process's receiver (the sandbox
+// page's and the sandbox review's), each decision noted by inbox.
+func (r *root) decider(inbox *sandbox.Inbox) func(ctx context.Context, customerID, decision string) error {
+	d := &sandbox.Decider{URL: strings.TrimRight(r.cfg.PublicURL, "/") + "/webhooks/sumsub",
+		Secret: r.sumsubWebhookSecret(), Client: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
+	return inbox.Track(d.Decide)
 }

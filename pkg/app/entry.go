@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/lambdahttp"
 	"github.com/grid-kyc/kyc-link/pkg/sandbox"
 	"github.com/grid-kyc/kyc-link/pkg/telemetry"
@@ -137,6 +138,9 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	for _, fn := range fns {
 		s.add(srv, fn)
 	}
+	if r.memory() {
+		s.runSubmissions(srv)
+	}
 	if e == AllInOne && !r.memory() {
 		// Delivery in this process: on aws through the relay's stream
 		// poller and the worker, the code Lambda runs otherwise (in
@@ -146,6 +150,24 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	}
 	s.handler = srv.Handler()
 	return s, nil
+}
+
+// runSubmissions runs the memory backend's submission jobs in this
+// process, with the sandbox's review or Sumsub's; under make run, the
+// sandbox's direct uploads post to this process too.
+func (s *Service) runSubmissions(srv *httpapi.Server) {
+	r := s.root
+	inbox := s.Inbox
+	if inbox == nil {
+		inbox = r.inbox() // its own, not served: make invoke
+	}
+	opener, _ := r.stores.sealer.(kyc.Opener)
+	marks, _ := r.stores.verifications.(kyc.SubmissionMarks)
+	local := &localSubmissions{ctx: r.ctx, run: r.submissions(r.reviewer(inbox.Decide), opener, marks), logger: r.logger}
+	r.stores.memCustomers.OnSubmit = local.enqueue
+	if lu, ok := r.stores.direct.(*sandbox.LocalUploads); ok && s.entry == AllInOne {
+		srv.LocalUploads = lu
+	}
 }
 
 // lacks names the AWS client entry e needs that this build left out ("":

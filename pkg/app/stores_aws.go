@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -31,17 +30,6 @@ type platformStores interface {
 	webhooks.Platforms
 }
 
-// presigner hands out direct uploads of documents' files (presigned
-// POSTs to the documents bucket) and reads what arrived: the size, the
-// first bytes. Its keys are the files' keys.
-type presigner interface {
-	PresignPost(ctx context.Context, key string, maxBytes int64, expires time.Duration) (url string, fields map[string]string, err error)
-	// Head is the size of the file under key; an error wrapping
-	// s3files.ErrNotFound when nothing was uploaded there.
-	Head(ctx context.Context, key string) (size int64, err error)
-	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
-}
-
 // stores is every store of one backend, each built once.
 type stores struct {
 	customers customerStores
@@ -53,9 +41,11 @@ type stores struct {
 	// files keeps documents' files: the documents bucket, DOCUMENTS_DIR
 	// on make run, memory otherwise.
 	files kyc.DocumentFiles
-	// presigner is the direct uploads' (AWS only; nil in memory: make
-	// run takes inline uploads alone).
-	presigner    presigner
+	// direct hands out direct uploads and reads what arrived (the
+	// bucket; make run's local receiver; memory in tests), and uploads
+	// keeps their records.
+	direct       kyc.DirectFiles
+	uploads      kyc.UploadRecords
 	counters     ratelimit.Counter
 	idempotency  idempotency.Store
 	sealer       kyc.Sealer
@@ -92,20 +82,22 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 		return nil, nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg, timeDynamoDB)
+	documents := &awsstore.Documents{Client: db, Table: cfg.DocumentsTable, Index: cfg.DocumentsByPlatformIndex}
 	customers := &awsstore.Customers{Client: db, Table: cfg.CustomersTable, Index: cfg.CustomersByPlatformIndex, OutboxTable: cfg.OutboxTable,
 		VerificationsTable: cfg.VerificationsTable}
 	platforms := &awsstore.Platforms{Client: db, Table: cfg.PlatformsTable}
 	email, sms := newContactSenders(awsCfg, cfg)
-	files, presign := newFiles(awsCfg, cfg)
+	files, direct := newFiles(awsCfg, cfg)
 	return &stores{
 		customers: customers,
 		platforms: platforms,
-		documents: &awsstore.Documents{Client: db, Table: cfg.DocumentsTable, Index: cfg.DocumentsByPlatformIndex},
+		documents: documents,
+		uploads:   documents,
 		verifications: &awsstore.Verifications{Client: db, Table: cfg.VerificationsTable,
 			ByPlatformIndex: cfg.VerificationsByPlatformIndex, ByCustomerIndex: cfg.VerificationsByCustomerIndex,
 			CustomersTable: cfg.CustomersTable, DocumentsTable: cfg.DocumentsTable, OutboxTable: cfg.OutboxTable},
 		files:          files,
-		presigner:      presign,
+		direct:         direct,
 		platformLimits: platforms,
 		counters:       &awsstore.RateCounters{Client: db, Table: cfg.RateLimitTable},
 		idempotency:    &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/rand"
 	"strings"
 	"time"
 
@@ -30,9 +31,15 @@ func newMemoryStores(r *root) (*stores, error) {
 	// Documents' files: under DOCUMENTS_DIR when set (make run: on disk,
 	// readable by its user only, where they can be looked at and cost no
 	// memory), else in memory (tests).
-	var files kyc.DocumentFiles = &memstore.Files{}
+	// Direct uploads post to make run's signed local receiver (its key
+	// lives in this process), or in tests straight to memory.
+	mem := &memstore.Files{}
+	var files kyc.DocumentFiles = mem
+	var direct kyc.DirectFiles = mem
 	if r.cfg.DocumentsDir != "" {
-		files = memstore.DirFiles{Dir: r.cfg.DocumentsDir}
+		dir := memstore.DirFiles{Dir: r.cfg.DocumentsDir}
+		files = dir
+		direct = &sandbox.LocalUploads{BaseURL: strings.TrimRight(r.cfg.PublicURL, "/"), Key: randomKey(), Files: dir, Now: time.Now}
 	}
 	st := &stores{
 		customers:     customers,
@@ -40,6 +47,8 @@ func newMemoryStores(r *root) (*stores, error) {
 		documents:     customers,
 		verifications: customers,
 		files:         files,
+		direct:        direct,
+		uploads:       &memstore.Uploads{},
 		counters:      &memstore.RateCounters{},
 		idempotency:   memstore.NewIdempotency(),
 		sealer:        memstore.NewSealer(),
@@ -51,4 +60,11 @@ func newMemoryStores(r *root) (*stores, error) {
 		AttemptTimeout: r.cfg.WebhookAttemptTimeout, Now: time.Now, Logger: r.logger}
 	customers.Outbox = q.Enqueue
 	return st, nil
+}
+
+// randomKey is a fresh 32-byte key that lives in this process only.
+func randomKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k) // never fails (crypto/rand)
+	return k
 }

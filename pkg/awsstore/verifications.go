@@ -198,7 +198,8 @@ func cmpOr(v, def string) string {
 // outbox table, and with a submission the customer's status, current
 // verification and updatedAt (only if its version, status and current
 // verification are as read and it is not deleted) and each document's
-// lock (only if its version is as read and it is not locked): a failed
+// lock (only if its version is as read; one locked already stays locked
+// by its first verification): a failed
 // condition of these is kyc.ErrChanged, and nothing is written.
 //
 // A write whose answer was lost and whose re-send the request token did
@@ -225,12 +226,13 @@ func (v *Verifications) WriteVerification(ctx context.Context, w kyc.Verificatio
 	if sub := w.Submission; sub != nil {
 		items = append(items, v.submitCustomer(ver.ID, sub))
 		for _, d := range sub.Documents {
-			cond, names, values := unlocked(d.Version)
-			names["#pk"] = attrPK
-			values[":vid"] = s(ver.ID)
+			// Held at the version read; locked by its first submission
+			// (a resubmission sends it again, locked already).
+			names := map[string]string{"#pk": attrPK, "#v": attrVersion, "#sub": attrSubmittedIn}
+			values := map[string]types.AttributeValue{":was": n(d.Version), ":vid": s(ver.ID)}
 			items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(v.DocumentsTable),
-				Key: documentKey(d.ID), UpdateExpression: aws.String("SET #sub = :vid"),
-				ConditionExpression:      aws.String("attribute_exists(#pk) AND " + cond),
+				Key: documentKey(d.ID), UpdateExpression: aws.String("SET #sub = if_not_exists(#sub, :vid)"),
+				ConditionExpression:      aws.String("attribute_exists(#pk) AND #v = :was"),
 				ExpressionAttributeNames: names, ExpressionAttributeValues: values}})
 		}
 	}

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,10 +119,23 @@ func (p *Platform) uploadDocument(q *request) response {
 		return q.fail(err)
 	}
 	q.customerID = in.Holder
+	q.body = uploadFingerprint(in, f)
 	return q.once(func(ctx context.Context, intent string) response {
 		d, err := p.Documents.Upload(ctx, q.platformID, in, f, intent)
 		return answer(q, http.StatusCreated, d, err)
 	})
+}
+
+// uploadFingerprint is what an upload asks for, as the JSON the
+// idempotency fingerprint reads: its parts' values and the file's name and
+// SHA-256, not the body's bytes, whose multipart boundary a client draws
+// afresh on every retry.
+func uploadFingerprint(in kyc.DocumentInput, f kyc.DocumentFile) []byte {
+	sum := sha256.Sum256(f.Content)
+	b, _ := json.Marshal(map[string]string{"documentHolder": in.Holder, "documentType": in.Type, "country": in.Country,
+		"side": in.Side, "documentNumber": in.Number, "issuingAuthority": in.IssuingAuthority,
+		"fileName": f.Name, "fileSHA256": hex.EncodeToString(sum[:])})
+	return b
 }
 
 func (p *Platform) listDocuments(q *request) response {

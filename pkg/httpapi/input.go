@@ -102,7 +102,7 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 }
 
 // readMultipart reads a multipart/form-data body of at most limit bytes
-// and returns its parts and the body (the idempotency fingerprint's).
+// and returns its parts and the body.
 func readMultipart(r *http.Request, limit int) (*multipart.Reader, []byte, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {

@@ -305,7 +305,7 @@ type Submission struct {
 	Customer  Customer // as read
 	Status    Status   // the customer's new status (PENDING)
 	UpdatedAt time.Time
-	Documents []Document // as read: each is locked (SubmittedIn)
+	Documents []Document // as read: each held at its version and locked (SubmittedIn) unless it is already
 }
 
 // VerificationWrite is one verification's creation: the verification,
@@ -326,11 +326,10 @@ type VerificationRecords interface {
 	VerificationRange(ctx context.Context, q VerificationRange) (vs []Verification, more bool, err error)
 	// WriteVerification writes w atomically. With a submission, the
 	// customer's status becomes Status and its current verification
-	// w.Verification, and each document is marked SubmittedIn, only if
-	// the customer's version, status and current verification, and each
-	// document's version, are as read and no document is submitted
-	// already: else ErrChanged. ErrVerificationExists when the id is
-	// taken.
+	// w.Verification, and each document not locked yet is marked
+	// SubmittedIn, only if the customer's version, status and current
+	// verification, and each document's version, are as read: else
+	// ErrChanged. ErrVerificationExists when the id is taken.
 	WriteVerification(ctx context.Context, w VerificationWrite) error
 }
 

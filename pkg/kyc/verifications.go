@@ -147,16 +147,12 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		v.Status, v.Errors = VerificationResolveErrors, errs
 	} else {
 		v.Status = VerificationInProgress
-		// Every document goes to the provider; those an earlier
-		// submission locked stay locked.
-		var lock []Document
+		// Every document goes to the provider, held at the version
+		// read; those an earlier submission locked stay its.
 		for _, d := range docs {
 			v.Documents = append(v.Documents, d.ID)
-			if d.SubmittedIn == "" {
-				lock = append(lock, d)
-			}
 		}
-		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: lock}
+		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: docs}
 		after := c
 		after.SetStatus(StatusPending)
 		after.UpdatedAt, after.VerificationID = now, id

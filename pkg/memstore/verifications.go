@@ -118,14 +118,15 @@ func (m *Customers) WriteVerification(_ context.Context, w kyc.VerificationWrite
 			return kyc.ErrChanged
 		}
 		for _, d := range s.Documents {
-			if cur, ok := m.docs[d.ID]; !ok || cur.Version != d.Version || cur.SubmittedIn != "" {
+			if cur, ok := m.docs[d.ID]; !ok || cur.Version != d.Version {
 				return kyc.ErrChanged
 			}
 		}
 		for _, d := range s.Documents {
-			cur := m.docs[d.ID]
-			cur.SubmittedIn = v.ID
-			m.docs[d.ID] = cur
+			if cur := m.docs[d.ID]; cur.SubmittedIn == "" {
+				cur.SubmittedIn = v.ID
+				m.docs[d.ID] = cur
+			}
 		}
 		e.rec.SetStatus(s.Status)
 		e.rec.VerificationID, e.rec.UpdatedAt = v.ID, s.UpdatedAt

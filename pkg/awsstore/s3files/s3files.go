@@ -195,3 +195,43 @@ func (f *Files) PresignPost(ctx context.Context, key string, maxBytes int64, exp
 	}
 	return out.URL, out.Values, nil
 }
+
+var _ kyc.DirectFiles = (*Files)(nil)
+
+// PresignUpload is PresignPost until expires (kyc.DirectFiles).
+func (f *Files) PresignUpload(ctx context.Context, key string, maxBytes int64, expires time.Time) (string, map[string]string, error) {
+	return f.PresignPost(ctx, key, maxBytes, time.Until(expires))
+}
+
+// Stat is the size and first n bytes of the file under key; found is false
+// when nothing was uploaded there.
+func (f *Files) Stat(ctx context.Context, key string, n int) (int64, []byte, bool, error) {
+	size, err := f.Head(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil, false, nil
+	}
+	if err != nil {
+		return 0, nil, false, err
+	}
+	head, err := f.ReadHead(ctx, key, n)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil, false, nil
+	}
+	if err != nil {
+		return 0, nil, false, err
+	}
+	return size, head, true, nil
+}
+
+// Copy copies the file under from to to inside the bucket (CopyObject: no
+// byte passes through the function), with contentType (IAM: GetObject on
+// from, PutObject on to).
+func (f *Files) Copy(ctx context.Context, from, to, contentType string) error {
+	_, err := f.Client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(f.Bucket), Key: aws.String(to),
+		CopySource: aws.String(f.Bucket + "/" + from), ContentType: aws.String(contentType),
+		MetadataDirective: types.MetadataDirectiveReplace})
+	if err != nil {
+		return fault(f.op("CopyObject", from+" to "+to), err)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package awsstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/grid-kyc/kyc-link/pkg/kyc"
+)
+
+// Direct uploads (kyc.UploadRecords) live in the documents table beside
+// the documents: pk the upload's id (DocumentUpload:…), sk "upload", the
+// platform, the holder, the file's key, and expiresAt (the table's TTL):
+// a day after the form's end, long enough to complete late and to be
+// found by a repeated completion.
+const (
+	uploadSortKey  = "upload"
+	uploadFileKey  = "fileKey"
+	uploadHolder   = "holder"
+	uploadCreated  = "createdAtMs"
+	uploadFormEnds = "formEndsAtMs"
+	uploadExpires  = "expiresAt"
+	uploadKeep     = 24 * time.Hour
+)
+
+var _ kyc.UploadRecords = (*Documents)(nil)
+
+func (d *Documents) PutUpload(ctx context.Context, u kyc.Upload) error {
+	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: map[string]types.AttributeValue{
+		"pk": s(u.ID), "sk": s(uploadSortKey), attrPlatformID: s(u.PlatformID), uploadHolder: s(u.Holder),
+		uploadFileKey: s(u.FileKey), uploadCreated: n(u.CreatedAt.UnixMilli()), uploadFormEnds: n(u.ExpiresAt.UnixMilli()),
+		uploadExpires: n(u.ExpiresAt.Add(uploadKeep).Unix()),
+	}})
+	if err != nil {
+		return d.outage("put upload", err)
+	}
+	return nil
+}
+
+func (d *Documents) UploadRecord(ctx context.Context, id string) (kyc.Upload, error) {
+	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": s(id), "sk": s(uploadSortKey)}})
+	if err != nil {
+		return kyc.Upload{}, d.outage("get upload", err)
+	}
+	it := out.Item
+	if it == nil {
+		return kyc.Upload{}, kyc.UploadNotFound()
+	}
+	u := kyc.Upload{ID: id, PlatformID: str(it, attrPlatformID), Holder: str(it, uploadHolder), FileKey: str(it, uploadFileKey),
+		CreatedAt: ms(it, uploadCreated), ExpiresAt: ms(it, uploadFormEnds)}
+	if u.PlatformID == "" || u.FileKey == "" {
+		return kyc.Upload{}, kyc.Internal(fmt.Errorf("awsstore: upload %s lacks its platform or file key", id))
+	}
+	return u, nil
+}
