@@ -83,7 +83,7 @@ type Inbox struct {
 	// Decide, when set, plays a person's decision on a verification
 	// PENDING_MANUAL_REVIEW (the provider's events, as the sandbox page's).
 	Decide func(ctx context.Context, customerID, decision string) error
-	Now      func() time.Time // time.Now when nil
+	Now    func() time.Time // time.Now when nil
 
 	mu        sync.Mutex
 	entries   []Entry
