@@ -29,7 +29,7 @@ SIGNING_KEY_FILE ?= $(BIN)/sandbox-signing-key.pem
 # The browser test's Chromium (Debian's package, installed by make test).
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction build-Minimal token webhook-key redrive-webhooks fuzz bench coldstart clean
+.PHONY: help run dev check seed-stack invoke test lint build build-KycLinkFunction build-SumsubWebhookFunction build-WebhookRelayFunction build-WebhookDeliveryFunction build-PlatformApiFunction build-VerificationSubmitFunction build-Minimal token webhook-key redrive-webhooks fuzz bench coldstart clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -99,6 +99,8 @@ build-WebhookDeliveryFunction:
 	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_delivery ./functions/webhook-delivery
 build-PlatformApiFunction:
 	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_platform ./functions/platform-api
+build-VerificationSubmitFunction:
+	$(LAMBDA_BUILD) -tags $(LAMBDA_TAGS)lambda_submit ./functions/verification-submit
 # Not deployed: make coldstart's yardstick (tools/coldstart/minimal), for its size.
 build-Minimal:
 	$(LAMBDA_BUILD) -tags lambda.norpc ./tools/coldstart/minimal
@@ -109,6 +111,7 @@ build: ## the deployable arm64 bootstraps in bin/arm64/<function>/
 	$(MAKE) build-SumsubWebhookFunction ARTIFACTS_DIR=$(BIN)/arm64/sumsub-webhook
 	$(MAKE) build-WebhookRelayFunction ARTIFACTS_DIR=$(BIN)/arm64/webhook-relay
 	$(MAKE) build-WebhookDeliveryFunction ARTIFACTS_DIR=$(BIN)/arm64/webhook-delivery
+	$(MAKE) build-VerificationSubmitFunction ARTIFACTS_DIR=$(BIN)/arm64/verification-submit
 
 token: ## make an API token: prints the secret once and the JSON entry for the tokens secret
 	@$(GO) run ./cmd/newtoken $(if $(PLATFORM),-platform $(PLATFORM))

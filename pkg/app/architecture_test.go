@@ -54,7 +54,7 @@ func TestPackageImports(t *testing.T) {
 		"pkg/awsstore/messaging": {[]string{"pkg/kyc", "pkg/awsstore"}, true, false},
 		"pkg/awsstore/kmsseal":   {[]string{"pkg/kyc", "pkg/awsstore"}, true, false},
 		"pkg/awsstore/s3files":   {[]string{"pkg/kyc", "pkg/awsstore"}, true, false},
-		"pkg/awsstore/sqsqueue":  {[]string{"pkg/webhooks"}, true, false},
+		"pkg/awsstore/sqsqueue":  {[]string{"pkg/webhooks", "pkg/kyc"}, true, false},
 		"pkg/memstore":           {[]string{"pkg/kyc", "pkg/webhooks", "pkg/idempotency", "pkg/ratelimit"}, false, false},
 		"pkg/idempotency":        {nil, false, false},
 		"pkg/ratelimit":          {[]string{"pkg/kyc", "pkg/telemetry"}, false, false},
@@ -118,6 +118,9 @@ func TestLambdaBuilds(t *testing.T) {
 		"PlatformApiFunction":     {"dynamodb", "secretsmanager", "kms", "sesv2", "sns", "s3"},
 		"WebhookRelayFunction":    {"dynamodb", "secretsmanager", "sqs"},
 		"WebhookDeliveryFunction": {"dynamodb", "secretsmanager", "sqs"},
+		// Reads the documents' files, opens identifiers (KMS Decrypt),
+		// hides a failed job's message for its backoff (SQS).
+		"VerificationSubmitFunction": {"dynamodb", "secretsmanager", "kms", "s3", "sqs"},
 	}
 	if len(targets) != len(want) {
 		t.Fatalf("%d build targets in the Makefile; want %d", len(targets), len(want))
@@ -150,6 +153,13 @@ func TestLambdaBuilds(t *testing.T) {
 			}
 			if !slices.Equal(got, want[fn]) {
 				t.Errorf("%s (tags %s) links the clients %v; want %v", fn, tags, got, want[fn])
+			}
+			// Sealing and opening: the platform API seals, the
+			// submission opens, no build both.
+			const kmsseal = "github.com/grid-kyc/kyc-link/pkg/awsstore/kmsseal."
+			seals, opens := strings.Contains(syms, kmsseal+"(*KMSSealer).Seal"), strings.Contains(syms, kmsseal+"(*KMSOpener).Unseal")
+			if seals != (fn == "PlatformApiFunction") || opens != (fn == "VerificationSubmitFunction") {
+				t.Errorf("%s seals: %v, opens: %v; want only the platform API to seal and only the submission to open", fn, seals, opens)
 			}
 			if strings.Contains(syms, tracer) || strings.Contains(syms, "google.golang.org/grpc.") {
 				t.Errorf("%s without TRACING links OpenTelemetry's exporter or gRPC", fn)

@@ -89,6 +89,12 @@ type Config struct {
 	DocumentsBucket              string
 	DocumentsDir                 string
 
+	// The submission to the provider (docs/verifications.md, "Submission
+	// to the provider"; docs/reliability.md): the queue of its jobs, and
+	// the first retry of a failed job (doubling, at most 15 minutes).
+	SubmissionQueueURL  string
+	SubmissionRetryBase time.Duration
+
 	// Rate limits of links (docs/rate-limits.md).
 	RateLimitTable    string
 	PlatformRateLimit float64
@@ -162,6 +168,8 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		VerificationsByPlatformIndex: get("VERIFICATIONS_BY_PLATFORM_INDEX", "byPlatform"),
 		VerificationsByCustomerIndex: get("VERIFICATIONS_BY_CUSTOMER_INDEX", "byCustomer"),
 		DocumentsBucket:              get("DOCUMENTS_BUCKET", "kyc-link-documents"),
+
+		SubmissionQueueURL: getenv("SUBMISSION_QUEUE_URL"),
 	}
 	if !inLambda { // the deployed stack's key is only ever Secrets Manager's
 		c.SigningKeyFile = getenv("KYC_SIGNING_KEY_FILE")
@@ -184,6 +192,9 @@ func ConfigFromEnv(getenv func(string) string, inLambda bool) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.WebhookRetryFor, err = duration(get("WEBHOOK_RETRY_FOR", "168h"), "WEBHOOK_RETRY_FOR"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SubmissionRetryBase, err = duration(get("SUBMISSION_RETRY_BASE", "30s"), "SUBMISSION_RETRY_BASE"); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PlatformRateLimit, err = positive(get("PLATFORM_RATE_LIMIT", "2"), "PLATFORM_RATE_LIMIT"); err != nil {

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
@@ -43,6 +45,10 @@ const (
 	// DeliveryFunction delivers the queue's webhooks to platforms
 	// (functions/webhook-delivery); outside Lambda it polls the queue.
 	DeliveryFunction
+	// SubmissionFunction runs the submission queue's jobs: each complete
+	// verification handed to the provider (functions/verification-submit);
+	// outside Lambda it polls the queue.
+	SubmissionFunction
 	// AllInOne is every route on one port with delivery in process: make
 	// run (memory), make dev (moto).
 	AllInOne
@@ -59,6 +65,8 @@ func (e Entry) Name() string {
 		return "webhook-relay"
 	case DeliveryFunction:
 		return "webhook-delivery"
+	case SubmissionFunction:
+		return "verification-submit"
 	}
 	return "kyc-link"
 }
@@ -76,8 +84,8 @@ const sandboxURLInLambda = "http://127.0.0.1:3000"
 type Service struct {
 	entry   Entry
 	root    *root
-	handler http.Handler // the routes it serves; nil for relay and delivery
-	lambda  any          // the Lambda handler of relay and delivery
+	handler http.Handler // the routes it serves; nil for relay, delivery and submission
+	lambda  any          // the Lambda handler of relay, delivery and submission
 	loops   []func(context.Context)
 
 	// Seed is the memory backend's data (nil on aws).
@@ -100,8 +108,8 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	if cfg.Provider != ProviderSandbox && cfg.Provider != ProviderSumsub {
 		return nil, fmt.Errorf("unknown provider %q", cfg.Provider)
 	}
-	if (e == RelayFunction || e == DeliveryFunction) && cfg.Backend != BackendAWS {
-		return nil, fmt.Errorf("KYC_BACKEND=%s: the relay and delivery functions need the aws backend (with the memory backend, make run delivers in process)", cfg.Backend)
+	if (e == RelayFunction || e == DeliveryFunction || e == SubmissionFunction) && cfg.Backend != BackendAWS {
+		return nil, fmt.Errorf("KYC_BACKEND=%s: the relay, delivery and submission functions need the aws backend (with the memory backend, make run delivers and submits in process)", cfg.Backend)
 	}
 	r, err := newRoot(ctx, cfg, logger)
 	if err != nil {
@@ -113,12 +121,27 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 	s := &Service{entry: e, root: r, Seed: r.seed, DeadLetters: r.stores.deadLetters}
 	switch e {
 	case RelayFunction:
+		// Two event sources (template.yaml): the outbox's stream to the
+		// delivery queue, the verifications' to the submission queue.
 		s.Relay = r.relay()
-		s.lambda, s.loops = s.Relay.HandleStream, []func(context.Context){r.streamPoller(s.Relay).Poll}
+		jobs, pollJobs := r.submissionRelay()
+		s.lambda = r.relayStreams(s.Relay.HandleStream, jobs)
+		s.loops = []func(context.Context){r.streamPoller(s.Relay).Poll}
+		if r.cfg.SubmissionQueueURL != "" {
+			s.loops = append(s.loops, pollJobs)
+		}
 		return s, nil
 	case DeliveryFunction:
 		s.Worker = r.worker()
 		s.lambda, s.loops = s.Worker.HandleSQS, []func(context.Context){s.Worker.Poll}
+		return s, nil
+	case SubmissionFunction:
+		var decide func(ctx context.Context, customerID, decision string) error
+		if cfg.Provider == ProviderSandbox {
+			decide = r.inbox().Decide // to the receiver at PublicURL (make run's, for make invoke)
+		}
+		handle, poll := r.submissionWorker(r.awsSubmissions(r.reviewer(decide)))
+		s.lambda, s.loops = handle, []func(context.Context){poll}
 		return s, nil
 	}
 	srv := &httpapi.Server{Logger: logger}
@@ -147,6 +170,21 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 		// memory, newMemoryStores' queue delivers).
 		s.Relay, s.Worker = r.relay(), r.worker()
 		s.loops = []func(context.Context){r.streamPoller(s.Relay).Poll, s.Worker.Poll}
+		if cfg.SubmissionQueueURL != "" {
+			// The submission too (make dev): the verifications stream's
+			// poller to the submission queue, its worker in process with
+			// this provider's review (the sandbox's decides through the
+			// inbox, as make run's does).
+			var decide func(ctx context.Context, customerID, decision string) error
+			if s.Inbox != nil {
+				decide = s.Inbox.Decide
+			} else if cfg.Provider == ProviderSandbox {
+				decide = r.inbox().Decide
+			}
+			_, pollJobs := r.submissionRelay()
+			_, work := r.submissionWorker(r.awsSubmissions(r.reviewer(decide)))
+			s.loops = append(s.loops, pollJobs, work)
+		}
 	}
 	s.handler = srv.Handler()
 	return s, nil
@@ -177,7 +215,7 @@ func (r *root) lacks(e Entry) string {
 	switch {
 	case r.memory():
 		return ""
-	case (e == RelayFunction || e == DeliveryFunction || e == AllInOne) && r.stores.queue == nil:
+	case (e == RelayFunction || e == DeliveryFunction || e == SubmissionFunction || e == AllInOne) && r.stores.queue == nil:
 		return "an SQS client"
 	case e == AllInOne && r.stores.streams == nil:
 		return "a DynamoDB Streams client"
@@ -239,8 +277,61 @@ func (s *Service) add(srv *httpapi.Server, fn httpapi.Function) {
 }
 
 // Handler is the HTTP surface the entry serves (routes, base path, Grid
-// 404/405); nil for relay and delivery.
+// 404/405); nil for relay, delivery and submission.
 func (s *Service) Handler() http.Handler { return s.handler }
+
+// awsSubmissions is the submission job on the aws backend: the stores'
+// records, the KMS opener, the verifications table's marks, and
+// provider's review.
+func (r *root) awsSubmissions(provider kyc.ReviewSubmitter) *kyc.Submissions {
+	r.customers() // its connection opened at start
+	marks, _ := r.stores.verifications.(kyc.SubmissionMarks)
+	return r.submissions(provider, r.stores.opener, marks)
+}
+
+// relayStreams is the relay function's Lambda handler. It has two event
+// sources, each invocation one source's batch: the outbox's stream
+// (notices to the delivery queue) and the verifications' stream (jobs to
+// the submission queue). The table each record's eventSourceARN names
+// picks its relay; a record of any other table fails the batch (an event
+// source the configuration does not know: Lambda retries it, the
+// function's Errors alarm fires), rather than be passed over.
+func (r *root) relayStreams(notices, jobs func(context.Context, events.DynamoDBEvent) error) func(context.Context, events.DynamoDBEvent) error {
+	return func(ctx context.Context, ev events.DynamoDBEvent) error {
+		var outbox, verifications events.DynamoDBEvent
+		for _, rec := range ev.Records {
+			switch table := streamTable(rec.EventSourceArn); table {
+			case r.cfg.OutboxTable:
+				outbox.Records = append(outbox.Records, rec)
+			case r.cfg.VerificationsTable:
+				verifications.Records = append(verifications.Records, rec)
+			default:
+				return fmt.Errorf("relay: a record of stream %q, of neither WEBHOOK_OUTBOX_TABLE (%s) nor VERIFICATIONS_TABLE (%s)",
+					rec.EventSourceArn, r.cfg.OutboxTable, r.cfg.VerificationsTable)
+			}
+		}
+		if len(outbox.Records) > 0 {
+			if err := notices(ctx, outbox); err != nil {
+				return err
+			}
+		}
+		if len(verifications.Records) > 0 {
+			return jobs(ctx, verifications)
+		}
+		return nil
+	}
+}
+
+// streamTable is the table a stream's ARN names
+// (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>).
+func streamTable(arn string) string {
+	_, rest, ok := strings.Cut(arn, ":table/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/stream/")
+	return name
+}
 
 // Lambda is the API Gateway adapter of an HTTP entry.
 func (s *Service) Lambda() *lambdahttp.Adapter {

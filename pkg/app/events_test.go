@@ -203,6 +203,9 @@ func TestConfigFromEnv(t *testing.T) {
 		// Documents and verifications; no DOCUMENTS_DIR: files in memory.
 		DocumentsTable: "kyc-link-documents", DocumentsByPlatformIndex: "byPlatform", VerificationsTable: "kyc-link-verifications",
 		VerificationsByPlatformIndex: "byPlatform", VerificationsByCustomerIndex: "byCustomer", DocumentsBucket: "kyc-link-documents",
+		// The submission's jobs: no queue until one is configured; a
+		// failed job runs again after 30 s, doubling.
+		SubmissionRetryBase: 30 * time.Second,
 		// No OTLP endpoint: no spans.
 		ServiceName: "kyc-link"}
 	if diff := cmp.Diff(want, local); diff != "" {
@@ -224,7 +227,7 @@ func TestConfigFromEnv(t *testing.T) {
 	for _, bad := range []map[string]string{
 		{"KYC_LINK_TTL": "soon"}, {"KYC_LINK_TTL": "10s"}, {"KYC_LINK_TTL": "48h"}, {"KYC_REQUEST_TIMEOUT": "-1s"},
 		{"KYC_BACKEND": "postgres"}, {"KYC_PROVIDER": "onfido"},
-		{"WEBHOOK_RETRY_BASE": "soon"}, {"WEBHOOK_RETRY_FOR": "0s"}, {"WEBHOOK_ALLOW_LOOPBACK": "yes"},
+		{"WEBHOOK_RETRY_BASE": "soon"}, {"WEBHOOK_RETRY_FOR": "0s"}, {"WEBHOOK_ALLOW_LOOPBACK": "yes"}, {"SUBMISSION_RETRY_BASE": "0s"},
 		{"PLATFORM_RATE_LIMIT": "0"}, {"PLATFORM_RATE_BURST": "2.5"}, {"SUMSUB_RATE_LIMIT": "fast"},
 	} {
 		t.Run(fmt.Sprint(bad), func(t *testing.T) {

@@ -65,6 +65,12 @@ type stores struct {
 	queue    webhooks.Queue
 	streams  awsstore.StreamsAPI
 	dynamodb *dynamodb.Client
+	// AWS only: the submission queue (its relay sends, its worker hides
+	// a failed job's message for the backoff), and what opens sealed
+	// identifiers and tax ids for the provider (the memory backend's
+	// sealer opens them itself).
+	submissionQueue webhooks.Queue
+	opener          kyc.Opener
 	// Memory only: the customers whose recorded notices go to the
 	// in-process delivery queue.
 	memCustomers *memstore.Customers
@@ -88,6 +94,7 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 	platforms := &awsstore.Platforms{Client: db, Table: cfg.PlatformsTable}
 	email, sms := newContactSenders(awsCfg, cfg)
 	files, direct := newFiles(awsCfg, cfg)
+	queue, submissionQueue := newQueues(awsCfg, cfg)
 	return &stores{
 		customers: customers,
 		platforms: platforms,
@@ -96,20 +103,22 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 		verifications: &awsstore.Verifications{Client: db, Table: cfg.VerificationsTable,
 			ByPlatformIndex: cfg.VerificationsByPlatformIndex, ByCustomerIndex: cfg.VerificationsByCustomerIndex,
 			CustomersTable: cfg.CustomersTable, DocumentsTable: cfg.DocumentsTable, OutboxTable: cfg.OutboxTable},
-		files:          files,
-		direct:         direct,
-		platformLimits: platforms,
-		counters:       &awsstore.RateCounters{Client: db, Table: cfg.RateLimitTable},
-		idempotency:    &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},
-		sealer:         newSealer(awsCfg, cfg),
-		deadLetters:    &awsstore.DeadLetters{Client: db, Table: cfg.DeadLetterTable},
-		contactCodes:   &awsstore.ContactCodes{Client: db, Table: cfg.ContactCodesTable},
-		email:          email,
-		sms:            sms,
-		warm:           customers.Warm,
-		queue:          newQueue(awsCfg, cfg),
-		streams:        newStreams(awsCfg),
-		dynamodb:       db,
+		files:           files,
+		direct:          direct,
+		platformLimits:  platforms,
+		counters:        &awsstore.RateCounters{Client: db, Table: cfg.RateLimitTable},
+		idempotency:     &awsstore.Idempotency{Client: db, Table: cfg.IdempotencyTable},
+		sealer:          newSealer(awsCfg, cfg),
+		deadLetters:     &awsstore.DeadLetters{Client: db, Table: cfg.DeadLetterTable},
+		contactCodes:    &awsstore.ContactCodes{Client: db, Table: cfg.ContactCodesTable},
+		email:           email,
+		sms:             sms,
+		warm:            customers.Warm,
+		queue:           queue,
+		streams:         newStreams(awsCfg),
+		dynamodb:        db,
+		submissionQueue: submissionQueue,
+		opener:          newOpener(awsCfg, cfg),
 	}, &awsstore.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}, nil
 }
 

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
@@ -40,12 +42,15 @@ type DescribeTableAPI interface {
 
 // StreamPoller is the stand-in for Lambda's stream trigger outside Lambda
 // (make dev): it hands new records of the outbox table's stream to the
-// same webhooks.Relay and, as Lambda's event source mapping does, keeps
-// per shard the last sequence number it relayed, in a checkpoint file per
-// stream, so a restarted process resumes where it stopped. A stream
-// without a checkpoint (a new table, a fresh emulator) is read from its
-// oldest record. A crash between a relay and its checkpoint relays those
-// records again: the notices keep their ids (at least once).
+// same webhooks.Relay (or, with Submissions, those of the verifications
+// table's stream to the submission relay) and, as Lambda's event source
+// mapping does, keeps per shard the last sequence number it relayed, in a
+// checkpoint file per stream, so a restarted process resumes where it
+// stopped. A stream without a checkpoint (a new table, a fresh emulator)
+// is read from its oldest record. A crash between a relay and its
+// checkpoint relays those records again: the notices keep their ids, a
+// submission job runs again and finds its verification marked (at least
+// once).
 type StreamPoller struct {
 	Streams  StreamsAPI
 	Tables   DescribeTableAPI
@@ -55,6 +60,32 @@ type StreamPoller struct {
 	Logger   *slog.Logger
 	// Dir holds the checkpoint files; "" is os.UserCacheDir()/kyc-link/relay.
 	Dir string
+	// Submissions, when set, makes this the verifications table's poller:
+	// each read's records are decoded as SubmissionRecords does Lambda's
+	// (the submission job each complete verification's INSERT starts) and
+	// the verification ids handed to it (the submission relay's Send)
+	// instead of Relay. An error is retried as the relay's is.
+	Submissions func(ctx context.Context, verificationIDs []string) error
+}
+
+// label names the stream in log lines.
+func (p *StreamPoller) label() string {
+	if p.Submissions != nil {
+		return "verifications stream"
+	}
+	return "outbox stream"
+}
+
+// send hands a read's records to the relay.
+func (p *StreamPoller) send(ctx context.Context, records []streamtypes.Record) error {
+	if p.Submissions != nil {
+		ids := submissionIDs(records)
+		if len(ids) == 0 {
+			return nil
+		}
+		return p.Submissions(ctx, ids)
+	}
+	return p.Relay.SendRecords(ctx, streamNotices(records))
 }
 
 // probeEvery bounds how often an idle shard is read once more from a
@@ -102,14 +133,14 @@ func (p *StreamPoller) Poll(ctx context.Context) {
 		if s == nil {
 			out, err := p.Tables.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(p.Table)})
 			if err != nil || out.Table.LatestStreamArn == nil {
-				p.warn(ctx, "outbox stream: not found yet", err)
+				p.warn(ctx, p.label()+": not found yet", err)
 				pause(ctx, time.Second)
 				continue
 			}
 			s = p.open(ctx, *out.Table.LatestStreamArn)
 		}
 		if err := p.discover(ctx, s); err != nil {
-			p.warn(ctx, "outbox stream: describe failed", err)
+			p.warn(ctx, p.label()+": describe failed", err)
 			var gone *streamtypes.ResourceNotFoundException
 			if errors.As(err, &gone) {
 				s = nil // the table or its stream was replaced: find the new one
@@ -130,7 +161,7 @@ func (p *StreamPoller) open(ctx context.Context, arn string) *stream {
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			p.warn(ctx, "outbox stream: no cache directory for the checkpoint; a restart relays the stream from its start", err)
+			p.warn(ctx, p.label()+": no cache directory for the checkpoint; a restart relays the stream from its start", err)
 			return s
 		}
 		dir = filepath.Join(cache, "kyc-link", "relay")
@@ -150,11 +181,11 @@ func (p *StreamPoller) open(ctx context.Context, arn string) *stream {
 	}
 	if err != nil {
 		// Re-reading relays duplicates (same ids); skipping could lose one.
-		p.warn(ctx, "outbox stream: checkpoint unreadable; relaying the stream from its start", fmt.Errorf("%s: %w", s.file, err))
+		p.warn(ctx, p.label()+": checkpoint unreadable; relaying the stream from its start", fmt.Errorf("%s: %w", s.file, err))
 		return s
 	}
 	maps.Copy(s.saved, cp.Shards)
-	p.Logger.InfoContext(ctx, "outbox stream: resuming from the checkpoint", "file", s.file, "shards", len(cp.Shards))
+	p.Logger.InfoContext(ctx, p.label()+": resuming from the checkpoint", "file", s.file, "shards", len(cp.Shards))
 	return s
 }
 
@@ -191,7 +222,7 @@ func (p *StreamPoller) iterator(ctx context.Context, s *stream, sh *shard) (it *
 	if sh.pos.Seq != "" && errors.As(err, &trimmed) {
 		// The stream dropped records after the checkpoint before they were
 		// relayed (a poller stopped longer than the stream keeps them).
-		p.warn(ctx, "outbox stream: records past the checkpoint were trimmed; relaying from the oldest left", err)
+		p.warn(ctx, p.label()+": records past the checkpoint were trimmed; relaying from the oldest left", err)
 		in.ShardIteratorType, in.SequenceNumber = streamtypes.ShardIteratorTypeTrimHorizon, nil
 		out, err = p.Streams.GetShardIterator(ctx, in)
 	}
@@ -214,7 +245,7 @@ func (p *StreamPoller) read(ctx context.Context, s *stream, sh *shard) {
 	}
 	out, err := p.records(ctx, s, sh, sh.iterator)
 	if err != nil {
-		p.warn(ctx, "outbox stream: read failed", err)
+		p.warn(ctx, p.label()+": read failed", err)
 		sh.iterator = nil
 		return
 	}
@@ -226,10 +257,10 @@ func (p *StreamPoller) read(ctx context.Context, s *stream, sh *shard) {
 		}
 	}
 	if len(out.Records) > 0 {
-		if err := p.Relay.SendRecords(ctx, streamNotices(out.Records)); err != nil {
+		if err := p.send(ctx, out.Records); err != nil {
 			// Not advanced: the next read starts again after the last
 			// relayed record.
-			p.warn(ctx, "outbox stream: relay failed; retrying", err)
+			p.warn(ctx, p.label()+": relay failed; retrying", err)
 			sh.iterator = nil
 			return
 		}
@@ -265,7 +296,7 @@ func (p *StreamPoller) records(ctx context.Context, s *stream, sh *shard, it *st
 			if recordKey(out.Records[0]) == sh.pos.Key {
 				out.Records = out.Records[1:] // relayed already
 			} else {
-				p.Logger.WarnContext(ctx, "outbox stream: the record at the checkpoint is not the one relayed (the emulator rewrote its stream); relaying it",
+				p.Logger.WarnContext(ctx, p.label()+": the record at the checkpoint is not the one relayed (the emulator rewrote its stream); relaying it",
 					"sequence_number", sh.pos.Seq)
 			}
 		}
@@ -322,9 +353,9 @@ func (p *StreamPoller) save(ctx context.Context, s *stream) {
 	err := writeFileAtomic(s.file, cp)
 	switch {
 	case err != nil && !s.failed:
-		p.warn(ctx, "outbox stream: checkpoint not saved; a restart relays again what was relayed since", err)
+		p.warn(ctx, p.label()+": checkpoint not saved; a restart relays again what was relayed since", err)
 	case err == nil && s.failed:
-		p.Logger.InfoContext(ctx, "outbox stream: checkpoint saved again", "file", s.file)
+		p.Logger.InfoContext(ctx, p.label()+": checkpoint saved again", "file", s.file)
 	}
 	s.failed = err != nil
 }
@@ -396,4 +427,47 @@ func pause(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// SubmissionRecords reads the verifications table's stream for the
+// submission relay (the item format is the store's: VerificationItem).
+type SubmissionRecords struct{}
+
+// LambdaRecord is the verification whose submission job rec starts, as
+// Lambda hands the record over: an INSERT of a verification
+// IN_PROGRESS (a complete verification's write; the event source's
+// filter lets only these through). Any other record starts none (false):
+// a RESOLVE_ERRORS verification's INSERT, the updates of a review or of
+// the job's own mark, and a MODIFY back into IN_PROGRESS, which only the
+// provider's applicantPending makes (an on-hold review resumed: the
+// provider has the verification already).
+func (SubmissionRecords) LambdaRecord(rec events.DynamoDBEventRecord) (string, bool) {
+	return submissionRecord(rec.EventName, itemFromLambda(rec.Change.NewImage))
+}
+
+func submissionRecord(event string, image map[string]types.AttributeValue) (string, bool) {
+	if event != string(streamtypes.OperationTypeInsert) {
+		return "", false
+	}
+	v := VerificationFromItem(image)
+	if v.ID == "" || v.Status != kyc.VerificationInProgress {
+		return "", false
+	}
+	return v.ID, true
+}
+
+// submissionIDs are the verifications whose jobs a read of the
+// verifications stream starts (the local poller's records).
+func submissionIDs(records []streamtypes.Record) []string {
+	var ids []string
+	for _, r := range records {
+		var image map[string]streamtypes.AttributeValue
+		if r.Dynamodb != nil {
+			image = r.Dynamodb.NewImage
+		}
+		if id, ok := submissionRecord(string(r.EventName), itemFromStreams(image)); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

@@ -2,6 +2,7 @@ package awsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -16,7 +17,8 @@ import (
 // VerificationsAPI is the DynamoDB calls the verifications store makes
 // (IAM: GetItem on the table, Query on its two indexes, and
 // TransactWriteItems: PutItem on the verifications and outbox tables,
-// UpdateItem on the customers and documents tables).
+// UpdateItem on the customers and documents tables). The submission
+// worker's marks also make MarksAPI's.
 type VerificationsAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
@@ -52,7 +54,10 @@ type Verifications struct {
 	Backoff time.Duration
 }
 
-var _ kyc.VerificationRecords = (*Verifications)(nil)
+var (
+	_ kyc.VerificationRecords = (*Verifications)(nil)
+	_ kyc.SubmissionMarks     = (*Verifications)(nil)
+)
 
 // Verification item attributes (with attrID, attrPlatformID, attrPosition,
 // attrCreatedAtMs, attrUpdatedAtMs and attrLastReviewAt: epoch ms).
@@ -61,6 +66,10 @@ const (
 	attrVerificationStatus = "verificationStatus" // S, Grid's VerificationStatus
 	attrErrors             = "errors"             // L of M: Grid's VerificationError (absent: none)
 	attrDocuments          = "documents"          // L of S: the document ids submitted (absent: none)
+	// attrSubmittedAtMs is when the submission job handed the
+	// verification to the provider (N, epoch ms; absent: not yet). Only
+	// MarkSubmitted writes it, and only once.
+	attrSubmittedAtMs = "submittedAtMs"
 )
 
 func (v *Verifications) outage(op string, err error) error {
@@ -316,4 +325,51 @@ func verificationMove(table, outbox string, mv *kyc.VerificationMove) []types.Tr
 		items = append(items, outboxPut(outbox, *mv.Notice))
 	}
 	return items
+}
+
+// MarksAPI is the call MarkSubmitted makes besides VerificationsAPI's
+// (IAM: UpdateItem on the table); the DynamoDB client has it, and a
+// Client without it cannot mark.
+type MarksAPI interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// MarkSubmitted notes that verification id reached the provider at at
+// (kyc.SubmissionMarks): one UpdateItem that sets submittedAtMs only if
+// it is absent (if_not_exists), so a repeated job keeps the first time,
+// and only on an existing verification (the condition keeps it from
+// making an item of its own). The write is a MODIFY on the table's
+// stream, which the submission relay passes over (it queues INSERTs).
+func (v *Verifications) MarkSubmitted(ctx context.Context, id string, at time.Time) error {
+	c, ok := v.Client.(MarksAPI)
+	if !ok {
+		return kyc.Internal(fmt.Errorf("awsstore: the verifications store's client (%T) has no UpdateItem", v.Client))
+	}
+	_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(v.Table),
+		Key:                       map[string]types.AttributeValue{attrID: s(id)},
+		UpdateExpression:          aws.String("SET #sub = if_not_exists(#sub, :at)"),
+		ConditionExpression:       aws.String("attribute_exists(#id)"),
+		ExpressionAttributeNames:  map[string]string{"#id": attrID, "#sub": attrSubmittedAtMs},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": n(at.UnixMilli())}})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return nil // no such verification: nothing a later job could submit again
+	case err != nil:
+		return v.outage("mark verification "+id+" submitted", err)
+	}
+	return nil
+}
+
+// Submitted reports whether MarkSubmitted was called for id, with a
+// consistent read (a mark made a moment ago by another attempt counts).
+func (v *Verifications) Submitted(ctx context.Context, id string) (bool, error) {
+	out, err := v.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(v.Table),
+		Key: map[string]types.AttributeValue{attrID: s(id)}, ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("#sub"), ExpressionAttributeNames: map[string]string{"#sub": attrSubmittedAtMs}})
+	if err != nil {
+		return false, v.outage("read verification "+id+"'s submission", err)
+	}
+	_, ok := out.Item[attrSubmittedAtMs]
+	return ok, nil
 }

@@ -1,6 +1,8 @@
 // Package kmsseal seals customers' write-only data (identifiers, tax ids)
-// with KMS. Only the platform function links it (its own package, so no
-// other function's build imports KMS: pkg/app/clients.go).
+// with KMS, and opens it for the one reader there is: the submission to
+// the provider. Only the platform function (which seals) and the
+// verification-submit function (which opens) link it (its own package,
+// so no other function's build imports KMS: pkg/app/clients.go).
 package kmsseal
 
 import (
@@ -29,8 +31,9 @@ const DefaultCustomerDataKeyID = "alias/kyc-link-customer-data"
 
 // KMSSealer seals write-only customer data with KMS Encrypt under KeyID,
 // with the encryption context {customerId, platformId}: the ciphertext
-// opens (kms:Decrypt, which no function of this service is granted) only
-// with that context, and CloudTrail records it with every use.
+// opens (kms:Decrypt, which the key's policy grants the submission
+// function's role alone) only with that context, and CloudTrail records
+// it with every use.
 type KMSSealer struct {
 	Client EncryptAPI
 	KeyID  string
@@ -51,6 +54,37 @@ func (k *KMSSealer) Seal(ctx context.Context, plaintext []byte, customerID, plat
 	return out.CiphertextBlob, nil
 }
 
+// DecryptAPI is the one KMS call the opener makes (kms:Decrypt, granted
+// by the key's own policy to the submission function's role, only with
+// the encryption context keys customerId and platformId).
+type DecryptAPI interface {
+	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
+// KMSOpener opens what KMSSealer sealed (kyc.Opener): KMS Decrypt under
+// KeyID (a ciphertext of another key is refused, IncorrectKeyException)
+// with the same encryption context {customerId, platformId}, so a
+// ciphertext opens only for the customer and platform it was sealed for.
+type KMSOpener struct {
+	Client DecryptAPI
+	KeyID  string
+}
+
+var _ kyc.Opener = (*KMSOpener)(nil)
+
+func (k *KMSOpener) Unseal(ctx context.Context, ciphertext []byte, customerID, platformID string) ([]byte, error) {
+	key := k.KeyID
+	if key == "" {
+		key = DefaultCustomerDataKeyID
+	}
+	out, err := k.Client.Decrypt(ctx, &kms.DecryptInput{KeyId: aws.String(key), CiphertextBlob: ciphertext,
+		EncryptionContext: map[string]string{"customerId": customerID, "platformId": platformID}})
+	if err != nil {
+		return nil, kmsFault(fmt.Errorf("decrypt customer data with KMS key %s: %w", key, err))
+	}
+	return out.Plaintext, nil
+}
+
 // kmsPermanent are KMS error codes retrying cannot fix: the key is
 // missing, disabled, pending deletion, of the wrong kind, or ours to use
 // not (pkg/fault knows the generic ones: access, validation, credentials).
@@ -64,6 +98,9 @@ var kmsPermanent = map[string]bool{
 	"InvalidGrantTokenException":    true,
 	"UnsupportedOperationException": true,
 	"DryRunOperationException":      true,
+	// A ciphertext that does not open under the key and context given:
+	// sealed for another customer, or not by this key.
+	"InvalidCiphertextException": true,
 }
 
 // kmsFault is 500 for our misconfiguration, else 503 with a retry hint

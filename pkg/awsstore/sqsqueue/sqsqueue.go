@@ -1,6 +1,9 @@
-// Package sqsqueue is the webhook delivery queue in SQS. Only the relay and
-// delivery functions link it (its own package, so no other function's
-// build imports SQS: pkg/app/clients.go).
+// Package sqsqueue is the service's SQS queues: the webhook delivery
+// queue, and the submission queue with its relay (the verifications
+// stream's complete verifications in) and worker (each job run, retried
+// with backoff: submissions.go). Only the relay, delivery and
+// verification-submit functions link it (its own package, so no other
+// function's build imports SQS: pkg/app/clients.go).
 package sqsqueue
 
 import (
@@ -24,9 +27,10 @@ type QueueAPI interface {
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 }
 
-// Queue is the webhook queue in SQS: the relay sends to it; the local
-// worker receives from it (under Lambda the event source mapping receives
-// and deletes). The messages are webhooks.EncodeMessage's, as they are.
+// Queue is a queue in SQS: the relay sends to it; the local worker
+// receives from it (under Lambda the event source mapping receives and
+// deletes). The messages are as given (the webhook queue's are
+// webhooks.EncodeMessage's, the submission queue's EncodeSubmission's).
 // Receive, ChangeVisibility and Delete return the SDK's errors, which name
 // the call; the worker logs them.
 type Queue struct {
