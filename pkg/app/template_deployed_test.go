@@ -15,7 +15,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/grid-kyc/kyc-link/internal/contract"
+	"github.com/grid-kyc/kyc-link/pkg/awsstore"
 	"github.com/grid-kyc/kyc-link/pkg/telemetry"
 )
 
@@ -61,8 +64,9 @@ func TestDeployedTemplate(t *testing.T) {
 	if len(stages) != 1 {
 		t.Errorf("stages %v; want exactly one", stages)
 	}
-	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm", "PlatformApiInternalErrorAlarm", "ContactDeliveryFailureAlarm"}
-	for _, fn := range []string{"KycLinkFunction", "PlatformApiFunction", "SumsubWebhookFunction", "WebhookRelayFunction", "WebhookDeliveryFunction"} {
+	want := []string{"Api5xxAlarm", "SumsubFailureAlarm", "WebhookDeadLetterAlarm", "WebhookQueueDLQAlarm", "PlatformApiInternalErrorAlarm", "ContactDeliveryFailureAlarm",
+		"SubmissionDeadLetterAlarm", "SubmissionQueueAgeAlarm"}
+	for _, fn := range []string{"KycLinkFunction", "PlatformApiFunction", "SumsubWebhookFunction", "WebhookRelayFunction", "WebhookDeliveryFunction", "VerificationSubmitFunction"} {
 		want = append(want, fn+"ErrorsAlarm", fn+"ThrottlesAlarm")
 	}
 	for _, name := range want {
@@ -75,7 +79,7 @@ func TestDeployedTemplate(t *testing.T) {
 			t.Errorf("alarm %s notifies nobody", name)
 		}
 	}
-	for _, name := range []string{"SumsubFailureMetric", "PlatformApiInternalErrorMetric", "PlatformApiLatencyMetric", "PlatformApi5xxMetric"} {
+	for _, name := range []string{"SumsubFailureMetric", "PlatformApiInternalErrorMetric", "PlatformApiLatencyMetric", "PlatformApi5xxMetric", "SubmissionOutcomeMetric"} {
 		if r := res[name]; r.Type != "AWS::Logs::MetricFilter" {
 			t.Errorf("no metric filter %s", name)
 		}
@@ -108,8 +112,8 @@ func TestDeployedTemplate(t *testing.T) {
 			t.Errorf("%s: its role may not write to X-Ray: %v", name, policies)
 		}
 	}
-	if functions != 5 {
-		t.Errorf("%d functions, want 5", functions)
+	if functions != 6 {
+		t.Errorf("%d functions, want 6", functions)
 	}
 }
 
@@ -236,6 +240,8 @@ func TestDashboard(t *testing.T) {
 		`MetricName=\"` + telemetry.DynamoDBLatency + `\"`,
 		`"KycLink", "WebhookDeadLetters"`, `"KycLink", "SumsubFailures"`,
 		"${KycLinkFunction}", "${SumsubWebhookFunction}", "${WebhookRelayFunction}", "${WebhookDeliveryFunction}", "${PlatformApiFunction}",
+		"${VerificationSubmitFunction}", "${SubmissionQueue.QueueName}", "${SubmissionDeadLetterQueue.QueueName}",
+		`{KycLink,Outcome} MetricName=\"Submissions\"`,
 		`{KycLink,Route} MetricName=\"PlatformApiLatency\"`, `{KycLink,Route} MetricName=\"PlatformApi5xx\"`,
 		`"KycLink", "PlatformApiInternalErrors"`, `"KycLink", "ContactDeliveryFailures"`,
 		"${WebhookQueue.QueueName}", `"${AWS::StackName}-KycApi"`,
@@ -334,8 +340,8 @@ func checkContactSending(t *testing.T, role map[string]any) {
 }
 
 // kmsCryptoActions are what the customer data key must grant nobody but
-// the platform API's role (Encrypt): using the key, or letting others use
-// it.
+// the platform API's role (Encrypt) and the submission function's
+// (Decrypt): using the key, or letting others use it.
 var kmsCryptoActions = []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
 	"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair",
 	"kms:GenerateDataKeyPairWithoutPlaintext", "kms:CreateGrant", "kms:ImportKeyMaterial"}
@@ -344,8 +350,9 @@ var kmsCryptoActions = []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom
 // nothing more, as the stack is deployed. The platform API's is pinned
 // whole; the link function reads customers and never writes them; no role
 // uses KMS through IAM, and the customer data key's own policy lets the
-// platform API's role Encrypt, only with the customer and platform in the
-// encryption context, and nobody Decrypt.
+// platform API's role Encrypt and the submission function's role Decrypt,
+// each only with the customer and platform in the encryption context, and
+// nobody else either.
 func TestDeployedLeastPrivilege(t *testing.T) {
 	res := translated(t)
 	got := grants(t, res["PlatformApiFunctionRole"].Properties)
@@ -404,7 +411,9 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 	}
 	policy, _ := key["KeyPolicy"].(map[string]any)
 	stmts, _ := policy["Statement"].([]any)
-	encrypters := 0
+	encrypters, decrypters := 0, 0
+	const wantCond = `{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["customerId","platformId"]},` +
+		`"Null":{"kms:EncryptionContext:customerId":"false","kms:EncryptionContext:platformId":"false"}}`
 	for _, s := range stmts {
 		st, _ := s.(map[string]any)
 		principal, _ := st["Principal"].(map[string]any)
@@ -419,10 +428,19 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 				t.Errorf("the platform API's role may %v; want kms:Encrypt alone", a)
 			}
 			cond, _ := json.Marshal(st["Condition"])
-			const wantCond = `{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["customerId","platformId"]},` +
-				`"Null":{"kms:EncryptionContext:customerId":"false","kms:EncryptionContext:platformId":"false"}}`
 			if string(cond) != wantCond {
 				t.Errorf("the role's Encrypt is conditioned on %s; want %s", cond, wantCond)
+			}
+			continue
+		}
+		if who == "VerificationSubmitFunctionRole.Arn" {
+			decrypters++
+			if a := list(st["Action"]); len(a) != 1 || a[0] != "kms:Decrypt" {
+				t.Errorf("the submission function's role may %v; want kms:Decrypt alone", a)
+			}
+			cond, _ := json.Marshal(st["Condition"])
+			if string(cond) != wantCond {
+				t.Errorf("the role's Decrypt is conditioned on %s; want %s", cond, wantCond)
 			}
 			continue
 		}
@@ -437,8 +455,8 @@ func TestDeployedLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	if encrypters != 1 {
-		t.Errorf("%d statements for the platform API's role; want 1", encrypters)
+	if encrypters != 1 || decrypters != 1 {
+		t.Errorf("%d statements for the platform API's role, %d for the submission function's; want 1 each", encrypters, decrypters)
 	}
 	alias := res["CustomerDataKeyAlias"].Properties
 	if resourceName(alias["TargetKeyId"]) != "CustomerDataKey" || resourceName(alias["AliasName"]) != "alias/${AWS::StackName}-customer-data" {
@@ -547,4 +565,213 @@ func matchJSONPattern(pattern string, ev map[string]any) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// TestDeployedSubmission: the submission pipeline as deployed
+// (docs/reliability.md, "Submission to the provider"). The submission
+// function's role is pinned whole (and its files' policy: GetObject under
+// documents/ alone; the documents key opens them for it through S3
+// only); its event source hands it one message at a time and takes its
+// failed items back (ReportBatchItemFailures); the queue hides a message
+// six times the function's timeout, keeps it 14 days, encrypts it, and
+// moves it after 10 receipts to its dead-letter queue (14 days,
+// encrypted), whose messages and the queue's oldest one (over an hour)
+// raise alarms; the relay's event source on the verifications stream
+// never drops a batch (bisect, retry until the record leaves the stream)
+// and its filter lets through exactly the records SubmissionRecords
+// starts a job for; the relay may send to the queue.
+func TestDeployedSubmission(t *testing.T) {
+	res := translated(t)
+	got := grants(t, res["VerificationSubmitFunctionRole"].Properties)
+	want := []string{
+		"dynamodb:GetItem VerificationsTable.Arn", "dynamodb:GetItem CustomersTable.Arn", "dynamodb:GetItem DocumentsTable.Arn",
+		"dynamodb:UpdateItem VerificationsTable.Arn", "dynamodb:UpdateItem CustomersTable.Arn", "dynamodb:PutItem WebhookOutboxTable.Arn",
+		"sqs:ChangeMessageVisibility SubmissionQueue.Arn", "secretsmanager:GetSecretValue SumsubSecretArn",
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("VerificationSubmitFunction may:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	pol := res["VerificationSubmitDocumentFilesPolicy"]
+	if roles := list(pol.Properties["Roles"]); len(roles) != 1 || resourceName(roles[0]) != "VerificationSubmitFunctionRole" {
+		t.Errorf("the submission's files policy is attached to %v; want its role alone", roles)
+	}
+	if got := grants(t, map[string]any{"Policies": []any{pol.Properties}}); !slices.Equal(got, []string{"s3:GetObject ${DocumentsBucket.Arn}/documents/*"}) {
+		t.Errorf("the submission's files policy grants %v; want s3:GetObject on documents/* alone", got)
+	}
+	keyPolicy, _ := res["DocumentsKey"].Properties["KeyPolicy"].(map[string]any)
+	opens := 0
+	for _, s := range list(keyPolicy["Statement"]) {
+		st, _ := s.(map[string]any)
+		principal, _ := st["Principal"].(map[string]any)
+		if resourceName(principal["AWS"]) != "VerificationSubmitFunctionRole.Arn" {
+			continue
+		}
+		opens++
+		cond, _ := json.Marshal(st["Condition"])
+		if a := list(st["Action"]); len(a) != 1 || a[0] != "kms:Decrypt" ||
+			string(cond) != `{"StringEquals":{"kms:ViaService":{"Fn::Sub":"s3.${AWS::Region}.amazonaws.com"}}}` {
+			t.Errorf("the documents key lets the submission's role %v under %s; want kms:Decrypt through S3 alone", a, cond)
+		}
+	}
+	if opens != 1 {
+		t.Errorf("%d statements of the documents key for the submission's role; want 1", opens)
+	}
+
+	fn := res["VerificationSubmitFunction"].Properties
+	timeout, _ := fn["Timeout"].(float64)
+	q := res["SubmissionQueue"].Properties
+	visibility, _ := q["VisibilityTimeout"].(float64)
+	if timeout <= 0 || visibility < 6*timeout {
+		t.Errorf("SubmissionQueue's visibility timeout %v s; want at least six times the function's timeout (%v s)", visibility, timeout)
+	}
+	redrive, _ := json.Marshal(q["RedrivePolicy"])
+	if string(redrive) != `{"deadLetterTargetArn":{"Fn::GetAtt":["SubmissionDeadLetterQueue","Arn"]},"maxReceiveCount":10}` {
+		t.Errorf("SubmissionQueue's redrive policy %s; want SubmissionDeadLetterQueue after 10 receipts", redrive)
+	}
+	for _, name := range []string{"SubmissionQueue", "SubmissionDeadLetterQueue"} {
+		p := res[name].Properties
+		if p["SqsManagedSseEnabled"] != true || p["MessageRetentionPeriod"] != float64(1209600) {
+			t.Errorf("%s: SSE %v, retention %v; want SSE and 14 days (1209600 s)", name, p["SqsManagedSseEnabled"], p["MessageRetentionPeriod"])
+		}
+	}
+
+	mappings := map[string]map[string]any{}
+	for _, r := range res {
+		if r.Type == "AWS::Lambda::EventSourceMapping" {
+			mappings[resourceName(r.Properties["EventSourceArn"])] = r.Properties
+		}
+	}
+	worker := mappings["SubmissionQueue.Arn"]
+	if resourceName(worker["FunctionName"]) != "VerificationSubmitFunction" || fmt.Sprint(worker["FunctionResponseTypes"]) != "[ReportBatchItemFailures]" ||
+		worker["BatchSize"] != float64(1) {
+		t.Errorf("the submission queue's event source %v; want VerificationSubmitFunction, one message a batch, ReportBatchItemFailures", worker)
+	}
+	relay := mappings["VerificationsTable.StreamArn"]
+	if resourceName(relay["FunctionName"]) != "WebhookRelayFunction" || relay["BisectBatchOnFunctionError"] != true ||
+		relay["MaximumRetryAttempts"] != float64(-1) || relay["StartingPosition"] != "TRIM_HORIZON" {
+		t.Errorf("the verifications stream's event source %v; want the relay, bisecting, retrying until the record expires, from the oldest", relay)
+	}
+	filters, _ := relay["FilterCriteria"].(map[string]any)
+	var patterns []map[string]any
+	for _, f := range list(filters["Filters"]) {
+		var p map[string]any
+		raw, _ := f.(map[string]any)["Pattern"].(string)
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			t.Fatalf("filter pattern %q: %v", raw, err)
+		}
+		patterns = append(patterns, p)
+	}
+	if len(patterns) == 0 {
+		t.Fatal("the verifications stream's event source has no filter: every update would invoke the relay")
+	}
+	image := func(status string) map[string]events.DynamoDBAttributeValue {
+		return map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute("Verification:v"),
+			"customerId": events.NewStringAttribute("Customer:c"), "verificationStatus": events.NewStringAttribute(status),
+			"createdAtMs": events.NewNumberAttribute("1")}
+	}
+	for _, tc := range []struct {
+		name, event string
+		old, new    map[string]events.DynamoDBAttributeValue
+	}{
+		{"a complete verification", "INSERT", nil, image("IN_PROGRESS")},
+		{"an incomplete verification", "INSERT", nil, image("RESOLVE_ERRORS")},
+		{"the submission's mark", "MODIFY", image("IN_PROGRESS"), image("IN_PROGRESS")},
+		{"a review's decision", "MODIFY", image("IN_PROGRESS"), image("APPROVED")},
+		{"a held review resumed", "MODIFY", image("PENDING_MANUAL_REVIEW"), image("IN_PROGRESS")},
+		{"a removal", "REMOVE", image("IN_PROGRESS"), nil},
+	} {
+		rec := events.DynamoDBEventRecord{EventName: tc.event, EventSource: "aws:dynamodb",
+			Change: events.DynamoDBStreamRecord{OldImage: tc.old, NewImage: tc.new}}
+		raw, _ := json.Marshal(rec)
+		var doc map[string]any
+		json.Unmarshal(raw, &doc)
+		passes := slices.ContainsFunc(patterns, func(p map[string]any) bool { return matchFilter(p, doc) })
+		_, starts := awsstore.SubmissionRecords{}.LambdaRecord(rec)
+		if passes != starts {
+			t.Errorf("%s: the filter lets it through: %v; the relay starts a job for it: %v (want them to agree)", tc.name, passes, starts)
+		}
+	}
+	relaySends := false
+	for _, p := range list(res["WebhookRelayFunctionRole"].Properties["Policies"]) {
+		raw, _ := json.Marshal(p)
+		relaySends = relaySends || strings.Contains(string(raw), `"Action":["sqs:SendMessage*"]`) &&
+			strings.Contains(string(raw), `{"Fn::GetAtt":["SubmissionQueue","QueueName"]}`)
+	}
+	if !relaySends {
+		t.Errorf("the relay's role may not send to SubmissionQueue: %v", res["WebhookRelayFunctionRole"].Properties["Policies"])
+	}
+
+	for name, want := range map[string]string{
+		"SubmissionDeadLetterAlarm": `ApproximateNumberOfMessagesVisible SubmissionDeadLetterQueue.QueueName GreaterThanThreshold 0`,
+		"SubmissionQueueAgeAlarm":   `ApproximateAgeOfOldestMessage SubmissionQueue.QueueName GreaterThanThreshold 3600`,
+	} {
+		p := res[name].Properties
+		dims := list(p["Dimensions"])
+		queue := ""
+		if len(dims) == 1 {
+			queue = resourceName(dims[0].(map[string]any)["Value"])
+		}
+		if got := fmt.Sprint(p["MetricName"], " ", queue, " ", p["ComparisonOperator"], " ", p["Threshold"]); got != want || p["Namespace"] != "AWS/SQS" {
+			t.Errorf("%s: %s; want %s", name, got, want)
+		}
+	}
+}
+
+// matchFilter evaluates a Lambda event filter pattern of the kind the
+// template uses (objects to match by key, arrays of exact values) against
+// a record as JSON.
+func matchFilter(pattern, doc map[string]any) bool {
+	for k, want := range pattern {
+		got, ok := doc[k]
+		if !ok {
+			return false
+		}
+		switch w := want.(type) {
+		case map[string]any:
+			sub, ok := got.(map[string]any)
+			if !ok || !matchFilter(w, sub) {
+				return false
+			}
+		case []any:
+			if !slices.Contains(w, got) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// TestDeployedSubmissionOutcomes: the submission's metric filter, as
+// CloudWatch Logs evaluates it, counts every attempt's line (msg
+// "submission", pkg/awsstore/sqsqueue's worker) under its outcome, and
+// nothing else of the function's log.
+func TestDeployedSubmissionOutcomes(t *testing.T) {
+	p := translated(t)["SubmissionOutcomeMetric"].Properties
+	if resourceName(p["LogGroupName"]) != "VerificationSubmitLogGroup" {
+		t.Errorf("the submission's metric filter reads %v", p["LogGroupName"])
+	}
+	pattern, _ := p["FilterPattern"].(string)
+	for line, want := range map[string]bool{
+		`{"level":"INFO","msg":"submission","verification_id":"Verification:v","outcome":"submitted","attempt":1}`:                  true,
+		`{"level":"WARN","msg":"submission","verification_id":"Verification:v","outcome":"failed","attempt":2,"retry_in":"1m0s"}`:   true,
+		`{"level":"ERROR","msg":"submission","outcome":"unreadable","message_id":"m","attempt":1}`:                                  true,
+		`{"level":"WARN","msg":"submission: could not set the retry delay","verification_id":"Verification:v","error":"throttled"}`: false,
+		`{"level":"WARN","msg":"start-up step failed; the first request retries it","step":"sumsub secret"}`:                        false,
+	} {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		got, err := matchJSONPattern(pattern, ev)
+		if err != nil || got != want {
+			t.Errorf("%s on %s: %v (%v); want %v", pattern, line, got, err, want)
+		}
+	}
+	tr, _ := list(p["MetricTransformations"])[0].(map[string]any)
+	if tr["MetricName"] != "Submissions" || fmt.Sprint(tr["Dimensions"]) != "[map[Key:Outcome Value:$.outcome]]" {
+		t.Errorf("metric %v by %v; want Submissions by Outcome", tr["MetricName"], tr["Dimensions"])
+	}
 }

@@ -49,8 +49,15 @@ func TestTemplateWiring(t *testing.T) {
 			"CONTACT_CODES_TABLE", "CONTACT_CODE_KEY_SECRET_ID",
 			"DOCUMENTS_TABLE", "DOCUMENTS_BY_PLATFORM_INDEX", "VERIFICATIONS_TABLE", "VERIFICATIONS_BY_PLATFORM_INDEX",
 			"VERIFICATIONS_BY_CUSTOMER_INDEX", "DOCUMENTS_BUCKET", "WEBHOOK_OUTBOX_TABLE"},
-		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL"},
+		// The relay's two streams, to their two queues (the handler
+		// tells the streams apart by their tables).
+		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "VERIFICATIONS_TABLE", "SUBMISSION_QUEUE_URL"},
 		"WebhookDeliveryFunction": {"PLATFORMS_TABLE", "WEBHOOK_DEAD_LETTER_TABLE", "WEBHOOK_QUEUE_URL", "WEBHOOK_SIGNING_KEY_SECRET_ID"},
+		// A submission job: its queue, what it reads, the key that opens
+		// identifiers, Sumsub's credentials, and for a refusal the
+		// outbox of its webhook.
+		"VerificationSubmitFunction": {"SUBMISSION_QUEUE_URL", "VERIFICATIONS_TABLE", "CUSTOMERS_TABLE", "DOCUMENTS_TABLE", "DOCUMENTS_BUCKET",
+			"WEBHOOK_OUTBOX_TABLE", "CUSTOMER_DATA_KEY_ID", "SUMSUB_SECRET_ID"},
 	} {
 		vars, ok := env[fn]
 		if !ok {
@@ -75,8 +82,8 @@ func TestTemplateWiring(t *testing.T) {
 			}
 		}
 	}
-	if len(env) != 5 {
-		t.Errorf("%d functions; want the 5 above", len(env))
+	if len(env) != 6 {
+		t.Errorf("%d functions; want the 6 above", len(env))
 	}
 	var referenced []string
 	for _, vars := range env {
@@ -85,8 +92,8 @@ func TestTemplateWiring(t *testing.T) {
 		}
 	}
 	for _, s := range stores {
-		if s == "WebhookQueueDLQ" {
-			continue // the queue's own dead-letter queue: read by operators, not code
+		if s == "WebhookQueueDLQ" || s == "SubmissionDeadLetterQueue" {
+			continue // a queue's own dead-letter queue: read by operators, not code
 		}
 		if !slices.Contains(referenced, s) {
 			t.Errorf("%s reaches no function through Environment", s)
