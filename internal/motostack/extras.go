@@ -9,13 +9,27 @@ import (
 )
 
 // extras is what motostack needs of template.yaml beyond samtemplate's
-// reading of it: each table's sort key and stream view, and each S3
-// bucket's default encryption and public access block. (samtemplate
-// could read these itself; until it does, they are read here.)
+// reading of it: each table's sort key and stream view, each S3
+// bucket's default encryption and public access block, and each SQS
+// queue's attributes and dead-letter queue. (samtemplate could read
+// these itself; until it does, they are read here.)
 type extras struct {
 	sortKeys    map[string]string // table logical id -> its RANGE key
 	streamViews map[string]string // table logical id -> StreamViewType
 	buckets     []bucket
+	queues      map[string]queue // queue logical id -> its properties
+}
+
+// queue is an AWS::SQS::Queue's properties motostack gives the queue it
+// makes.
+type queue struct {
+	// Attributes are SQS attributes as CreateQueue takes them
+	// (VisibilityTimeout, MessageRetentionPeriod, SqsManagedSseEnabled).
+	Attributes map[string]string
+	// DeadLetter is RedrivePolicy's deadLetterTargetArn (!GetAtt <id>.Arn)
+	// as a logical id, MaxReceiveCount its maxReceiveCount ("" and "":
+	// none).
+	DeadLetter, MaxReceiveCount string
 }
 
 // bucket is an AWS::S3::Bucket of the template.
@@ -44,7 +58,7 @@ func readExtras(path string) (*extras, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	x := &extras{sortKeys: map[string]string{}, streamViews: map[string]string{}}
+	x := &extras{sortKeys: map[string]string{}, streamViews: map[string]string{}, queues: map[string]queue{}}
 	if len(doc.Content) == 0 {
 		return x, nil
 	}
@@ -88,6 +102,17 @@ func readExtras(path string) (*extras, error) {
 				}
 			}
 			x.buckets = append(x.buckets, b)
+		case "AWS::SQS::Queue":
+			q := queue{Attributes: map[string]string{}}
+			for _, k := range []string{"VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled"} {
+				if v := scalar(child(props, k)); v != "" {
+					q.Attributes[k] = v
+				}
+			}
+			redrive := child(props, "RedrivePolicy")
+			q.DeadLetter = keyRef(child(redrive, "deadLetterTargetArn"))
+			q.MaxReceiveCount = scalar(child(redrive, "maxReceiveCount"))
+			x.queues[id] = q
 		}
 	}
 	return x, nil

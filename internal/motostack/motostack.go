@@ -1,5 +1,6 @@
 // Package motostack makes template.yaml's resources in moto_server: the
-// tables (keys, indexes, streams, TTL), queues, KMS keys (rotating) and
+// tables (keys, indexes, streams, TTL), queues (their visibility timeout,
+// retention, encryption and dead-letter queue), KMS keys (rotating) and
 // their aliases, S3 buckets (their default encryption and public access
 // block, lifecycle expirations), and secrets (the stack's generated ones as Secrets
 // Manager would make them, the parameter secrets from the caller), and
@@ -10,6 +11,7 @@ package motostack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -28,6 +30,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/samtemplate"
@@ -122,15 +125,21 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 			names[ix.Name] = ix.Name // an Environment literal naming the index
 		}
 	}
-	for _, id := range tpl.Queues {
+	// Dead-letter queues first: a queue's redrive policy names its
+	// dead-letter queue's ARN.
+	queues := slices.Clone(tpl.Queues)
+	slices.SortStableFunc(queues, func(a, b string) int {
+		return boolInt(x.queues[a].DeadLetter != "") - boolInt(x.queues[b].DeadLetter != "")
+	})
+	for _, id := range queues {
 		if !o.wants(id) {
 			continue
 		}
-		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(id + o.Suffix)})
+		url, err := createQueue(ctx, q, id+o.Suffix, x.queues[id], names)
 		if err != nil {
 			return nil, fmt.Errorf("create queue %s: %w", id, err)
 		}
-		names[id] = aws.ToString(out.QueueUrl)
+		names[id] = url
 	}
 	for _, id := range tpl.Keys {
 		if !o.wants(id) && !slices.ContainsFunc(x.buckets, func(b bucket) bool { return b.KeyID == id && o.wants(b.LogicalID) }) {
@@ -205,6 +214,37 @@ func Provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 		}
 	}
 	return &Stack{Names: names, Env: env, functions: tpl.Env}, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// createQueue makes a queue named name with p's attributes and, when its
+// dead-letter queue was made (its URL in names), its redrive policy.
+func createQueue(ctx context.Context, q *sqs.Client, name string, p queue, names map[string]string) (string, error) {
+	attrs := maps.Clone(p.Attributes)
+	if dlq := names[p.DeadLetter]; p.DeadLetter != "" && dlq != "" {
+		out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(dlq),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+		if err != nil {
+			return "", fmt.Errorf("dead-letter queue %s: %w", p.DeadLetter, err)
+		}
+		policy, _ := json.Marshal(map[string]string{"deadLetterTargetArn": out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)],
+			"maxReceiveCount": p.MaxReceiveCount})
+		if attrs == nil {
+			attrs = map[string]string{}
+		}
+		attrs[string(sqstypes.QueueAttributeNameRedrivePolicy)] = string(policy)
+	}
+	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.QueueUrl), nil
 }
 
 // createTable makes table t as the template declares it, named name,

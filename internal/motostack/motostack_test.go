@@ -5,6 +5,7 @@ package motostack_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/motostack"
@@ -146,5 +149,40 @@ func TestTableKeysAndStreams(t *testing.T) {
 		if s := describe(id).StreamSpecification; s == nil || s.StreamViewType != view {
 			t.Errorf("%s stream %+v; want %s", id, s, view)
 		}
+	}
+}
+
+// TestQueues: a queue is made with the template's attributes, and one
+// with a redrive policy sends its dead letters to the queue the template
+// names, after as many receipts.
+func TestQueues(t *testing.T) {
+	st := motostack.New(t, moto, motostack.Options{Only: []string{"SubmissionQueue", "SubmissionDeadLetterQueue"}})
+	q := moto.SQS()
+	attrs := func(url string) map[string]string {
+		t.Helper()
+		out, err := q.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Attributes
+	}
+	dlq, got := attrs(st.Names["SubmissionDeadLetterQueue"]), attrs(st.Names["SubmissionQueue"])
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     any    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(got["RedrivePolicy"]), &redrive); err != nil {
+		t.Fatalf("redrive policy %q: %v", got["RedrivePolicy"], err)
+	}
+	if redrive.DeadLetterTargetArn != dlq["QueueArn"] || fmt.Sprint(redrive.MaxReceiveCount) != "10" {
+		t.Errorf("redrive policy %s; want %s after 10 receipts", got["RedrivePolicy"], dlq["QueueArn"])
+	}
+	if got["VisibilityTimeout"] != "720" || got["MessageRetentionPeriod"] != "1209600" || dlq["MessageRetentionPeriod"] != "1209600" {
+		t.Errorf("visibility %s, retention %s (dead letters %s); want the template's 720 and 1209600", got["VisibilityTimeout"],
+			got["MessageRetentionPeriod"], dlq["MessageRetentionPeriod"])
+	}
+	if st.Env["SUBMISSION_QUEUE_URL"] != st.Names["SubmissionQueue"] {
+		t.Errorf("SUBMISSION_QUEUE_URL = %q; want the queue made", st.Env["SUBMISSION_QUEUE_URL"])
 	}
 }

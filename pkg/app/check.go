@@ -5,10 +5,12 @@ package app
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/grid-kyc/kyc-link/pkg/auth"
@@ -68,8 +71,10 @@ type indexSpec struct{ env, name, hash string }
 // exists with its keys, TTL and stream, the customers, documents and
 // verifications tables have the platform API's indexes, the customer data
 // key is usable, the documents' bucket encrypts with a KMS key of its
-// own, the webhook queue exists, and Sumsub accepts the credentials (one signed, harmless
-// request). It reads the same environment as the functions.
+// own, the webhook queue exists, the submission queue is set up as its
+// worker needs (redrive to an empty dead-letter queue), and Sumsub
+// accepts the credentials (one signed, harmless request). It reads the
+// same environment as the functions.
 func Check(ctx context.Context, cfg Config) []CheckResult {
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil || awsCfg.Region == "" {
@@ -188,13 +193,108 @@ func Check(ctx context.Context, cfg Config) []CheckResult {
 	cancel()
 	add("email sender", err, detail)
 
+	sq := sqs.NewFromConfig(awsCfg)
 	if cfg.WebhookQueueURL == "" {
 		add("queue", fmt.Errorf("WEBHOOK_QUEUE_URL is not set"), "")
 	} else {
-		_, err := sqs.NewFromConfig(awsCfg).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(cfg.WebhookQueueURL)})
+		_, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(cfg.WebhookQueueURL)})
 		add("queue "+cfg.WebhookQueueURL, err, "exists")
 	}
+
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	detail, dlq, err := checkSubmissionQueue(qctx, sq, cfg.SubmissionQueueURL)
+	add("submission queue "+cfg.SubmissionQueueURL, err, detail)
+	if dlq != "" {
+		detail, err = checkSubmissionDeadLetters(qctx, sq, dlq)
+		add("submission dead-letter queue "+dlq, err, detail)
+	}
+	cancel()
 	return out
+}
+
+// The submission queue's settings the pipeline relies on
+// (template.yaml, SubmissionQueue; docs/reliability.md).
+const (
+	// submissionMinVisibility is six times VerificationSubmitFunction's
+	// Timeout (120 s), as Lambda advises for an SQS event source: a
+	// message is not handed out again while an invocation may still run
+	// its job.
+	submissionMinVisibility = 720
+	// submissionDeadLetterRetention is how long a dead-lettered job waits
+	// for its redrive: SQS's longest, 14 days.
+	submissionDeadLetterRetention = 1209600
+)
+
+// checkSubmissionQueue: SUBMISSION_QUEUE_URL names a queue that is
+// encrypted, hides a message long enough, and has a redrive policy to a
+// dead-letter queue after a few receipts; dlq is that queue's ARN
+// ("" when there is none to check).
+func checkSubmissionQueue(ctx context.Context, sq *sqs.Client, url string) (detail, dlq string, err error) {
+	if url == "" {
+		return "", "", errors.New("SUBMISSION_QUEUE_URL is not set: no complete verification reaches the provider (template.yaml wires SubmissionQueue)")
+	}
+	out, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	if err != nil {
+		return "", "", fmt.Errorf("SUBMISSION_QUEUE_URL: %w", err)
+	}
+	a := out.Attributes
+	var redrive struct {
+		DeadLetterTargetArn string          `json:"deadLetterTargetArn"`
+		MaxReceiveCount     json.RawMessage `json:"maxReceiveCount"` // a number, or a string of one
+	}
+	_ = json.Unmarshal([]byte(a["RedrivePolicy"]), &redrive)
+	receives, _ := strconv.Atoi(strings.Trim(string(redrive.MaxReceiveCount), `"`))
+	visibility, _ := strconv.Atoi(a["VisibilityTimeout"])
+	switch {
+	case redrive.DeadLetterTargetArn == "":
+		return "", "", errors.New("SUBMISSION_QUEUE_URL: no redrive policy: a job that always fails would be retried until it expires (14 days), unseen; want SubmissionDeadLetterQueue after 10 receipts")
+	case receives < 2:
+		return "", redrive.DeadLetterTargetArn, fmt.Errorf("SUBMISSION_QUEUE_URL: maxReceiveCount %s: one failed attempt (a Sumsub outage) would dead-letter the job; want 10", redrive.MaxReceiveCount)
+	case visibility < submissionMinVisibility:
+		return "", redrive.DeadLetterTargetArn, fmt.Errorf("SUBMISSION_QUEUE_URL: visibility timeout %d s; want at least %d s (six times the function's 120 s), or a job still running is handed out again",
+			visibility, submissionMinVisibility)
+	case !encrypted(a):
+		return "", redrive.DeadLetterTargetArn, errors.New("SUBMISSION_QUEUE_URL: not encrypted at rest (SqsManagedSseEnabled or a KMS key)")
+	}
+	return fmt.Sprintf("visibility %d s, encrypted, dead letters after %d receipts", visibility, receives), redrive.DeadLetterTargetArn, nil
+}
+
+// checkSubmissionDeadLetters: the submission's dead-letter queue (its ARN)
+// exists, is encrypted, keeps a message 14 days, and is empty: a job in it
+// is a verification Sumsub does not have.
+func checkSubmissionDeadLetters(ctx context.Context, sq *sqs.Client, arn string) (string, error) {
+	parts := strings.Split(arn, ":") // arn:aws:sqs:<region>:<account>:<name>
+	if len(parts) != 6 {
+		return "", fmt.Errorf("SUBMISSION_QUEUE_URL's dead-letter queue %q is no queue ARN", arn)
+	}
+	u, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(parts[5]), QueueOwnerAWSAccountId: aws.String(parts[4])})
+	if err != nil {
+		return "", fmt.Errorf("SUBMISSION_QUEUE_URL's dead-letter queue: %w", err)
+	}
+	out, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: u.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	if err != nil {
+		return "", fmt.Errorf("SUBMISSION_QUEUE_URL's dead-letter queue: %w", err)
+	}
+	a := out.Attributes
+	retention, _ := strconv.Atoi(a["MessageRetentionPeriod"])
+	waiting, _ := strconv.Atoi(a["ApproximateNumberOfMessages"])
+	switch {
+	case retention < submissionDeadLetterRetention:
+		return "", fmt.Errorf("the submission's dead-letter queue keeps a job %d s; want %d (14 days) to fix the cause and redrive it", retention, submissionDeadLetterRetention)
+	case !encrypted(a):
+		return "", errors.New("the submission's dead-letter queue is not encrypted at rest (SqsManagedSseEnabled or a KMS key)")
+	case waiting > 0:
+		return "", fmt.Errorf("%d submission jobs are dead-lettered: their verifications are not with the provider; fix the cause (their log lines, msg \"submission\"), then aws sqs start-message-move-task --source-arn %s (docs/reliability.md)",
+			waiting, arn)
+	}
+	return "encrypted, kept 14 days, empty", nil
+}
+
+// encrypted: a queue's attributes say it is encrypted at rest.
+func encrypted(a map[string]string) bool {
+	return a["SqsManagedSseEnabled"] == "true" || a["KmsMasterKeyId"] != ""
 }
 
 func checkTable(ctx context.Context, db *dynamodb.Client, t tableSpec) error {

@@ -4,6 +4,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/grid-kyc/kyc-link/internal/motoserver"
 	"github.com/grid-kyc/kyc-link/internal/motostack"
@@ -60,6 +63,15 @@ func verifiedSender(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return "codes@" + domain
+}
+
+// setQueueAttribute changes one attribute of a queue of the stack.
+func setQueueAttribute(t *testing.T, url, name, value string) {
+	t.Helper()
+	if _, err := moto.SQS().SetQueueAttributes(context.Background(), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(url),
+		Attributes: map[string]string{name: value}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // brokenSecret makes another secret in place of the template's secret id
@@ -120,11 +132,12 @@ func runCheck(t *testing.T, env map[string]string) map[string]app.CheckResult {
 
 // TestCheckPassesOnACompleteDeployment: every item of a complete
 // deployment passes (six secrets, Sumsub, the KMS key, nine tables, the
-// documents' bucket, the email sender, the queue).
+// documents' bucket, the email sender, the webhook queue, the submission
+// queue and its dead-letter queue).
 func TestCheckPassesOnACompleteDeployment(t *testing.T) {
 	results := runCheck(t, checkEnv(t))
-	if len(results) != 20 {
-		t.Errorf("%d items checked; want 20: %v", len(results), results)
+	if len(results) != 22 {
+		t.Errorf("%d items checked; want 22: %v", len(results), results)
 	}
 	for _, r := range results {
 		if !r.OK {
@@ -246,6 +259,35 @@ func TestCheckFailsClearly(t *testing.T) {
 		}},
 		{"the role's identity is the address, the verified one the domain", "email sender", "deploy with ContactEmailIdentity=", func(_ *testing.T, env map[string]string) {
 			delete(env, "CONTACT_EMAIL_IDENTITY")
+		}},
+		{"no submission queue", "submission queue", "SUBMISSION_QUEUE_URL is not set", func(_ *testing.T, env map[string]string) {
+			delete(env, "SUBMISSION_QUEUE_URL")
+		}},
+		{"submission queue without dead letters", "submission queue", "no redrive policy", func(t *testing.T, env map[string]string) {
+			// The template's dead-letter queues have no redrive policy
+			// of their own.
+			env["SUBMISSION_QUEUE_URL"] = motostack.New(t, moto, motostack.Options{Only: []string{"SubmissionDeadLetterQueue"}}).Names["SubmissionDeadLetterQueue"]
+		}},
+		{"submission queue handing out running jobs", "submission queue", "visibility timeout 30 s; want at least 720 s", func(t *testing.T, env map[string]string) {
+			setQueueAttribute(t, env["SUBMISSION_QUEUE_URL"], "VisibilityTimeout", "30")
+		}},
+		{"dead-lettered submissions", "submission dead-letter queue", "1 submission jobs are dead-lettered", func(t *testing.T, env map[string]string) {
+			q := moto.SQS()
+			out, err := q.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(env["SUBMISSION_QUEUE_URL"]),
+				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameRedrivePolicy}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var redrive struct{ DeadLetterTargetArn string }
+			json.Unmarshal([]byte(out.Attributes["RedrivePolicy"]), &redrive)
+			name := redrive.DeadLetterTargetArn[strings.LastIndexByte(redrive.DeadLetterTargetArn, ':')+1:]
+			u, err := q.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := q.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: u.QueueUrl, MessageBody: aws.String(`{"verificationId":"Verification:x"}`)}); err != nil {
+				t.Fatal(err)
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
