@@ -346,6 +346,16 @@ func TestDirectUploadOnMoto(t *testing.T) {
 		t.Errorf("GET the completed document = %d %s", w.Code, w.Body)
 	}
 
+	// moto does not enforce the form's content-length-range (FACTS.md):
+	// the completion checks the size itself.
+	id, post = start(t)
+	if code := post(append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 10<<20)...)); code/100 != 2 {
+		t.Fatalf("POST to S3 = %d", code)
+	}
+	if w := e.json(t, "tok", "POST", contract.DocumentUploadCompletePath, meta, id); w.Code != 400 || !strings.Contains(w.Body.String(), "10485760") {
+		t.Errorf("completion of 10 MB + 9 bytes = %d %s", w.Code, w.Body)
+	}
+
 	id, post = start(t)
 	if code := post([]byte("plain text named big.pdf")); code/100 != 2 {
 		t.Fatalf("POST to S3 = %d", code)
