@@ -153,7 +153,10 @@ func BenchmarkPlatformRoundTrips(b *testing.B) {
 			"\r\n--b--\r\n"
 	}
 	idIn := func(body string) string { return strings.Split(strings.Split(body, `"id":"`)[1], `"`)[0] }
-	docOf := func(holder string) string { body, _ := call("POST", "/documents", upload(holder), 201); return idIn(body) }
+	docOf := func(holder string) string {
+		body, _ := call("POST", "/documents", upload(holder), 201)
+		return idIn(body)
+	}
 	docHolder := customer()
 	sharedDoc := docOf(docHolder)
 	cases := []struct {
