@@ -53,6 +53,7 @@ func newPlatformBenchEnv(tb testing.TB) *platformBenchEnv {
 	signing, _ := newSigningKey(tb)
 	st := motostack.New(tb, moto, motostack.Options{
 		Only: []string{"CustomersTable", "IdempotencyTable", "PlatformsTable", "CustomerDataKey",
+			"DocumentsTable", "VerificationsTable", "DocumentsBucket", "DocumentsKey", "WebhookOutboxTable",
 			"ApiTokensSecretArn", "CursorKeySecret", "IdempotencyKeySecret", "WebhookSigningKeySecretArn"},
 		Secrets: map[string]string{
 			"ApiTokensSecretArn":         `{"tokens":[{"id":"tok","platformId":"p","secretSha256":"` + auth.DigestHex("s") + `"}]}`,
@@ -113,6 +114,15 @@ func BenchmarkPlatformRoundTrips(b *testing.B) {
 	call := func(method, path, body string, want int, header ...string) (string, time.Duration) {
 		start := time.Now()
 		w := platformCall(e.h, "tok", method, path, body, header...)
+		if strings.HasPrefix(body, "--") { // a multipart form (upload)
+			r := httptest.NewRequest(method, "http://api.test"+path, strings.NewReader(body))
+			r.SetBasicAuth("tok", "s")
+			r.Header.Set("Content-Type", `multipart/form-data; boundary="b"`)
+			start = time.Now()
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			w = rec
+		}
 		took := time.Since(start)
 		if w.Code != want {
 			tb.Fatalf("%s %s = %d %s; want %d", method, path, w.Code, w.Body, want)
@@ -132,6 +142,23 @@ func BenchmarkPlatformRoundTrips(b *testing.B) {
 	}
 	shared := customer()
 	unchanged := e.hook + "/hooks/unchanged"
+	// Documents and verifications: a complete individual, an upload form.
+	const complete = `{"customerType":"INDIVIDUAL","fullName":"Ada Lovelace","birthDate":"1990-01-15","nationality":"GB",` +
+		`"idType":"SSN","identifier":"123-45-6789","address":{"line1":"1 Main St","city":"London","postalCode":"N1","country":"GB"}}`
+	upload := func(holder string) string {
+		return "--b\r\nContent-Disposition: form-data; name=\"documentHolder\"\r\n\r\n" + holder +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"documentType\"\r\n\r\nPASSPORT" +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"country\"\r\n\r\nGB" +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\nimage" +
+			"\r\n--b--\r\n"
+	}
+	idIn := func(body string) string { return strings.Split(strings.Split(body, `"id":"`)[1], `"`)[0] }
+	docOf := func(holder string) string {
+		body, _ := call("POST", "/documents", upload(holder), 201)
+		return idIn(body)
+	}
+	docHolder := customer()
+	sharedDoc := docOf(docHolder)
 	cases := []struct {
 		name    string
 		request func() time.Duration
@@ -195,6 +222,47 @@ func BenchmarkPlatformRoundTrips(b *testing.B) {
 		}},
 		{"POST test webhook + webhook", func() time.Duration {
 			_, d := call("POST", "/sandbox/webhooks/test", "", 200)
+			return d
+		}},
+		{"POST documents", func() time.Duration {
+			var holder string
+			setup(func() { holder = customer() })
+			_, d := call("POST", "/documents", upload(holder), 201)
+			return d
+		}},
+		{"GET document", func() time.Duration {
+			_, d := call("GET", "/documents/"+sharedDoc, "", 200)
+			return d
+		}},
+		{"GET documents of a holder", func() time.Duration {
+			_, d := call("GET", "/documents?documentHolder="+docHolder, "", 200)
+			return d
+		}},
+		{"DELETE document", func() time.Duration {
+			var doc string
+			setup(func() { doc = docOf(docHolder) })
+			_, d := call("DELETE", "/documents/"+doc, "", 204)
+			return d
+		}},
+		{"POST verifications complete", func() time.Duration {
+			var id string
+			setup(func() { body, _ := call("POST", "/customers", complete, 201); id = idIn(body); docOf(id) })
+			body, d := call("POST", "/verifications", `{"customerId":"`+id+`"}`, 200)
+			if !strings.Contains(body, "IN_PROGRESS") {
+				tb.Fatalf("submission: %s", body)
+			}
+			return d
+		}},
+		{"POST verifications missing", func() time.Duration {
+			_, d := call("POST", "/verifications", `{"customerId":"`+shared+`"}`, 200)
+			return d
+		}},
+		{"GET verifications of a customer", func() time.Duration {
+			_, d := call("GET", "/verifications?customerId="+shared, "", 200)
+			return d
+		}},
+		{"POST document-uploads", func() time.Duration {
+			_, d := call("POST", "/document-uploads", `{"documentHolder":"`+docHolder+`"}`, 201)
 			return d
 		}},
 	}

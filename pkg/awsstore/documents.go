@@ -346,3 +346,22 @@ func (d *Documents) DeleteDocument(ctx context.Context, prev kyc.Document) error
 		return d.outage("delete document "+prev.ID, err)
 	}
 }
+
+var _ kyc.DocumentPurger = (*Documents)(nil)
+
+// PurgeDocument deletes both of d's items whatever their state (a purge
+// of a customer who is gone: locks no longer matter); a missing item is
+// no error.
+func (d *Documents) PurgeDocument(ctx context.Context, doc kyc.Document) error {
+	if err := checkDocument(doc); err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: documentKey(doc.ID)}},
+		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: holderKey(doc)}},
+	}
+	if _, _, err := transact(ctx, d.Client, items, d.Backoff); err != nil {
+		return d.outage("purge document "+doc.ID, err)
+	}
+	return nil
+}

@@ -61,8 +61,23 @@ func documentBody() bodyRule {
 }
 
 // readDocumentForm reads an upload's parts: each known part at most once,
-// text parts as UTF-8 of at most maxTextPart bytes, the file whole.
-func readDocumentForm(form *multipart.Reader) (kyc.DocumentInput, kyc.DocumentFile, error) {
+// text parts as UTF-8 of at most maxTextPart bytes, the file whole. A body
+// over the route's limit is refused as the route words it.
+func readDocumentForm(q *request) (kyc.DocumentInput, kyc.DocumentFile, error) {
+	in, f, err := readDocumentParts(q.form, q.r.ContentLength)
+	if errors.Is(err, errBodyTooLarge) {
+		if q.tooLarge != nil {
+			return in, f, q.tooLarge(q.formLimit)
+		}
+		return in, f, tooLarge(q.formLimit)
+	}
+	return in, f, err
+}
+
+// readDocumentParts reads form's parts; size is the body's declared
+// length (-1: unknown), the file's buffer's first size. A read that
+// crossed the body's limit is errBodyTooLarge.
+func readDocumentParts(form *multipart.Reader, size int64) (kyc.DocumentInput, kyc.DocumentFile, error) {
 	var in kyc.DocumentInput
 	var f kyc.DocumentFile
 	seen := map[string]bool{}
@@ -70,6 +85,9 @@ func readDocumentForm(form *multipart.Reader) (kyc.DocumentInput, kyc.DocumentFi
 		p, err := form.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, errBodyTooLarge) {
+			return in, f, err
 		}
 		if err != nil {
 			return in, f, kyc.InvalidField("body", "The multipart body is malformed; send it as curl -F or a multipart/form-data encoder does.")
@@ -86,7 +104,10 @@ func readDocumentForm(form *multipart.Reader) (kyc.DocumentInput, kyc.DocumentFi
 		}
 		seen[name] = true
 		if name == "file" {
-			b, err := io.ReadAll(p)
+			b, err := readPart(p, size)
+			if errors.Is(err, errBodyTooLarge) {
+				return in, f, err
+			}
 			if err != nil {
 				return in, f, kyc.InvalidField("body", "The multipart body is malformed; send it as curl -F or a multipart/form-data encoder does.")
 			}
@@ -95,6 +116,9 @@ func readDocumentForm(form *multipart.Reader) (kyc.DocumentInput, kyc.DocumentFi
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(p, maxTextPart+1))
+		if errors.Is(err, errBodyTooLarge) {
+			return in, f, err
+		}
 		if err != nil {
 			return in, f, kyc.InvalidField("body", "The multipart body is malformed; send it as curl -F or a multipart/form-data encoder does.")
 		}
@@ -114,7 +138,7 @@ func readDocumentForm(form *multipart.Reader) (kyc.DocumentInput, kyc.DocumentFi
 }
 
 func (p *Platform) uploadDocument(q *request) response {
-	in, f, err := readDocumentForm(q.form)
+	in, f, err := readDocumentForm(q)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -153,7 +177,7 @@ func (p *Platform) getDocument(q *request) response {
 }
 
 func (p *Platform) replaceDocument(q *request) response {
-	in, f, err := readDocumentForm(q.form)
+	in, f, err := readDocumentForm(q)
 	if err != nil {
 		return q.fail(err)
 	}

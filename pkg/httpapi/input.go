@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -101,18 +102,68 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 	return body, nil
 }
 
-// readMultipart reads a multipart/form-data body of at most limit bytes
-// and returns its parts and the body.
-func readMultipart(r *http.Request, limit int) (*multipart.Reader, []byte, error) {
+// readMultipart returns the parts of a multipart/form-data body of at
+// most limit bytes, read as they are asked for: a document's bytes are
+// held once, by the part that reads them. A body declared larger than
+// limit is refused at once; one that turns out larger fails the part
+// that crosses the limit with an error wrapping errBodyTooLarge.
+func readMultipart(r *http.Request, limit int) (*multipart.Reader, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, nil, kyc.InvalidField("Content-Type", "The request body must be multipart/form-data; send Content-Type: multipart/form-data with a boundary.")
+		return nil, kyc.InvalidField("Content-Type", "The request body must be multipart/form-data; send Content-Type: multipart/form-data with a boundary.")
 	}
-	body, err := readUpTo(r, limit)
-	if err != nil {
-		return nil, nil, err
+	if r.ContentLength > int64(limit) {
+		return nil, tooLarge(limit)
 	}
-	return multipart.NewReader(bytes.NewReader(body), params["boundary"]), body, nil
+	return multipart.NewReader(&cappedBody{r: r.Body, left: int64(limit)}, params["boundary"]), nil
+}
+
+// cappedBody reads at most left bytes of r, then fails with
+// errBodyTooLarge.
+type cappedBody struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cappedBody) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, errBodyTooLarge
+	}
+	return n, err
+}
+
+// readPart reads a part whole into one buffer of about hint bytes (the
+// body's declared length bounds any part), growing it only past that.
+func readPart(p io.Reader, hint int64) ([]byte, error) {
+	buf := make([]byte, 0, max(hint, 512))
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := p.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// tooLarge is the refusal of a body over limit bytes.
+func tooLarge(limit int) *kyc.Error {
+	e := kyc.InvalidField("body", "The request body is larger than %d bytes.", limit)
+	e.Cause = errBodyTooLarge
+	return e
 }
 
 // errBodyTooLarge is readUpTo's refusal of a body over its limit.
@@ -122,9 +173,7 @@ var errBodyTooLarge = errors.New("httpapi: body over the limit")
 func readUpTo(r *http.Request, limit int) ([]byte, error) {
 	body, err := strictjson.Read(r.Body, limit)
 	if errors.Is(err, strictjson.ErrTooLarge) {
-		e := kyc.InvalidField("body", "The request body is larger than %d bytes.", limit)
-		e.Cause = errBodyTooLarge
-		return nil, e
+		return nil, tooLarge(limit)
 	}
 	if err != nil {
 		// A client that declares more than it sends runs into the

@@ -46,6 +46,10 @@ type request struct {
 	guard *idempotency.Guard
 	body  []byte
 	form  *multipart.Reader
+	// formLimit is the multipart body's limit, and tooLarge the route's
+	// wording of a body over it (nil: the pipeline's).
+	formLimit int
+	tooLarge  func(limit int) error
 	// attrs are further facts for the log line (a webhook's type, outcome).
 	attrs []slog.Attr
 	// cause is what went wrong behind the answer, for the log only.
@@ -153,10 +157,11 @@ func (s *Server) apply(rt route, q *request) response {
 	case jsonBody:
 		q.body, err = readBody(q.r, rt.body.limit)
 	case multipartBody:
-		q.form, q.body, err = readMultipart(q.r, rt.body.limit)
-		if errors.Is(err, errBodyTooLarge) && rt.body.tooLarge != nil {
-			err = rt.body.tooLarge(rt.body.limit)
-		}
+		q.form, err = readMultipart(q.r, rt.body.limit)
+		q.formLimit, q.tooLarge = rt.body.limit, rt.body.tooLarge
+	}
+	if errors.Is(err, errBodyTooLarge) && rt.body.tooLarge != nil {
+		err = rt.body.tooLarge(rt.body.limit)
 	}
 	if err != nil {
 		return q.fail(err)

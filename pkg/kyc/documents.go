@@ -378,3 +378,38 @@ func parseFormatted(s string) time.Time {
 	t, _ := time.Parse("2006-01-02T15:04:05.000Z07:00", s)
 	return t
 }
+
+// DocumentPurger deletes a document's records whatever their state.
+type DocumentPurger interface {
+	PurgeDocument(ctx context.Context, d Document) error
+}
+
+// Purge deletes every document of holder (a customer of platformID that
+// is gone for good): each file, then its records, so that a purge cut
+// short and run again finds what is left. Safe to repeat; submitted
+// documents go too.
+func (s *Documents) Purge(ctx context.Context, purger DocumentPurger, platformID, holder string) (int, error) {
+	n := 0
+	for {
+		docs, _, err := s.Store.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: holder, Limit: MaxDocumentsPerHolder})
+		if err != nil || len(docs) == 0 {
+			return n, err
+		}
+		before := n
+		for _, d := range docs {
+			if d.PlatformID != platformID || d.Holder != holder {
+				continue
+			}
+			if err := s.Files.DeleteFile(ctx, d.FileKey); err != nil {
+				return n, err
+			}
+			if err := purger.PurgeDocument(ctx, d); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(docs) < MaxDocumentsPerHolder || n == before {
+			return n, nil
+		}
+	}
+}

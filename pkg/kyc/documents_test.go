@@ -201,3 +201,33 @@ func TestUploadIsIdempotentByIntent(t *testing.T) {
 		t.Errorf("retry: %v (-first +again):\n%s", err, diff)
 	}
 }
+
+// TestPurge: a purge deletes every document of the holder, submitted
+// ones too, files first; another holder's and another platform's stay; a
+// second purge finds nothing.
+func TestPurge(t *testing.T) {
+	e := newVerifyEnv(t)
+	ctx := context.Background()
+	c := e.ready(t, "p1")
+	other := e.ready(t, "p1")
+	e.upload(t, "p1", c.ID, "UTILITY_BILL", "", pdfFile)
+	if _, err := e.verifications.Submit(ctx, "p1", c.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.documents.Purge(ctx, e.store, "p1", c.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("Purge = %d, %v; want 2", n, err)
+	}
+	if l, _ := e.documents.List(ctx, "p1", kyc.DocumentListQuery{Holder: c.ID}); len(l.Data) != 0 {
+		t.Errorf("after the purge: %d documents", len(l.Data))
+	}
+	if l, _ := e.documents.List(ctx, "p1", kyc.DocumentListQuery{Holder: other.ID}); len(l.Data) != 1 {
+		t.Errorf("another holder's documents: %d; want 1", len(l.Data))
+	}
+	if keys := e.files.Keys(); len(keys) != 1 {
+		t.Errorf("files after the purge: %v; want only the other holder's", keys)
+	}
+	if n, err := e.documents.Purge(ctx, e.store, "p1", c.ID); n != 0 || err != nil {
+		t.Errorf("a second purge = %d, %v", n, err)
+	}
+}

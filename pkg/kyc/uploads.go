@@ -168,19 +168,28 @@ func (s *DirectUploads) Complete(ctx context.Context, platformID, id string, in 
 	if !strings.HasPrefix(id, UploadIDPrefix) || CheckCustomerID(id) != nil {
 		return DocumentView{}, UploadNotFound()
 	}
+	docID := DocumentIDPrefix + strings.TrimPrefix(id, UploadIDPrefix)
+	// The upload and the document it becomes, side by side.
+	var prev Document
+	prevErr := background(ctx, func(ctx context.Context) error {
+		var err error
+		prev, err = s.Documents.Store.DocumentRecord(ctx, docID)
+		return err
+	})
 	up, err := s.Store.UploadRecord(ctx, id)
+	perr := <-prevErr
 	if err != nil {
 		return DocumentView{}, err
 	}
 	if up.PlatformID != platformID {
 		return DocumentView{}, UploadNotFound()
 	}
-	docID := DocumentIDPrefix + strings.TrimPrefix(id, UploadIDPrefix)
 	// Completed before: answer that document, whatever this body says.
-	if d, err := s.Documents.Store.DocumentRecord(ctx, docID); err == nil && d.PlatformID == platformID {
-		return d.View(), nil
-	} else if e := AsError(err); err != nil && e.Code != CodeReferenceNotFound {
-		return DocumentView{}, err
+	if perr == nil && prev.PlatformID == platformID {
+		return prev.View(), nil
+	}
+	if e := AsError(perr); perr != nil && e.Code != CodeReferenceNotFound {
+		return DocumentView{}, perr
 	}
 	if s.Now().After(up.ExpiresAt.Add(time.Hour)) {
 		return DocumentView{}, UploadNotFound()
@@ -189,7 +198,10 @@ func (s *DirectUploads) Complete(ctx context.Context, platformID, id string, in 
 	if err := in.check(true); err != nil {
 		return DocumentView{}, err
 	}
+	// The file as stored and the holder, side by side.
+	holder := background(ctx, func(ctx context.Context) error { return s.Documents.checkHolder(ctx, platformID, up.Holder) })
 	size, head, found, err := s.Files.Stat(ctx, up.FileKey, SniffLength)
+	herr := <-holder
 	if err != nil {
 		return DocumentView{}, err
 	}
@@ -200,8 +212,8 @@ func (s *DirectUploads) Complete(ctx context.Context, platformID, id string, in 
 	if err != nil {
 		return DocumentView{}, err
 	}
-	if err := s.Documents.checkHolder(ctx, platformID, up.Holder); err != nil {
-		return DocumentView{}, err
+	if herr != nil {
+		return DocumentView{}, herr
 	}
 	now := s.Documents.now()
 	d := Document{ID: docID, PlatformID: platformID, Holder: up.Holder, Type: DocumentType(in.Type), Side: in.Side,

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/pkg/gridhook"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/memstore"
@@ -37,12 +38,13 @@ type verifyEnv struct {
 	mu            sync.Mutex
 	notices       []kyc.Notice
 	clock         time.Time
+	t             *testing.T
 }
 
 func newVerifyEnv(t *testing.T) *verifyEnv {
 	t.Helper()
 	customers, store, _ := newCustomers(t)
-	e := &verifyEnv{customers: customers, store: store, files: &memstore.Files{}, clock: now}
+	e := &verifyEnv{customers: customers, store: store, files: &memstore.Files{}, clock: now, t: t}
 	store.Outbox = func(n kyc.Notice) { e.mu.Lock(); e.notices = append(e.notices, n); e.mu.Unlock() }
 	clock := func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.clock }
 	customers.Now = clock
@@ -64,13 +66,19 @@ func newVerifyEnv(t *testing.T) *verifyEnv {
 
 func (e *verifyEnv) advance(d time.Duration) { e.mu.Lock(); e.clock = e.clock.Add(d); e.mu.Unlock() }
 
-// types are the webhook types recorded since the last call.
+// types are the webhook types recorded since the last call; each
+// VERIFICATION.* body is checked against the contract.
 func (e *verifyEnv) types() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []string
 	for _, n := range e.notices {
 		out = append(out, n.Type)
+		if strings.HasPrefix(n.Type, "VERIFICATION.") {
+			if err := contract.CheckVerificationWebhook(n.Body); err != nil {
+				e.t.Errorf("%s breaks the contract: %v\n%s", n.Type, err, n.Body)
+			}
+		}
 	}
 	e.notices = nil
 	return out
@@ -359,6 +367,9 @@ func TestVerificationWebhookBody(t *testing.T) {
 	var env gridhook.VerificationEnvelope
 	if err := json.Unmarshal(n.Body, &env); err != nil {
 		t.Fatal(err)
+	}
+	if err := contract.CheckVerificationWebhook(n.Body); err != nil {
+		t.Errorf("the webhook breaks the contract: %v\n%s", err, n.Body)
 	}
 	if diff := cmp.Diff(v, env.Data); diff != "" || env.Type != "VERIFICATION.IN_PROGRESS" || n.PlatformID != "p1" {
 		t.Errorf("webhook %s to %s, data (-answer +webhook):\n%s", env.Type, n.PlatformID, diff)

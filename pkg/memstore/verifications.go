@@ -174,3 +174,12 @@ func (m *Customers) Verifications() []kyc.Verification {
 	sort.Slice(out, func(i, j int) bool { return out[i].ListPosition() > out[j].ListPosition() })
 	return out
 }
+
+var _ kyc.DocumentPurger = (*Customers)(nil)
+
+func (m *Customers) PurgeDocument(_ context.Context, d kyc.Document) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.docs, d.ID)
+	return nil
+}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,22 +204,33 @@ func (f *Files) PresignUpload(ctx context.Context, key string, maxBytes int64, e
 	return f.PresignPost(ctx, key, maxBytes, time.Until(expires))
 }
 
-// Stat is the size and first n bytes of the file under key; found is false
-// when nothing was uploaded there.
+// Stat is the size and first n bytes of the file under key, from one
+// ranged GetObject (its Content-Range names the whole size); found is
+// false when nothing was uploaded there. An empty file is size 0.
 func (f *Files) Stat(ctx context.Context, key string, n int) (int64, []byte, bool, error) {
-	size, err := f.Head(ctx, key)
-	if errors.Is(err, ErrNotFound) {
+	out, err := f.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(f.Bucket), Key: aws.String(key),
+		Range: aws.String("bytes=0-" + strconv.Itoa(max(n, 1)-1))})
+	var api smithy.APIError
+	switch {
+	case notFound(err):
 		return 0, nil, false, nil
+	case errors.As(err, &api) && api.ErrorCode() == "InvalidRange":
+		return 0, nil, true, nil // an empty object has no first byte
+	case err != nil:
+		return 0, nil, false, fault(f.op("GetObject", key), err)
 	}
+	defer out.Body.Close()
+	head, err := io.ReadAll(io.LimitReader(out.Body, int64(n)))
 	if err != nil {
-		return 0, nil, false, err
+		return 0, nil, false, fault(f.op("GetObject (body)", key), err)
 	}
-	head, err := f.ReadHead(ctx, key, n)
-	if errors.Is(err, ErrNotFound) {
-		return 0, nil, false, nil
-	}
-	if err != nil {
-		return 0, nil, false, err
+	size := aws.ToInt64(out.ContentLength)
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		// "bytes 0-7/12345": the whole object's size after the slash.
+		_, total, ok := strings.Cut(cr, "/")
+		if v, err := strconv.ParseInt(total, 10, 64); ok && err == nil {
+			size = v
+		}
 	}
 	return size, head, true, nil
 }
