@@ -5,7 +5,10 @@
 // and the secrets and data of the embedded seed, and serves the link route,
 // the platform API, the Sumsub webhook receiver, the sandbox pages and the
 // platform inbox on 127.0.0.1:$PORT with KYC_BACKEND=aws, delivering
-// webhooks through the outbox stream and the queue as in AWS.
+// webhooks through the outbox stream and the queue as in AWS, and handing
+// each complete verification to the provider through the verifications
+// stream, the submission queue and its worker (the sandbox provider's
+// review, which decides by the customer's name a moment later).
 package main
 
 import (
@@ -100,7 +103,7 @@ func run(logger *slog.Logger) error {
 	}
 	s.Prime(ctx)
 	logger.Info("listening", "url", publicURL, "backend", "aws (moto "+moto.URL+")", "provider", cfg.Provider)
-	fmt.Fprintf(os.Stderr, "\nkyc-link dev is up on %s: DynamoDB, Streams, SQS, Secrets Manager and KMS in moto at %s. Try:\n\n  %s\n\n"+
+	fmt.Fprintf(os.Stderr, "\nkyc-link dev is up on %s: DynamoDB, Streams, SQS, Secrets Manager, KMS and S3 in moto at %s. Try:\n\n  %s\n\n"+
 		"Open the kycUrl, choose Approve, Reject or Hold, and watch %s/sandbox/inbox/\n\n",
 		publicURL, moto.URL, seed.Curl(publicURL), publicURL)
 	fmt.Fprintf(os.Stderr, "%s\n", s.SigningKeyBanner(ctx))
@@ -166,7 +169,8 @@ func provision(ctx context.Context, moto *motoserver.Server, tpl *samtemplate.Te
 	}
 	for _, must := range []string{"CUSTOMERS_TABLE", "IDEMPOTENCY_TABLE", "WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "PLATFORMS_TABLE",
 		"CUSTOMERS_BY_PLATFORM_INDEX", "CUSTOMER_DATA_KEY_ID", "CURSOR_KEY_SECRET_ID", "IDEMPOTENCY_KEY_SECRET_ID",
-		"CONTACT_CODES_TABLE", "CONTACT_CODE_KEY_SECRET_ID"} {
+		"CONTACT_CODES_TABLE", "CONTACT_CODE_KEY_SECRET_ID",
+		"DOCUMENTS_TABLE", "DOCUMENTS_BUCKET", "VERIFICATIONS_TABLE", "SUBMISSION_QUEUE_URL"} {
 		if env[must] == "" {
 			return nil, errors.New("template.yaml wires no " + must)
 		}
