@@ -579,4 +579,6 @@ func reviewerKeepsEarlierUploads(t *testing.T) bool {
 
 type fixedCredentials sumsub.Credentials
 
-func (c fixedCredentials) Get(context.Context) (sumsub.Credentials, error) { return sumsub.Credentials(c), nil }
+func (c fixedCredentials) Get(context.Context) (sumsub.Credentials, error) {
+	return sumsub.Credentials(c), nil
+}
