@@ -204,7 +204,8 @@ type DocumentRange struct {
 // DocumentRecords keeps documents' metadata.
 type DocumentRecords interface {
 	// InsertDocument stores a new document; ErrDocumentExists when its id
-	// is taken.
+	// is taken, ErrHolderFull when its holder has MaxDocumentsPerHolder
+	// (decided atomically with the write).
 	InsertDocument(ctx context.Context, d Document) error
 	// DocumentRecord reads a document with a consistent read; a missing
 	// one is DocumentNotFound().
