@@ -98,8 +98,8 @@ type Verification struct {
 	// CustomerVersion is the version of the customer the checks passed
 	// on: the submission job checks again when the customer moved since.
 	CustomerVersion int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 	// LastReviewAt is the provider time of the last decision applied.
 	LastReviewAt time.Time
 }
