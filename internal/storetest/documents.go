@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,6 +120,55 @@ func DocumentRecords(t *testing.T, newStore func(t *testing.T) kyc.DocumentRecor
 		}
 		if got := walkDocs(t, s, kyc.DocumentRange{PlatformID: "p1", Holder: custID(1), Limit: 10}); !cmp.Equal(got, []string{d.ID}) {
 			t.Errorf("holder range %v; want the first document once", got)
+		}
+	})
+
+	t.Run("a holder has at most MaxDocumentsPerHolder, under concurrent inserts", func(t *testing.T) {
+		s := newStore(t)
+		const before = kyc.MaxDocumentsPerHolder - 5
+		for i := range before {
+			if err := s.InsertDocument(ctx, newDoc(100+i, "p1", custID(1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var landed, full int
+		for i := range 12 {
+			wg.Go(func() {
+				err := s.InsertDocument(ctx, newDoc(200+i, "p1", custID(1)))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					landed++
+				case errors.Is(err, kyc.ErrHolderFull):
+					full++
+				default:
+					t.Errorf("InsertDocument = %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if landed != 5 || full != 7 {
+			t.Errorf("%d inserts landed, %d refused as full; want 5 and 7", landed, full)
+		}
+		// A delete makes room for one more; another holder is not full.
+		d, err := s.DocumentRecord(ctx, docID(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteDocument(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertDocument(ctx, newDoc(300, "p1", custID(1))); err != nil {
+			t.Errorf("an insert after a delete = %v", err)
+		}
+		if err := s.InsertDocument(ctx, newDoc(301, "p1", custID(1))); !errors.Is(err, kyc.ErrHolderFull) {
+			t.Errorf("the next = %v; want ErrHolderFull", err)
+		}
+		if err := s.InsertDocument(ctx, newDoc(302, "p1", custID(2))); err != nil {
+			t.Errorf("another holder's = %v", err)
 		}
 	})
 

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 )
@@ -129,4 +132,47 @@ func BenchmarkInlineUploadPeakHeap(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(worst)/float64(httpapi.InlineFileLimit), "peak/file")
+}
+
+// TestUploadLogsNoHolderThatIsNoID: what a platform sends as
+// documentHolder reaches the log line only once it is a customer id (a
+// holder field holding a name and a number was logged as customer_id).
+func TestUploadLogsNoHolderThatIsNoID(t *testing.T) {
+	cfg, err := app.ConfigFromEnv(func(string) string { return "" }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logbuf.Buffer{}
+	svc, err := app.Build(context.Background(), cfg, logs.Logger(), app.PlatformFunction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const personal = "SSN 123-45-6789 Jane Roe"
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	w.WriteField("documentHolder", personal)
+	w.WriteField("documentType", "PASSPORT")
+	w.WriteField("country", "US")
+	fw, _ := w.CreateFormFile("file", "p.png")
+	fw.Write([]byte("\x89PNG\r\n\x1a\nx"))
+	w.Close()
+	for _, r := range []*http.Request{
+		httptest.NewRequest("POST", "/documents", bytes.NewReader(b.Bytes())),
+		httptest.NewRequest("POST", "/document-uploads", strings.NewReader(`{"documentHolder":"`+personal+`"}`)),
+	} {
+		r.SetBasicAuth("demo-token", "demo-secret-not-for-production")
+		if r.URL.Path == "/documents" {
+			r.Header.Set("Content-Type", w.FormDataContentType())
+		} else {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		svc.Handler().ServeHTTP(rec, r)
+		if rec.Code != 400 {
+			t.Errorf("%s = %d %s; want 400", r.URL.Path, rec.Code, rec.Body)
+		}
+	}
+	if l := logs.String(); strings.Contains(l, "123-45-6789") || strings.Contains(l, "Jane Roe") {
+		t.Errorf("the holder field reached the log:\n%s", l)
+	}
 }

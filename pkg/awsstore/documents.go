@@ -21,6 +21,7 @@ type DocumentsAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // DefaultDocumentsByPlatformIndex is the documents table's by-platform
@@ -173,11 +174,14 @@ func (d *Documents) InsertDocument(ctx context.Context, doc kyc.Document) error 
 			ExpressionAttributeNames: names, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 		{Put: &types.Put{TableName: aws.String(d.Table), Item: byHolderItem(doc), ConditionExpression: notExists,
 			ExpressionAttributeNames: names}},
+		countUpdate(d.Table, doc.Holder, 1, true),
 	}
 	codes, old, err := transact(ctx, d.Client, items, d.Backoff)
 	switch {
 	case err == nil:
 		return nil
+	case failedAt(codes, 2) && !failedAt(codes, 0) && !failedAt(codes, 1):
+		return kyc.ErrHolderFull
 	case failedAt(codes, 0) || failedAt(codes, 1):
 		item, err := d.byID(ctx, doc.ID, oldAt(old, 0))
 		if err != nil {
@@ -335,6 +339,7 @@ func (d *Documents) DeleteDocument(ctx context.Context, prev kyc.Document) error
 		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: documentKey(prev.ID), ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
 		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: holderKey(prev)}},
+		countUpdate(d.Table, prev.Holder, -1, false),
 	}
 	codes, _, err := transact(ctx, d.Client, items, d.Backoff)
 	switch {
@@ -357,11 +362,40 @@ func (d *Documents) PurgeDocument(ctx context.Context, doc kyc.Document) error {
 		return err
 	}
 	items := []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: documentKey(doc.ID)}},
+		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: documentKey(doc.ID),
+			ConditionExpression: aws.String("attribute_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": attrPK}}},
 		{Delete: &types.Delete{TableName: aws.String(d.Table), Key: holderKey(doc)}},
+		countUpdate(d.Table, doc.Holder, -1, false),
 	}
-	if _, _, err := transact(ctx, d.Client, items, d.Backoff); err != nil {
+	codes, _, err := transact(ctx, d.Client, items, d.Backoff)
+	switch {
+	case err == nil, failedAt(codes, 0):
+		return nil // purged (an earlier attempt's, if its item was gone)
+	default:
 		return d.outage("purge document "+doc.ID, err)
 	}
-	return nil
+}
+
+// A holder's document count: its own item (pk "count#" + holder, sk
+// "count", attribute n), moved in the transaction of every insert and
+// delete, so that MaxDocumentsPerHolder holds under concurrent uploads.
+const (
+	countPrefix = "count#"
+	countSort   = "count"
+	attrCount   = "n"
+)
+
+// countUpdate adds delta to holder's count; capped, only while it is
+// below kyc.MaxDocumentsPerHolder.
+func countUpdate(table, holder string, delta int64, capped bool) types.TransactWriteItem {
+	u := &types.Update{TableName: aws.String(table),
+		Key:                       map[string]types.AttributeValue{attrPK: s(countPrefix + holder), attrSK: s(countSort)},
+		UpdateExpression:          aws.String("ADD #n :d"),
+		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": n(delta)}}
+	if capped {
+		u.ConditionExpression = aws.String("attribute_not_exists(#n) OR #n < :max")
+		u.ExpressionAttributeValues[":max"] = n(kyc.MaxDocumentsPerHolder)
+	}
+	return types.TransactWriteItem{Update: u}
 }

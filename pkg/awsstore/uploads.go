@@ -2,6 +2,7 @@ package awsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,6 +25,7 @@ const (
 	uploadCreated  = "createdAtMs"
 	uploadFormEnds = "formEndsAtMs"
 	uploadExpires  = "expiresAt"
+	uploadDone     = "completedAtMs"
 	uploadKeep     = 24 * time.Hour
 )
 
@@ -52,9 +54,27 @@ func (d *Documents) UploadRecord(ctx context.Context, id string) (kyc.Upload, er
 		return kyc.Upload{}, kyc.UploadNotFound()
 	}
 	u := kyc.Upload{ID: id, PlatformID: str(it, attrPlatformID), Holder: str(it, uploadHolder), FileKey: str(it, uploadFileKey),
-		CreatedAt: ms(it, uploadCreated), ExpiresAt: ms(it, uploadFormEnds)}
+		CreatedAt: ms(it, uploadCreated), ExpiresAt: ms(it, uploadFormEnds), Completed: it[uploadDone] != nil}
 	if u.PlatformID == "" || u.FileKey == "" {
 		return kyc.Upload{}, kyc.Internal(fmt.Errorf("awsstore: upload %s lacks its platform or file key", id))
 	}
 	return u, nil
+}
+
+// MarkCompleted notes the upload's completion (the first time only).
+func (d *Documents) MarkCompleted(ctx context.Context, id string) error {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(d.Table),
+		Key:                       map[string]types.AttributeValue{"pk": s(id), "sk": s(uploadSortKey)},
+		UpdateExpression:          aws.String("SET #d = if_not_exists(#d, :now)"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#d": uploadDone},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(time.Now().UnixMilli())}})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // expired and gone: nothing to mark
+	}
+	if err != nil {
+		return d.outage("mark upload completed", err)
+	}
+	return nil
 }

@@ -66,6 +66,7 @@ const (
 	attrVerificationStatus = "verificationStatus" // S, Grid's VerificationStatus
 	attrErrors             = "errors"             // L of M: Grid's VerificationError (absent: none)
 	attrDocuments          = "documents"          // L of S: the document ids submitted (absent: none)
+	attrCustomerVersion    = "customerVersion"    // N: the customer's version the checks passed on
 	// attrSubmittedAtMs is when the submission job handed the
 	// verification to the provider (N, epoch ms; absent: not yet). Only
 	// MarkSubmitted writes it, and only once.
@@ -83,6 +84,7 @@ func VerificationItem(v kyc.Verification) map[string]types.AttributeValue {
 		attrID: s(v.ID), attrPlatformID: s(v.PlatformID), attrCustomerID: s(v.CustomerID),
 		attrVerificationStatus: s(string(v.Status)), attrPosition: s(v.ListPosition()),
 		attrCreatedAtMs: n(v.CreatedAt.UnixMilli()), attrUpdatedAtMs: n(v.UpdatedAt.UnixMilli()),
+		attrCustomerVersion: n(v.CustomerVersion),
 	}
 	if len(v.Errors) > 0 {
 		item[attrErrors] = errorsItem(v.Errors)
@@ -130,7 +132,8 @@ func strList(it map[string]types.AttributeValue, k string) []string {
 func VerificationFromItem(it map[string]types.AttributeValue) kyc.Verification {
 	v := kyc.Verification{ID: str(it, attrID), PlatformID: str(it, attrPlatformID), CustomerID: str(it, attrCustomerID),
 		Status: kyc.VerificationStatus(str(it, attrVerificationStatus)), Documents: strList(it, attrDocuments),
-		CreatedAt: ms(it, attrCreatedAtMs), UpdatedAt: ms(it, attrUpdatedAtMs), LastReviewAt: ms(it, attrLastReviewAt)}
+		CreatedAt: ms(it, attrCreatedAtMs), UpdatedAt: ms(it, attrUpdatedAtMs), LastReviewAt: ms(it, attrLastReviewAt),
+		CustomerVersion: num(it, attrCustomerVersion)}
 	if l, ok := it[attrErrors].(*types.AttributeValueMemberL); ok {
 		for _, e := range l.Value {
 			m, ok := e.(*types.AttributeValueMemberM)

@@ -142,7 +142,9 @@ func (p *Platform) uploadDocument(q *request) response {
 	if err != nil {
 		return q.fail(err)
 	}
-	q.customerID = in.Holder
+	if kyc.CheckCustomerID(in.Holder) == nil {
+		q.customerID = in.Holder // for the log: only an id (the use case refuses anything else)
+	}
 	q.body = uploadFingerprint(in, f)
 	return q.once(func(ctx context.Context, intent string) response {
 		d, err := p.Documents.Upload(ctx, q.platformID, in, f, intent)
@@ -233,7 +235,9 @@ func (p *Platform) createUpload(q *request) response {
 	if err != nil {
 		return q.fail(err)
 	}
-	q.customerID = holder
+	if kyc.CheckCustomerID(holder) == nil {
+		q.customerID = holder // for the log: only an id
+	}
 	return q.once(func(ctx context.Context, intent string) response {
 		u, err := p.Uploads.Start(ctx, q.platformID, holder, intent)
 		return answer(q, http.StatusCreated, u, err)

@@ -142,8 +142,9 @@ func (in DocumentInput) check(holderRequired bool) error {
 			checkText(&errs, f.name, f.v, maxDocumentText)
 		}
 	}
-	if in.FileName != "" && (utf8.RuneCountInString(in.FileName) > MaxFileName || strings.IndexFunc(in.FileName, unicode.IsControl) >= 0) {
-		errs.add("file", "The file's name must be at most %d characters without control characters.", MaxFileName)
+	if in.FileName != "" && (!utf8.ValidString(in.FileName) || utf8.RuneCountInString(in.FileName) > MaxFileName ||
+		strings.IndexFunc(in.FileName, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '/' || r == '\\' }) >= 0) {
+		errs.add("file", "The file's name must be at most %d characters of UTF-8, without control or format characters (such as right-to-left overrides) or slashes.", MaxFileName)
 	}
 	return errs.err()
 }
@@ -204,7 +205,8 @@ type DocumentRange struct {
 // DocumentRecords keeps documents' metadata.
 type DocumentRecords interface {
 	// InsertDocument stores a new document; ErrDocumentExists when its id
-	// is taken.
+	// is taken, ErrHolderFull when its holder has MaxDocumentsPerHolder
+	// (decided atomically with the write).
 	InsertDocument(ctx context.Context, d Document) error
 	// DocumentRecord reads a document with a consistent read; a missing
 	// one is DocumentNotFound().

@@ -2,6 +2,7 @@ package kyc
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path"
@@ -53,11 +54,13 @@ func (s *Documents) inlineLimit() int64 {
 	return MaxDocumentSize
 }
 
-// FileKey is where the file of document id's version v is kept: a new
-// key per version, so a replacement never overwrites what a submission
-// may be reading.
+// FileKey is a new key for a file of document id's version: the version
+// and a random suffix, so that no two writes share a key (two PUTs of
+// one version, a retried upload): a replacement never overwrites what a
+// submission may be reading, and a file found unreferenced after a failed
+// or lost write can be deleted without touching anyone else's.
 func FileKey(id string, version int64) string {
-	return path.Join("documents", strings.TrimPrefix(id, DocumentIDPrefix), "v"+strconv.FormatInt(version, 10))
+	return path.Join("documents", strings.TrimPrefix(id, DocumentIDPrefix), "v"+strconv.FormatInt(version, 10)+"-"+rand.Text()[:12])
 }
 
 // fileName is the name answered: the one given, else one from the type.
@@ -97,17 +100,37 @@ func (s *Documents) Upload(ctx context.Context, platformID string, in DocumentIn
 		Country: in.Country, Number: in.Number, IssuingAuthority: in.IssuingAuthority,
 		FileName: fileName(in.FileName, ct), ContentType: ct, Size: int64(len(f.Content)),
 		FileKey: FileKey(id, 1), CreatedAt: now, UpdatedAt: now, Version: 1}
-	// The holder's read, its count and the file's write are independent:
-	// side by side, one round trip.
+	// The holder's read and the file's write (and, for a retry, the
+	// document an earlier attempt may have stored) are independent: side
+	// by side, one round trip.
+	var prev Document
+	landed := background(ctx, func(ctx context.Context) error {
+		if intent == "" {
+			return DocumentNotFound() // a new id: nothing landed before
+		}
+		var err error
+		prev, err = s.Store.DocumentRecord(ctx, id)
+		return err
+	})
 	holder := background(ctx, func(ctx context.Context) error { return s.checkHolder(ctx, platformID, in.Holder) })
 	put := background(ctx, func(ctx context.Context) error { return s.Files.PutFile(ctx, d.FileKey, ct, f.Content) })
-	herr, perr := <-holder, <-put
-	if err := errors.Join(herr, perr); err != nil {
+	lerr, herr, perr := <-landed, <-holder, <-put
+	if lerr == nil && prev.PlatformID == platformID {
+		// An earlier attempt of this request stored it: its answer.
 		if perr == nil {
 			s.forget(ctx, d.FileKey)
 		}
+		return prev.View(), nil
+	}
+	if e := AsError(lerr); lerr != nil && e.Code != CodeReferenceNotFound {
+		herr = errors.Join(herr, lerr)
+	}
+	if err := errors.Join(herr, perr); err != nil {
+		if perr == nil {
+			s.forget(ctx, d.FileKey) // written under a key nobody refers to
+		}
 		if herr != nil {
-			return DocumentView{}, herr
+			return DocumentView{}, AsError(herr)
 		}
 		return DocumentView{}, perr
 	}
@@ -115,10 +138,21 @@ func (s *Documents) Upload(ctx context.Context, platformID string, in DocumentIn
 }
 
 // insert writes d's metadata; an id taken by an earlier attempt of the
-// same request answers what that attempt stored.
+// same request answers what that attempt stored. The file just written
+// under d.FileKey goes when the metadata is not written.
 func (s *Documents) insert(ctx context.Context, platformID string, d Document) (DocumentView, error) {
 	err := s.Store.InsertDocument(ctx, d)
+	if err != nil && !errors.Is(err, ErrDocumentExists) {
+		// A lost answer may have landed: the key may be referred to,
+		// unless the store refused outright.
+		if errors.Is(err, ErrHolderFull) {
+			s.forget(ctx, d.FileKey)
+			return DocumentView{}, holderFull()
+		}
+		return DocumentView{}, err
+	}
 	if errors.Is(err, ErrDocumentExists) {
+		s.forget(ctx, d.FileKey)
 		prev, rerr := s.Store.DocumentRecord(ctx, d.ID)
 		if rerr != nil {
 			return DocumentView{}, rerr
@@ -145,18 +179,19 @@ func (s *Documents) documentID(intent string) (string, error) {
 	return DocumentIDPrefix + u.String(), nil
 }
 
+// ErrHolderFull is a store's refusal of an insert whose holder has
+// MaxDocumentsPerHolder documents, decided atomically with the write.
+var ErrHolderFull = errors.New("kyc: the holder has the most documents allowed")
+
+func holderFull() *Error {
+	return InvalidField("documentHolder", "The document holder has %d documents, the most one holder may have; delete one before uploading another.", MaxDocumentsPerHolder)
+}
+
 // checkHolder answers whether holder is an active customer of platformID
-// with room for another document.
+// (the store decides, with the write, whether it has room for another
+// document).
 func (s *Documents) checkHolder(ctx context.Context, platformID, holder string) error {
-	count := background(ctx, func(ctx context.Context) error {
-		docs, _, err := s.Store.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: holder, Limit: MaxDocumentsPerHolder})
-		if err == nil && len(docs) >= MaxDocumentsPerHolder {
-			return InvalidField("documentHolder", "The document holder has %d documents, the most one holder may have; delete one before uploading another.", MaxDocumentsPerHolder)
-		}
-		return err
-	})
 	c, err := s.Holders.CustomerRecord(ctx, holder)
-	cerr := <-count
 	if e := AsError(err); err != nil && e.Code == CodeNotFound {
 		return HolderNotFound()
 	}
@@ -166,7 +201,7 @@ func (s *Documents) checkHolder(ctx context.Context, platformID, holder string) 
 	if c.PlatformID != platformID || c.IsDeleted {
 		return HolderNotFound()
 	}
-	return cerr
+	return nil
 }
 
 // forget deletes a file whose metadata was never written; a failure
@@ -263,9 +298,17 @@ func (s *Documents) Replace(ctx context.Context, platformID, id string, in Docum
 }
 
 // Delete deletes document id and its file; a submitted document is 409.
+// A document gone after a write of ours that answered ErrChanged was
+// deleted (by us, its answer lost, or by a concurrent DELETE): 204, and
+// its file goes.
 func (s *Documents) Delete(ctx context.Context, platformID, id string) error {
+	var tried *Document
 	for range maxAttempts {
 		prev, err := s.record(ctx, platformID, id)
+		if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound && tried != nil {
+			s.forget(ctx, tried.FileKey)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -274,6 +317,7 @@ func (s *Documents) Delete(ctx context.Context, platformID, id string) error {
 		}
 		err = s.Store.DeleteDocument(ctx, prev)
 		if errors.Is(err, ErrChanged) {
+			tried = &prev
 			continue
 		}
 		if err != nil {

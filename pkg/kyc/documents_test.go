@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 func TestDetectContentType(t *testing.T) {
@@ -120,7 +121,7 @@ func TestDocumentLifecycle(t *testing.T) {
 		r.CreatedAt != want.CreatedAt || r.UpdatedAt != kyc.FormatTime(now.Add(time.Minute)) || r.DocumentHolder != c.ID {
 		t.Errorf("replaced = %+v", r)
 	}
-	if keys := e.files.Keys(); len(keys) != 1 || !strings.HasSuffix(keys[0], "/v2") {
+	if keys := e.files.Keys(); len(keys) != 1 || !strings.Contains(keys[0], "/v2-") {
 		t.Errorf("files after a replace: %v", keys)
 	}
 	_, err = e.documents.Replace(ctx, "p2", d.ID, kyc.DocumentInput{Type: "PASSPORT", Country: "DE"}, kyc.DocumentFile{Content: pdfFile})
@@ -229,5 +230,51 @@ func TestPurge(t *testing.T) {
 	}
 	if n, err := e.documents.Purge(ctx, e.store, "p1", c.ID); n != 0 || err != nil {
 		t.Errorf("a second purge = %d, %v", n, err)
+	}
+}
+
+// TestDirectUploadMakesOneDocument: an upload completes into its document
+// (a repeat answers it); once that document is deleted, the upload makes
+// no other, even with a new file posted to its still-valid form.
+func TestDirectUploadMakesOneDocument(t *testing.T) {
+	e := newVerifyEnv(t)
+	ctx := context.Background()
+	c := create(t, e.customers, "p1", individual)
+	up := &kyc.DirectUploads{Documents: e.documents, Store: &memstore.Uploads{}, Files: e.files, Now: func() time.Time { return now }}
+	u, err := up.Start(ctx, "p1", c.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := kyc.DocumentInput{Type: "PASSPORT", Country: "US"}
+	if _, err := up.Complete(ctx, "p1", u.ID, meta); kyc.AsError(err).Code != kyc.CodeInvalid {
+		t.Fatalf("completion before the upload = %v; want 400 file", err)
+	}
+	e.files.PutFile(ctx, u.Fields["key"], "", pdfFile)
+	d, err := up.Complete(ctx, "p1", u.ID, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := up.Complete(ctx, "p1", u.ID, kyc.DocumentInput{Type: "SELFIE", Country: "FR"}); err != nil || again != d {
+		t.Errorf("a repeat = %+v, %v; want the same document", again, err)
+	}
+	if _, err := up.Complete(ctx, "p2", u.ID, meta); kyc.AsError(err).Code != kyc.CodeReferenceNotFound {
+		t.Errorf("another platform's completion = %v; want 404", err)
+	}
+	if err := e.documents.Delete(ctx, "p1", d.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.files.PutFile(ctx, u.Fields["key"], "", pngFile)
+	if _, err := up.Complete(ctx, "p1", u.ID, meta); kyc.AsError(err).Code != kyc.CodeReferenceNotFound {
+		t.Errorf("completion after the document's delete = %v; want 404 (no document comes back)", err)
+	}
+}
+
+func TestFileNameRules(t *testing.T) {
+	e := newVerifyEnv(t)
+	c := create(t, e.customers, "p1", individual)
+	for _, name := range []string{"pasp\u202efdp.exe", "a\\b.png", "bad\xffutf8.png", "tab\t.png"} {
+		_, err := e.documents.Upload(context.Background(), "p1", kyc.DocumentInput{Holder: c.ID, Type: "PASSPORT", Country: "US", FileName: name},
+			kyc.DocumentFile{Name: name, Content: pngFile}, "")
+		isErr(t, err, kyc.CodeInvalid, "file")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -118,13 +119,7 @@ func (s *Submissions) Submit(ctx context.Context, id string) (SubmitOutcome, err
 	if c.IsDeleted || c.VerificationID != v.ID {
 		return SubmitMoved, nil
 	}
-	sub := ProviderSubmission{Verification: v, Customer: c}
-	if sub.Identifier, err = s.open(ctx, c.IdentifierSealed, c); err != nil {
-		return "", err
-	}
-	if sub.TaxID, err = s.open(ctx, c.TaxIDSealed, c); err != nil {
-		return "", err
-	}
+	var docs []Document
 	for _, did := range v.Documents {
 		d, err := s.Documents.DocumentRecord(ctx, did)
 		if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound {
@@ -133,6 +128,23 @@ func (s *Submissions) Submit(ctx context.Context, id string) (SubmitOutcome, err
 		if err != nil {
 			return "", err
 		}
+		docs = append(docs, d)
+	}
+	// The customer changed since the checks (a PATCH while under
+	// review): what goes to the provider is checked again, as it is now.
+	if c.Version != v.CustomerVersion {
+		if errs := Requirements(c, docs, s.Now().UTC()); len(errs) > 0 {
+			return SubmitRefused, s.refuse(ctx, v, &ProviderRefusal{Problems: errs})
+		}
+	}
+	sub := ProviderSubmission{Verification: v, Customer: c}
+	if sub.Identifier, err = s.open(ctx, c.IdentifierSealed, c); err != nil {
+		return "", err
+	}
+	if sub.TaxID, err = s.open(ctx, c.TaxIDSealed, c); err != nil {
+		return "", err
+	}
+	for _, d := range docs {
 		content, err := s.Files.ReadFile(ctx, d.FileKey)
 		if err != nil {
 			return "", err
@@ -142,7 +154,7 @@ func (s *Submissions) Submit(ctx context.Context, id string) (SubmitOutcome, err
 	err = s.Provider.SubmitForReview(ctx, sub)
 	var refusal *ProviderRefusal
 	if errors.As(err, &refusal) {
-		return SubmitRefused, s.refuse(ctx, c, v, refusal)
+		return SubmitRefused, s.refuse(ctx, v, refusal)
 	}
 	if err != nil {
 		return "", err
@@ -161,33 +173,50 @@ func (s *Submissions) open(ctx context.Context, sealed []byte, c Customer) (Secr
 	return Secret(b), nil
 }
 
-// refuse sends v back to RESOLVE_ERRORS with the provider's problems and
-// the customer back to UNVERIFIED (nothing is under review), in one write
-// with the verification's webhook; a customer decided meanwhile wins.
-func (s *Submissions) refuse(ctx context.Context, c Customer, v Verification, r *ProviderRefusal) error {
-	now := s.Now().UTC().Truncate(time.Millisecond)
-	errs := r.Problems
+// refuse sends v back to RESOLVE_ERRORS with the problems and its
+// customer back to UNVERIFIED (nothing is under review), in one write with
+// the verification's webhook. A review landing meanwhile (even a pending
+// one) makes it read again; once the verification is no longer open (a
+// decision arrived first) the decision stands.
+func (s *Submissions) refuse(ctx context.Context, v Verification, r *ProviderRefusal) error {
+	errs := slices.Clone(r.Problems)
 	for i := range errs {
 		if errs[i].ResourceID == "" {
-			errs[i].ResourceID = c.ID
+			errs[i].ResourceID = v.CustomerID
 		}
 	}
-	after := v
-	after.Status, after.Errors, after.UpdatedAt = VerificationResolveErrors, errs, now
-	notice, err := s.VerificationNotices(after, now)
-	if err != nil {
-		return fmt.Errorf("kyc: build notice: %w", err)
+	for range maxAttempts {
+		cur, err := s.Verifications.VerificationRecord(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		if !cur.Status.Open() {
+			return nil
+		}
+		c, err := s.Customers.CustomerRecord(ctx, v.CustomerID)
+		if err != nil {
+			return err
+		}
+		now := s.Now().UTC().Truncate(time.Millisecond)
+		after := cur
+		after.Status, after.Errors, after.UpdatedAt = VerificationResolveErrors, errs, now
+		notice, err := s.VerificationNotices(after, now)
+		if err != nil {
+			return fmt.Errorf("kyc: build notice: %w", err)
+		}
+		status := StatusUnverified
+		if c.StatusOf() != StatusPending && c.StatusOf() != StatusHold {
+			status = c.StatusOf() // a decision of the customer's own stands
+		}
+		ch := Change{CustomerID: c.ID, Type: c.Type, Status: status, ReviewAt: c.LastReviewAt, UpdatedAt: now,
+			RejectType: c.RejectType, RejectLabels: c.RejectLabels, WasStatus: c.StatusOf(), WasReviewAt: c.LastReviewAt,
+			Verification: &VerificationMove{ID: v.ID, Status: VerificationResolveErrors, Errors: errs, WasStatus: cur.Status,
+				ReviewAt: cur.LastReviewAt, UpdatedAt: now, Notice: notice}}
+		err = s.Reviews.ApplyChange(ctx, ch, nil)
+		if errors.Is(err, ErrChanged) {
+			continue
+		}
+		return err
 	}
-	if c.StatusOf() != StatusPending {
-		return nil // a decision arrived first: it stands
-	}
-	ch := Change{CustomerID: c.ID, Type: c.Type, Status: StatusUnverified, ReviewAt: c.LastReviewAt, UpdatedAt: now,
-		WasStatus: StatusPending, WasReviewAt: c.LastReviewAt,
-		Verification: &VerificationMove{ID: v.ID, Status: VerificationResolveErrors, Errors: errs, WasStatus: VerificationInProgress,
-			ReviewAt: v.LastReviewAt, UpdatedAt: now, Notice: notice}}
-	err = s.Reviews.ApplyChange(ctx, ch, nil)
-	if errors.Is(err, ErrChanged) {
-		return nil // the provider decided meanwhile: its decision stands
-	}
-	return err
+	return fmt.Errorf("kyc: verification %s kept changing while its refusal was written", v.ID)
 }

@@ -35,6 +35,9 @@ type Upload struct {
 	FileKey    string // incoming/<uuid>
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
+	// Completed: its document was made once; the upload never makes
+	// another (a deleted document does not come back through it).
+	Completed bool
 }
 
 // UploadView is the extension's DocumentUpload.
@@ -50,6 +53,8 @@ type UploadView struct {
 // UploadRecords keeps direct uploads until they expire.
 type UploadRecords interface {
 	PutUpload(ctx context.Context, u Upload) error
+	// MarkCompleted notes that upload id made its document (idempotent).
+	MarkCompleted(ctx context.Context, id string) error
 	// UploadRecord reads one consistently; a missing one is
 	// UploadNotFound().
 	UploadRecord(ctx context.Context, id string) (Upload, error)
@@ -191,8 +196,8 @@ func (s *DirectUploads) Complete(ctx context.Context, platformID, id string, in 
 	if e := AsError(perr); perr != nil && e.Code != CodeReferenceNotFound {
 		return DocumentView{}, perr
 	}
-	if s.Now().After(up.ExpiresAt.Add(time.Hour)) {
-		return DocumentView{}, UploadNotFound()
+	if up.Completed || s.Now().After(up.ExpiresAt.Add(time.Hour)) {
+		return DocumentView{}, UploadNotFound() // its document was deleted, or the upload is long over
 	}
 	in.Holder = up.Holder
 	if err := in.check(true); err != nil {
@@ -226,6 +231,9 @@ func (s *DirectUploads) Complete(ctx context.Context, platformID, id string, in 
 	v, err := s.Documents.insert(ctx, platformID, d)
 	if err != nil {
 		return DocumentView{}, err
+	}
+	if err := s.Store.MarkCompleted(ctx, id); err != nil {
+		return DocumentView{}, err // the document stands; a retry answers it and marks again
 	}
 	// The incoming file is no longer needed; should this delete fail, the
 	// storage's lifecycle rule removes it within a day.

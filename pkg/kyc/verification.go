@@ -95,8 +95,11 @@ type Verification struct {
 	// Documents are the ids submitted with it (none when the checks
 	// found errors).
 	Documents []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// CustomerVersion is the version of the customer the checks passed
+	// on: the submission job checks again when the customer moved since.
+	CustomerVersion int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 	// LastReviewAt is the provider time of the last decision applied.
 	LastReviewAt time.Time
 }

@@ -64,8 +64,10 @@ func (s *Verifications) Submit(ctx context.Context, platformID, customerID, inte
 		id = u.String()
 	}
 	id = VerificationIDPrefix + id
-	for range maxAttempts {
-		w, err := s.decide(ctx, platformID, customerID, id)
+	for attempt := range maxAttempts {
+		// A retry of a keyed request looks for what its first attempt
+		// wrote, beside the reads (whatever the customer is now).
+		w, err := s.decide(ctx, platformID, customerID, id, intent != "" && attempt == 0)
 		if err == nil {
 			err = s.Store.WriteVerification(ctx, w)
 		}
@@ -99,16 +101,32 @@ func (s *Verifications) newID() (uuid.UUID, error) {
 }
 
 // decide reads the customer and its documents side by side and makes the
-// verification id's write.
-func (s *Verifications) decide(ctx context.Context, platformID, customerID, id string) (VerificationWrite, error) {
+// verification id's write; with landed, it also reads verification id
+// and answers ErrVerificationExists when an earlier attempt wrote it.
+func (s *Verifications) decide(ctx context.Context, platformID, customerID, id string, landed bool) (VerificationWrite, error) {
 	var docs []Document
 	listed := background(ctx, func(ctx context.Context) error {
 		var err error
 		docs, _, err = s.Documents.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: customerID, Limit: MaxDocumentsPerHolder})
 		return err
 	})
+	var prev Verification
+	earlier := background(ctx, func(ctx context.Context) error {
+		if !landed {
+			return VerificationNotFound()
+		}
+		var err error
+		prev, err = s.Store.VerificationRecord(ctx, id)
+		return err
+	})
 	c, err := s.Customers.CustomerRecord(ctx, customerID)
-	derr := <-listed
+	derr, perr := <-listed, <-earlier
+	if perr == nil && prev.PlatformID == platformID {
+		return VerificationWrite{}, ErrVerificationExists
+	}
+	if e := AsError(perr); perr != nil && e.Code != CodeReferenceNotFound {
+		return VerificationWrite{}, perr
+	}
 	if e := AsError(err); err != nil && e.Code == CodeNotFound {
 		return VerificationWrite{}, CustomerNotFound()
 	}
@@ -141,7 +159,7 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		return VerificationWrite{}, err
 	}
 	now := s.now()
-	v := Verification{ID: id, PlatformID: platformID, CustomerID: customerID, CreatedAt: now, UpdatedAt: now}
+	v := Verification{ID: id, PlatformID: platformID, CustomerID: customerID, CreatedAt: now, UpdatedAt: now, CustomerVersion: c.Version}
 	w := VerificationWrite{}
 	if errs := Requirements(c, docs, now); len(errs) > 0 {
 		v.Status, v.Errors = VerificationResolveErrors, errs

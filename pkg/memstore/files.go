@@ -85,13 +85,22 @@ func (d DirFiles) PutFile(_ context.Context, key, _ string, content []byte) erro
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return kyc.Internal(fmt.Errorf("memstore: %w", err))
 	}
-	// Written aside and renamed: a reader never sees half a file.
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, content, 0o600); err != nil {
+	// Written aside, in a file of this write's own, and renamed: a reader
+	// never sees half a file, and concurrent writes never share one.
+	tmp, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".*.tmp")
+	if err != nil {
 		return kyc.Internal(fmt.Errorf("memstore: %w", err))
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return kyc.Internal(fmt.Errorf("memstore: %w", err))
+	_, werr := tmp.Write(content)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), p)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return kyc.Internal(fmt.Errorf("memstore: %w", werr))
 	}
 	return nil
 }
@@ -200,6 +209,16 @@ func (u *Uploads) PutUpload(_ context.Context, up kyc.Upload) error {
 		u.m = map[string]kyc.Upload{}
 	}
 	u.m[up.ID] = up
+	return nil
+}
+
+func (u *Uploads) MarkCompleted(_ context.Context, id string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if up, ok := u.m[id]; ok {
+		up.Completed = true
+		u.m[id] = up
+	}
 	return nil
 }
 

@@ -23,6 +23,15 @@ func (m *Customers) InsertDocument(_ context.Context, d kyc.Document) error {
 	if _, ok := m.docs[d.ID]; ok {
 		return kyc.ErrDocumentExists
 	}
+	held := 0
+	for _, o := range m.docs {
+		if o.Holder == d.Holder {
+			held++
+		}
+	}
+	if held >= kyc.MaxDocumentsPerHolder {
+		return kyc.ErrHolderFull
+	}
 	m.docs[d.ID] = d
 	return nil
 }

@@ -58,6 +58,7 @@ func (u *LocalUploads) Copy(ctx context.Context, from, to, contentType string) e
 // Receive stores the file of a form PresignUpload signed: 204, as S3
 // answers; 403 for a form not signed, expired or over its size.
 func (u *LocalUploads) Receive(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, kyc.MaxDocumentSize+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		http.Error(w, "a multipart/form-data body is needed", http.StatusBadRequest)
@@ -75,6 +76,10 @@ func (u *LocalUploads) Receive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if p.FormName() != "file" {
+			if len(fields) == 16 {
+				http.Error(w, "too many fields before the file", http.StatusBadRequest)
+				return
+			}
 			b, _ := io.ReadAll(io.LimitReader(p, 1024))
 			fields[p.FormName()] = string(b)
 			continue

@@ -83,6 +83,10 @@ func (r *Reviewer) SubmitForReview(ctx context.Context, s kyc.ProviderSubmission
 		_, err := r.Client.UploadIDDoc(ctx, creds, id, idDoc(d, company))
 		var rej *DocRejected
 		switch {
+		case errors.As(err, &rej) && rej.ErrorCode == codeDuplicateDocument:
+			// Sumsub has these very bytes for the applicant: an earlier
+			// run of this job uploaded them (its crash or lost answer
+			// came after). Uploaded, then.
 		case errors.As(err, &rej):
 			problems = append(problems, docProblem(d.ID, rej.Tags))
 		case errors.Is(err, ErrNotAccepting):

@@ -100,3 +100,32 @@ func TestReviewerRefusals(t *testing.T) {
 		t.Fatalf("outage: %v", err)
 	}
 }
+
+// TestReviewerRepeatAfterACrash: a job run again after it uploaded the
+// documents (and crashed before its mark) meets Sumsub's duplicate-document
+// answer for each: uploaded already, not a refusal; the review is asked.
+func TestReviewerRepeatAfterACrash(t *testing.T) {
+	srv := sumsubtest.NewServer(sumsub.Credentials{AppToken: "tok", SecretKey: "key"})
+	defer srv.Close()
+	r := reviewer(srv)
+	s := submission("Customer:r5")
+	c := client(srv)
+	id, err := c.EnsureApplicant(context.Background(), sumsub.Credentials(srv.Creds), sumsub.ApplicantData{ExternalUserID: "Customer:r5",
+		LevelName: "basic-kyc-level", FirstName: "Zelda Ann", LastName: lastName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range s.Documents { // the crashed run's uploads
+		if _, err := c.UploadIDDoc(context.Background(), sumsub.Credentials(srv.Creds), id, sumsub.IDDoc{IDDocType: "ID_CARD",
+			IDDocSubType: map[string]string{kyc.SideFront: "FRONT_SIDE", kyc.SideBack: "BACK_SIDE"}[d.Side], Country: "GBR",
+			FileName: d.FileName, ContentType: d.ContentType, Content: d.Content}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.SubmitForReview(context.Background(), s); err != nil {
+		t.Fatalf("the repeat = %v; want success", err)
+	}
+	if a, _ := srv.Applicant("Customer:r5"); a.ReviewStatus != "pending" || len(srv.Docs(a.ID)) != 2 {
+		t.Errorf("review %q, %d documents; want pending with the two", a.ReviewStatus, len(srv.Docs(a.ID)))
+	}
+}
