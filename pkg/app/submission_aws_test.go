@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"mime/multipart"
@@ -33,7 +32,6 @@ import (
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/auth"
 	"github.com/grid-kyc/kyc-link/pkg/awsstore"
-	"github.com/grid-kyc/kyc-link/pkg/kyc"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub/sumsubtest"
 	"github.com/grid-kyc/kyc-link/pkg/telemetry"
@@ -515,25 +513,20 @@ func TestSubmissionSurvivesACrashBetweenSteps(t *testing.T) {
 			return false
 		})
 	}
-	keeps := reviewerKeepsEarlierUploads(t)
 	for i, tc := range []struct {
-		name   string
-		crash  func()
-		want   []string // the job's attempts
-		upload bool     // a document's upload is the step before the crash
+		name  string
+		crash func()
+		want  []string // the job's attempts
 	}{
-		{"after the applicant's creation", func() { lose(http.MethodPost, sumsubtest.ApplicantsPath) }, []string{"failed@1", "submitted@2"}, false},
-		{"after the first document's upload", func() { loseNth(1) }, []string{"failed@1", "submitted@2"}, true},
-		{"after the second document's upload", func() { loseNth(2) }, []string{"failed@1", "submitted@2"}, true},
-		{"after the review's request, before the mark", func() { lose(http.MethodPost, sumsubtest.PendingSuffix) }, []string{"failed@1", "submitted@2"}, false},
-		{"after the mark, before the queue's delete", func() { s.loseDeletes.Store(1) }, []string{"submitted@1", "nothing_to_do@2"}, false},
+		{"after the applicant's creation", func() { lose(http.MethodPost, sumsubtest.ApplicantsPath) }, []string{"failed@1", "submitted@2"}},
+		// The next attempt uploads the file again: Sumsub answers that it
+		// has it (duplicate-document), which is no refusal.
+		{"after the first document's upload", func() { loseNth(1) }, []string{"failed@1", "submitted@2"}},
+		{"after the second document's upload", func() { loseNth(2) }, []string{"failed@1", "submitted@2"}},
+		{"after the review's request, before the mark", func() { lose(http.MethodPost, sumsubtest.PendingSuffix) }, []string{"failed@1", "submitted@2"}},
+		{"after the mark, before the queue's delete", func() { s.loseDeletes.Store(1) }, []string{"submitted@1", "nothing_to_do@2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.upload && !keeps {
-				t.Skip("pkg/sumsub's Reviewer refuses (duplicate-document, errorCode 1000) the file an earlier attempt of the job uploaded, " +
-					"so the job's next attempt sends the verification back to RESOLVE_ERRORS: it needs to take that answer as the file being there " +
-					"(reviewerKeepsEarlierUploads turns these cases on once it does)")
-			}
 			defer s.fake.SetFail(nil)
 			tc.crash()
 			docs := licence(fmt.Sprint("crash-", i))
@@ -549,36 +542,4 @@ func TestSubmissionSurvivesACrashBetweenSteps(t *testing.T) {
 		})
 	}
 	s.drained(t)
-}
-
-// reviewerKeepsEarlierUploads reports whether sumsub.Reviewer, run again
-// after an attempt that uploaded a document and then failed, takes
-// Sumsub's duplicate-document answer for that document as the document
-// being there (a repeated job must not refuse its own upload).
-func reviewerKeepsEarlierUploads(t *testing.T) bool {
-	t.Helper()
-	fake := sumsubtest.NewServer(subCreds)
-	defer fake.Close()
-	r := &sumsub.Reviewer{Client: &sumsub.Client{BaseURL: fake.URL, HTTP: fake.Client(), Now: time.Now},
-		Credentials: fixedCredentials(subCreds), Levels: map[kyc.CustomerType]string{kyc.Individual: "basic-kyc-level"}}
-	sub := kyc.ProviderSubmission{Customer: kyc.Customer{ID: "Customer:probe", Type: kyc.Individual, FullName: "Probe Person"},
-		Documents: []kyc.ProviderDocument{{Document: kyc.Document{ID: "Document:probe", Type: "PASSPORT", Country: "US", ContentType: "image/png"},
-			Content: []byte("\x89PNG\r\n\x1a\nPROBE")}}}
-	fake.FailNext(http.MethodPost, sumsubtest.PendingSuffix, http.StatusServiceUnavailable)
-	fake.FailNext(http.MethodPost, sumsubtest.PendingSuffix, http.StatusServiceUnavailable)
-	if err := r.SubmitForReview(context.Background(), sub); err == nil {
-		t.Fatal("the probe's first attempt did not fail")
-	}
-	var refusal *kyc.ProviderRefusal
-	err := r.SubmitForReview(context.Background(), sub)
-	if err != nil && !errors.As(err, &refusal) {
-		t.Fatalf("the probe's second attempt: %v", err)
-	}
-	return err == nil
-}
-
-type fixedCredentials sumsub.Credentials
-
-func (c fixedCredentials) Get(context.Context) (sumsub.Credentials, error) {
-	return sumsub.Credentials(c), nil
 }
