@@ -121,7 +121,8 @@ type SubmissionWorker struct {
 	// invocation's deadline less Reserve does.
 	Timeout time.Duration
 	// Reserve is kept back from Lambda's deadline to report a failed
-	// job and hide its message for the backoff.
+	// job and hide its message for the backoff (more than the 3 s that
+	// call may take).
 	Reserve time.Duration
 	// Concurrency bounds jobs in flight (at least 1).
 	Concurrency int
@@ -131,6 +132,10 @@ type SubmissionWorker struct {
 // maxVisibility is the longest SQS hides a message
 // (ChangeMessageVisibility's limit).
 const maxVisibility = 12 * time.Hour
+
+// visibilityTimeout bounds the call that hides a failed job's message
+// (keep Reserve above it).
+const visibilityTimeout = 3 * time.Second
 
 // OutcomeFailed is the outcome a job's log line carries when the attempt
 // failed and the job runs again.
@@ -163,9 +168,9 @@ func (w *SubmissionWorker) handle(ctx context.Context, m webhooks.Received, jobC
 	}
 	wait := min(w.Backoff.Backoff(attempt), maxVisibility)
 	if m.Receipt != "" {
-		// Bounded on its own: the job may have used the invocation's
-		// time up to the reserve.
-		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		// Bounded on its own, within the reserve: the job may have used
+		// the invocation's time up to it.
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), visibilityTimeout)
 		verr := w.Queue.ChangeVisibility(vctx, m.Receipt, wait)
 		cancel()
 		if verr != nil {
