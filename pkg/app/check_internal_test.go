@@ -1,4 +1,4 @@
-//go:build !lambda_link && !lambda_platform && !lambda_receiver && !lambda_relay && !lambda_delivery
+//go:build !lambda_link && !lambda_platform && !lambda_receiver && !lambda_relay && !lambda_delivery && !lambda_submit
 
 package app
 
