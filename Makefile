@@ -13,7 +13,7 @@ FUZZTIME  ?= 30s
 # exceeded" and no crasher (golang/go#75804, fixed in Go 1.27).
 FUZZ_BURST ?= 8000x
 # package:target pairs for go test -fuzz
-FUZZ_TARGETS := ./pkg/httpapi:FuzzRequest ./pkg/httpapi:FuzzSumsubWebhook ./pkg/auth:FuzzParseBasic ./pkg/app:FuzzLambdaEvent
+FUZZ_TARGETS := ./pkg/httpapi:FuzzRequest ./pkg/httpapi:FuzzSumsubWebhook ./pkg/auth:FuzzParseBasic ./pkg/app:FuzzLambdaEvent ./pkg/app:FuzzDocumentUpload
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE       := $(BIN)/aws-lambda-rie
 # Pinned linter, fetched through the Go module proxy on first use.
