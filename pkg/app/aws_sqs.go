@@ -43,11 +43,11 @@ const (
 // submissionRelay queues the job of each complete verification the
 // verifications table's stream adds: its Lambda handler (the relay
 // function's second event source) and the local poller's loop.
-func (r *root) submissionRelay() (handle func(context.Context, events.DynamoDBEvent) error, poll func(context.Context)) {
-	relay := &sqsqueue.SubmissionRelay{Queue: r.stores.submissionQueue, Records: awsstore.SubmissionRecords{}}
+func (r *root) submissionRelay() (handle, purges func(context.Context, events.DynamoDBEvent) error, poll func(context.Context)) {
+	relay := &sqsqueue.SubmissionRelay{Queue: r.stores.submissionQueue, Records: awsstore.SubmissionRecords{}, Purges: awsstore.PurgeRecords{}}
 	poller := &awsstore.StreamPoller{Streams: r.stores.streams, Tables: r.stores.dynamodb, Table: r.cfg.VerificationsTable,
 		Submissions: relay.Send, Interval: 250 * time.Millisecond, Logger: r.logger}
-	return relay.HandleStream, poller.Poll
+	return relay.HandleStream, relay.HandlePurgeStream, poller.Poll
 }
 
 // submissionWorker runs the submission queue's jobs with jobs: its Lambda

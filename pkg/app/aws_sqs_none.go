@@ -17,8 +17,8 @@ func newQueues(aws.Config, Config) (delivery, submission webhooks.Queue) { retur
 
 // submissionRelay and submissionWorker: this function's build has no SQS
 // client, so no submission pipeline (Build stops before: root.lacks).
-func (r *root) submissionRelay() (func(context.Context, events.DynamoDBEvent) error, func(context.Context)) {
-	return nil, nil
+func (r *root) submissionRelay() (func(context.Context, events.DynamoDBEvent) error, func(context.Context, events.DynamoDBEvent) error, func(context.Context)) {
+	return nil, nil, nil
 }
 
 func (r *root) submissionWorker(*kyc.Submissions) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), func(context.Context)) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -124,8 +125,8 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 		// Two event sources (template.yaml): the outbox's stream to the
 		// delivery queue, the verifications' to the submission queue.
 		s.Relay = r.relay()
-		jobs, pollJobs := r.submissionRelay()
-		s.lambda = r.relayStreams(s.Relay.HandleStream, jobs)
+		jobs, purges, pollJobs := r.submissionRelay()
+		s.lambda = r.relayStreams(s.Relay.HandleStream, jobs, purges)
 		s.loops = []func(context.Context){r.streamPoller(s.Relay).Poll}
 		if r.cfg.SubmissionQueueURL != "" {
 			s.loops = append(s.loops, pollJobs)
@@ -181,7 +182,7 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, e Entry) (*Serv
 			} else if cfg.Provider == ProviderSandbox {
 				decide = r.inbox().Decide
 			}
-			_, pollJobs := r.submissionRelay()
+			_, _, pollJobs := r.submissionRelay()
 			_, work := r.submissionWorker(r.awsSubmissions(r.reviewer(decide)))
 			s.loops = append(s.loops, pollJobs, work)
 		}
@@ -289,25 +290,36 @@ func (r *root) awsSubmissions(provider kyc.ReviewSubmitter) *kyc.Submissions {
 	return r.submissions(provider, r.stores.opener, marks)
 }
 
-// relayStreams is the relay function's Lambda handler. It has two event
+// relayStreams is the relay function's Lambda handler. It has three event
 // sources, each invocation one source's batch: the outbox's stream
-// (notices to the delivery queue) and the verifications' stream (jobs to
-// the submission queue). The table each record's eventSourceARN names
+// (notices to the delivery queue), the verifications' stream (jobs to the
+// submission queue) and the customers' (the purge job of each customer
+// removed for good, to the submission queue). The table each record's eventSourceARN names
 // picks its relay; a record of any other table fails the batch (an event
 // source the configuration does not know: Lambda retries it, the
 // function's Errors alarm fires), rather than be passed over.
-func (r *root) relayStreams(notices, jobs func(context.Context, events.DynamoDBEvent) error) func(context.Context, events.DynamoDBEvent) error {
+func (r *root) relayStreams(notices, jobs, purges func(context.Context, events.DynamoDBEvent) error) func(context.Context, events.DynamoDBEvent) error {
 	return func(ctx context.Context, ev events.DynamoDBEvent) error {
-		var outbox, verifications events.DynamoDBEvent
+		var outbox, verifications, customers events.DynamoDBEvent
 		for _, rec := range ev.Records {
 			switch table := streamTable(rec.EventSourceArn); table {
 			case r.cfg.OutboxTable:
 				outbox.Records = append(outbox.Records, rec)
 			case r.cfg.VerificationsTable:
 				verifications.Records = append(verifications.Records, rec)
+			case r.cfg.CustomersTable:
+				customers.Records = append(customers.Records, rec)
 			default:
-				return fmt.Errorf("relay: a record of stream %q, of neither WEBHOOK_OUTBOX_TABLE (%s) nor VERIFICATIONS_TABLE (%s)",
-					rec.EventSourceArn, r.cfg.OutboxTable, r.cfg.VerificationsTable)
+				return fmt.Errorf("relay: a record of stream %q, of neither WEBHOOK_OUTBOX_TABLE (%s), VERIFICATIONS_TABLE (%s) nor CUSTOMERS_TABLE (%s)",
+					rec.EventSourceArn, r.cfg.OutboxTable, r.cfg.VerificationsTable, r.cfg.CustomersTable)
+			}
+		}
+		if len(customers.Records) > 0 {
+			if purges == nil {
+				return errors.New("relay: customers' removals, and no submission queue to queue their purge on (SUBMISSION_QUEUE_URL)")
+			}
+			if err := purges(ctx, customers); err != nil {
+				return err
 			}
 		}
 		if len(outbox.Records) > 0 {

@@ -161,6 +161,8 @@ func (s *subStack) call(t *testing.T, method, path, contentType string, body []b
 		tmpl = "/customers/{customerId}"
 	case strings.HasPrefix(path, "/verifications/"):
 		tmpl = "/verifications/{verificationId}"
+	case strings.HasPrefix(path, "/documents/"):
+		tmpl = "/documents/{documentId}"
 	}
 	if err := contract.CheckOperation(method, tmpl, w.Code, w.Header(), w.Body.Bytes()); err != nil {
 		t.Error(err)

@@ -45,7 +45,7 @@ func TestSubmissionEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	for arn, want := range map[string]string{
-		"arn:aws:dynamodb:us-east-1:1:table/customers/stream/2026-01-01T00:00:00.000": `"arn:aws:dynamodb:us-east-1:1:table/customers/stream/2026-01-01T00:00:00.000", of neither WEBHOOK_OUTBOX_TABLE (outbox) nor VERIFICATIONS_TABLE (verifications)`,
+		"arn:aws:dynamodb:us-east-1:1:table/platforms/stream/2026-01-01T00:00:00.000": `"arn:aws:dynamodb:us-east-1:1:table/platforms/stream/2026-01-01T00:00:00.000", of neither WEBHOOK_OUTBOX_TABLE (outbox), VERIFICATIONS_TABLE (verifications) nor CUSTOMERS_TABLE`,
 		"": `a record of stream ""`,
 	} {
 		payload, _ := json.Marshal(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "INSERT", EventSourceArn: arn}}})

@@ -587,6 +587,8 @@ func TestDeployedSubmission(t *testing.T) {
 		"dynamodb:GetItem VerificationsTable.Arn", "dynamodb:GetItem CustomersTable.Arn", "dynamodb:GetItem DocumentsTable.Arn",
 		"dynamodb:UpdateItem VerificationsTable.Arn", "dynamodb:UpdateItem CustomersTable.Arn", "dynamodb:PutItem WebhookOutboxTable.Arn",
 		"sqs:ChangeMessageVisibility SubmissionQueue.Arn", "secretsmanager:GetSecretValue SumsubSecretArn",
+		// A purge job: the holder's documents and their count.
+		"dynamodb:Query DocumentsTable.Arn", "dynamodb:DeleteItem DocumentsTable.Arn", "dynamodb:UpdateItem DocumentsTable.Arn",
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -596,8 +598,8 @@ func TestDeployedSubmission(t *testing.T) {
 	if roles := list(pol.Properties["Roles"]); len(roles) != 1 || resourceName(roles[0]) != "VerificationSubmitFunctionRole" {
 		t.Errorf("the submission's files policy is attached to %v; want its role alone", roles)
 	}
-	if got := grants(t, map[string]any{"Policies": []any{pol.Properties}}); !slices.Equal(got, []string{"s3:GetObject ${DocumentsBucket.Arn}/documents/*"}) {
-		t.Errorf("the submission's files policy grants %v; want s3:GetObject on documents/* alone", got)
+	if got := grants(t, map[string]any{"Policies": []any{pol.Properties}}); !slices.Equal(got, []string{"s3:DeleteObject ${DocumentsBucket.Arn}/documents/*", "s3:GetObject ${DocumentsBucket.Arn}/documents/*"}) {
+		t.Errorf("the submission's files policy grants %v; want s3:GetObject and (a purge) s3:DeleteObject on documents/* alone", got)
 	}
 	keyPolicy, _ := res["DocumentsKey"].Properties["KeyPolicy"].(map[string]any)
 	opens := 0
@@ -690,6 +692,51 @@ func TestDeployedSubmission(t *testing.T) {
 		_, starts := awsstore.SubmissionRecords{}.LambdaRecord(rec)
 		if passes != starts {
 			t.Errorf("%s: the filter lets it through: %v; the relay starts a job for it: %v (want them to agree)", tc.name, passes, starts)
+		}
+	}
+	// The customers stream: the relay gets the removals of deleted
+	// customers (their purge), nothing else.
+	purge := mappings["CustomersTable.StreamArn"]
+	if resourceName(purge["FunctionName"]) != "WebhookRelayFunction" || purge["BisectBatchOnFunctionError"] != true ||
+		purge["MaximumRetryAttempts"] != float64(-1) || purge["StartingPosition"] != "TRIM_HORIZON" {
+		t.Errorf("the customers stream's event source %v; want the relay, bisecting, retrying until the record expires, from the oldest", purge)
+	}
+	var purgePatterns []map[string]any
+	pf, _ := purge["FilterCriteria"].(map[string]any)
+	for _, f := range list(pf["Filters"]) {
+		var p map[string]any
+		raw, _ := f.(map[string]any)["Pattern"].(string)
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			t.Fatalf("filter pattern %q: %v", raw, err)
+		}
+		purgePatterns = append(purgePatterns, p)
+	}
+	customer := func(deleted *bool) map[string]events.DynamoDBAttributeValue {
+		m := map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute("Customer:c"), "platformId": events.NewStringAttribute("p")}
+		if deleted != nil {
+			m["isDeleted"] = events.NewBooleanAttribute(*deleted)
+		}
+		return m
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		name, event string
+		old         map[string]events.DynamoDBAttributeValue
+	}{
+		{"a deleted customer removed (TTL)", "REMOVE", customer(&yes)},
+		{"a live customer removed", "REMOVE", customer(&no)},
+		{"a customer without isDeleted removed", "REMOVE", customer(nil)},
+		{"a marker removed", "REMOVE", map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute("platformCustomerId#p#x"), "customerId": events.NewStringAttribute("Customer:c")}},
+		{"a deletion (MODIFY)", "MODIFY", customer(&no)},
+	} {
+		rec := events.DynamoDBEventRecord{EventName: tc.event, EventSource: "aws:dynamodb", Change: events.DynamoDBStreamRecord{OldImage: tc.old}}
+		raw, _ := json.Marshal(rec)
+		var doc map[string]any
+		json.Unmarshal(raw, &doc)
+		passes := slices.ContainsFunc(purgePatterns, func(p map[string]any) bool { return matchFilter(p, doc) })
+		_, _, starts := awsstore.PurgeRecords{}.LambdaRecord(rec)
+		if passes != starts {
+			t.Errorf("%s: the filter lets it through: %v; the relay starts a purge for it: %v (want them to agree)", tc.name, passes, starts)
 		}
 	}
 	relaySends := false

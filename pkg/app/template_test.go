@@ -51,7 +51,7 @@ func TestTemplateWiring(t *testing.T) {
 			"VERIFICATIONS_BY_CUSTOMER_INDEX", "DOCUMENTS_BUCKET", "WEBHOOK_OUTBOX_TABLE"},
 		// The relay's two streams, to their two queues (the handler
 		// tells the streams apart by their tables).
-		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "VERIFICATIONS_TABLE", "SUBMISSION_QUEUE_URL"},
+		"WebhookRelayFunction":    {"WEBHOOK_OUTBOX_TABLE", "WEBHOOK_QUEUE_URL", "VERIFICATIONS_TABLE", "SUBMISSION_QUEUE_URL", "CUSTOMERS_TABLE"},
 		"WebhookDeliveryFunction": {"PLATFORMS_TABLE", "WEBHOOK_DEAD_LETTER_TABLE", "WEBHOOK_QUEUE_URL", "WEBHOOK_SIGNING_KEY_SECRET_ID"},
 		// A submission job: its queue, what it reads, the key that opens
 		// identifiers, Sumsub's credentials, and for a refusal the

@@ -471,3 +471,24 @@ func submissionIDs(records []streamtypes.Record) []string {
 	}
 	return ids
 }
+
+// PurgeRecords reads the customers table's stream for the purge relay.
+type PurgeRecords struct{}
+
+// LambdaRecord is the customer rec removed for good, as Lambda hands the
+// record over: a REMOVE of a customer item deleted by the platform (its
+// TTL after the deleted retention; the event source's filter lets only
+// these through). Any other record (a marker's removal, a live item's)
+// names none.
+func (PurgeRecords) LambdaRecord(rec events.DynamoDBEventRecord) (platformID, customerID string, ok bool) {
+	if rec.EventName != string(streamtypes.OperationTypeRemove) {
+		return "", "", false
+	}
+	old := itemFromLambda(rec.Change.OldImage)
+	deleted, _ := old[attrIsDeleted].(*types.AttributeValueMemberBOOL)
+	id, platform := str(old, attrID), str(old, attrPlatformID)
+	if deleted == nil || !deleted.Value || platform == "" || kyc.CheckCustomerID(id) != nil {
+		return "", "", false
+	}
+	return platform, id, true
+}

@@ -220,3 +220,21 @@ func (s *Submissions) refuse(ctx context.Context, v Verification, r *ProviderRef
 	}
 	return fmt.Errorf("kyc: verification %s kept changing while its refusal was written", v.ID)
 }
+
+// Purged is the outcome of a purge job.
+const Purged SubmitOutcome = "purged"
+
+// Purge is the job of a customer gone for good (its record purged, 30
+// days after its deletion): every document it held, files and records,
+// goes too (Documents.Purge). Safe to repeat.
+func (s *Submissions) Purge(ctx context.Context, platformID, customerID string) (SubmitOutcome, error) {
+	p, ok := s.Documents.(DocumentPurger)
+	if !ok {
+		return "", Internal(fmt.Errorf("kyc: the documents store %T cannot purge", s.Documents))
+	}
+	d := &Documents{Store: s.Documents, Files: s.Files}
+	if _, err := d.Purge(ctx, p, platformID, customerID); err != nil {
+		return "", err
+	}
+	return Purged, nil
+}

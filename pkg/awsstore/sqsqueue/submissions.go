@@ -26,9 +26,22 @@ import (
 // RedrivePolicy, maxReceiveCount). Both go through the same
 // webhooks.Queue (Queue here) as the webhooks do.
 
-// SubmissionMessage is a submission queue message's body.
+// SubmissionMessage is a submission queue message's body: a submission
+// job ({"verificationId"}) or a purge job ({"purgeCustomerId",
+// "platformId"}: a customer gone for good, whose documents go too).
 type SubmissionMessage struct {
-	VerificationID string `json:"verificationId"`
+	VerificationID  string `json:"verificationId,omitempty"`
+	PurgeCustomerID string `json:"purgeCustomerId,omitempty"`
+	PlatformID      string `json:"platformId,omitempty"`
+}
+
+// Purge names a purge job: a customer of a platform.
+type Purge struct{ PlatformID, CustomerID string }
+
+// EncodePurge is the message of p's purge job.
+func EncodePurge(p Purge) []byte {
+	b, _ := json.Marshal(SubmissionMessage{PurgeCustomerID: p.CustomerID, PlatformID: p.PlatformID}) // strings: cannot fail
+	return b
 }
 
 // EncodeSubmission is the message of verification id's job.
@@ -37,22 +50,31 @@ func EncodeSubmission(id string) []byte {
 	return b
 }
 
-// DecodeSubmission reads a message's verification id: a JSON object with
-// a non-empty verificationId and nothing else.
+// DecodeSubmission reads a submission job's verification id: a JSON
+// object with a non-empty verificationId and nothing else.
 func DecodeSubmission(body string) (string, error) {
+	m, err := decodeMessage(body)
+	if err != nil {
+		return "", err
+	}
+	if m.VerificationID == "" || m.PurgeCustomerID != "" || m.PlatformID != "" {
+		return "", errors.New("sqsqueue: not a submission message: no verificationId")
+	}
+	return m.VerificationID, nil
+}
+
+// decodeMessage reads either job's message.
+func decodeMessage(body string) (SubmissionMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(body)))
 	dec.DisallowUnknownFields()
 	var m SubmissionMessage
 	if err := dec.Decode(&m); err != nil {
-		return "", fmt.Errorf("sqsqueue: not a submission message: %w", err)
+		return m, fmt.Errorf("sqsqueue: not a submission message: %w", err)
 	}
 	if dec.More() {
-		return "", errors.New("sqsqueue: not a submission message: more after the object")
+		return m, errors.New("sqsqueue: not a submission message: more after the object")
 	}
-	if m.VerificationID == "" {
-		return "", errors.New("sqsqueue: not a submission message: no verificationId")
-	}
-	return m.VerificationID, nil
+	return m, nil
 }
 
 // SubmissionRelay queues the submission job of each complete verification
@@ -63,6 +85,11 @@ type SubmissionRelay struct {
 	// job a record starts, if any (awsstore.SubmissionRecords).
 	Records interface {
 		LambdaRecord(rec events.DynamoDBEventRecord) (string, bool)
+	}
+	// Purges decodes HandlePurgeStream's records: the customer a record
+	// removed for good, if any (awsstore.PurgeRecords).
+	Purges interface {
+		LambdaRecord(rec events.DynamoDBEventRecord) (platformID, customerID string, ok bool)
 	}
 }
 
@@ -84,6 +111,34 @@ func (r *SubmissionRelay) Send(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// SendPurges queues the purge jobs of purges, as Send does.
+func (r *SubmissionRelay) SendPurges(ctx context.Context, purges []Purge) error {
+	if len(purges) == 0 {
+		return nil
+	}
+	bodies := make([][]byte, len(purges))
+	for i, p := range purges {
+		bodies[i] = EncodePurge(p)
+	}
+	if err := r.Queue.Send(ctx, bodies); err != nil {
+		return fmt.Errorf("submissions: queue %d purge jobs: %w", len(purges), err)
+	}
+	return nil
+}
+
+// HandlePurgeStream is the Lambda handler for the customers table's
+// stream: the purge job of each customer removed for good (the event
+// source's filter passes only those; PurgeRecords checks again).
+func (r *SubmissionRelay) HandlePurgeStream(ctx context.Context, ev events.DynamoDBEvent) error {
+	var purges []Purge
+	for _, rec := range ev.Records {
+		if platform, customer, ok := r.Purges.LambdaRecord(rec); ok {
+			purges = append(purges, Purge{PlatformID: platform, CustomerID: customer})
+		}
+	}
+	return r.SendPurges(ctx, purges)
+}
+
 // HandleStream is the Lambda handler for the verifications table's
 // stream: the job of each complete verification is queued. An error
 // makes Lambda retry the batch (split in two each time, as the event
@@ -102,6 +157,7 @@ func (r *SubmissionRelay) HandleStream(ctx context.Context, ev events.DynamoDBEv
 // the job runs again.
 type Jobs interface {
 	Submit(ctx context.Context, verificationID string) (kyc.SubmitOutcome, error)
+	Purge(ctx context.Context, platformID, customerID string) (kyc.SubmitOutcome, error)
 }
 
 // SubmissionWorker runs the submission queue's jobs: one attempt per
@@ -152,7 +208,11 @@ const OutcomeUnreadable = "unreadable"
 // data (the job's errors carry none).
 func (w *SubmissionWorker) handle(ctx context.Context, m webhooks.Received, jobCtx func() (context.Context, context.CancelFunc)) bool {
 	attempt := max(m.Receives, 1)
-	id, err := DecodeSubmission(m.Body)
+	msg, err := decodeMessage(m.Body)
+	id := msg.VerificationID
+	if err == nil && (id == "") == (msg.PurgeCustomerID == "" || msg.PlatformID == "") {
+		err = errors.New("sqsqueue: not a submission message: neither a verificationId nor a purgeCustomerId with its platformId")
+	}
 	if err != nil {
 		// No attempt can ever run it: acknowledged, kept in the log.
 		w.Logger.ErrorContext(ctx, "submission", "outcome", OutcomeUnreadable, "message_id", m.ID, "attempt", attempt,
@@ -160,10 +220,17 @@ func (w *SubmissionWorker) handle(ctx context.Context, m webhooks.Received, jobC
 		return true
 	}
 	jctx, cancel := jobCtx()
-	outcome, err := w.Jobs.Submit(jctx, id)
+	var outcome kyc.SubmitOutcome
+	field := "verification_id"
+	if id != "" {
+		outcome, err = w.Jobs.Submit(jctx, id)
+	} else {
+		id, field = msg.PurgeCustomerID, "purge_customer_id" // the log names the customer purged
+		outcome, err = w.Jobs.Purge(jctx, msg.PlatformID, msg.PurgeCustomerID)
+	}
 	cancel()
 	if err == nil {
-		w.Logger.InfoContext(ctx, "submission", "verification_id", id, "outcome", string(outcome), "attempt", attempt, "message_id", m.ID)
+		w.Logger.InfoContext(ctx, "submission", field, id, "outcome", string(outcome), "attempt", attempt, "message_id", m.ID)
 		return true
 	}
 	wait := min(w.Backoff.Backoff(attempt), maxVisibility)
@@ -175,10 +242,10 @@ func (w *SubmissionWorker) handle(ctx context.Context, m webhooks.Received, jobC
 		cancel()
 		if verr != nil {
 			// The queue's own visibility timeout brings it back instead.
-			w.Logger.WarnContext(ctx, "submission: could not set the retry delay", "verification_id", id, "error", verr.Error())
+			w.Logger.WarnContext(ctx, "submission: could not set the retry delay", field, id, "error", verr.Error())
 		}
 	}
-	w.Logger.WarnContext(ctx, "submission", "verification_id", id, "outcome", OutcomeFailed, "attempt", attempt, "message_id", m.ID,
+	w.Logger.WarnContext(ctx, "submission", field, id, "outcome", OutcomeFailed, "attempt", attempt, "message_id", m.ID,
 		"retry_in", wait.String(), "error", err.Error(), "dependency", string(kyc.AsError(err).Dependency))
 	return false
 }

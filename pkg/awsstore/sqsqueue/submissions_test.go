@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -96,6 +98,11 @@ func (j *jobs) Submit(ctx context.Context, id string) (kyc.SubmitOutcome, error)
 		return "", err
 	}
 	return j.outcomes[id], nil
+}
+
+// Purge records the call as "purge <platform> <customer>".
+func (j *jobs) Purge(ctx context.Context, platformID, customerID string) (kyc.SubmitOutcome, error) {
+	return j.Submit(ctx, "purge "+platformID+" "+customerID)
 }
 
 func TestSubmissionMessages(t *testing.T) {
@@ -248,5 +255,27 @@ func TestSubmissionWorker(t *testing.T) {
 	<-done
 	if want := []string{"r-p-ok", "r-p-poison"}; !cmp.Equal(slices.Sorted(slices.Values(q.deleted)), want) || q.hidden["r-p-down"] != time.Minute {
 		t.Errorf("deleted %v, hidden %v; want %v deleted, r-p-down hidden a minute", q.deleted, q.hidden, want)
+	}
+}
+
+// TestPurgeMessages: a purge job's message runs the purge, not a
+// submission; a message naming both, or a purge without its platform, is
+// no job (acknowledged, never retried).
+func TestPurgeMessages(t *testing.T) {
+	q := &memQueue{}
+	j := &jobs{outcomes: map[string]kyc.SubmitOutcome{"purge p1 Customer:c1": kyc.Purged}}
+	w := &sqsqueue.SubmissionWorker{Jobs: j, Queue: q, Backoff: webhooks.Policy{Base: time.Second, Max: time.Minute},
+		Timeout: time.Second, Concurrency: 1, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "1", Body: string(sqsqueue.EncodePurge(sqsqueue.Purge{PlatformID: "p1", CustomerID: "Customer:c1"})), Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+		{MessageId: "2", Body: `{"verificationId":"Verification:v","purgeCustomerId":"Customer:c1","platformId":"p1"}`, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+		{MessageId: "3", Body: `{"purgeCustomerId":"Customer:c1"}`, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+	}}
+	resp, err := w.HandleSQS(context.Background(), ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("HandleSQS = %+v, %v; want every message done", resp, err)
+	}
+	if !slices.Equal(j.calls, []string{"purge p1 Customer:c1"}) {
+		t.Errorf("jobs run %v; want the one purge", j.calls)
 	}
 }
