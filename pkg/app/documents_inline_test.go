@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/grid-kyc/kyc-link/internal/contract"
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
 	"github.com/grid-kyc/kyc-link/pkg/app"
 	"github.com/grid-kyc/kyc-link/pkg/httpapi"
@@ -174,5 +176,43 @@ func TestUploadLogsNoHolderThatIsNoID(t *testing.T) {
 	}
 	if l := logs.String(); strings.Contains(l, "123-45-6789") || strings.Contains(l, "Jane Roe") {
 		t.Errorf("the holder field reached the log:\n%s", l)
+	}
+}
+
+// TestUploadJudgesTheFileByItsContent: a PNG sent as application/pdf named
+// scan.pdf is stored (a PNG); a text file sent as image/png named p.png is
+// refused, naming the file.
+func TestUploadJudgesTheFileByItsContent(t *testing.T) {
+	fn := lambdaEntry(t, nil, app.PlatformFunction)
+	for _, tc := range []struct {
+		declared, name string
+		content        []byte
+		status         int
+	}{
+		{"application/pdf", "scan.pdf", []byte("\x89PNG\r\n\x1a\nimage"), 201},
+		{"image/png", "p.png", []byte("hello, text"), 400},
+	} {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		w.WriteField("documentHolder", "Customer:019542f5-b3e7-1d02-0000-000000000001")
+		w.WriteField("documentType", "PASSPORT")
+		w.WriteField("country", "US")
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="file"; filename="`+tc.name+`"`)
+		h.Set("Content-Type", tc.declared)
+		pw, _ := w.CreatePart(h)
+		pw.Write(tc.content)
+		w.Close()
+		r := httptest.NewRequest("POST", "/documents", &b)
+		r.SetBasicAuth("demo-token", "demo-secret-not-for-production")
+		r.Header.Set("Content-Type", w.FormDataContentType())
+		rec := httptest.NewRecorder()
+		fn.Handler().ServeHTTP(rec, r)
+		if err := contract.CheckOperation("POST", contract.DocumentsPath, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Error(err)
+		}
+		if rec.Code != tc.status || tc.status == 400 && !strings.Contains(rec.Body.String(), `"field":"file"`) {
+			t.Errorf("%s declared %s = %d %s; want %d", tc.name, tc.declared, rec.Code, rec.Body, tc.status)
+		}
 	}
 }
