@@ -129,34 +129,34 @@ func unreadable(m Received, attempt int, now time.Time, cause error) DeadLetter 
 // ReportBatchItemFailures): the batch's messages are attempted side by
 // side; those not done are reported failed and return after their backoff.
 func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return HandleBatch(ev, w.Concurrency, func(m Received) bool { return w.handle(ctx, m) }), nil
+}
+
+// HandleBatch runs handle on each of an SQS event's messages, at most
+// concurrency at once, and reports those it did not finish as the
+// batch's failures (ReportBatchItemFailures): the webhook worker's and
+// the submission worker's Lambda handlers.
+func HandleBatch(ev events.SQSEvent, concurrency int, handle func(Received) bool) events.SQSEventResponse {
 	var (
 		mu   sync.Mutex
 		resp events.SQSEventResponse
 	)
-	w.each(len(ev.Records), func(i int) {
-		r := ev.Records[i]
-		receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-		if !w.handle(ctx, Received{ID: r.MessageId, Body: r.Body, Receipt: r.ReceiptHandle, Receives: receives}) {
-			mu.Lock()
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-			mu.Unlock()
-		}
-	})
-	return resp, nil
-}
-
-// each runs f(0..n-1) with at most Concurrency in flight.
-func (w *Worker) each(n int, f func(i int)) {
-	sem := make(chan struct{}, max(w.Concurrency, 1))
+	sem := make(chan struct{}, max(concurrency, 1))
 	var wg sync.WaitGroup
-	for i := range n {
+	for _, r := range ev.Records {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			f(i)
+			receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+			if !handle(Received{ID: r.MessageId, Body: r.Body, Receipt: r.ReceiptHandle, Receives: receives}) {
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+				mu.Unlock()
+			}
 		})
 	}
 	wg.Wait()
+	return resp
 }
 
 // maxReceive is the most messages one receive returns (SQS's limit on

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -261,34 +260,7 @@ func (w *SubmissionWorker) HandleSQS(ctx context.Context, ev events.SQSEvent) (e
 		}
 		return context.WithTimeout(ctx, w.Timeout)
 	}
-	var (
-		mu   sync.Mutex
-		resp events.SQSEventResponse
-	)
-	w.each(len(ev.Records), func(i int) {
-		r := ev.Records[i]
-		receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-		if !w.handle(ctx, webhooks.Received{ID: r.MessageId, Body: r.Body, Receipt: r.ReceiptHandle, Receives: receives}, jobCtx) {
-			mu.Lock()
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-			mu.Unlock()
-		}
-	})
-	return resp, nil
-}
-
-// each runs f(0..n-1) with at most Concurrency in flight.
-func (w *SubmissionWorker) each(n int, f func(i int)) {
-	sem := make(chan struct{}, max(w.Concurrency, 1))
-	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			f(i)
-		})
-	}
-	wg.Wait()
+	return webhooks.HandleBatch(ev, w.Concurrency, func(m webhooks.Received) bool { return w.handle(ctx, m, jobCtx) }), nil
 }
 
 // Poll runs the worker against the queue outside Lambda (make dev), the
