@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/grid-kyc/kyc-link/internal/samtemplate"
 )
 
 // extras is what motostack needs of template.yaml beyond samtemplate's
@@ -62,42 +64,42 @@ func readExtras(path string) (*extras, error) {
 	if len(doc.Content) == 0 {
 		return x, nil
 	}
-	resources := child(doc.Content[0], "Resources")
+	resources := samtemplate.Child(doc.Content[0], "Resources")
 	for i := 0; resources != nil && i+1 < len(resources.Content); i += 2 {
 		id, res := resources.Content[i].Value, resources.Content[i+1]
-		props := child(res, "Properties")
-		switch scalar(child(res, "Type")) {
+		props := samtemplate.Child(res, "Properties")
+		switch samtemplate.Scalar(samtemplate.Child(res, "Type")) {
 		case "AWS::DynamoDB::Table":
-			for _, k := range items(child(props, "KeySchema")) {
-				if scalar(child(k, "KeyType")) == "RANGE" {
-					x.sortKeys[id] = scalar(child(k, "AttributeName"))
+			for _, k := range samtemplate.Items(samtemplate.Child(props, "KeySchema")) {
+				if samtemplate.Scalar(samtemplate.Child(k, "KeyType")) == "RANGE" {
+					x.sortKeys[id] = samtemplate.Scalar(samtemplate.Child(k, "AttributeName"))
 				}
 			}
-			if v := scalar(child(child(props, "StreamSpecification"), "StreamViewType")); v != "" {
+			if v := samtemplate.Scalar(samtemplate.Child(samtemplate.Child(props, "StreamSpecification"), "StreamViewType")); v != "" {
 				x.streamViews[id] = v
 			}
 		case "AWS::S3::Bucket":
 			b := bucket{LogicalID: id, Expirations: map[string]int32{}}
-			for _, r := range items(child(child(props, "BucketEncryption"), "ServerSideEncryptionConfiguration")) {
-				def := child(r, "ServerSideEncryptionByDefault")
-				b.SSEAlgorithm = scalar(child(def, "SSEAlgorithm"))
-				b.KeyID = keyRef(child(def, "KMSMasterKeyID"))
-				b.BucketKey = scalar(child(r, "BucketKeyEnabled")) == "true"
+			for _, r := range samtemplate.Items(samtemplate.Child(samtemplate.Child(props, "BucketEncryption"), "ServerSideEncryptionConfiguration")) {
+				def := samtemplate.Child(r, "ServerSideEncryptionByDefault")
+				b.SSEAlgorithm = samtemplate.Scalar(samtemplate.Child(def, "SSEAlgorithm"))
+				b.KeyID = keyRef(samtemplate.Child(def, "KMSMasterKeyID"))
+				b.BucketKey = samtemplate.Scalar(samtemplate.Child(r, "BucketKeyEnabled")) == "true"
 			}
-			pab := child(props, "PublicAccessBlockConfiguration")
+			pab := samtemplate.Child(props, "PublicAccessBlockConfiguration")
 			b.BlockPublic = pab != nil
 			for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
-				b.BlockPublic = b.BlockPublic && scalar(child(pab, k)) == "true"
+				b.BlockPublic = b.BlockPublic && samtemplate.Scalar(samtemplate.Child(pab, k)) == "true"
 			}
-			for _, r := range items(child(child(props, "LifecycleConfiguration"), "Rules")) {
-				if scalar(child(r, "Status")) != "Enabled" {
+			for _, r := range samtemplate.Items(samtemplate.Child(samtemplate.Child(props, "LifecycleConfiguration"), "Rules")) {
+				if samtemplate.Scalar(samtemplate.Child(r, "Status")) != "Enabled" {
 					continue
 				}
 				var days int32
-				if _, err := fmt.Sscan(scalar(child(r, "ExpirationInDays")), &days); err == nil {
-					b.Expirations[scalar(child(r, "Prefix"))] = days
+				if _, err := fmt.Sscan(samtemplate.Scalar(samtemplate.Child(r, "ExpirationInDays")), &days); err == nil {
+					b.Expirations[samtemplate.Scalar(samtemplate.Child(r, "Prefix"))] = days
 				}
-				if _, err := fmt.Sscan(scalar(child(child(r, "AbortIncompleteMultipartUpload"), "DaysAfterInitiation")), &days); err == nil {
+				if _, err := fmt.Sscan(samtemplate.Scalar(samtemplate.Child(samtemplate.Child(r, "AbortIncompleteMultipartUpload"), "DaysAfterInitiation")), &days); err == nil {
 					b.AbortMultipartDays = days
 				}
 			}
@@ -105,13 +107,13 @@ func readExtras(path string) (*extras, error) {
 		case "AWS::SQS::Queue":
 			q := queue{Attributes: map[string]string{}}
 			for _, k := range []string{"VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled"} {
-				if v := scalar(child(props, k)); v != "" {
+				if v := samtemplate.Scalar(samtemplate.Child(props, k)); v != "" {
 					q.Attributes[k] = v
 				}
 			}
-			redrive := child(props, "RedrivePolicy")
-			q.DeadLetter = keyRef(child(redrive, "deadLetterTargetArn"))
-			q.MaxReceiveCount = scalar(child(redrive, "maxReceiveCount"))
+			redrive := samtemplate.Child(props, "RedrivePolicy")
+			q.DeadLetter = keyRef(samtemplate.Child(redrive, "deadLetterTargetArn"))
+			q.MaxReceiveCount = samtemplate.Scalar(samtemplate.Child(redrive, "maxReceiveCount"))
 			x.queues[id] = q
 		}
 	}
@@ -132,32 +134,4 @@ func keyRef(n *yaml.Node) string {
 		return n.Value
 	}
 	return ""
-}
-
-// items are the elements of a YAML sequence node (none for anything else).
-func items(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	return n.Content
-}
-
-// child returns the value of key in a YAML mapping node, or nil.
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil {
-		return ""
-	}
-	return n.Value
 }

@@ -229,3 +229,10 @@ func scalar(n *yaml.Node) string {
 	}
 	return n.Value
 }
+
+// Child, Items and Scalar read template.yaml's YAML nodes, for readers of
+// what Read does not read (motostack's extras): a mapping's value for a
+// key (nil: none), a sequence's elements, a scalar's value ("": none).
+func Child(n *yaml.Node, key string) *yaml.Node { return child(n, key) }
+func Items(n *yaml.Node) []*yaml.Node           { return items(n) }
+func Scalar(n *yaml.Node) string                { return scalar(n) }
