@@ -185,3 +185,38 @@ func TestBadEventsWriteNothingOfTheirOwn(t *testing.T) {
 		})
 	}
 }
+
+// TestBodiesAsThePayloadHasThem: a base64 body is decoded straight from
+// the payload, or unquoted first when the payload escapes it ("\/"); a
+// plain body with escapes is unquoted; a body that is no JSON string is
+// BadEvent's 400, not an invocation error.
+func TestBodiesAsThePayloadHasThem(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string // the "body" value as it stands in the payload
+		base64     bool
+		status     int
+		want       string
+	}{
+		{"base64", `"eyJhIjoxfQ=="`, true, 201, `{"a":1}`},
+		{"base64 with an escaped slash", `"Pz8\/"`, true, 201, "???"},
+		{"plain with escapes", `"{\"a\":\"\u00e9\"}"`, false, 201, `{"a":"é"}`},
+		{"null", `null`, false, 201, ""},
+		{"a number", `12`, false, 400, ""},
+		{"base64 of a number", `12`, true, 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			payload := []byte(`{"httpMethod":"POST","path":"/customers/c1/kyc-link","isBase64Encoded":` + fmt.Sprint(tc.base64) +
+				`,"requestContext":{"requestId":"r"},"body":` + tc.body + `}`)
+			out, err := adapter().Invoke(context.Background(), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := out.(events.APIGatewayProxyResponse)
+			var m map[string]any
+			json.Unmarshal([]byte(r.Body), &m)
+			if r.StatusCode != tc.status || tc.status == 201 && m["body"] != tc.want {
+				t.Errorf("status %d, the handler saw %v; want %d with body %q", r.StatusCode, m, tc.status, tc.want)
+			}
+		})
+	}
+}
