@@ -369,8 +369,16 @@ func (d *Documents) PurgeDocument(ctx context.Context, doc kyc.Document) error {
 	}
 	codes, _, err := transact(ctx, d.Client, items, d.Backoff)
 	switch {
-	case err == nil, failedAt(codes, 0):
-		return nil // purged (an earlier attempt's, if its item was gone)
+	case err == nil:
+		return nil
+	case failedAt(codes, 0):
+		// Its by-id item is gone (an earlier attempt's purge, its count
+		// moved then): the holder item, if left, goes on its own.
+		if _, err := d.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: aws.String(d.Table), Key: holderKey(doc)}}}}); err != nil {
+			return d.outage("purge document "+doc.ID+" (its holder item)", err)
+		}
+		return nil
 	default:
 		return d.outage("purge document "+doc.ID, err)
 	}

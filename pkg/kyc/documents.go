@@ -435,7 +435,7 @@ type DocumentPurger interface {
 func (s *Documents) Purge(ctx context.Context, purger DocumentPurger, platformID, holder string) (int, error) {
 	n := 0
 	for {
-		docs, _, err := s.Store.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: holder, Limit: MaxDocumentsPerHolder})
+		docs, more, err := s.Store.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: holder, Limit: MaxDocumentsPerHolder})
 		if err != nil || len(docs) == 0 {
 			return n, err
 		}
@@ -452,7 +452,7 @@ func (s *Documents) Purge(ctx context.Context, purger DocumentPurger, platformID
 			}
 			n++
 		}
-		if len(docs) < MaxDocumentsPerHolder || n == before {
+		if !more || n == before {
 			return n, nil
 		}
 	}

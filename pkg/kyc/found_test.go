@@ -306,3 +306,42 @@ func TestFoundRetryAfterReplaceOrphansAFile(t *testing.T) {
 		t.Errorf("files %v; want only the document's %s", keys, cur.FileKey)
 	}
 }
+
+// A purge job for a customer that is not gone (a message sent by hand in
+// error) destroyed its documents; it must do nothing until the customer is
+// deleted and past its retention.
+func TestFoundPurgeOfALiveCustomer(t *testing.T) {
+	e := newVerifyEnv(t)
+	ctx := context.Background()
+	c := e.ready(t, "p1")
+	jobs := e.submissions(&capture{}, e.customers.Sealer.(kyc.Opener))
+	count := func() int {
+		l, _ := e.documents.List(ctx, "p1", kyc.DocumentListQuery{Holder: c.ID})
+		return len(l.Data)
+	}
+	for _, step := range []struct {
+		name string
+		do   func()
+		want kyc.SubmitOutcome
+		left int
+	}{
+		{"live", func() {}, kyc.SubmitNotNeeded, 1},
+		{"another platform's name", func() {}, kyc.SubmitNotNeeded, 1},
+		{"deleted, within its retention", func() {
+			if _, err := e.customers.Delete(ctx, "p1", c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, kyc.SubmitNotNeeded, 1},
+		{"past its retention", func() { e.advance(kyc.DefaultDeletedRetention + time.Hour) }, kyc.Purged, 0},
+	} {
+		step.do()
+		platform := "p1"
+		if step.name == "another platform's name" {
+			platform = "p2"
+		}
+		out, err := jobs.Purge(ctx, platform, c.ID)
+		if err != nil || out != step.want || count() != step.left {
+			t.Errorf("%s: Purge = %s, %v, %d documents left; want %s, %d", step.name, out, err, count(), step.want, step.left)
+		}
+	}
+}

@@ -197,6 +197,9 @@ func (s *Submissions) refuse(ctx context.Context, v Verification, r *ProviderRef
 		if err != nil {
 			return err
 		}
+		if c.IsDeleted {
+			return nil // nothing to send back to: its documents go with it
+		}
 		now := s.Now().UTC().Truncate(time.Millisecond)
 		after := cur
 		after.Status, after.Errors, after.UpdatedAt = VerificationResolveErrors, errs, now
@@ -226,8 +229,20 @@ const Purged SubmitOutcome = "purged"
 
 // Purge is the job of a customer gone for good (its record purged, 30
 // days after its deletion): every document it held, files and records,
-// goes too (Documents.Purge). Safe to repeat.
+// goes too (Documents.Purge). Safe to repeat. A customer still there (a
+// message sent by hand in error, a bug upstream) keeps everything: the
+// job does nothing.
 func (s *Submissions) Purge(ctx context.Context, platformID, customerID string) (SubmitOutcome, error) {
+	if CheckCustomerID(customerID) != nil {
+		return SubmitNotNeeded, nil
+	}
+	c, err := s.Customers.CustomerRecord(ctx, customerID)
+	switch e := AsError(err); {
+	case err == nil && (c.PlatformID != platformID || !c.IsDeleted || s.Now().Before(c.ExpiresAt)):
+		return SubmitNotNeeded, nil // not this platform's, or not gone
+	case err != nil && e.Code != CodeNotFound:
+		return "", err
+	}
 	p, ok := s.Documents.(DocumentPurger)
 	if !ok {
 		return "", Internal(fmt.Errorf("kyc: the documents store %T cannot purge", s.Documents))

@@ -87,7 +87,10 @@ func (a *Adapter) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 
 // rawBody is an event's body as it stands in the payload: the JSON value,
 // quotes included, a slice of the payload (encoding/json hands an
-// Unmarshaler the input itself; the payload outlives the invocation).
+// Unmarshaler the input itself). The Lambda runtime reuses the payload's
+// buffer once the invocation answers: into copies what it keeps (the
+// decoded bytes, or the unquoted string), and nothing may hold a rawBody
+// beyond it.
 type rawBody []byte
 
 func (b *rawBody) UnmarshalJSON(data []byte) error {
