@@ -172,6 +172,50 @@ func DocumentRecords(t *testing.T, newStore func(t *testing.T) kyc.DocumentRecor
 		}
 	})
 
+	t.Run("the insert completing a direct upload marks it, in the same write", func(t *testing.T) {
+		s := newStore(t)
+		ups, ok := s.(kyc.UploadRecords)
+		if !ok {
+			t.Fatalf("%T keeps no direct uploads", s)
+		}
+		up := kyc.Upload{ID: "DocumentUpload:019ac0de-0000-7000-8000-000000000077", PlatformID: "p1", Holder: custID(1),
+			FileKey: "incoming/019ac0de-0000-7000-8000-000000000077", CreatedAt: docAt, ExpiresAt: docAt.Add(kyc.UploadTTL)}
+		if err := ups.PutUpload(ctx, up); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ups.UploadRecord(ctx, up.ID); err != nil || got.Completed {
+			t.Fatalf("before: %+v, %v", got, err)
+		}
+		d := newDoc(77, "p1", custID(1))
+		d.Upload = up.ID
+		if err := s.InsertDocument(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ups.UploadRecord(ctx, up.ID); err != nil || !got.Completed || got.PlatformID != "p1" || got.Holder != custID(1) {
+			t.Errorf("after the insert: %+v, %v; want it completed", got, err)
+		}
+		// A refused insert (the holder full, say) marks nothing.
+		for i := range kyc.MaxDocumentsPerHolder - 1 {
+			if err := s.InsertDocument(ctx, newDoc(400+i, "p1", custID(3))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := up
+		other.ID, other.Holder = "DocumentUpload:019ac0de-0000-7000-8000-000000000078", custID(3)
+		ups.PutUpload(ctx, other)
+		full := newDoc(78, "p1", custID(3))
+		full.Upload = other.ID
+		if err := s.InsertDocument(ctx, newDoc(79, "p1", custID(3))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertDocument(ctx, full); !errors.Is(err, kyc.ErrHolderFull) {
+			t.Fatalf("the 51st = %v; want ErrHolderFull", err)
+		}
+		if got, _ := ups.UploadRecord(ctx, other.ID); got.Completed {
+			t.Error("a refused insert marked its upload completed")
+		}
+	})
+
 	t.Run("ranges by holder and by platform, in list order", func(t *testing.T) {
 		s := newStore(t)
 		holders := map[string][]string{}

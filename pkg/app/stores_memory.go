@@ -48,7 +48,7 @@ func newMemoryStores(r *root) (*stores, error) {
 		verifications: customers,
 		files:         files,
 		direct:        direct,
-		uploads:       &memstore.Uploads{},
+		uploads:       customers,
 		counters:      &memstore.RateCounters{},
 		idempotency:   memstore.NewIdempotency(),
 		sealer:        memstore.NewSealer(),

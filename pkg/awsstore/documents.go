@@ -176,6 +176,9 @@ func (d *Documents) InsertDocument(ctx context.Context, doc kyc.Document) error 
 			ExpressionAttributeNames: names}},
 		countUpdate(d.Table, doc.Holder, 1, true),
 	}
+	if doc.Upload != "" {
+		items = append(items, uploadCompleted(d.Table, doc.Upload, doc.CreatedAt))
+	}
 	codes, old, err := transact(ctx, d.Client, items, d.Backoff)
 	switch {
 	case err == nil:

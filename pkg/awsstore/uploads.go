@@ -2,7 +2,6 @@ package awsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -61,20 +60,15 @@ func (d *Documents) UploadRecord(ctx context.Context, id string) (kyc.Upload, er
 	return u, nil
 }
 
-// MarkCompleted notes the upload's completion (the first time only).
-func (d *Documents) MarkCompleted(ctx context.Context, id string) error {
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(d.Table),
-		Key:                       map[string]types.AttributeValue{"pk": s(id), "sk": s(uploadSortKey)},
-		UpdateExpression:          aws.String("SET #d = if_not_exists(#d, :now)"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  map[string]string{"#d": uploadDone},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(time.Now().UnixMilli())}})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil // expired and gone: nothing to mark
-	}
-	if err != nil {
-		return d.outage("mark upload completed", err)
-	}
-	return nil
+// uploadCompleted marks direct upload id completed at at, in the
+// transaction of the document's insert (the first completion only). The
+// item is there (the completion read it); were it gone, the mark carries
+// its own expiry.
+func uploadCompleted(table, id string, at time.Time) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(table),
+		Key:                      map[string]types.AttributeValue{"pk": s(id), "sk": s(uploadSortKey)},
+		UpdateExpression:         aws.String("SET #d = if_not_exists(#d, :at), #e = if_not_exists(#e, :exp)"),
+		ExpressionAttributeNames: map[string]string{"#d": uploadDone, "#e": uploadExpires},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": n(at.UnixMilli()),
+			":exp": n(at.Add(uploadKeep).Unix())}}}
 }

@@ -74,6 +74,10 @@ type Document struct {
 	// SubmittedIn is the verification that went IN_PROGRESS with this
 	// document: from then on it can be neither replaced nor deleted.
 	SubmittedIn string
+	// Upload is the direct upload an insert completes ("" for an inline
+	// upload): the store marks it completed in the same write, so the
+	// upload never makes a second document.
+	Upload string
 }
 
 // ListPosition is d's place in its lists (creation time, then id).
@@ -206,7 +210,8 @@ type DocumentRange struct {
 type DocumentRecords interface {
 	// InsertDocument stores a new document; ErrDocumentExists when its id
 	// is taken, ErrHolderFull when its holder has MaxDocumentsPerHolder
-	// (decided atomically with the write).
+	// (decided atomically with the write). With d.Upload it marks that
+	// upload completed in the same write.
 	InsertDocument(ctx context.Context, d Document) error
 	// DocumentRecord reads a document with a consistent read; a missing
 	// one is DocumentNotFound().

@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
-	"github.com/grid-kyc/kyc-link/pkg/memstore"
 )
 
 func TestDetectContentType(t *testing.T) {
@@ -240,7 +239,7 @@ func TestDirectUploadMakesOneDocument(t *testing.T) {
 	e := newVerifyEnv(t)
 	ctx := context.Background()
 	c := create(t, e.customers, "p1", individual)
-	up := &kyc.DirectUploads{Documents: e.documents, Store: &memstore.Uploads{}, Files: e.files, Now: func() time.Time { return now }}
+	up := &kyc.DirectUploads{Documents: e.documents, Store: e.store, Files: e.files, Now: func() time.Time { return now }}
 	u, err := up.Start(ctx, "p1", c.ID, "")
 	if err != nil {
 		t.Fatal(err)

@@ -35,8 +35,9 @@ type Upload struct {
 	FileKey    string // incoming/<uuid>
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
-	// Completed: its document was made once; the upload never makes
-	// another (a deleted document does not come back through it).
+	// Completed: its document was made once (the store marks it with the
+	// document's insert); the upload never makes another (a deleted
+	// document does not come back through it).
 	Completed bool
 }
 
@@ -53,8 +54,6 @@ type UploadView struct {
 // UploadRecords keeps direct uploads until they expire.
 type UploadRecords interface {
 	PutUpload(ctx context.Context, u Upload) error
-	// MarkCompleted notes that upload id made its document (idempotent).
-	MarkCompleted(ctx context.Context, id string) error
 	// UploadRecord reads one consistently; a missing one is
 	// UploadNotFound().
 	UploadRecord(ctx context.Context, id string) (Upload, error)
@@ -228,12 +227,10 @@ func (s *DirectUploads) Complete(ctx context.Context, platformID, id string, in 
 	if err := s.Files.Copy(ctx, up.FileKey, d.FileKey, ct); err != nil {
 		return DocumentView{}, err
 	}
+	d.Upload = id // marked completed with the insert
 	v, err := s.Documents.insert(ctx, platformID, d)
 	if err != nil {
 		return DocumentView{}, err
-	}
-	if err := s.Store.MarkCompleted(ctx, id); err != nil {
-		return DocumentView{}, err // the document stands; a retry answers it and marks again
 	}
 	// The incoming file is no longer needed; should this delete fail, the
 	// storage's lifecycle rule removes it within a day.

@@ -33,6 +33,7 @@ type Customers struct {
 	docs          map[string]kyc.Document
 	verifications map[string]kyc.Verification
 	marks         map[string]time.Time // verifications the provider has
+	uploads       map[string]kyc.Upload
 	// active maps platform id + platformCustomerId to the active
 	// customer's id: the memory form of the uniqueness marker.
 	active map[[2]string]string
@@ -52,7 +53,8 @@ var (
 // test's), as they are.
 func NewCustomers(cs ...kyc.Customer) *Customers {
 	m := &Customers{byID: map[string]*entry{}, active: map[[2]string]string{},
-		docs: map[string]kyc.Document{}, verifications: map[string]kyc.Verification{}, marks: map[string]time.Time{}}
+		docs: map[string]kyc.Document{}, verifications: map[string]kyc.Verification{}, marks: map[string]time.Time{},
+		uploads: map[string]kyc.Upload{}}
 	for _, c := range cs {
 		m.byID[c.ID] = &entry{rec: clone(c)}
 		if c.PlatformCustomerID != "" && !c.IsDeleted {

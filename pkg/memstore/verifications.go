@@ -32,6 +32,11 @@ func (m *Customers) InsertDocument(_ context.Context, d kyc.Document) error {
 	if held >= kyc.MaxDocumentsPerHolder {
 		return kyc.ErrHolderFull
 	}
+	if up, ok := m.uploads[d.Upload]; ok {
+		up.Completed = true
+		m.uploads[d.Upload] = up
+	}
+	d.Upload = ""
 	m.docs[d.ID] = d
 	return nil
 }
@@ -191,4 +196,26 @@ func (m *Customers) PurgeDocument(_ context.Context, d kyc.Document) error {
 	defer m.mu.Unlock()
 	delete(m.docs, d.ID)
 	return nil
+}
+
+var _ kyc.UploadRecords = (*Customers)(nil)
+
+// Direct uploads' records live beside the documents (an insert that
+// completes one marks it under the same lock).
+
+func (m *Customers) PutUpload(_ context.Context, up kyc.Upload) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.uploads[up.ID] = up
+	return nil
+}
+
+func (m *Customers) UploadRecord(_ context.Context, id string) (kyc.Upload, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	up, ok := m.uploads[id]
+	if !ok {
+		return kyc.Upload{}, kyc.UploadNotFound()
+	}
+	return up, nil
 }
