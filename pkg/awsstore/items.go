@@ -218,19 +218,6 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 		}
 		return ""
 	}
-	strs := func(m map[string]types.AttributeValue, k string) []string {
-		l, ok := m[k].(*types.AttributeValueMemberL)
-		if !ok {
-			return nil
-		}
-		var out []string
-		for _, v := range l.Value {
-			if sv, ok := v.(*types.AttributeValueMemberS); ok {
-				out = append(out, sv.Value)
-			}
-		}
-		return out
-	}
 	bytes := func(k string) []byte {
 		if v, ok := item[k].(*types.AttributeValueMemberB); ok {
 			return v.Value
@@ -256,12 +243,12 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 		ID: str(item, attrID), PlatformID: str(item, attrPlatformID), PlatformCustomerID: str(item, attrPlatformCustomerID),
 		Type: kyc.CustomerType(str(item, attrCustomerType)), KYCStatus: kyc.Status(str(item, attrKYCStatus)),
 		KYBStatus: kyc.Status(str(item, attrKYBStatus)), UmaAddress: str(item, attrUmaAddress), Region: str(item, attrRegion),
-		Currencies: strs(item, attrCurrencies), Email: str(item, attrEmail), PhoneNumber: str(item, attrPhoneNumber),
+		Currencies: strList(item, attrCurrencies), Email: str(item, attrEmail), PhoneNumber: str(item, attrPhoneNumber),
 		FullName: str(item, attrFullName), BirthDate: str(item, attrBirthDate), Nationality: str(item, attrNationality),
 		IDType: str(item, attrIDType), IdentifierSealed: bytes(attrIdentifierSealed), TaxIDSealed: bytes(attrTaxIDSealed),
 		IsDeleted: deleted != nil && deleted.Value, CreatedAt: tm(attrCreatedAt), UpdatedAt: tm(attrUpdatedAt),
 		DeletedAt: tm(attrDeletedAt), Version: num(attrVersion), RejectType: str(item, attrRejectType),
-		RejectLabels: strs(item, attrRejectLabels), VerificationID: str(item, attrVerificationID),
+		RejectLabels: strList(item, attrRejectLabels), VerificationID: str(item, attrVerificationID),
 	}
 	if ms := num(attrLastReviewAt); ms != 0 {
 		r.LastReviewAt = time.UnixMilli(ms).UTC()
@@ -277,15 +264,15 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 		v := m.Value
 		r.BusinessInfo = &kyc.BusinessInfo{LegalName: str(v, "legalName"), DoingBusinessAs: str(v, "doingBusinessAs"),
 			Country: str(v, "country"), RegistrationNumber: str(v, "registrationNumber"), IncorporatedOn: str(v, "incorporatedOn"),
-			EntityType: str(v, "entityType"), CountriesOfOperation: strs(v, "countriesOfOperation"),
+			EntityType: str(v, "entityType"), CountriesOfOperation: strList(v, "countriesOfOperation"),
 			BusinessType: str(v, "businessType"), PurposeOfAccount: str(v, "purposeOfAccount"), SourceOfFunds: str(v, "sourceOfFunds"),
 			ExpectedMonthlyTransactionCount:  str(v, "expectedMonthlyTransactionCount"),
 			ExpectedMonthlyTransactionVolume: str(v, "expectedMonthlyTransactionVolume"),
-			ExpectedRecipientJurisdictions:   strs(v, "expectedRecipientJurisdictions"), NaicsCode: str(v, "naicsCode"),
-			SourceOfFundsCategories:          strs(v, "sourceOfFundsCategories"),
+			ExpectedRecipientJurisdictions:   strList(v, "expectedRecipientJurisdictions"), NaicsCode: str(v, "naicsCode"),
+			SourceOfFundsCategories:          strList(v, "sourceOfFundsCategories"),
 			SourceOfFundsOtherDescription:    str(v, "sourceOfFundsOtherDescription"),
 			PurposeOfAccountOtherDescription: str(v, "purposeOfAccountOtherDescription"),
-			ExpectedCounterpartyCountries:    strs(v, "expectedCounterpartyCountries"),
+			ExpectedCounterpartyCountries:    strList(v, "expectedCounterpartyCountries"),
 			PrimaryContactFirstName:          str(v, "primaryContactFirstName"), PrimaryContactLastName: str(v, "primaryContactLastName")}
 	}
 	if m, ok := item[attrContactVerification].(*types.AttributeValueMemberM); ok {
@@ -347,4 +334,19 @@ func oldAt(old []map[string]types.AttributeValue, i int) map[string]types.Attrib
 		return old[i]
 	}
 	return nil
+}
+
+// strList reads a list of strings (nil when absent).
+func strList(it map[string]types.AttributeValue, k string) []string {
+	l, ok := it[k].(*types.AttributeValueMemberL)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, v := range l.Value {
+		if sv, ok := v.(*types.AttributeValueMemberS); ok {
+			out = append(out, sv.Value)
+		}
+	}
+	return out
 }

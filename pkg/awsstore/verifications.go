@@ -111,21 +111,6 @@ func errorsItem(errs []kyc.VerificationError) types.AttributeValue {
 	return &types.AttributeValueMemberL{Value: l}
 }
 
-// strList reads a list of strings (nil when absent).
-func strList(it map[string]types.AttributeValue, k string) []string {
-	l, ok := it[k].(*types.AttributeValueMemberL)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, v := range l.Value {
-		if sv, ok := v.(*types.AttributeValueMemberS); ok {
-			out = append(out, sv.Value)
-		}
-	}
-	return out
-}
-
 // VerificationFromItem reads a verification item (a GetItem's, a Query's
 // or a stream image once converted); an attribute of an unexpected type
 // reads as absent.
