@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 )
 
 // Paths of the API-driven review. Applicants are under ApplicantsPath:
@@ -248,18 +247,7 @@ func (s *Server) serveApplicants(w http.ResponseWriter, r *http.Request, body []
 		return
 	}
 
-	s.mu.Lock()
-	s.accepted = append(s.accepted, Request{Method: r.Method, Path: r.URL.Path, Body: recorded})
-	fail, delay := s.fail, s.delay
-	s.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if fail != nil && fail(w, r) {
+	if !s.accept(w, r, recorded) {
 		return
 	}
 

@@ -172,19 +172,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, 1002, reason)
 		return
 	}
-	s.mu.Lock()
-	s.accepted = append(s.accepted, Request{Method: r.Method, Path: r.URL.Path, Body: in})
-	fail, delay := s.fail, s.delay
-	s.mu.Unlock()
-
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if fail != nil && fail(w, r) {
+	if !s.accept(w, r, in) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -230,4 +218,22 @@ func validate(path string, in map[string]any) string {
 		return "redirect is not accepted here"
 	}
 	return ""
+}
+
+// accept records a request the fake takes (body as recorded), then plays
+// the delay and the failure the test set; false when the request is
+// answered already (failed, or its context ended).
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, body map[string]any) bool {
+	s.mu.Lock()
+	s.accepted = append(s.accepted, Request{Method: r.Method, Path: r.URL.Path, Body: body})
+	fail, delay := s.fail, s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	return fail == nil || !fail(w, r)
 }
