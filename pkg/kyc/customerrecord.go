@@ -42,6 +42,11 @@ type Customer struct {
 	BusinessInfo *BusinessInfo
 	// TaxIDSealed is businessInfo.taxId's ciphertext.
 	TaxIDSealed []byte
+	// Owners are a business's beneficial owners, in creation order (at
+	// most MaxOwnersPerBusiness). Their data is the platform's, written
+	// with the customer's (versioned with it); their statuses are the
+	// reviews'.
+	Owners []BeneficialOwner
 
 	ContactVerification ContactVerification
 	// VerificationID is the customer's current verification: the last

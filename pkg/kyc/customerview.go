@@ -23,6 +23,9 @@ type CustomerView struct {
 	Address            *Address      `json:"address,omitempty"`
 	IDType             string        `json:"idType,omitempty"`
 	BusinessInfo       *BusinessInfo `json:"businessInfo,omitempty"`
+	// BeneficialOwners is a business's owners (an empty list for one
+	// with none; absent for individuals).
+	BeneficialOwners *[]OwnerView `json:"beneficialOwners,omitempty"`
 	// ContactVerification is present only where a channel is required.
 	ContactVerification *ContactVerificationView `json:"contactVerification,omitempty"`
 	CreatedAt           string                   `json:"createdAt,omitempty"`
@@ -61,6 +64,8 @@ func (s *Customers) View(r Customer) CustomerView {
 	if t == Business {
 		v.KYBStatus = r.StatusOf()
 		v.BusinessInfo = r.BusinessInfo
+		owners := ownerViews(r)
+		v.BeneficialOwners = &owners
 	} else {
 		v.KYCStatus = r.StatusOf()
 		v.FullName, v.BirthDate, v.Nationality, v.IDType = r.FullName, r.BirthDate, r.Nationality, r.IDType

@@ -121,11 +121,11 @@ type DocumentInput struct {
 func (in DocumentInput) check(holderRequired bool) error {
 	var errs fieldErrors
 	if in.Holder == "" && holderRequired {
-		errs.add("documentHolder", "documentHolder is required: the id of the customer the document belongs to.")
-	} else if in.Holder != "" && !strings.HasPrefix(in.Holder, CustomerIDPrefix) {
-		errs.add("documentHolder", "documentHolder must be a customer id (Customer:…).")
+		errs.add("documentHolder", "documentHolder is required: the id of the customer or beneficial owner the document belongs to.")
+	} else if in.Holder != "" && !strings.HasPrefix(in.Holder, CustomerIDPrefix) && !strings.HasPrefix(in.Holder, OwnerIDPrefix) {
+		errs.add("documentHolder", "documentHolder must be a customer id (Customer:…) or a beneficial owner id (BeneficialOwner:…).")
 	} else if in.Holder != "" && CheckCustomerID(in.Holder) != nil {
-		errs.add("documentHolder", "documentHolder is not a valid customer id.")
+		errs.add("documentHolder", "documentHolder is not a valid customer or beneficial owner id.")
 	}
 	switch {
 	case in.Type == "":

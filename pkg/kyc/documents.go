@@ -21,6 +21,9 @@ type Documents struct {
 	Store   DocumentRecords
 	Files   DocumentFiles
 	Holders HolderStore
+	// Owners finds a beneficial owner's business: an owner holds
+	// documents too (nil: customers only).
+	Owners OwnerLocator
 	// CursorKey signs list cursors (Customers.CursorKey's key).
 	CursorKey func(ctx context.Context) ([]byte, error)
 	Now       func() time.Time
@@ -191,7 +194,23 @@ func holderFull() *Error {
 // (the store decides, with the write, whether it has room for another
 // document).
 func (s *Documents) checkHolder(ctx context.Context, platformID, holder string) error {
-	c, err := s.Holders.CustomerRecord(ctx, holder)
+	customerID := holder
+	if strings.HasPrefix(holder, OwnerIDPrefix) {
+		// An owner holds documents while its business is the platform's
+		// and active.
+		if s.Owners == nil {
+			return HolderNotFound()
+		}
+		cid, err := s.Owners.OwnerCustomerID(ctx, holder)
+		if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound {
+			return HolderNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		customerID = cid
+	}
+	c, err := s.Holders.CustomerRecord(ctx, customerID)
 	if e := AsError(err); err != nil && e.Code == CodeNotFound {
 		return HolderNotFound()
 	}
@@ -199,6 +218,9 @@ func (s *Documents) checkHolder(ctx context.Context, platformID, holder string) 
 		return err
 	}
 	if c.PlatformID != platformID || c.IsDeleted {
+		return HolderNotFound()
+	}
+	if _, ok := c.Owner(holder); customerID != holder && !ok {
 		return HolderNotFound()
 	}
 	return nil
@@ -349,8 +371,8 @@ func ParseDocumentListQuery(params map[string][]string) (DocumentListQuery, erro
 	err := parseQuery(params, []string{"documentHolder", "limit", "cursor"}, func(errs *fieldErrors, name, v string) {
 		switch name {
 		case "documentHolder":
-			if !strings.HasPrefix(v, CustomerIDPrefix) || CheckCustomerID(v) != nil {
-				errs.add(name, "documentHolder must be a customer id (Customer:…).")
+			if !strings.HasPrefix(v, CustomerIDPrefix) && !strings.HasPrefix(v, OwnerIDPrefix) || CheckCustomerID(v) != nil {
+				errs.add(name, "documentHolder must be a customer id (Customer:…) or a beneficial owner id (BeneficialOwner:…).")
 			}
 			q.Holder = v
 		case "limit":

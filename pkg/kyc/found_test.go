@@ -339,7 +339,7 @@ func TestFoundPurgeOfALiveCustomer(t *testing.T) {
 		if step.name == "another platform's name" {
 			platform = "p2"
 		}
-		out, err := jobs.Purge(ctx, platform, c.ID)
+		out, err := jobs.Purge(ctx, platform, c.ID, nil)
 		if err != nil || out != step.want || count() != step.left {
 			t.Errorf("%s: Purge = %s, %v, %d documents left; want %s, %d", step.name, out, err, count(), step.want, step.left)
 		}

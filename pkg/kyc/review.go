@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,24 @@ type Change struct {
 	// Verification, when set, moves the customer's current verification
 	// in the same write.
 	Verification *VerificationMove
+	// Owners move beneficial owners of the customer in the same write,
+	// each conditioned on its own status and last review as read. With
+	// Status empty only they are written (an owner's own review): the
+	// customer's status, review and updatedAt stay.
+	Owners []OwnerMove
+}
+
+// OwnerMove is what a review (or a refused submission) writes to one
+// beneficial owner: its status, last review and reasons, only if its
+// status and last review are still as read.
+type OwnerMove struct {
+	ID           string
+	Status       Status
+	ReviewAt     time.Time
+	RejectType   string
+	RejectLabels []string
+	WasStatus    Status
+	WasReviewAt  time.Time
 }
 
 // VerificationMove is what a review writes to the customer's current
@@ -133,6 +152,10 @@ type Reviews struct {
 	Verifications VerificationReader
 	// VerificationNotices builds a moved verification's webhook.
 	VerificationNotices VerificationNoticeBuilder
+	// Owners finds a beneficial owner's business: a review of an owner
+	// (the provider's applicant for it) moves the owner's kycStatus (nil:
+	// owners' reviews are UnknownCustomer).
+	Owners OwnerLocator
 	// MaxEventSkew is how far past Now a review's At may lie; zero is
 	// DefaultMaxEventSkew. At becomes the customer's ordering watermark,
 	// so a far-future one would make every real decision after it stale;
@@ -156,6 +179,9 @@ func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
 	}
 	if err := s.checkSkew(r); err != nil {
 		return "", err
+	}
+	if strings.HasPrefix(r.CustomerID, OwnerIDPrefix) {
+		return s.applyOwner(ctx, r)
 	}
 	// A concurrent review of the same customer makes the write fail; read
 	// again and decide again. Each pass means another review landed.
@@ -200,6 +226,51 @@ func (s *Reviews) Apply(ctx context.Context, r Review) (Outcome, error) {
 		return Applied, nil
 	}
 	return "", fmt.Errorf("kyc: customer %s kept changing while a review was applied", r.CustomerID)
+}
+
+// applyOwner applies r to the beneficial owner it names, if newer than
+// the owner's last review: the owner's kycStatus only (an owner has no
+// webhook of its own; its business's answers carry its status).
+func (s *Reviews) applyOwner(ctx context.Context, r Review) (Outcome, error) {
+	if s.Owners == nil {
+		return UnknownCustomer, nil
+	}
+	cid, err := s.Owners.OwnerCustomerID(ctx, r.CustomerID)
+	if e := AsError(err); err != nil && e.Code == CodeReferenceNotFound {
+		return UnknownCustomer, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for range 5 {
+		c, err := s.Store.FindCustomer(ctx, cid)
+		if e := AsError(err); err != nil && e.Code == CodeNotFound {
+			return UnknownCustomer, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		o, ok := c.Owner(r.CustomerID)
+		if c.IsDeleted || !ok {
+			return UnknownCustomer, nil
+		}
+		if !r.At.After(o.LastReviewAt) {
+			return Stale, nil
+		}
+		m := OwnerMove{ID: o.ID, Status: r.Status, ReviewAt: r.At, WasStatus: o.StatusOf(), WasReviewAt: o.LastReviewAt}
+		if r.Status == StatusRejected {
+			m.RejectType, m.RejectLabels = r.RejectType, slices.Clone(r.RejectLabels)
+		}
+		err = s.Store.ApplyChange(ctx, Change{CustomerID: c.ID, Type: c.Type, UpdatedAt: s.Now().UTC(), Owners: []OwnerMove{m}}, nil)
+		if errors.Is(err, ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return Applied, nil
+	}
+	return "", fmt.Errorf("kyc: owner %s kept changing while a review was applied", r.CustomerID)
 }
 
 // checkSkew refuses r if its At lies more than MaxEventSkew past the

@@ -18,6 +18,17 @@ type ProviderSubmission struct {
 	Identifier   Secret
 	TaxID        Secret
 	Documents    []ProviderDocument
+	// Owners are a business's beneficial owners, each with its identifier
+	// opened and its documents: each is reviewed as a person of its own,
+	// linked to the business.
+	Owners []ProviderOwner
+}
+
+// ProviderOwner is a beneficial owner as submitted.
+type ProviderOwner struct {
+	Owner      BeneficialOwner
+	Identifier Secret
+	Documents  []ProviderDocument
 }
 
 // ProviderDocument is a submitted document and its file.
@@ -144,12 +155,26 @@ func (s *Submissions) Submit(ctx context.Context, id string) (SubmitOutcome, err
 	if sub.TaxID, err = s.open(ctx, c.TaxIDSealed, c); err != nil {
 		return "", err
 	}
+	owners := map[string]int{}
+	for _, o := range c.Owners {
+		identifier, err := s.openFor(ctx, o.IdentifierSealed, o.ID, c.PlatformID)
+		if err != nil {
+			return "", err
+		}
+		owners[o.ID] = len(sub.Owners)
+		sub.Owners = append(sub.Owners, ProviderOwner{Owner: o, Identifier: identifier})
+	}
 	for _, d := range docs {
 		content, err := s.Files.ReadFile(ctx, d.FileKey)
 		if err != nil {
 			return "", err
 		}
-		sub.Documents = append(sub.Documents, ProviderDocument{Document: d, Content: content})
+		pd := ProviderDocument{Document: d, Content: content}
+		if i, ok := owners[d.Holder]; ok {
+			sub.Owners[i].Documents = append(sub.Owners[i].Documents, pd)
+		} else if d.Holder == c.ID {
+			sub.Documents = append(sub.Documents, pd)
+		}
 	}
 	err = s.Provider.SubmitForReview(ctx, sub)
 	var refusal *ProviderRefusal
@@ -163,10 +188,16 @@ func (s *Submissions) Submit(ctx context.Context, id string) (SubmitOutcome, err
 }
 
 func (s *Submissions) open(ctx context.Context, sealed []byte, c Customer) (Secret, error) {
+	return s.openFor(ctx, sealed, c.ID, c.PlatformID)
+}
+
+// openFor opens what was sealed for id (a customer, or an owner) of
+// platformID.
+func (s *Submissions) openFor(ctx context.Context, sealed []byte, id, platformID string) (Secret, error) {
 	if len(sealed) == 0 {
 		return "", nil
 	}
-	b, err := s.Opener.Unseal(ctx, sealed, c.ID, c.PlatformID)
+	b, err := s.Opener.Unseal(ctx, sealed, id, platformID)
 	if err != nil {
 		return "", err
 	}
@@ -215,6 +246,13 @@ func (s *Submissions) refuse(ctx context.Context, v Verification, r *ProviderRef
 			RejectType: c.RejectType, RejectLabels: c.RejectLabels, WasStatus: c.StatusOf(), WasReviewAt: c.LastReviewAt,
 			Verification: &VerificationMove{ID: v.ID, Status: VerificationResolveErrors, Errors: errs, WasStatus: cur.Status,
 				ReviewAt: cur.LastReviewAt, UpdatedAt: now, Notice: notice}}
+		// Owners the submission made PENDING are no longer under review.
+		for _, o := range c.Owners {
+			if o.StatusOf() == StatusPending {
+				ch.Owners = append(ch.Owners, OwnerMove{ID: o.ID, Status: StatusUnverified, ReviewAt: o.LastReviewAt,
+					WasStatus: StatusPending, WasReviewAt: o.LastReviewAt})
+			}
+		}
 		err = s.Reviews.ApplyChange(ctx, ch, nil)
 		if errors.Is(err, ErrChanged) {
 			continue
@@ -232,7 +270,10 @@ const Purged SubmitOutcome = "purged"
 // goes too (Documents.Purge). Safe to repeat. A customer still there (a
 // message sent by hand in error, a bug upstream) keeps everything: the
 // job does nothing.
-func (s *Submissions) Purge(ctx context.Context, platformID, customerID string) (SubmitOutcome, error) {
+//
+// ownerIDs are the customer's beneficial owners as last stored (a
+// business's): their documents go too.
+func (s *Submissions) Purge(ctx context.Context, platformID, customerID string, ownerIDs []string) (SubmitOutcome, error) {
 	if CheckCustomerID(customerID) != nil {
 		return SubmitNotNeeded, nil
 	}
@@ -248,8 +289,13 @@ func (s *Submissions) Purge(ctx context.Context, platformID, customerID string) 
 		return "", Internal(fmt.Errorf("kyc: the documents store %T cannot purge", s.Documents))
 	}
 	d := &Documents{Store: s.Documents, Files: s.Files}
-	if _, err := d.Purge(ctx, p, platformID, customerID); err != nil {
-		return "", err
+	for _, holder := range append([]string{customerID}, ownerIDs...) {
+		if holder != customerID && !CheckOwnerID(holder) {
+			continue
+		}
+		if _, err := d.Purge(ctx, p, platformID, holder); err != nil {
+			return "", err
+		}
 	}
 	return Purged, nil
 }

@@ -3,6 +3,7 @@ package kyc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -130,14 +131,99 @@ func (v Verification) View() VerificationView {
 // Requirements lists what stops customer c (with its documents docs)
 // from being reviewed, one VerificationError per problem, in a stable
 // order: fields first (in Grid's order), then documents. None: ready.
+//
+// docs may hold a business's owners' documents too (by Holder): each
+// owner is checked with its own, as the resource of its errors.
 func Requirements(c Customer, docs []Document, now time.Time) []VerificationError {
-	r := requirements{id: c.ID, docs: docs, now: now}
+	r := requirements{id: c.ID, docs: heldBy(docs, c.ID), now: now}
 	if c.Type == Business {
 		r.business(c)
+		r.structure(c)
+		for _, o := range c.Owners {
+			or := requirements{id: o.ID, docs: heldBy(docs, o.ID), now: now}
+			or.owner(o)
+			r.errs = append(r.errs, or.errs...)
+		}
 	} else {
 		r.individual(c)
 	}
 	return r.errs
+}
+
+// heldBy returns the documents of holder.
+func heldBy(docs []Document, holder string) []Document {
+	var out []Document
+	for _, d := range docs {
+		if d.Holder == holder {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// structure checks the business's ownership and control (Grid's KYB
+// rules): a control person, a beneficial owner, and no more than 100 %
+// owned.
+func (r *requirements) structure(c Customer) {
+	control, ubo, total := false, false, 0
+	for _, o := range c.Owners {
+		control = control || o.Has(RoleControlPerson)
+		ubo = ubo || o.Has(RoleUBO)
+		total += o.OwnershipPercentage
+	}
+	if !control {
+		r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrMissingControlPerson,
+			Reason: "A control person is required: add the individual who controls, manages or directs the business (POST /beneficial-owners with role CONTROL_PERSON)"})
+	}
+	if !ubo {
+		r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrMissingBeneficialOwner,
+			Reason: "Every individual owning 25% or more is required: add them (POST /beneficial-owners with role UBO)"})
+	}
+	if total > 100 {
+		r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrInvalidField, Field: "beneficialOwners.ownershipPercentage",
+			Reason: fmt.Sprintf("The owners' ownershipPercentage add up to %d%%, more than 100%%", total)})
+	}
+}
+
+// owner checks one beneficial owner: its data (personalInfo.… paths) and
+// its identity documents; a non-U.S. owner needs a passport and one more
+// government-issued identity document (Grid's KYB requirements).
+func (r *requirements) owner(o BeneficialOwner) {
+	const pre = "personalInfo."
+	for _, f := range []struct{ field, v, reason string }{
+		{"firstName", o.FirstName, "First name is required for beneficial owners"},
+		{"lastName", o.LastName, "Last name is required for beneficial owners"},
+		{"birthDate", o.BirthDate, "Date of birth is required for beneficial owners"},
+		{"nationality", o.Nationality, "Nationality is required for beneficial owners"},
+		{"idType", o.IDType, "Identifier type is required for beneficial owners"},
+	} {
+		if f.v == "" {
+			r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrMissingField, Field: pre + f.field, Reason: f.reason})
+		}
+	}
+	if len(o.IdentifierSealed) == 0 {
+		r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrMissingField, Field: pre + "identifier", Reason: "Identifier is required for beneficial owners"})
+	}
+	for _, f := range []struct{ field, v, name string }{
+		{"line1", o.Address.Line1, "line 1"}, {"city", o.Address.City, "city"}, {"postalCode", o.Address.PostalCode, "postal code"}, {"country", o.Address.Country, "country"},
+	} {
+		if f.v == "" {
+			r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrMissingField, Field: pre + "address." + f.field,
+				Reason: "Address " + f.name + " is required for beneficial owners"})
+		}
+	}
+	before := len(r.errs)
+	r.identityDocument()
+	if len(r.errs) > before || o.Nationality == "" || o.Nationality == "US" {
+		return
+	}
+	ids := r.of(IdentityDocuments)
+	passport := slices.ContainsFunc(ids, func(d Document) bool { return d.Type == "PASSPORT" })
+	other := slices.ContainsFunc(ids, func(d Document) bool { return d.Type != "PASSPORT" })
+	if !passport || !other {
+		r.missingDoc(ErrMissingIdentityDoc, IdentityDocuments,
+			"A non-U.S. beneficial owner needs a passport and one more government-issued identity document (a national id or a driver's license)")
+	}
 }
 
 type requirements struct {
@@ -302,8 +388,9 @@ type VerificationRange struct {
 }
 
 // Submission is what a complete verification changes besides itself:
-// the customer's status (conditioned on the customer as read) and its
-// documents, locked.
+// the customer's status (conditioned on the customer as read), its
+// documents, locked, and a business's owners: each of Customer.Owners
+// goes PENDING (its last review kept), as the provider reviews them too.
 type Submission struct {
 	Customer  Customer // as read
 	Status    Status   // the customer's new status (PENDING)

@@ -140,6 +140,13 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		return VerificationWrite{}, derr
 	}
 	docs = slices.DeleteFunc(docs, func(d Document) bool { return d.PlatformID != platformID || d.Holder != customerID })
+	if c.Type == Business && len(c.Owners) > 0 {
+		owned, err := s.ownersDocuments(ctx, platformID, c)
+		if err != nil {
+			return VerificationWrite{}, err
+		}
+		docs = append(docs, owned...)
+	}
 	switch st := c.StatusOf(); {
 	case st == StatusApproved:
 		e := Errorf(CodeInvalid, "The customer is APPROVED already; there is nothing to verify.")
@@ -161,6 +168,9 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 	now := s.now()
 	v := Verification{ID: id, PlatformID: platformID, CustomerID: customerID, CreatedAt: now, UpdatedAt: now, CustomerVersion: c.Version}
 	w := VerificationWrite{}
+	if len(docs) > MaxSubmittedDocuments {
+		return VerificationWrite{}, InvalidField("customerId", "The customer and its beneficial owners hold %d documents; one verification submits at most %d. Delete the documents the review does not need.", len(docs), MaxSubmittedDocuments)
+	}
 	if errs := Requirements(c, docs, now); len(errs) > 0 {
 		v.Status, v.Errors = VerificationResolveErrors, errs
 	} else {
@@ -193,6 +203,31 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 	}
 	w.Verification = v
 	return w, nil
+}
+
+// ownersDocuments reads the documents of c's owners, side by side.
+func (s *Verifications) ownersDocuments(ctx context.Context, platformID string, c Customer) ([]Document, error) {
+	results := make([][]Document, len(c.Owners))
+	waits := make([]<-chan error, len(c.Owners))
+	for i, o := range c.Owners {
+		waits[i] = background(ctx, func(ctx context.Context) error {
+			var err error
+			results[i], _, err = s.Documents.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: o.ID, Limit: MaxDocumentsPerHolder})
+			return err
+		})
+	}
+	var errs []error
+	for _, w := range waits {
+		errs = append(errs, <-w)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []Document
+	for i, o := range c.Owners {
+		out = append(out, slices.DeleteFunc(results[i], func(d Document) bool { return d.PlatformID != platformID || d.Holder != o.ID })...)
+	}
+	return out, nil
 }
 
 // Get returns platformID's verification id.

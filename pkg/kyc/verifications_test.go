@@ -33,6 +33,7 @@ type verifyEnv struct {
 	documents     *kyc.Documents
 	verifications *kyc.Verifications
 	reviews       *kyc.Reviews
+	owners        *kyc.BeneficialOwners
 	store         *memstore.Customers
 	files         *memstore.Files
 	mu            sync.Mutex
@@ -55,12 +56,13 @@ func newVerifyEnv(t *testing.T) *verifyEnv {
 		n++
 		return uuid.Parse(fmt.Sprintf("019ac0de-1111-7000-8000-%012d", n))
 	}
-	e.documents = &kyc.Documents{Store: store, Files: e.files, Holders: store, CursorKey: customers.CursorKey, Now: clock, NewID: ids}
+	e.documents = &kyc.Documents{Store: store, Files: e.files, Holders: store, Owners: store, CursorKey: customers.CursorKey, Now: clock, NewID: ids}
+	e.owners = &kyc.BeneficialOwners{Customers: customers, Store: store, NewID: ids}
 	e.verifications = &kyc.Verifications{Store: store, Customers: store, Documents: store,
 		CustomerNotices: gridhook.Notices, VerificationNotices: gridhook.VerificationNotice,
 		CursorKey: customers.CursorKey, Now: clock, NewID: ids}
 	e.reviews = &kyc.Reviews{Store: store, Notices: gridhook.Notices, Now: clock,
-		Verifications: store, VerificationNotices: gridhook.VerificationNotice}
+		Verifications: store, VerificationNotices: gridhook.VerificationNotice, Owners: store}
 	return e
 }
 
@@ -158,7 +160,7 @@ func TestRequirementsOfABusiness(t *testing.T) {
 	want := []string{"MISSING_FIELD:customer.address", "MISSING_FIELD:customer.businessInfo.countriesOfOperation",
 		"MISSING_GOOD_STANDING_DOCUMENT:", "MISSING_FIELD:customer.businessInfo.incorporatedOn",
 		"MISSING_LEGAL_PRESENCE_DOCUMENT:", "MISSING_OWNERSHIP_STRUCTURE_DOCUMENT:", "MISSING_CONTROL_STRUCTURE_DOCUMENT:",
-		"MISSING_PROOF_OF_ADDRESS_DOCUMENT:"}
+		"MISSING_PROOF_OF_ADDRESS_DOCUMENT:", "MISSING_CONTROL_PERSON:", "MISSING_BENEFICIAL_OWNER:"}
 	if diff := cmp.Diff(want, errorKinds(kyc.Requirements(bare, nil, now))); diff != "" {
 		t.Fatalf("errors (-want +got):\n%s", diff)
 	}
@@ -168,7 +170,7 @@ func TestRequirementsOfABusiness(t *testing.T) {
 		t.Fatalf("US business: errors (-want +got):\n%s", diff)
 	}
 	bare.BusinessInfo.Country = "DE"
-	standing := []kyc.Document{{ID: "Document:g", Type: "GOOD_STANDING_CERTIFICATE"}}
+	standing := []kyc.Document{{ID: "Document:g", Holder: bare.ID, Type: "GOOD_STANDING_CERTIFICATE"}}
 	if got := errorKinds(kyc.Requirements(bare, standing, now)); slices.Contains(got, "MISSING_GOOD_STANDING_DOCUMENT:") {
 		t.Errorf("with a good standing certificate: %v", got)
 	}
@@ -189,10 +191,15 @@ func TestRequirementsOfABusiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"EXPIRED_DOCUMENT:"}, errorKinds(v.Errors)); diff != "" {
+	if diff := cmp.Diff([]string{"EXPIRED_DOCUMENT:", "MISSING_CONTROL_PERSON:", "MISSING_BENEFICIAL_OWNER:"}, errorKinds(v.Errors)); diff != "" {
 		t.Fatalf("errors (-want +got):\n%s", diff)
 	}
 	e.upload(t, "p1", biz.ID, "BANK_STATEMENT", "", pdfFile)
+	if diff := cmp.Diff([]string{"MISSING_CONTROL_PERSON:", "MISSING_BENEFICIAL_OWNER:"}, errorKinds(submit(t, e, biz.ID).Errors)); diff != "" {
+		t.Fatalf("without owners: errors (-want +got):\n%s", diff)
+	}
+	e.addOwner(t, "p1", biz.ID, "CONTROL_PERSON", 0, "Doe")
+	e.addOwner(t, "p1", biz.ID, "UBO", 60, "Roe")
 	e.types()
 	v, err = e.verifications.Submit(ctx, "p1", biz.ID, "")
 	if err != nil || v.VerificationStatus != kyc.VerificationInProgress {

@@ -37,6 +37,8 @@ type Customers struct {
 	// active maps platform id + platformCustomerId to the active
 	// customer's id: the memory form of the uniqueness marker.
 	active map[[2]string]string
+	// owners maps a beneficial owner's id to its business's.
+	owners map[string]string
 }
 
 type entry struct {
@@ -54,9 +56,12 @@ var (
 func NewCustomers(cs ...kyc.Customer) *Customers {
 	m := &Customers{byID: map[string]*entry{}, active: map[[2]string]string{},
 		docs: map[string]kyc.Document{}, verifications: map[string]kyc.Verification{}, marks: map[string]time.Time{},
-		uploads: map[string]kyc.Upload{}}
+		uploads: map[string]kyc.Upload{}, owners: map[string]string{}}
 	for _, c := range cs {
 		m.byID[c.ID] = &entry{rec: clone(c)}
+		for _, o := range c.Owners {
+			m.owners[o.ID] = c.ID
+		}
 		if c.PlatformCustomerID != "" && !c.IsDeleted {
 			m.active[[2]string{c.PlatformID, c.PlatformCustomerID}] = c.ID
 		}
@@ -71,6 +76,7 @@ func clone(r kyc.Customer) kyc.Customer {
 	r.RejectLabels = slices.Clone(r.RejectLabels)
 	r.IdentifierSealed = slices.Clone(r.IdentifierSealed)
 	r.TaxIDSealed = slices.Clone(r.TaxIDSealed)
+	r.Owners = kyc.CloneOwners(r.Owners)
 	if r.Address != nil {
 		a := *r.Address
 		r.Address = &a
@@ -154,6 +160,7 @@ func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.Customer) e
 	n.KYCStatus, n.KYBStatus = e.rec.KYCStatus, e.rec.KYBStatus
 	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
 	n.VerificationID = e.rec.VerificationID
+	n.Owners = keepOwnerReviews(n.Owners, e.rec.Owners)
 	n.Version = prev.Version + 1
 	if n.IsDeleted && !e.rec.IsDeleted {
 		key := [2]string{n.PlatformID, n.PlatformCustomerID}
@@ -179,8 +186,25 @@ func (m *Customers) ApplyChange(_ context.Context, ch kyc.Change, notice *kyc.No
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.byID[ch.CustomerID]
-	if !ok || e.rec.StatusOf() != ch.WasStatus || !e.rec.LastReviewAt.Equal(ch.WasReviewAt) {
+	if !ok || ch.Status != "" && (e.rec.StatusOf() != ch.WasStatus || !e.rec.LastReviewAt.Equal(ch.WasReviewAt)) {
 		return kyc.ErrChanged
+	}
+	for _, mv := range ch.Owners {
+		o, ok := e.rec.Owner(mv.ID)
+		if !ok || o.StatusOf() != mv.WasStatus || !o.LastReviewAt.Equal(mv.WasReviewAt) {
+			return kyc.ErrChanged
+		}
+	}
+	for _, mv := range ch.Owners {
+		for i := range e.rec.Owners {
+			if o := &e.rec.Owners[i]; o.ID == mv.ID {
+				o.KYCStatus, o.LastReviewAt = mv.Status, mv.ReviewAt
+				o.RejectType, o.RejectLabels = mv.RejectType, slices.Clone(mv.RejectLabels)
+			}
+		}
+	}
+	if ch.Status == "" {
+		return nil // an owner's review: the customer's own data stays
 	}
 	if mv := ch.Verification; mv != nil {
 		v, ok := m.verifications[mv.ID]
@@ -202,5 +226,53 @@ func (m *Customers) ApplyChange(_ context.Context, ch kyc.Change, notice *kyc.No
 	if notice != nil && m.Outbox != nil {
 		m.Outbox(*notice)
 	}
+	return nil
+}
+
+var _ kyc.OwnerRecords = (*Customers)(nil)
+
+// keepOwnerReviews is next's owners with the reviews' data of stored
+// (statuses, last reviews, reasons): a platform's write never sets it.
+func keepOwnerReviews(next, stored []kyc.BeneficialOwner) []kyc.BeneficialOwner {
+	for i := range next {
+		next[i].KYCStatus, next[i].LastReviewAt, next[i].RejectType, next[i].RejectLabels = "", time.Time{}, "", nil
+		for _, o := range stored {
+			if o.ID == next[i].ID {
+				next[i].KYCStatus, next[i].LastReviewAt = o.KYCStatus, o.LastReviewAt
+				next[i].RejectType, next[i].RejectLabels = o.RejectType, slices.Clone(o.RejectLabels)
+			}
+		}
+	}
+	return next
+}
+
+func (m *Customers) OwnerCustomerID(_ context.Context, ownerID string) (string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	cid, ok := m.owners[ownerID]
+	if !ok {
+		return "", kyc.OwnerNotFound()
+	}
+	return cid, nil
+}
+
+func (m *Customers) InsertOwner(_ context.Context, prev, next kyc.Customer, ownerID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.owners[ownerID]; ok {
+		return kyc.ErrOwnerExists
+	}
+	e, ok := m.byID[prev.ID]
+	if !ok || e.rec.Version != prev.Version || e.rec.IsDeleted {
+		return kyc.ErrChanged
+	}
+	n := clone(next)
+	n.KYCStatus, n.KYBStatus = e.rec.KYCStatus, e.rec.KYBStatus
+	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
+	n.VerificationID = e.rec.VerificationID
+	n.Owners = keepOwnerReviews(n.Owners, e.rec.Owners)
+	n.Version = prev.Version + 1
+	e.rec = n
+	m.owners[ownerID] = prev.ID
 	return nil
 }

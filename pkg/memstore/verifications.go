@@ -145,6 +145,10 @@ func (m *Customers) WriteVerification(_ context.Context, w kyc.VerificationWrite
 		e.rec.SetStatus(s.Status)
 		e.rec.VerificationID, e.rec.UpdatedAt = v.ID, s.UpdatedAt
 		e.rec.RejectType, e.rec.RejectLabels = "", nil
+		for i := range e.rec.Owners {
+			o := &e.rec.Owners[i]
+			o.KYCStatus, o.RejectType, o.RejectLabels = kyc.StatusPending, "", nil
+		}
 	}
 	m.verifications[v.ID] = cloneVerification(v)
 	if m.Outbox != nil {

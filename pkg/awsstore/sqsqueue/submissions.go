@@ -32,14 +32,21 @@ type SubmissionMessage struct {
 	VerificationID  string `json:"verificationId,omitempty"`
 	PurgeCustomerID string `json:"purgeCustomerId,omitempty"`
 	PlatformID      string `json:"platformId,omitempty"`
+	// OwnerIDs are a purged business's beneficial owners (their
+	// documents go too).
+	OwnerIDs []string `json:"ownerIds,omitempty"`
 }
 
-// Purge names a purge job: a customer of a platform.
-type Purge struct{ PlatformID, CustomerID string }
+// Purge names a purge job: a customer of a platform, and a business's
+// owners.
+type Purge struct {
+	PlatformID, CustomerID string
+	OwnerIDs               []string
+}
 
 // EncodePurge is the message of p's purge job.
 func EncodePurge(p Purge) []byte {
-	b, _ := json.Marshal(SubmissionMessage{PurgeCustomerID: p.CustomerID, PlatformID: p.PlatformID}) // strings: cannot fail
+	b, _ := json.Marshal(SubmissionMessage{PurgeCustomerID: p.CustomerID, PlatformID: p.PlatformID, OwnerIDs: p.OwnerIDs}) // strings: cannot fail
 	return b
 }
 
@@ -156,7 +163,7 @@ func (r *SubmissionRelay) HandleStream(ctx context.Context, ev events.DynamoDBEv
 // the job runs again.
 type Jobs interface {
 	Submit(ctx context.Context, verificationID string) (kyc.SubmitOutcome, error)
-	Purge(ctx context.Context, platformID, customerID string) (kyc.SubmitOutcome, error)
+	Purge(ctx context.Context, platformID, customerID string, ownerIDs []string) (kyc.SubmitOutcome, error)
 }
 
 // SubmissionWorker runs the submission queue's jobs: one attempt per
@@ -225,7 +232,7 @@ func (w *SubmissionWorker) handle(ctx context.Context, m webhooks.Received, jobC
 		outcome, err = w.Jobs.Submit(jctx, id)
 	} else {
 		id, field = msg.PurgeCustomerID, "purge_customer_id" // the log names the customer purged
-		outcome, err = w.Jobs.Purge(jctx, msg.PlatformID, msg.PurgeCustomerID)
+		outcome, err = w.Jobs.Purge(jctx, msg.PlatformID, msg.PurgeCustomerID, msg.OwnerIDs)
 	}
 	cancel()
 	if err == nil {

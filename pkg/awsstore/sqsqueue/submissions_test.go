@@ -101,7 +101,7 @@ func (j *jobs) Submit(ctx context.Context, id string) (kyc.SubmitOutcome, error)
 }
 
 // Purge records the call as "purge <platform> <customer>".
-func (j *jobs) Purge(ctx context.Context, platformID, customerID string) (kyc.SubmitOutcome, error) {
+func (j *jobs) Purge(ctx context.Context, platformID, customerID string, ownerIDs []string) (kyc.SubmitOutcome, error) {
 	return j.Submit(ctx, "purge "+platformID+" "+customerID)
 }
 
