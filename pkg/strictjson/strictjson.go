@@ -142,6 +142,11 @@ func Decode(data []byte, v any, rules Rules) error {
 		if rules.Open && errors.As(err, &te) {
 			return &Error{Kind: WrongType, Path: te.Field, Err: err}
 		}
+		// A number the walk let through that does not fit its integer
+		// field (51.5, 1e30).
+		if errors.As(err, &te) && te.Value == "number" || errors.As(err, &te) && strings.HasPrefix(te.Value, "number ") {
+			return &Error{Kind: WrongType, Path: te.Field, Want: "a whole number", Err: err}
+		}
 		// The walk checked everything else, so this is our bug.
 		return fmt.Errorf("strictjson: decode a checked body: %w", err)
 	}
@@ -245,6 +250,14 @@ func (w *walker) enter(want reflect.Type, tok json.Token) error {
 	case reflect.Bool:
 		if _, ok := tok.(bool); !ok {
 			return wrong("true or false")
+		}
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		// A number; whether it fits (whole, in range) is encoding/json's
+		// to say when it decodes it (a WrongType too).
+		switch tok.(type) {
+		case float64, json.Number:
+		default:
+			return wrong("a whole number")
 		}
 	default:
 		return fmt.Errorf("strictjson: unsupported kind %s at %q", want.Kind(), w.path(len(w.stack)))

@@ -117,7 +117,7 @@ func TestDecodeAccepts(t *testing.T) {
 // refusal of the body.
 func TestDecodeMisuse(t *testing.T) {
 	var n struct {
-		N int `json:"n"`
+		N float64 `json:"n"`
 	}
 	var r request
 	for name, err := range map[string]error{
@@ -127,6 +127,24 @@ func TestDecodeMisuse(t *testing.T) {
 		var e *strictjson.Error
 		if err == nil || errors.As(err, &e) {
 			t.Errorf("%s: %v; want an error that is not a refusal", name, err)
+		}
+	}
+}
+
+// TestWholeNumbers: an int field takes a JSON number that fits it; any
+// other number or value is WrongType naming the field.
+func TestWholeNumbers(t *testing.T) {
+	var v struct {
+		N *int `json:"n"`
+	}
+	if err := strictjson.Decode([]byte(`{"n":51}`), &v, strictjson.Rules{}); err != nil || *v.N != 51 {
+		t.Fatalf("51: %v", err)
+	}
+	for _, body := range []string{`{"n":51.5}`, `{"n":1e30}`, `{"n":"51"}`, `{"n":true}`, `{"n":[1]}`} {
+		err := strictjson.Decode([]byte(body), &v, strictjson.Rules{})
+		var e *strictjson.Error
+		if !errors.As(err, &e) || e.Kind != strictjson.WrongType || e.Path != "n" {
+			t.Errorf("%s: %v; want WrongType at n", body, err)
 		}
 	}
 }
