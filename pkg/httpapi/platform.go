@@ -41,6 +41,8 @@ type Platform struct {
 	Verifications *kyc.Verifications
 	// Uploads is the direct-upload extension.
 	Uploads *kyc.DirectUploads
+	// Owners are a business's beneficial owners (KYB).
+	Owners *kyc.BeneficialOwners
 }
 
 // answer renders v as a 200 (or status) JSON answer, or err.

@@ -171,6 +171,10 @@ func (s *Server) table() []route {
 		{pattern: CreateVerificationRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.createVerification},
 		{pattern: ListVerificationsRoute, serves: PlatformFunction, auth: true, serve: p.listVerifications},
 		{pattern: GetVerificationRoute, serves: PlatformFunction, auth: true, serve: p.getVerification},
+		{pattern: CreateOwnerRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.createOwner},
+		{pattern: ListOwnersRoute, serves: PlatformFunction, auth: true, serve: p.listOwners},
+		{pattern: GetOwnerRoute, serves: PlatformFunction, auth: true, serve: p.getOwner},
+		{pattern: UpdateOwnerRoute, serves: PlatformFunction, auth: true, body: jsonUpTo(MaxBody), serve: p.updateOwner},
 		{pattern: CreateUploadRoute, serves: PlatformFunction, auth: true, idempotent: true, body: jsonUpTo(MaxBody), serve: p.createUpload},
 		{pattern: CompleteUploadRoute, serves: PlatformFunction, auth: true, body: jsonUpTo(MaxBody), serve: p.completeUpload},
 
