@@ -341,6 +341,15 @@ func (in *Inbox) servePage(w http.ResponseWriter, r *http.Request) {
 				vr.Pending = cur.Status == kyc.VerificationPendingManualReview && in.Decide != nil
 			}
 		}
+		if in.Customer != nil {
+			// A business's owners, each with the status its own review
+			// gave it (ids and roles only: no names on this page).
+			if c, err := in.Customer(ctx, vr.CustomerID); err == nil {
+				for _, o := range c.Owners {
+					vr.Owners = append(vr.Owners, ownerRow{ID: o.ID, Roles: strings.Join(o.Roles, ", "), Status: string(o.StatusOf())})
+				}
+			}
+		}
 		v.Verifications = append(v.Verifications, *vr)
 	}
 	slices.SortFunc(v.Verifications, func(a, b verificationRow) int { return cmp.Or(cmp.Compare(b.last, a.last), cmp.Compare(a.ID, b.ID)) })
@@ -389,9 +398,14 @@ type verificationRow struct {
 	Errors                                      []string
 	// Pending: a person decides it here (PENDING_MANUAL_REVIEW).
 	Pending bool
+	// Owners are a business's beneficial owners as they are now.
+	Owners []ownerRow
 	sent    time.Time
 	last    int64
 }
+
+// ownerRow is a beneficial owner of a verification's business.
+type ownerRow struct{ ID, Roles, Status string }
 
 // DecideVerification plays a person's decision (form field decision:
 // approve or reject) on a verification waiting for manual review, then
@@ -504,9 +518,9 @@ Times are UTC; this page reloads when something arrives.</p>
 <td>{{if .LastWebhook}}{{.LastWebhook}}<br><span class="note">status {{.LastStatus}}</span>{{else}}none{{end}}</td></tr>
 {{end}}</table></div>{{end}}
 {{if .Verifications}}<h2>Verifications</h2>
-<p class="note">Verifications submitted with <code>POST /verifications</code>, newest first. The sandbox decides each a moment after submission by the last three characters of the customer's fullName (a business's legalName): 001 waits for a person here (PENDING_MANUAL_REVIEW), 002 is rejected, 003 is sent back with POOR_QUALITY_DOCUMENT, anything else is approved.</p>
+<p class="note">Verifications submitted with <code>POST /verifications</code>, newest first. The sandbox decides each a moment after submission by the last three characters of the customer's fullName: 001 waits for a person here (PENDING_MANUAL_REVIEW), 002 is rejected, 003 is sent back with POOR_QUALITY_DOCUMENT, anything else is approved. A business by its businessInfo.registrationNumber: 001 and 003 wait for a person here, 002 is rejected, anything else is approved; each of its beneficial owners first, by its personalInfo.lastName: 001 stays PENDING, 002 is rejected, anything else is approved.</p>
 <div class="scroll"><table id="verifications"><tr><th>verification</th><th>status now</th><th>newest webhook</th></tr>
-{{range .Verifications}}<tr data-verification="{{.ID}}" data-status="{{.Now}}"><td>{{.ID}}<br><span class="note">customer {{.CustomerID}}</span></td>
+{{range .Verifications}}<tr data-verification="{{.ID}}" data-status="{{.Now}}"><td>{{.ID}}<br><span class="note">customer {{.CustomerID}}</span>{{range .Owners}}<br><span class="note owner" data-owner="{{.ID}}" data-status="{{.Status}}">owner {{.ID}} ({{.Roles}}): <b>{{.Status}}</b></span>{{end}}</td>
 <td>{{if .LookupErr}}<span class="bad">{{.LookupErr}}</span>{{else}}<b class="status-now">{{.Now}}</b>{{range .Errors}}<br><code>{{.}}</code>{{end}}{{end}}
 {{if .Pending}}<form method="post" action="/sandbox/verifications/{{.ID}}"><button name="decision" value="approve">Approve</button> <button name="decision" value="reject-final">Reject</button> <button name="decision" value="reject">Send back</button></form>{{end}}</td>
 <td>{{if .LastWebhook}}{{.LastWebhook}}{{else}}none{{end}}</td></tr>
