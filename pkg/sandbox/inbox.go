@@ -400,8 +400,8 @@ type verificationRow struct {
 	Pending bool
 	// Owners are a business's beneficial owners as they are now.
 	Owners []ownerRow
-	sent    time.Time
-	last    int64
+	sent   time.Time
+	last   int64
 }
 
 // ownerRow is a beneficial owner of a verification's business.
