@@ -50,6 +50,10 @@ type Customer struct {
 	// ContactVerification is present where the customer's jurisdiction
 	// requires it, as on GET.
 	ContactVerification *kyc.ContactVerificationView `json:"contactVerification,omitempty"`
+	// BeneficialOwners are a business's owners, as on GET (Grid's
+	// BusinessCustomer): always present for a business, never their
+	// identifiers.
+	BeneficialOwners *[]kyc.OwnerView `json:"beneficialOwners,omitempty"`
 }
 
 // Type is the webhook type for a status, or "" when Grid defines none
@@ -115,6 +119,8 @@ func notice(c kyc.Customer, s kyc.Status, at time.Time, umaDomain string) (*kyc.
 	}
 	if customerType == kyc.Business {
 		env.Data.KYBStatus = string(c.KYBStatus)
+		owners := kyc.OwnerViews(c)
+		env.Data.BeneficialOwners = &owners
 	} else {
 		env.Data.KYCStatus = string(c.KYCStatus)
 	}

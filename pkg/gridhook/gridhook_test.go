@@ -62,7 +62,9 @@ func TestSignVerify(t *testing.T) {
 func TestNoticesShapeAndTypes(t *testing.T) {
 	at := time.Date(2026, 11, 26, 10, 0, 0, 123e6, time.UTC)
 	c := kyc.Customer{ID: "Customer:1", PlatformID: "p1", Type: kyc.Business, KYBStatus: "APPROVED", KYCStatus: "PENDING",
-		PlatformCustomerID: "u-1", Email: "a@example.com", CreatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC), UpdatedAt: at}
+		PlatformCustomerID: "u-1", Email: "a@example.com", CreatedAt: time.Date(2025, 10, 13, 12, 0, 0, 0, time.UTC), UpdatedAt: at,
+		Owners: []kyc.BeneficialOwner{{ID: "BeneficialOwner:1", Roles: []string{"UBO"}, OwnershipPercentage: 60, FirstName: "Jane",
+			LastName: "Roe", IDType: "SSN", IdentifierSealed: []byte("sealed"), KYCStatus: kyc.StatusApproved, CreatedAt: at, UpdatedAt: at}}}
 	n, err := gridhook.Notices(c, kyc.StatusApproved, at)
 	if err != nil || n == nil {
 		t.Fatalf("Notices = %v, %v", n, err)
@@ -76,7 +78,10 @@ func TestNoticesShapeAndTypes(t *testing.T) {
 	}
 	want := gridhook.Envelope{ID: env.ID, Type: "CUSTOMER.KYB_APPROVED", Timestamp: "2026-11-26T10:00:00.123Z",
 		Data: gridhook.Customer{ID: "Customer:1", PlatformCustomerID: "u-1", CustomerType: "BUSINESS", UmaAddress: "$1@kyc-link.invalid", KYBStatus: "APPROVED",
-			Email: "a@example.com", CreatedAt: "2025-10-13T12:00:00.000Z", UpdatedAt: "2026-11-26T10:00:00.123Z"}}
+			Email: "a@example.com", CreatedAt: "2025-10-13T12:00:00.000Z", UpdatedAt: "2026-11-26T10:00:00.123Z",
+			BeneficialOwners: &[]kyc.OwnerView{{ID: "BeneficialOwner:1", CustomerID: "Customer:1", Roles: []string{"UBO"}, OwnershipPercentage: 60,
+				PersonalInfo: kyc.PersonalInfoView{FirstName: "Jane", LastName: "Roe", IDType: "SSN"}, KYCStatus: kyc.StatusApproved,
+				CreatedAt: "2026-11-26T10:00:00.123Z", UpdatedAt: "2026-11-26T10:00:00.123Z"}}}}
 	if diff := cmp.Diff(want, env); diff != "" {
 		t.Fatalf("envelope (-want +got):\n%s", diff)
 	}

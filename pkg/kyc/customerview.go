@@ -64,7 +64,7 @@ func (s *Customers) View(r Customer) CustomerView {
 	if t == Business {
 		v.KYBStatus = r.StatusOf()
 		v.BusinessInfo = r.BusinessInfo
-		owners := ownerViews(r)
+		owners := OwnerViews(r)
 		v.BeneficialOwners = &owners
 	} else {
 		v.KYCStatus = r.StatusOf()

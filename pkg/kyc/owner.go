@@ -158,8 +158,8 @@ func OwnerViewOf(customerID string, o BeneficialOwner) OwnerView {
 		KYCStatus: o.StatusOf(), CreatedAt: FormatTime(o.CreatedAt), UpdatedAt: FormatTime(o.UpdatedAt)}
 }
 
-// ownerViews are c's owners in Grid's shape, in creation order.
-func ownerViews(c Customer) []OwnerView {
+// OwnerViews are c's owners in Grid's shape, in creation order.
+func OwnerViews(c Customer) []OwnerView {
 	out := make([]OwnerView, 0, len(c.Owners))
 	for _, o := range c.Owners {
 		out = append(out, OwnerViewOf(c.ID, o))
