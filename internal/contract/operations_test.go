@@ -190,7 +190,7 @@ func (capture) SendTestWebhook(_ context.Context, _, url string) (kyc.TestDelive
 // lose required fields or mix the customer types are refused.
 func TestPlatformAPIContractCatchesDrift(t *testing.T) {
 	ind := `"id":"Customer:1","platformCustomerId":"u1","customerType":"INDIVIDUAL","umaAddress":"$u1@kyc-link.invalid","isDeleted":false`
-	biz := `"id":"Customer:2","platformCustomerId":"b1","customerType":"BUSINESS","umaAddress":"$b1@kyc-link.invalid","isDeleted":false,"kybStatus":"UNVERIFIED"`
+	biz := `"id":"Customer:2","platformCustomerId":"b1","customerType":"BUSINESS","umaAddress":"$b1@kyc-link.invalid","isDeleted":false,"kybStatus":"UNVERIFIED","beneficialOwners":[]`
 	good := []struct {
 		method, path string
 		status       int
