@@ -82,18 +82,18 @@ type ApplicantAddress struct {
 // ApplicantData is what we send about a person or a company. Empty fields
 // are left out (and keep their value in Sumsub when the applicant exists).
 type ApplicantData struct {
-	ExternalUserID string // our customer id, e.g. Customer:0195...
+	ExternalUserID string // our customer id, e.g. Customer:0195..., or a beneficial owner id
 	LevelName      string
 	Type           string // ApplicantIndividual (also when empty) or ApplicantCompany
 	Email, Phone   string
 
 	// An individual.
-	FirstName, LastName string
-	DOB                 string // YYYY-MM-DD
-	Nationality         string // alpha-3
-	Country             string // alpha-3, of residence
-	TIN                 string
-	Address             *ApplicantAddress // for a company, sent as its legalAddress
+	FirstName, MiddleName, LastName string
+	DOB                             string // YYYY-MM-DD
+	Nationality                     string // alpha-3
+	Country                         string // alpha-3, of residence
+	TIN                             string
+	Address                         *ApplicantAddress // for a company, sent as its legalAddress
 
 	// A company (TIN is sent as its taxId).
 	CompanyName, RegistrationNumber string
@@ -199,6 +199,7 @@ var notAccepting = map[int]bool{
 
 type fixedInfo struct {
 	FirstName   string             `json:"firstName,omitempty"`
+	MiddleName  string             `json:"middleName,omitempty"`
 	LastName    string             `json:"lastName,omitempty"`
 	DOB         string             `json:"dob,omitempty"`
 	Country     string             `json:"country,omitempty"`
@@ -253,7 +254,7 @@ func (d ApplicantData) fixedInfo() fixedInfo {
 		}
 		return fixedInfo{CompanyInfo: ci}
 	}
-	f := fixedInfo{FirstName: d.FirstName, LastName: d.LastName, DOB: d.DOB, Country: d.Country, Nationality: d.Nationality, TIN: d.TIN}
+	f := fixedInfo{FirstName: d.FirstName, MiddleName: d.MiddleName, LastName: d.LastName, DOB: d.DOB, Country: d.Country, Nationality: d.Nationality, TIN: d.TIN}
 	if d.Address != nil && *d.Address != (ApplicantAddress{}) {
 		f.Addresses = []ApplicantAddress{*d.Address}
 	}

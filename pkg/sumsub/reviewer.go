@@ -12,11 +12,13 @@ import (
 // Reviewer hands verifications to Sumsub's API-driven review
 // (kyc.ReviewSubmitter): the customer's applicant (the one the hosted link
 // uses: externalUserId is the customer id) with its data, each document,
-// then the review. Each step is safe to repeat.
+// a business's beneficial owners (each an applicant linked to the
+// business's), then the reviews. Each step is safe to repeat.
 type Reviewer struct {
 	Client      *Client
 	Credentials CredentialSource
-	// Levels maps a customer type to a Sumsub level name.
+	// Levels maps a customer type to a Sumsub level name; a business's
+	// beneficial owners are applicants at the Individual level.
 	Levels map[kyc.CustomerType]string
 }
 
@@ -67,6 +69,28 @@ var stepProblems = map[string]string{
 // SubmitForReview creates or updates the applicant, uploads each document
 // and asks for the review. Documents Sumsub refuses, or steps it still
 // misses, are a *kyc.ProviderRefusal; outages are 503s to retry.
+//
+// A business's beneficial owners (s.Owners) go as Sumsub's KYB 2.0 has
+// them: each an individual applicant of its own (externalUserId the owner
+// id, at the individual level) with its data and documents, linked to the
+// company applicant as a beneficiary (beneficiaries.go). Sumsub reviews a
+// beneficiary applicant on its own: the link moves neither status, so each
+// owner's review is asked for too (status/pending), and its decision comes
+// by webhook under the owner id. The order:
+//  1. every applicant and every document, the company's and its owners':
+//     all refused documents are answered at once, and nothing goes to
+//     review while one is refused;
+//  2. the links, so that the company's structure is complete before
+//     anyone is reviewed;
+//  3. the owners' reviews, then the company's last: an owner Sumsub still
+//     misses documents for sends the verification back before the company
+//     is reviewed, and the company is reviewed with its owners under
+//     review. An owner asked for already stays in review when another is
+//     refused; asking again on the next submission is "already in review".
+//
+// Each step is safe to repeat: an applicant is found by its
+// externalUserId, a document Sumsub has already is uploaded, a linked
+// owner is not linked again, and a review asked for is asked for.
 func (r *Reviewer) SubmitForReview(ctx context.Context, s kyc.ProviderSubmission) error {
 	creds, err := r.Credentials.Get(ctx)
 	if err != nil {
@@ -78,21 +102,39 @@ func (r *Reviewer) SubmitForReview(ctx context.Context, s kyc.ProviderSubmission
 	if err != nil {
 		return Classify(err)
 	}
-	var problems []kyc.VerificationError
-	for _, d := range s.Documents {
-		_, err := r.Client.UploadIDDoc(ctx, creds, id, idDoc(d, company))
-		var rej *DocRejected
-		switch {
-		case errors.As(err, &rej) && rej.ErrorCode == codeDuplicateDocument:
-			// Sumsub has these very bytes for the applicant: an earlier
-			// run of this job uploaded them (its crash or lost answer
-			// came after). Uploaded, then.
-		case errors.As(err, &rej):
-			problems = append(problems, docProblem(d.ID, rej.Tags))
-		case errors.Is(err, ErrNotAccepting):
-			// The applicant is in review already (an earlier attempt of
-			// this job asked for it): the review below says so.
-		case err != nil:
+	problems, err := r.upload(ctx, creds, id, s.Documents, company)
+	if err != nil {
+		return err
+	}
+	var owners []ownerApplicant
+	if company {
+		for _, o := range s.Owners {
+			oid, err := r.Client.EnsureApplicant(ctx, creds, ownerData(o, r.Levels[kyc.Individual]))
+			if err != nil {
+				return Classify(err)
+			}
+			refused, err := r.upload(ctx, creds, oid, o.Documents, false)
+			if err != nil {
+				return err
+			}
+			problems = append(problems, refused...)
+			owners = append(owners, ownerApplicant{owner: o.Owner, applicantID: oid})
+		}
+	}
+	if len(problems) > 0 {
+		return &kyc.ProviderRefusal{Problems: problems}
+	}
+	if err := r.link(ctx, creds, id, owners); err != nil {
+		return Classify(err)
+	}
+	for _, o := range owners {
+		err := r.Client.RequestReview(ctx, creds, o.applicantID)
+		var missing *MissingDocuments
+		if errors.As(err, &missing) {
+			problems = append(problems, stepsMissing(o.owner.ID, missing.Steps)...)
+			continue
+		}
+		if err != nil {
 			return Classify(err)
 		}
 	}
@@ -108,6 +150,101 @@ func (r *Reviewer) SubmitForReview(ctx context.Context, s kyc.ProviderSubmission
 		return Classify(err)
 	}
 	return nil
+}
+
+// ownerApplicant is a beneficial owner and its applicant.
+type ownerApplicant struct {
+	owner       kyc.BeneficialOwner
+	applicantID string
+}
+
+// upload adds docs to the applicant; the documents Sumsub refuses are the
+// problems answered, each naming its document.
+func (r *Reviewer) upload(ctx context.Context, creds Credentials, applicantID string, docs []kyc.ProviderDocument, company bool) ([]kyc.VerificationError, error) {
+	var problems []kyc.VerificationError
+	for _, d := range docs {
+		_, err := r.Client.UploadIDDoc(ctx, creds, applicantID, idDoc(d, company))
+		var rej *DocRejected
+		switch {
+		case errors.As(err, &rej) && rej.ErrorCode == codeDuplicateDocument:
+			// Sumsub has these very bytes for the applicant: an earlier
+			// run of this job uploaded them (its crash or lost answer
+			// came after). Uploaded, then.
+		case errors.As(err, &rej):
+			problems = append(problems, docProblem(d.ID, rej.Tags))
+		case errors.Is(err, ErrNotAccepting):
+			// The applicant is in review already (an earlier attempt of
+			// this job asked for it): the review below says so.
+		case err != nil:
+			return nil, Classify(err)
+		}
+	}
+	return problems, nil
+}
+
+// link links each owner's applicant to the company applicant that is not
+// linked already (by an earlier run of this job).
+func (r *Reviewer) link(ctx context.Context, creds Credentials, companyID string, owners []ownerApplicant) error {
+	if len(owners) == 0 {
+		return nil
+	}
+	linked, err := r.Client.Beneficiaries(ctx, creds, companyID)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners {
+		if slices.ContainsFunc(linked, func(b Beneficiary) bool { return b.ApplicantID == o.applicantID }) {
+			continue
+		}
+		if err := r.Client.LinkBeneficiary(ctx, creds, companyID, beneficiary(o.owner, o.applicantID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// beneficiaryTypes maps Grid's owner roles to Sumsub's beneficiary types:
+// a UBO is a ubo; the members of the governing body (directors, a
+// partnership's general partners) are directors; those who run or act for
+// the company (officers, control persons, trustees) are representatives.
+var beneficiaryTypes = map[string]string{
+	kyc.RoleUBO:            BeneficiaryUBO,
+	kyc.RoleDirector:       BeneficiaryDirector,
+	kyc.RoleGeneralPartner: BeneficiaryDirector,
+	kyc.RoleCompanyOfficer: BeneficiaryRepresentative,
+	kyc.RoleControlPerson:  BeneficiaryRepresentative,
+	kyc.RoleTrustee:        BeneficiaryRepresentative,
+}
+
+// beneficiary is o's link to its company: its types in the order of
+// Grid's roles, each once, and, for a UBO, its share of the company (left
+// out at 0 %: no share to declare).
+func beneficiary(o kyc.BeneficialOwner, applicantID string) Beneficiary {
+	b := Beneficiary{ApplicantID: applicantID}
+	for _, role := range kyc.OwnerRoles {
+		if t := beneficiaryTypes[role]; o.Has(role) && !slices.Contains(b.Types, t) {
+			b.Types = append(b.Types, t)
+		}
+	}
+	if o.Has(kyc.RoleUBO) && o.OwnershipPercentage > 0 {
+		share := float64(o.OwnershipPercentage)
+		b.ShareSize = &share
+	}
+	return b
+}
+
+// ownerData is what Sumsub gets to know of a beneficial owner, its
+// identifier opened as the tin.
+func ownerData(o kyc.ProviderOwner, level string) ApplicantData {
+	b := o.Owner
+	d := ApplicantData{ExternalUserID: b.ID, LevelName: level, Type: ApplicantIndividual, Email: b.Email, Phone: b.PhoneNumber,
+		FirstName: b.FirstName, MiddleName: b.MiddleName, LastName: b.LastName, DOB: b.BirthDate,
+		Nationality: Alpha3(b.Nationality), TIN: o.Identifier.Reveal()}
+	if a := b.Address; a != (kyc.Address{}) {
+		d.Address = &ApplicantAddress{Street: a.Line1, SubStreet: a.Line2, Town: a.City, State: a.State, PostCode: a.PostalCode, Country: Alpha3(a.Country)}
+		d.Country = Alpha3(a.Country)
+	}
+	return d
 }
 
 // applicantData is what Sumsub gets to know of c.

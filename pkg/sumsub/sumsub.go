@@ -1,7 +1,8 @@
 // Package sumsub is a client for the Sumsub API calls this service makes
 // (the hosted WebSDK link and the SDK access token, and in applicants.go
-// the API-driven review: applicant, documents, review request) and a
-// kyc.Provider built on the first two.
+// and beneficiaries.go the API-driven review: applicant, documents, a
+// company's beneficiaries, review request) and a kyc.Provider built on the
+// first two.
 package sumsub
 
 import (

@@ -2,8 +2,12 @@ package sumsub_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/grid-kyc/kyc-link/pkg/gridhook"
+	"github.com/grid-kyc/kyc-link/pkg/httpapi"
 	"github.com/grid-kyc/kyc-link/pkg/kyc"
+	"github.com/grid-kyc/kyc-link/pkg/memstore"
 	"github.com/grid-kyc/kyc-link/pkg/sumsub"
 )
 
@@ -307,5 +314,100 @@ func TestEventReviewMapping(t *testing.T) {
 				t.Fatalf("Review = %v (-want +got):\n%s", err, diff)
 			}
 		})
+	}
+}
+
+// TestOwnerEventReview: an event about a beneficial owner's applicant (an
+// individual whose externalUserId is the owner id) is a review of the
+// owner id, mapped as any other.
+func TestOwnerEventReview(t *testing.T) {
+	const owner = "BeneficialOwner:019542f5-b3e7-1d02-0000-0000000000a1"
+	e, err := readSigned(t, `{"type":"applicantReviewed","applicantId":"65a1","applicantType":"individual","externalUserId":"`+owner+
+		`","levelName":"basic-kyc-level","reviewStatus":"completed","createdAtMs":"2026-11-26 10:11:12.345",`+
+		`"reviewResult":{"reviewAnswer":"RED","reviewRejectType":"RETRY","rejectLabels":["BAD_PROOF_OF_ADDRESS"]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := e.Review()
+	if err != nil || !ok {
+		t.Fatalf("Review = ok %v, %v", ok, err)
+	}
+	want := kyc.Review{CustomerID: owner, Status: kyc.StatusRejected, At: time.Date(2026, 11, 26, 10, 11, 12, 345e6, time.UTC),
+		RejectType: "RETRY", RejectLabels: []string{"BAD_PROOF_OF_ADDRESS"}, Problems: []string{kyc.ErrMissingProofOfAddressDoc},
+		AtField: "createdAtMs"}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(kyc.Review{}, "FormatAt")); diff != "" {
+		t.Fatalf("review (-want +got):\n%s", diff)
+	}
+}
+
+// TestOwnerEventReachesReviews: Sumsub's events about two owners'
+// applicants go through the receiver as it is served (signature, parse,
+// the id checks, kyc.Reviews) and move each owner's kycStatus, not the
+// business's; a repeat is stale.
+func TestOwnerEventReachesReviews(t *testing.T) {
+	const (
+		business = "Customer:019542f5-b3e7-1d02-0000-0000000000b1"
+		ownerA   = "BeneficialOwner:019542f5-b3e7-1d02-0000-0000000000a1"
+		ownerB   = "BeneficialOwner:019542f5-b3e7-1d02-0000-0000000000a2"
+	)
+	store := memstore.NewCustomers(kyc.Customer{ID: business, PlatformID: "p1", Type: kyc.Business, KYBStatus: kyc.StatusPending,
+		Owners: []kyc.BeneficialOwner{{ID: ownerA, KYCStatus: kyc.StatusPending}, {ID: ownerB, KYCStatus: kyc.StatusPending}}})
+	now := func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
+	srv := &httpapi.Server{
+		Receiver: &httpapi.SumsubReceiver{Credentials: staticCreds{WebhookSecret: secret},
+			Reviews: &kyc.Reviews{Store: store, Owners: store, Notices: gridhook.Notices, Now: now}},
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Timeout: 5 * time.Second,
+	}
+	deliver := func(body string) string {
+		t.Helper()
+		d, err := sumsub.WebhookDigest(secret, sumsub.DigestSHA256, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/sumsub", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Payload-Digest", d)
+		r.Header.Set("X-Payload-Digest-Alg", sumsub.DigestSHA256)
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("delivery = %d %s; want 200", w.Code, w.Body)
+		}
+		var ack struct{ Outcome string }
+		if err := json.Unmarshal(w.Body.Bytes(), &ack); err != nil {
+			t.Fatal(err)
+		}
+		return ack.Outcome
+	}
+	event := func(owner, typ, result string) string {
+		return `{"type":"` + typ + `","applicantId":"65a1","applicantType":"individual","externalUserId":"` + owner +
+			`","levelName":"basic-kyc-level","correlationId":"c1","createdAtMs":"2026-11-26 10:11:12.345"` + result + `}`
+	}
+	rejectA := event(ownerA, sumsub.TypeReviewed, `,"reviewResult":{"reviewAnswer":"RED","reviewRejectType":"RETRY","rejectLabels":["BAD_PROOF_OF_ADDRESS"]}`)
+	for i, want := range []string{"applied", "stale"} {
+		if got := deliver(rejectA); got != want {
+			t.Fatalf("delivery %d of A's rejection = %q; want %q", i+1, got, want)
+		}
+	}
+	if got := deliver(event(ownerB, sumsub.TypeReviewed, `,"reviewResult":{"reviewAnswer":"GREEN"}`)); got != "applied" {
+		t.Fatalf("B's approval = %q; want applied", got)
+	}
+	c, err := store.CustomerRecord(context.Background(), business)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ownerStatus struct {
+		ID           string
+		Status       kyc.Status
+		RejectType   string
+		RejectLabels []string
+	}
+	var got []ownerStatus
+	for _, o := range c.Owners {
+		got = append(got, ownerStatus{o.ID, o.StatusOf(), o.RejectType, o.RejectLabels})
+	}
+	want := []ownerStatus{{ownerA, kyc.StatusRejected, "RETRY", []string{"BAD_PROOF_OF_ADDRESS"}}, {ownerB, kyc.StatusApproved, "", nil}}
+	if diff := cmp.Diff(want, got); diff != "" || c.KYBStatus != kyc.StatusPending {
+		t.Fatalf("owners (-want +got):\n%s\nbusiness %s; want PENDING", diff, c.KYBStatus)
 	}
 }

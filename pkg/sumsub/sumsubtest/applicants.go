@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -21,12 +22,28 @@ import (
 // POST ?levelName= creates one, PATCH changes its email and phone,
 // {id or -;externalUserId=…}/one reads one, {id}/status reads its review
 // status, {id}/fixedInfo and {id}/fixedInfo/companyInfo change its data,
-// {id}/info/idDoc adds a document, {id}/status/pending asks for the review.
+// {id}/info/idDoc adds a document, {id}/status/pending asks for the review,
+// POST {company id}/fixedInfo/companyInfo/beneficiaries links an applicant
+// to a company's (KYB 2.0).
 const (
-	ApplicantsPath = "/resources/applicants"
-	IDDocSuffix    = "/info/idDoc"
-	PendingSuffix  = "/status/pending"
+	ApplicantsPath      = "/resources/applicants"
+	IDDocSuffix         = "/info/idDoc"
+	PendingSuffix       = "/status/pending"
+	BeneficiariesSuffix = "/fixedInfo/companyInfo/beneficiaries"
 )
+
+// BeneficiaryTypes are the beneficiary types the fake takes.
+var BeneficiaryTypes = []string{"ubo", "shareholder", "representative", "director"}
+
+// Beneficiary is one link of a company applicant's structure, as the fake
+// keeps it. The fake keeps every link it is sent, a repeat too: Sumsub
+// does not document refusing one, so a test sees a link sent twice.
+type Beneficiary struct {
+	ID          string // the link's own id
+	ApplicantID string
+	Types       []string
+	ShareSize   *float64 // nil when not sent
+}
 
 // Doc is one uploaded document as the fake keeps it: what it is, never
 // its bytes.
@@ -56,6 +73,9 @@ type Applicant struct {
 
 // DocRefusal is how the fake answers the next document upload.
 type DocRefusal struct {
+	// ExternalUserID, when set, keeps the refusal for an upload to that
+	// applicant: uploads to others pass it by.
+	ExternalUserID string
 	// Errors and Warnings (strings, or objects such as {"tag": …}) are
 	// answered in a 200 when X-Return-Doc-Warnings is true, as Sumsub's
 	// Fastfail does; with Errors the document is kept inactive.
@@ -81,10 +101,12 @@ type applicantsState struct {
 	refusals     []DocRefusal
 	missingSteps []string
 	faults       []fault
+	links        map[string][]Beneficiary // company applicant id → its links, in order
 }
 
 // RefuseNextDoc makes the next document upload answer as r says (calls
-// queue up, one per upload).
+// queue up, one per upload; one with ExternalUserID waits for an upload to
+// that applicant).
 func (s *Server) RefuseNextDoc(r DocRefusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,6 +158,27 @@ func (s *Server) Applicant(externalUserID string) (Applicant, bool) {
 		return Applicant{}, false
 	}
 	return a.clone(), true
+}
+
+// Beneficiaries returns the links of a company applicant (by Sumsub's
+// id), in the order they were made.
+func (s *Server) Beneficiaries(companyApplicantID string) []Beneficiary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Beneficiary
+	for _, b := range s.api.links[companyApplicantID] {
+		out = append(out, b.clone())
+	}
+	return out
+}
+
+func (b Beneficiary) clone() Beneficiary {
+	b.Types = append([]string(nil), b.Types...)
+	if b.ShareSize != nil {
+		share := *b.ShareSize
+		b.ShareSize = &share
+	}
+	return b
 }
 
 // Docs returns the documents uploaded for an applicant (by Sumsub's id).
@@ -223,7 +266,7 @@ func (s *Server) serveApplicants(w http.ResponseWriter, r *http.Request, body []
 		WriteError(w, http.StatusMethodNotAllowed, 0, "method not allowed")
 		return
 	case key == "GET /one":
-		h = writeApplicant
+		h = s.writeApplicant
 	case key == "GET /status":
 		h = writeStatus
 	case key == "PATCH /fixedInfo", key == "PATCH /fixedInfo/companyInfo":
@@ -238,6 +281,11 @@ func (s *Server) serveApplicants(w http.ResponseWriter, r *http.Request, body []
 		h = s.addDoc(up, r.Header.Get("X-Return-Doc-Warnings") == "true")
 	case key == "POST "+PendingSuffix:
 		h = s.requestReview
+	case key == "POST "+BeneficiariesSuffix:
+		recorded, reason = decodeObject(body)
+		if reason == "" {
+			h, reason = s.link(recorded)
+		}
 	default:
 		WriteError(w, http.StatusNotFound, 0, "not found")
 		return
@@ -393,15 +441,96 @@ func (s *Server) create(level string, in map[string]any) (handler, string) {
 			a.FixedInfo = map[string]any{}
 		}
 		s.api.byExternal[ext], s.api.byID[a.ID] = a, a
-		writeApplicant(w, a)
+		s.writeApplicant(w, a)
 	}, ""
 }
 
-func writeApplicant(w http.ResponseWriter, a *Applicant) {
+// writeApplicant answers a; a company's fixedInfo.companyInfo lists its
+// beneficiaries as Sumsub's does (KYB 2.0).
+func (s *Server) writeApplicant(w http.ResponseWriter, a *Applicant) {
+	info := a.FixedInfo
+	if links := s.api.links[a.ID]; len(links) > 0 {
+		info = cloneMap(info)
+		ci, _ := info["companyInfo"].(map[string]any)
+		if ci == nil {
+			ci = map[string]any{}
+			info["companyInfo"] = ci
+		}
+		var list []any
+		for _, b := range links {
+			m := map[string]any{"id": b.ID, "applicantId": b.ApplicantID, "types": b.Types}
+			if b.ShareSize != nil {
+				m["shareSize"] = *b.ShareSize
+			}
+			list = append(list, m)
+		}
+		ci["beneficiaries"] = list
+	}
 	writeJSON(w, map[string]any{
 		"id": a.ID, "externalUserId": a.ExternalUserID, "type": a.Type, "email": a.Email, "phone": a.Phone,
-		"fixedInfo": a.FixedInfo, "review": map[string]any{"levelName": a.LevelName, "reviewStatus": a.ReviewStatus},
+		"fixedInfo": info, "review": map[string]any{"levelName": a.LevelName, "reviewStatus": a.ReviewStatus},
 	})
+}
+
+// link checks a link of an existing applicant as KYB 2.0 documents it
+// (applicantId and types required, no beneficiaryInfo with an
+// applicantId, shareSize a percentage from 0 to 100) and answers the
+// handler that makes it: the company must be a company applicant, the
+// beneficiary another applicant.
+func (s *Server) link(in map[string]any) (handler, string) {
+	id, _ := in["applicantId"].(string)
+	rawTypes, _ := in["types"].([]any)
+	var types []string
+	for _, t := range rawTypes {
+		v, _ := t.(string)
+		if !slices.Contains(BeneficiaryTypes, v) {
+			return nil, fmt.Sprintf("Unknown beneficiary type: %v", t)
+		}
+		types = append(types, v)
+	}
+	var share *float64
+	switch v := in["shareSize"].(type) {
+	case nil:
+	case float64:
+		if v < 0 || v > 100 {
+			return nil, fmt.Sprintf("shareSize must be a percentage: %v", v)
+		}
+		share = &v
+	default:
+		return nil, "shareSize must be a number"
+	}
+	switch {
+	case id == "":
+		return nil, "applicantId is required to link an existing applicant"
+	case in["beneficiaryInfo"] != nil:
+		return nil, "beneficiaryInfo must be excluded when applicantId is sent"
+	case len(types) == 0:
+		return nil, "types is required"
+	}
+	return func(w http.ResponseWriter, company *Applicant) {
+		b := s.api.byID[id]
+		switch {
+		case company.Type != "company":
+			WriteError(w, http.StatusBadRequest, 0, "Beneficiaries can only be linked to a company applicant")
+			return
+		case b == nil:
+			WriteError(w, http.StatusNotFound, 0, "Beneficiary applicant not found")
+			return
+		case b.ID == company.ID:
+			WriteError(w, http.StatusBadRequest, 0, "A company cannot be its own beneficiary")
+			return
+		}
+		if s.api.links == nil {
+			s.api.links = map[string][]Beneficiary{}
+		}
+		link := Beneficiary{ID: newID(), ApplicantID: id, Types: types, ShareSize: share}
+		s.api.links[company.ID] = append(s.api.links[company.ID], link)
+		answer := map[string]any{"id": link.ID, "applicantId": id, "types": types}
+		if share != nil {
+			answer["shareSize"] = *share
+		}
+		writeJSON(w, answer)
+	}, ""
 }
 
 func writeStatus(w http.ResponseWriter, a *Applicant) {
@@ -425,7 +554,7 @@ func (s *Server) patchProfile(in map[string]any) (handler, string) {
 		if v, ok := in["phone"].(string); ok {
 			a.Phone = v
 		}
-		writeApplicant(w, a)
+		s.writeApplicant(w, a)
 	}, ""
 }
 
@@ -535,8 +664,12 @@ func (s *Server) addDoc(up upload, warnings bool) handler {
 			return
 		}
 		var verdict DocRefusal
-		if len(s.api.refusals) > 0 {
-			verdict, s.api.refusals = s.api.refusals[0], s.api.refusals[1:]
+		for i, r := range s.api.refusals {
+			if r.ExternalUserID == "" || r.ExternalUserID == a.ExternalUserID {
+				verdict = r
+				s.api.refusals = append(s.api.refusals[:i:i], s.api.refusals[i+1:]...)
+				break
+			}
 		}
 		if verdict.Status != 0 {
 			WriteErrorNamed(w, verdict.Status, verdict.ErrorCode, verdict.ErrorName, "Document refused")

@@ -2,7 +2,8 @@
 // request's app token, timestamp and signature exactly as Sumsub does and
 // answers like Sumsub, so a signing bug fails the test that made it. It
 // serves the hosted link and the SDK token, and (applicants.go) the
-// API-driven review: applicants, their documents and review requests.
+// API-driven review: applicants, their documents, a company's
+// beneficiaries and review requests.
 package sumsubtest
 
 import (
