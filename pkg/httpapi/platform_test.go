@@ -63,6 +63,7 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 			Sender:        &webhooks.TestSender{Key: keys, Client: webhooks.NewClient(2*time.Second, true), Now: time.Now},
 			Now:           time.Now},
 	}
+	platform.Owners = &kyc.BeneficialOwners{Customers: customers, Store: store}
 	link := &httpapi.Link{Links: &kyc.Links{Customers: store, Provider: &fakeProvider{}, TTL: time.Minute, Now: time.Now}}
 	srv := &httpapi.Server{Link: link, Platform: platform, Logger: logger, Timeout: 10 * time.Second,
 		Auth: &auth.Authenticator{Tokens: tokens}, Idempotency: &idempotency.Guard{Secret: memstore.RandomKey(), Store: memstore.NewIdempotency()}}
@@ -92,6 +93,9 @@ func (e *platformEnv) call(method, path, body string, header ...string) *httptes
 				tmpl = p
 			}
 		}
+	}
+	if strings.HasPrefix(tmpl, "/beneficial-owners/") {
+		tmpl = contract.BeneficialOwnerPath
 	}
 	// A 405 answers an operation the contract does not have (TestRouter
 	// checks its shape).

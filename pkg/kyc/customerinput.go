@@ -41,7 +41,8 @@ var notKept = func() map[string]string {
 	for _, f := range []string{"id", "platformId", "createdAt", "updatedAt", "isDeleted", "contactVerification"} {
 		m[f] = f + " is read-only: it is set by the service, not by a request."
 	}
-	for _, f := range []string{"endUserTermsConsent", "countryOfIssuance", "beneficialOwners",
+	m["beneficialOwners"] = "beneficialOwners is answered, not written: add a business's owners with POST /beneficial-owners and change them with PATCH /beneficial-owners/{beneficialOwnerId}."
+	for _, f := range []string{"endUserTermsConsent", "countryOfIssuance",
 		"sourceOfFundsCategories", "sourceOfFundsOtherDescription", "sourceOfWealthCategories",
 		"sourceOfWealthOtherDescription", "purposeOfAccount", "purposeOfAccountOtherDescription",
 		"expectedMonthlyTransactionCount", "expectedMonthlyTransactionVolume", "annualIncomeRange",
