@@ -87,3 +87,23 @@ func TestMemoryVerifications(t *testing.T) {
 			Notices: func(*testing.T) []kyc.Notice { mu.Lock(); defer mu.Unlock(); return append([]kyc.Notice(nil), got...) }}
 	})
 }
+
+// TestMemoryOwners runs the owners suite on memstore.Customers.
+func TestMemoryOwners(t *testing.T) {
+	Owners(t, func(*testing.T) OwnerEnv {
+		m := memstore.NewCustomers()
+		return OwnerEnv{Customers: m, Owners: m, Reviews: m, Verifications: m,
+			Stored: func(t *testing.T, id string) []string {
+				r, err := m.CustomerRecord(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Everything the record holds, bytes as text too.
+				out := []string{fmt.Sprintf("%+v", r)}
+				for _, o := range r.Owners {
+					out = append(out, o.ID, string(o.IdentifierSealed))
+				}
+				return out
+			}}
+	})
+}

@@ -169,3 +169,31 @@ func outboxNotices(t *testing.T, db *dynamodb.Client, outbox string) []kyc.Notic
 	}
 	return ns
 }
+
+// TestMotoOwners runs the owners suite on the template's customers,
+// documents, verifications and outbox tables (moto); what is stored is
+// every item of the customers table (the business, its owners' pointers).
+func TestMotoOwners(t *testing.T) {
+	srv := moto.Need(t)
+	Owners(t, func(t *testing.T) OwnerEnv {
+		st := motostack.New(t, srv, motostack.Options{Only: []string{"CustomersTable", "WebhookOutboxTable", "DocumentsTable", "VerificationsTable"}})
+		db := srv.DynamoDB()
+		customers, outbox := st.Names["CustomersTable"], st.Names["WebhookOutboxTable"]
+		docs, verifications := st.Names["DocumentsTable"], st.Names["VerificationsTable"]
+		c := &awsstore.Customers{Client: db, Table: customers, Index: "byPlatform", OutboxTable: outbox, VerificationsTable: verifications}
+		return OwnerEnv{Customers: c, Owners: c, Reviews: c,
+			Verifications: &awsstore.Verifications{Client: db, Table: verifications, ByPlatformIndex: "byPlatform", ByCustomerIndex: "byCustomer",
+				CustomersTable: customers, DocumentsTable: docs, OutboxTable: outbox},
+			Stored: func(t *testing.T, _ string) []string {
+				out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(customers), ConsistentRead: aws.Bool(true)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var all []string
+				for _, it := range out.Items {
+					all = append(all, Flatten(it)...)
+				}
+				return all
+			}}
+	})
+}

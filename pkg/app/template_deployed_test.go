@@ -719,24 +719,43 @@ func TestDeployedSubmission(t *testing.T) {
 		return m
 	}
 	yes, no := true, false
+	// A business's item holds its owners (awsstore's attribute "owners":
+	// a list of maps with "id"); their documents are purged with it.
+	business := customer(&yes)
+	owner := func(id string) events.DynamoDBAttributeValue {
+		return events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute(id),
+			"firstName": events.NewStringAttribute("Ann"), "identifierSealed": events.NewBinaryAttribute([]byte{1, 2, 3})})
+	}
+	business["owners"] = events.NewListAttribute([]events.DynamoDBAttributeValue{owner("BeneficialOwner:o1"), owner("BeneficialOwner:o2")})
 	for _, tc := range []struct {
 		name, event string
 		old         map[string]events.DynamoDBAttributeValue
+		owners      []string
 	}{
-		{"a deleted customer removed (TTL)", "REMOVE", customer(&yes)},
-		{"a live customer removed", "REMOVE", customer(&no)},
-		{"a customer without isDeleted removed", "REMOVE", customer(nil)},
-		{"a marker removed", "REMOVE", map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute("platformCustomerId#p#x"), "customerId": events.NewStringAttribute("Customer:c")}},
-		{"a deletion (MODIFY)", "MODIFY", customer(&no)},
+		{"a deleted customer removed (TTL)", "REMOVE", customer(&yes), nil},
+		{"a deleted business with owners removed (TTL)", "REMOVE", business, []string{"BeneficialOwner:o1", "BeneficialOwner:o2"}},
+		{"a live customer removed", "REMOVE", customer(&no), nil},
+		{"a customer without isDeleted removed", "REMOVE", customer(nil), nil},
+		{"a marker removed", "REMOVE", map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute("platformCustomerId#p#x"), "customerId": events.NewStringAttribute("Customer:c")}, nil},
+		{"an owner's pointer removed", "REMOVE", map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute("BeneficialOwner:o1"), "customerId": events.NewStringAttribute("Customer:c")}, nil},
+		{"a deletion (MODIFY)", "MODIFY", customer(&no), nil},
 	} {
 		rec := events.DynamoDBEventRecord{EventName: tc.event, EventSource: "aws:dynamodb", Change: events.DynamoDBStreamRecord{OldImage: tc.old}}
 		raw, _ := json.Marshal(rec)
 		var doc map[string]any
 		json.Unmarshal(raw, &doc)
+		// What Lambda hands over: the record as the event's JSON.
+		var got events.DynamoDBEventRecord
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatal(err)
+		}
 		passes := slices.ContainsFunc(purgePatterns, func(p map[string]any) bool { return matchFilter(p, doc) })
-		_, _, starts := awsstore.PurgeRecords{}.LambdaRecord(rec)
+		platform, customer, owners, starts := awsstore.PurgeRecords{}.LambdaRecord(got)
 		if passes != starts {
 			t.Errorf("%s: the filter lets it through: %v; the relay starts a purge for it: %v (want them to agree)", tc.name, passes, starts)
+		}
+		if starts && (platform != "p" || customer != "Customer:c" || !slices.Equal(owners, tc.owners)) {
+			t.Errorf("%s: purge %s %s with owners %v; want p Customer:c with owners %v", tc.name, platform, customer, owners, tc.owners)
 		}
 	}
 	relaySends := false

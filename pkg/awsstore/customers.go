@@ -19,7 +19,8 @@ import (
 
 // CustomersAPI is the DynamoDB calls the customer store makes (IAM:
 // GetItem, Query on the index, UpdateItem, TransactWriteItems with Put,
-// Update and Delete on the table).
+// Update and Delete on the table; owners: a Put of the pointer item in
+// InsertOwner's transaction, GetItem of it in OwnerCustomerID).
 type CustomersAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)

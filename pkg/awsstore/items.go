@@ -51,6 +51,8 @@ const (
 	attrExpiresAt        = "expiresAt"        // N, Unix seconds: TTL of a deleted customer
 	attrWriteToken       = "writeToken"       // S: the last platform API write's own random token
 	attrVerificationID   = "verificationId"   // S: the current verification (a submission writes it; updates never)
+	// A business's beneficial owners: attrOwners and each owner's review
+	// attributes (owners.go).
 
 	// Marker items (same table): id = markerPrefix + platform + "#" +
 	// platformCustomerId, attribute customerId. They have no platformId
@@ -116,8 +118,8 @@ func putIf(item map[string]types.AttributeValue, k, v string) {
 }
 
 // dataItem is the part of r's item that updates may change: every
-// attribute but the identity, the type, the creation and the reviews'.
-// Empty values are absent.
+// attribute but the identity, the type, the creation and the reviews'
+// (the owners' review attributes included). Empty values are absent.
 func dataItem(r kyc.Customer) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{attrIsDeleted: &types.AttributeValueMemberBOOL{Value: r.IsDeleted}}
 	for k, v := range map[string]string{attrEmail: r.Email, attrPhoneNumber: r.PhoneNumber, attrUmaAddress: r.UmaAddress,
@@ -129,12 +131,10 @@ func dataItem(r kyc.Customer) map[string]types.AttributeValue {
 		item[attrCurrencies] = list(r.Currencies)
 	}
 	if r.Address != nil {
-		a := map[string]types.AttributeValue{}
-		for k, v := range map[string]string{"line1": r.Address.Line1, "line2": r.Address.Line2, "city": r.Address.City,
-			"state": r.Address.State, "postalCode": r.Address.PostalCode, "country": r.Address.Country} {
-			putIf(a, k, v)
-		}
-		item[attrAddress] = &types.AttributeValueMemberM{Value: a}
+		item[attrAddress] = &types.AttributeValueMemberM{Value: addressItem(*r.Address)}
+	}
+	if len(r.Owners) > 0 {
+		item[attrOwners] = ownersItem(r.Owners)
 	}
 	if r.BusinessInfo != nil {
 		item[attrBusinessInfo] = &types.AttributeValueMemberM{Value: businessInfoItem(*r.BusinessInfo)}
@@ -206,6 +206,9 @@ func newItem(r kyc.Customer) map[string]types.AttributeValue {
 	if r.Version != 0 {
 		item[attrVersion] = n(r.Version)
 	}
+	for _, o := range r.Owners {
+		ownerReviewItem(item, o)
+	}
 	return item
 }
 
@@ -257,9 +260,10 @@ func recordFromItem(item map[string]types.AttributeValue) kyc.Customer {
 		r.ExpiresAt = time.Unix(e, 0).UTC()
 	}
 	if m, ok := item[attrAddress].(*types.AttributeValueMemberM); ok {
-		r.Address = &kyc.Address{Line1: str(m.Value, "line1"), Line2: str(m.Value, "line2"), City: str(m.Value, "city"),
-			State: str(m.Value, "state"), PostalCode: str(m.Value, "postalCode"), Country: str(m.Value, "country")}
+		a := addressFrom(m.Value)
+		r.Address = &a
 	}
+	r.Owners = ownersFromItem(item)
 	if m, ok := item[attrBusinessInfo].(*types.AttributeValueMemberM); ok {
 		v := m.Value
 		r.BusinessInfo = &kyc.BusinessInfo{LegalName: str(v, "legalName"), DoingBusinessAs: str(v, "doingBusinessAs"),

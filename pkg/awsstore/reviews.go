@@ -64,32 +64,42 @@ func (c *Customers) Warm(ctx context.Context) error {
 // last review time read), when notice is not nil its notice to the outbox
 // table, and when the change moves the customer's current verification
 // that move (conditioned on the verification's status read) and its
-// notice, in one transaction.
+// notice, in one transaction. The owners' moves (ch.Owners) go in the
+// same update of the customer, each conditioned on its owner's review
+// as read; with ch.Status empty they are all it writes (an owner's
+// review), conditioned only on the customer existing.
 func (c *Customers) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.Notice) error {
-	names := map[string]string{"#id": attrID, "#f": statusAttr(ch.Type), "#at": attrLastReviewAt, "#up": attrUpdatedAt,
-		"#rt": attrRejectType, "#rl": attrRejectLabels}
-	values := map[string]types.AttributeValue{
-		":status": s(string(ch.Status)), ":was": s(string(ch.WasStatus)),
-		":at": n(ch.ReviewAt.UnixMilli()), ":up": s(kyc.FormatTime(ch.UpdatedAt)),
+	u := newClauses()
+	u.names["#id"] = attrID
+	u.conds = append(u.conds, "attribute_exists(#id)")
+	ownerMoves(u, ch.Owners)
+	if ch.Status == "" {
+		// The customer's own data, its verification and its notices stay
+		// (as the memory store does).
+		return c.applyOwnerMoves(ctx, ch, u)
 	}
-	cond := "attribute_exists(#id) AND (attribute_not_exists(#f) OR #f = :was) AND "
+	u.names["#f"], u.names["#at"], u.names["#up"] = statusAttr(ch.Type), attrLastReviewAt, attrUpdatedAt
+	u.names["#rt"], u.names["#rl"] = attrRejectType, attrRejectLabels
+	u.values[":status"], u.values[":was"] = s(string(ch.Status)), s(string(ch.WasStatus))
+	u.values[":at"], u.values[":up"] = n(ch.ReviewAt.UnixMilli()), s(kyc.FormatTime(ch.UpdatedAt))
+	u.conds = append(u.conds, "(attribute_not_exists(#f) OR #f = :was)")
 	if ch.WasReviewAt.IsZero() {
-		cond += "attribute_not_exists(#at)"
+		u.conds = append(u.conds, "attribute_not_exists(#at)")
 	} else {
-		cond += "#at = :wasAt"
-		values[":wasAt"] = n(ch.WasReviewAt.UnixMilli())
+		u.conds = append(u.conds, "#at = :wasAt")
+		u.values[":wasAt"] = n(ch.WasReviewAt.UnixMilli())
 	}
-	update := "SET #f = :status, #at = :at, #up = :up"
+	u.sets = append(u.sets, "#f = :status", "#at = :at", "#up = :up")
 	if ch.Status == kyc.StatusRejected {
-		update += ", #rt = :rt, #rl = :rl"
-		values[":rt"], values[":rl"] = s(ch.RejectType), list(ch.RejectLabels)
+		u.sets = append(u.sets, "#rt = :rt", "#rl = :rl")
+		u.values[":rt"], u.values[":rl"] = s(ch.RejectType), list(ch.RejectLabels)
 	} else {
-		update += " REMOVE #rt, #rl"
+		u.removes = append(u.removes, "#rt", "#rl")
 	}
 	items := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(c.Table), Key: map[string]types.AttributeValue{attrID: s(ch.CustomerID)},
-		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(update),
-		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ConditionExpression: aws.String(u.condition()), UpdateExpression: aws.String(u.update()),
+		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
 	}}}
 	if notice != nil {
 		// A notice id is never reused, so an existing item is never replaced.
@@ -115,6 +125,37 @@ func (c *Customers) ApplyChange(ctx context.Context, ch kyc.Change, notice *kyc.
 	}
 	if err != nil {
 		return c.outage("apply review (outbox table "+c.OutboxTable+")", err)
+	}
+	return nil
+}
+
+// applyOwnerMoves writes an owner-only change: one UpdateItem of the
+// owners' review attributes, conditioned on the customer existing and on
+// each owner as read.
+func (c *Customers) applyOwnerMoves(ctx context.Context, ch kyc.Change, u *clauses) error {
+	if len(ch.Owners) == 0 {
+		// Nothing to write: only whether the customer exists.
+		if _, err := c.FindCustomer(ctx, ch.CustomerID); err != nil {
+			if kyc.AsError(err).Code == kyc.CodeNotFound {
+				return kyc.ErrChanged
+			}
+			return err
+		}
+		return nil
+	}
+	_, err := c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(c.Table),
+		Key:                 map[string]types.AttributeValue{attrID: s(ch.CustomerID)},
+		ConditionExpression: aws.String(u.condition()), UpdateExpression: aws.String(u.update()),
+		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values})
+	// A failed condition (the customer or the owner moved) or a
+	// transaction in flight on the item: read again and decide again.
+	var ccf *types.ConditionalCheckFailedException
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &ccf) || errors.As(err, &conflict) {
+		return fmt.Errorf("%w: %v", kyc.ErrChanged, err)
+	}
+	if err != nil {
+		return c.outage("apply owner review", err)
 	}
 	return nil
 }

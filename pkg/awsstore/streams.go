@@ -478,17 +478,18 @@ type PurgeRecords struct{}
 // LambdaRecord is the customer rec removed for good, as Lambda hands the
 // record over: a REMOVE of a customer item deleted by the platform (its
 // TTL after the deleted retention; the event source's filter lets only
-// these through). Any other record (a marker's removal, a live item's)
-// names none.
-func (PurgeRecords) LambdaRecord(rec events.DynamoDBEventRecord) (platformID, customerID string, ok bool) {
+// these through), with the beneficial owners its old image holds (their
+// documents are purged with the business's). Any other record (a
+// marker's removal, a live item's) names none.
+func (PurgeRecords) LambdaRecord(rec events.DynamoDBEventRecord) (platformID, customerID string, ownerIDs []string, ok bool) {
 	if rec.EventName != string(streamtypes.OperationTypeRemove) {
-		return "", "", false
+		return "", "", nil, false
 	}
 	old := itemFromLambda(rec.Change.OldImage)
 	deleted, _ := old[attrIsDeleted].(*types.AttributeValueMemberBOOL)
 	id, platform := str(old, attrID), str(old, attrPlatformID)
 	if deleted == nil || !deleted.Value || platform == "" || kyc.CheckCustomerID(id) != nil {
-		return "", "", false
+		return "", "", nil, false
 	}
-	return platform, id, true
+	return platform, id, ownerIDsOf(old), true
 }

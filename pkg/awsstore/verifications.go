@@ -193,10 +193,10 @@ func cmpOr(v, def string) string {
 // WriteVerification writes w in one transaction: the verification (only
 // if its id is free: else kyc.ErrVerificationExists), its notices in the
 // outbox table, and with a submission the customer's status, current
-// verification and updatedAt (only if its version, status and current
-// verification are as read and it is not deleted) and each document's
-// lock (only if its version is as read; one locked already stays locked
-// by its first verification): a failed
+// verification and updatedAt and its owners' statuses (PENDING), only if
+// its version, status and current verification are as read and it is
+// not deleted, and each document's lock (only if its version is as read;
+// one locked already stays locked by its first verification): a failed
 // condition of these is kyc.ErrChanged, and nothing is written.
 //
 // A write whose answer was lost and whose re-send the request token did
@@ -249,37 +249,47 @@ func (v *Verifications) WriteVerification(ctx context.Context, w kyc.Verificatio
 }
 
 // submitCustomer is a submission's update of its customer: the status of
-// its type, the current verification, updatedAt, and no reject reasons,
-// conditioned on the customer being as read and not deleted.
+// its type, the current verification, updatedAt, no reject reasons, and
+// each of its owners PENDING (its last review kept, its reasons dropped),
+// conditioned on the customer being as read and not deleted (its version
+// as read: the owners are those read).
 func (v *Verifications) submitCustomer(id string, sub *kyc.Submission) types.TransactWriteItem {
 	c := sub.Customer
-	names := map[string]string{"#id": attrID, "#f": statusAttr(c.Type), "#vid": attrVerificationID, "#up": attrUpdatedAt,
-		"#rt": attrRejectType, "#rl": attrRejectLabels, "#v": attrVersion, "#del": attrIsDeleted}
-	values := map[string]types.AttributeValue{":status": s(string(sub.Status)), ":vid": s(id),
-		":up": s(kyc.FormatTime(sub.UpdatedAt)), ":was": s(string(c.StatusOf())), ":false": &types.AttributeValueMemberBOOL{Value: false}}
-	cond := "attribute_exists(#id) AND (attribute_not_exists(#del) OR #del = :false)"
+	u := newClauses()
+	for k, name := range map[string]string{"#id": attrID, "#f": statusAttr(c.Type), "#vid": attrVerificationID, "#up": attrUpdatedAt,
+		"#rt": attrRejectType, "#rl": attrRejectLabels, "#v": attrVersion, "#del": attrIsDeleted} {
+		u.names[k] = name
+	}
+	for k, value := range map[string]types.AttributeValue{":status": s(string(sub.Status)), ":vid": s(id),
+		":up": s(kyc.FormatTime(sub.UpdatedAt)), ":was": s(string(c.StatusOf())), ":false": &types.AttributeValueMemberBOOL{Value: false}} {
+		u.values[k] = value
+	}
+	u.conds = append(u.conds, "attribute_exists(#id)", "(attribute_not_exists(#del) OR #del = :false)")
 	if c.Version == 0 {
-		cond += " AND attribute_not_exists(#v)"
+		u.conds = append(u.conds, "attribute_not_exists(#v)")
 	} else {
-		cond += " AND #v = :ver"
-		values[":ver"] = n(c.Version)
+		u.conds = append(u.conds, "#v = :ver")
+		u.values[":ver"] = n(c.Version)
 	}
 	if c.StatusOf() == kyc.StatusUnverified {
-		cond += " AND (attribute_not_exists(#f) OR #f = :was)"
+		u.conds = append(u.conds, "(attribute_not_exists(#f) OR #f = :was)")
 	} else {
-		cond += " AND #f = :was"
+		u.conds = append(u.conds, "#f = :was")
 	}
 	if c.VerificationID == "" {
-		cond += " AND attribute_not_exists(#vid)"
+		u.conds = append(u.conds, "attribute_not_exists(#vid)")
 	} else {
-		cond += " AND #vid = :wasVid"
-		values[":wasVid"] = s(c.VerificationID)
+		u.conds = append(u.conds, "#vid = :wasVid")
+		u.values[":wasVid"] = s(c.VerificationID)
 	}
+	u.sets = append(u.sets, "#f = :status", "#vid = :vid", "#up = :up")
+	u.removes = append(u.removes, "#rt", "#rl")
+	submittedOwners(u, c.Owners)
 	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(v.CustomersTable),
 		Key:                      map[string]types.AttributeValue{attrID: s(c.ID)},
-		UpdateExpression:         aws.String("SET #f = :status, #vid = :vid, #up = :up REMOVE #rt, #rl"),
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: names, ExpressionAttributeValues: values}}
+		UpdateExpression:         aws.String(u.update()),
+		ConditionExpression:      aws.String(u.condition()),
+		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values}}
 }
 
 // outboxPut is notice's write to the outbox table. A notice id is never

@@ -93,9 +93,9 @@ type SubmissionRelay struct {
 		LambdaRecord(rec events.DynamoDBEventRecord) (string, bool)
 	}
 	// Purges decodes HandlePurgeStream's records: the customer a record
-	// removed for good, if any (awsstore.PurgeRecords).
+	// removed for good and its owners, if any (awsstore.PurgeRecords).
 	Purges interface {
-		LambdaRecord(rec events.DynamoDBEventRecord) (platformID, customerID string, ok bool)
+		LambdaRecord(rec events.DynamoDBEventRecord) (platformID, customerID string, ownerIDs []string, ok bool)
 	}
 }
 
@@ -138,8 +138,8 @@ func (r *SubmissionRelay) SendPurges(ctx context.Context, purges []Purge) error 
 func (r *SubmissionRelay) HandlePurgeStream(ctx context.Context, ev events.DynamoDBEvent) error {
 	var purges []Purge
 	for _, rec := range ev.Records {
-		if platform, customer, ok := r.Purges.LambdaRecord(rec); ok {
-			purges = append(purges, Purge{PlatformID: platform, CustomerID: customer})
+		if platform, customer, owners, ok := r.Purges.LambdaRecord(rec); ok {
+			purges = append(purges, Purge{PlatformID: platform, CustomerID: customer, OwnerIDs: owners})
 		}
 	}
 	return r.SendPurges(ctx, purges)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grid-kyc/kyc-link/internal/logbuf"
@@ -100,9 +101,10 @@ func (j *jobs) Submit(ctx context.Context, id string) (kyc.SubmitOutcome, error)
 	return j.outcomes[id], nil
 }
 
-// Purge records the call as "purge <platform> <customer>".
+// Purge records the call as "purge <platform> <customer>", then the
+// owners' ids, if any.
 func (j *jobs) Purge(ctx context.Context, platformID, customerID string, ownerIDs []string) (kyc.SubmitOutcome, error) {
-	return j.Submit(ctx, "purge "+platformID+" "+customerID)
+	return j.Submit(ctx, strings.Join(append([]string{"purge", platformID, customerID}, ownerIDs...), " "))
 }
 
 func TestSubmissionMessages(t *testing.T) {
@@ -268,6 +270,9 @@ func TestPurgeMessages(t *testing.T) {
 		Timeout: time.Second, Concurrency: 1, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	ev := events.SQSEvent{Records: []events.SQSMessage{
 		{MessageId: "1", Body: string(sqsqueue.EncodePurge(sqsqueue.Purge{PlatformID: "p1", CustomerID: "Customer:c1"})), Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+		// A business's purge names its owners: the job purges theirs too.
+		{MessageId: "4", Body: string(sqsqueue.EncodePurge(sqsqueue.Purge{PlatformID: "p1", CustomerID: "Customer:c2",
+			OwnerIDs: []string{"BeneficialOwner:o1", "BeneficialOwner:o2"}})), Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
 		{MessageId: "2", Body: `{"verificationId":"Verification:v","purgeCustomerId":"Customer:c1","platformId":"p1"}`, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
 		{MessageId: "3", Body: `{"purgeCustomerId":"Customer:c1"}`, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
 	}}
@@ -275,7 +280,85 @@ func TestPurgeMessages(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("HandleSQS = %+v, %v; want every message done", resp, err)
 	}
-	if !slices.Equal(j.calls, []string{"purge p1 Customer:c1"}) {
-		t.Errorf("jobs run %v; want the one purge", j.calls)
+	if want := []string{"purge p1 Customer:c1", "purge p1 Customer:c2 BeneficialOwner:o1 BeneficialOwner:o2"}; !cmp.Equal(slices.Sorted(slices.Values(j.calls)), want) {
+		t.Errorf("jobs run %v; want %v", j.calls, want)
 	}
+}
+
+// TestPurgeRelay: of a customers stream batch, only the removal of a
+// deleted customer queues a purge job, with the owners its old image
+// holds (the item as the store writes it), in their order.
+func TestPurgeRelay(t *testing.T) {
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	owner := func(id string) kyc.BeneficialOwner {
+		return kyc.BeneficialOwner{ID: id, Roles: []string{kyc.RoleUBO}, OwnershipPercentage: 30, FirstName: "Ann", LastName: "Lee",
+			IdentifierSealed: []byte("sealed " + id), CreatedAt: at, UpdatedAt: at, KYCStatus: kyc.StatusPending, LastReviewAt: at}
+	}
+	biz := kyc.Customer{ID: "Customer:b", PlatformID: "p1", Type: kyc.Business, IsDeleted: true, CreatedAt: at, UpdatedAt: at, Version: 3,
+		Owners: []kyc.BeneficialOwner{owner("BeneficialOwner:o2"), owner("BeneficialOwner:o1")}}
+	ind := kyc.Customer{ID: "Customer:i", PlatformID: "p1", Type: kyc.Individual, IsDeleted: true, CreatedAt: at, Version: 2}
+	live := biz
+	live.ID, live.IsDeleted = "Customer:live", false
+	ev := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
+		{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: lambdaImage(t, awsstore.CustomerItem(biz))}},
+		{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: lambdaImage(t, awsstore.CustomerItem(live))}},
+		{EventName: "MODIFY", Change: events.DynamoDBStreamRecord{OldImage: lambdaImage(t, awsstore.CustomerItem(biz))}},
+		{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: lambdaImage(t, awsstore.CustomerItem(ind))}},
+	}}
+	q := &memQueue{}
+	r := &sqsqueue.SubmissionRelay{Queue: q, Purges: awsstore.PurgeRecords{}}
+	if err := r.HandlePurgeStream(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"purgeCustomerId":"Customer:b","platformId":"p1","ownerIds":["BeneficialOwner:o2","BeneficialOwner:o1"]}`,
+		`{"purgeCustomerId":"Customer:i","platformId":"p1"}`}
+	if !cmp.Equal(q.sent, want) {
+		t.Errorf("queued %v; want %v", q.sent, want)
+	}
+}
+
+// lambdaImage is item as Lambda hands a stream image over (the record's
+// JSON, decoded).
+func lambdaImage(t *testing.T, item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	t.Helper()
+	var conv func(v types.AttributeValue) any
+	conv = func(v types.AttributeValue) any {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			return map[string]any{"S": v.Value}
+		case *types.AttributeValueMemberN:
+			return map[string]any{"N": v.Value}
+		case *types.AttributeValueMemberB:
+			return map[string]any{"B": v.Value} // base64, as JSON writes []byte
+		case *types.AttributeValueMemberBOOL:
+			return map[string]any{"BOOL": v.Value}
+		case *types.AttributeValueMemberL:
+			l := []any{}
+			for _, e := range v.Value {
+				l = append(l, conv(e))
+			}
+			return map[string]any{"L": l}
+		case *types.AttributeValueMemberM:
+			m := map[string]any{}
+			for k, e := range v.Value {
+				m[k] = conv(e)
+			}
+			return map[string]any{"M": m}
+		}
+		t.Fatalf("no Lambda form for %T", v)
+		return nil
+	}
+	doc := map[string]any{}
+	for k, v := range item {
+		doc[k] = conv(v)
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]events.DynamoDBAttributeValue
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
