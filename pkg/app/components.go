@@ -117,7 +117,7 @@ func (r *root) receiver() *httpapi.SumsubReceiver {
 	return &httpapi.SumsubReceiver{
 		Credentials: r.secrets.sumsub,
 		Reviews: &kyc.Reviews{Store: r.customers(), Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now,
-			Verifications: r.stores.verifications, VerificationNotices: gridhook.VerificationNotice},
+			Verifications: r.stores.verifications, VerificationNotices: gridhook.VerificationNotice, Owners: r.stores.customers},
 	}
 }
 
@@ -133,7 +133,7 @@ func (r *root) platformAPI(inbox *sandbox.Inbox) *httpapi.Platform {
 	customers := &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
 		UmaDomain: r.cfg.UmaDomain, Contact: r.cfg.ContactRules, Now: time.Now}
 	documents := &kyc.Documents{Store: r.stores.documents, Files: r.stores.files, Holders: r.stores.customers,
-		CursorKey: r.secrets.cursorKey.get, Now: time.Now, InlineLimit: httpapi.InlineFileLimit}
+		Owners: r.stores.customers, CursorKey: r.secrets.cursorKey.get, Now: time.Now, InlineLimit: httpapi.InlineFileLimit}
 	return &httpapi.Platform{
 		Customers: customers,
 		Documents: documents,
@@ -141,6 +141,7 @@ func (r *root) platformAPI(inbox *sandbox.Inbox) *httpapi.Platform {
 			CustomerNotices: gridhook.NoticesAt(r.cfg.UmaDomain), VerificationNotices: gridhook.VerificationNotice,
 			CursorKey: r.secrets.cursorKey.get, Now: time.Now},
 		Uploads:  &kyc.DirectUploads{Documents: documents, Store: r.stores.uploads, Files: r.stores.direct, Now: time.Now},
+		Owners:   &kyc.BeneficialOwners{Customers: customers, Store: r.stores.customers},
 		Contacts: r.contactVerifications(customers, inbox),
 		Platforms: &kyc.Platforms{Store: r.stores.platforms,
 			CheckEndpoint: func(u string) error { return webhooks.CheckEndpoint(u, allow) },

@@ -159,6 +159,21 @@ func BenchmarkPlatformRoundTrips(b *testing.B) {
 	}
 	docHolder := customer()
 	sharedDoc := docOf(docHolder)
+	// KYB: a complete business, its owners.
+	business := func() string {
+		body, _ := call("POST", "/customers", `{"customerType":"BUSINESS","businessInfo":{"legalName":"Acme","country":"US",`+
+			`"taxId":"47-1234567","incorporatedOn":"2018-03-14","countriesOfOperation":["US"]},`+
+			`"address":{"line1":"1 Main St","city":"Seattle","postalCode":"98101","country":"US"}}`, 201)
+		return idIn(body)
+	}
+	ownerOf := func(biz, role string, share int) string {
+		return fmt.Sprintf(`{"customerId":%q,"roles":[%q],"ownershipPercentage":%d,"personalInfo":{"firstName":"Jane","lastName":"Roe",`+
+			`"birthDate":"1978-06-15","nationality":"US","address":{"line1":"1 Main St","city":"Seattle","postalCode":"98101","country":"US"},`+
+			`"idType":"SSN","identifier":"123-45-6789"}}`, biz, role, share)
+	}
+	sharedBiz := business()
+	ownerBody, _ := call("POST", "/beneficial-owners", ownerOf(sharedBiz, "UBO", 60), 201)
+	sharedOwner := idIn(ownerBody)
 	cases := []struct {
 		name    string
 		request func() time.Duration
@@ -259,6 +274,46 @@ func BenchmarkPlatformRoundTrips(b *testing.B) {
 		}},
 		{"GET verifications of a customer", func() time.Duration {
 			_, d := call("GET", "/verifications?customerId="+shared, "", 200)
+			return d
+		}},
+		{"POST beneficial-owners", func() time.Duration {
+			var biz string
+			setup(func() { biz = business() })
+			_, d := call("POST", "/beneficial-owners", ownerOf(biz, "UBO", 60), 201)
+			return d
+		}},
+		{"GET beneficial-owner", func() time.Duration {
+			_, d := call("GET", "/beneficial-owners/"+sharedOwner, "", 200)
+			return d
+		}},
+		{"GET beneficial-owners of a business", func() time.Duration {
+			_, d := call("GET", "/beneficial-owners?customerId="+sharedBiz, "", 200)
+			return d
+		}},
+		{"PATCH beneficial-owner", func() time.Duration {
+			_, d := call("PATCH", "/beneficial-owners/"+sharedOwner, `{"personalInfo":{"middleName":"M`+uniq()+`"}}`, 200)
+			return d
+		}},
+		{"PATCH beneficial-owner identifier", func() time.Duration {
+			_, d := call("PATCH", "/beneficial-owners/"+sharedOwner, `{"personalInfo":{"idType":"SSN","identifier":"123-45-6789"}}`, 200)
+			return d
+		}},
+		{"POST verifications business with two owners", func() time.Duration {
+			var biz string
+			setup(func() {
+				biz = business()
+				for _, t := range []string{"CERTIFICATE_OF_INCORPORATION", "SHAREHOLDER_REGISTER", "DIRECTOR_REGISTRY", "UTILITY_BILL"} {
+					call("POST", "/documents", strings.Replace(upload(biz), "PASSPORT", t, 1), 201)
+				}
+				for _, o := range []string{ownerOf(biz, "CONTROL_PERSON", 0), ownerOf(biz, "UBO", 60)} {
+					body, _ := call("POST", "/beneficial-owners", o, 201)
+					docOf(idIn(body))
+				}
+			})
+			body, d := call("POST", "/verifications", `{"customerId":"`+biz+`"}`, 200)
+			if !strings.Contains(body, "IN_PROGRESS") {
+				tb.Fatalf("submission: %s", body)
+			}
 			return d
 		}},
 		{"POST document-uploads", func() time.Duration {

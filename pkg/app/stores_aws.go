@@ -22,6 +22,7 @@ import (
 type customerStores interface {
 	kyc.CustomerRecords
 	kyc.ReviewStore
+	kyc.OwnerRecords
 }
 
 // platformStores is the one platforms store: /config and delivery.

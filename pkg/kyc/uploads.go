@@ -94,7 +94,7 @@ func ParseUploadRequest(body []byte) (string, error) {
 		return "", err
 	}
 	if in.DocumentHolder == nil {
-		return "", InvalidField("documentHolder", "documentHolder is required: the id of the customer the document belongs to.")
+		return "", InvalidField("documentHolder", "documentHolder is required: the id of the customer or beneficial owner the document belongs to.")
 	}
 	return *in.DocumentHolder, nil
 }
