@@ -163,6 +163,8 @@ func (s *subStack) call(t *testing.T, method, path, contentType string, body []b
 		tmpl = "/verifications/{verificationId}"
 	case strings.HasPrefix(path, "/documents/"):
 		tmpl = "/documents/{documentId}"
+	case strings.HasPrefix(path, "/beneficial-owners/"):
+		tmpl = "/beneficial-owners/{beneficialOwnerId}"
 	}
 	if err := contract.CheckOperation(method, tmpl, w.Code, w.Header(), w.Body.Bytes()); err != nil {
 		t.Error(err)
