@@ -52,7 +52,9 @@ func TestOwnersOnMoto(t *testing.T) {
 	e := docsOnMoto(t)
 	biz := idOf(t, e.json(t, "tok", "POST", contract.CustomersPath, businessOnMoto))
 	kinds := func(w *httptest.ResponseRecorder) []string {
-		var v struct{ Errors []struct{ Type, Field string } }
+		var v struct {
+			Errors []struct{ Type, Field string }
+		}
 		if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != 200 {
 			t.Fatalf("verification = %d %s", w.Code, w.Body)
 		}
