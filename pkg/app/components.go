@@ -26,13 +26,13 @@ import (
 
 // authenticator checks the platforms' API tokens.
 func (r *root) authenticator() *auth.Authenticator {
-	r.prime("api tokens secret", loader(r.secrets.tokens))
+	r.primeSecret(r.secrets.tokens)
 	return &auth.Authenticator{Tokens: r.secrets.tokens}
 }
 
 // guard makes a route safe to retry with an Idempotency-Key.
 func (r *root) guard() *idempotency.Guard {
-	r.prime("idempotency key secret", r.secrets.idempotencyKey.load)
+	r.primeSecret(r.secrets.idempotencyKey.cache)
 	return &idempotency.Guard{Store: r.stores.idempotency, Secret: r.secrets.idempotencyKey.get, Logger: r.logger}
 }
 
@@ -57,7 +57,7 @@ func (r *root) limits() kyc.Limiter {
 // signing key's public half, as a platform pins it, and shows each
 // customer's status as the record has it now.
 func (r *root) inbox() *sandbox.Inbox {
-	r.prime("signing key secret", loader(r.secrets.signing))
+	r.primeSecret(r.secrets.signing)
 	in := &sandbox.Inbox{Key: r.secrets.signing.Get, Customer: r.customers().FindCustomer,
 		Verification: r.stores.verifications.VerificationRecord}
 	in.Decide = r.decider(in)
@@ -73,7 +73,7 @@ func (r *root) sandboxProvider(inbox *sandbox.Inbox) *sandbox.Provider {
 
 // sumsubWebhookSecret reads the webhook secret from the Sumsub secret.
 func (r *root) sumsubWebhookSecret() func(context.Context) (string, error) {
-	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	r.primeSecret(r.secrets.sumsub)
 	return func(ctx context.Context) (string, error) {
 		c, err := r.secrets.sumsub.Get(ctx)
 		return c.WebhookSecret, err
@@ -82,9 +82,12 @@ func (r *root) sumsubWebhookSecret() func(context.Context) (string, error) {
 
 // sumsubProvider mints links with Sumsub, its connection opened at start.
 func (r *root) sumsubProvider() *sumsub.Provider {
-	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	r.primeSecret(r.secrets.sumsub)
 	client := &sumsub.Client{BaseURL: r.cfg.SumsubBaseURL, HTTP: newHTTPClient(r.tracing), Now: time.Now}
-	r.prime("sumsub connection", client.Warm)
+	if strings.HasPrefix(client.BaseURL, "https://") {
+		// A TLS handshake to save (not with a local fake's plain HTTP).
+		r.prime("sumsub connection", client.Warm)
+	}
 	return &sumsub.Provider{
 		Client:      client,
 		Credentials: r.secrets.sumsub,
@@ -113,7 +116,7 @@ func (r *root) link(provider kyc.Provider) *httpapi.Link {
 // receiver is Sumsub's webhook receiver: reviews move statuses and record
 // the webhooks to deliver.
 func (r *root) receiver() *httpapi.SumsubReceiver {
-	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	r.primeSecret(r.secrets.sumsub)
 	return &httpapi.SumsubReceiver{
 		Credentials: r.secrets.sumsub,
 		Reviews: &kyc.Reviews{Store: r.customers(), Notices: gridhook.NoticesAt(r.cfg.UmaDomain), Now: time.Now,
@@ -127,8 +130,8 @@ const testWebhookTimeout = 5 * time.Second
 // platformAPI is the platform's customers, configuration, test webhook
 // and contact verification; inbox, when served, shows the codes sent.
 func (r *root) platformAPI(inbox *sandbox.Inbox) *httpapi.Platform {
-	r.prime("signing key secret", loader(r.secrets.signing))
-	r.prime("cursor key secret", r.secrets.cursorKey.load)
+	r.primeSecret(r.secrets.signing)
+	r.primeSecret(r.secrets.cursorKey.cache)
 	allow := r.cfg.WebhookAllowLoopback
 	customers := &kyc.Customers{Store: r.stores.customers, Sealer: r.stores.sealer, CursorKey: r.secrets.cursorKey.get,
 		UmaDomain: r.cfg.UmaDomain, Contact: r.cfg.ContactRules, Now: time.Now}
@@ -155,7 +158,7 @@ func (r *root) platformAPI(inbox *sandbox.Inbox) *httpapi.Platform {
 // in Grid's sandbox; the memory backend sends nothing; a served inbox
 // shows every message.
 func (r *root) contactVerifications(customers *kyc.Customers, inbox *sandbox.Inbox) *kyc.ContactVerifications {
-	r.prime("contact code key secret", r.secrets.contactCodeKey.load)
+	r.primeSecret(r.secrets.contactCodeKey.cache)
 	v := &kyc.ContactVerifications{Customers: customers, Codes: r.stores.contactCodes, Email: r.stores.email, Phone: r.stores.sms,
 		Key: r.secrets.contactCodeKey.get, Now: time.Now}
 	if r.cfg.Provider == ProviderSandbox || r.memory() {
@@ -179,7 +182,7 @@ func (r *root) policy() webhooks.Policy {
 // deliverer signs and posts a webhook to the platform's URL in platforms,
 // through the SSRF-safe client.
 func (r *root) deliverer(platforms webhooks.Platforms) *webhooks.Deliverer {
-	r.prime("signing key secret", loader(r.secrets.signing))
+	r.primeSecret(r.secrets.signing)
 	client := webhooks.NewClient(r.cfg.WebhookAttemptTimeout, r.cfg.WebhookAllowLoopback)
 	client.Transport = r.tracing.Transport("Webhook", client.Transport)
 	return &webhooks.Deliverer{Platforms: platforms, Key: r.secrets.signing, AllowLoopback: r.cfg.WebhookAllowLoopback,
@@ -218,7 +221,7 @@ func (r *root) reviewer(decide func(ctx context.Context, customerID, decision st
 		return &sandbox.Reviewer{Decide: decide, Delay: time.Second,
 			Logf: func(format string, args ...any) { r.logger.Warn(fmt.Sprintf(format, args...)) }}
 	}
-	r.prime("sumsub secret", loader(r.secrets.sumsub))
+	r.primeSecret(r.secrets.sumsub)
 	return &sumsub.Reviewer{Client: &sumsub.Client{BaseURL: r.cfg.SumsubBaseURL, HTTP: newHTTPClient(r.tracing), Now: time.Now},
 		Credentials: r.secrets.sumsub,
 		Levels:      map[kyc.CustomerType]string{kyc.Individual: r.cfg.LevelIndividual, kyc.Business: r.cfg.LevelBusiness}}

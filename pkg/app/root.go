@@ -50,6 +50,9 @@ type root struct {
 
 	mu      sync.Mutex
 	primers []primer
+	// preload are the secrets the components read, loaded together at
+	// start-up (one batch read where the source has one).
+	preload []secrets.Preloadable
 }
 
 // secretSet is every secret a component may read, each one cache shared
@@ -63,13 +66,16 @@ type secretSet struct {
 	// records' HMACs; contactCodeKey the contact codes'. In AWS shared
 	// secrets, locally keys of this process.
 	cursorKey, idempotencyKey, contactCodeKey hmacKey
+	// source is where the caches read (its batch read fills several at
+	// start-up).
+	source secrets.Source
 }
 
-// hmacKey is a key and how to load it ahead of the first request (nil
+// hmacKey is a key and its cache, to load ahead of the first request (nil
 // where there is nothing to load).
 type hmacKey struct {
-	get  func(context.Context) ([]byte, error)
-	load func(context.Context) error
+	get   func(context.Context) ([]byte, error)
+	cache secrets.Preloadable
 }
 
 // primer is a start-up step (loading a secret, opening a connection).
@@ -136,7 +142,7 @@ func cached[T any](src secrets.Source, id string, parse func(string) (T, error),
 func awsSecrets(cfg Config, src secrets.Source, logger *slog.Logger) secretSet {
 	hmac := func(id string) hmacKey {
 		c := cached(src, id, parseHMACKey, logger)
-		return hmacKey{get: c.Get, load: loader(c)}
+		return hmacKey{get: c.Get, cache: c}
 	}
 	return secretSet{
 		tokens:         cached(src, cfg.APITokensSecretID, auth.ParseTokens, logger),
@@ -145,6 +151,7 @@ func awsSecrets(cfg Config, src secrets.Source, logger *slog.Logger) secretSet {
 		cursorKey:      hmac(cfg.CursorKeySecretID),
 		idempotencyKey: hmac(cfg.IdempotencyKeySecretID),
 		contactCodeKey: hmac(cfg.ContactCodeKeySecretID),
+		source:         src,
 	}
 }
 
@@ -168,14 +175,20 @@ func memorySecrets(cfg Config, seed *Seed, logger *slog.Logger) (secretSet, erro
 		cursorKey:      hmacKey{get: memstore.RandomKey()},
 		idempotencyKey: hmacKey{get: memstore.RandomKey()},
 		contactCodeKey: hmacKey{get: memstore.RandomKey()},
+		source:         mem,
 	}, nil
 }
 
-// loader loads c ahead of the first request.
-func loader[T any](c *secrets.Cached[T]) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := c.Load(ctx)
-		return err
+// primeSecret registers a secret to load ahead of the first request,
+// with the others (one batch read: runPrimers).
+func (r *root) primeSecret(c secrets.Preloadable) {
+	if c == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.ContainsFunc(r.preload, func(p secrets.Preloadable) bool { return p.SecretID() == c.SecretID() }) {
+		r.preload = append(r.preload, c)
 	}
 }
 
@@ -214,6 +227,11 @@ func (r *root) prime(name string, step func(context.Context) error) {
 func (r *root) runPrimers(ctx context.Context) {
 	r.mu.Lock()
 	steps := slices.Clone(r.primers)
+	if preload := slices.Clone(r.preload); len(preload) > 0 {
+		steps = append(steps, primer{"secrets", func(ctx context.Context) error {
+			return secrets.PreloadAll(ctx, r.secrets.source, preload)
+		}})
+	}
 	r.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range steps {

@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -96,6 +99,13 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 	email, sms := newContactSenders(awsCfg, cfg)
 	files, direct := newFiles(awsCfg, cfg)
 	queue, submissionQueue := newQueues(awsCfg, cfg)
+	// The warm-up saves the first request a TLS handshake; against a
+	// plain-HTTP endpoint (moto, make dev) there is none to save, and it
+	// would only cost a call.
+	warm := customers.Warm
+	if e := aws.ToString(awsCfg.BaseEndpoint); strings.HasPrefix(e, "http://") {
+		warm = nil
+	}
 	return &stores{
 		customers: customers,
 		platforms: platforms,
@@ -114,7 +124,7 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 		contactCodes:    &awsstore.ContactCodes{Client: db, Table: cfg.ContactCodesTable},
 		email:           email,
 		sms:             sms,
-		warm:            customers.Warm,
+		warm:            warm,
 		queue:           queue,
 		streams:         newStreams(awsCfg),
 		dynamodb:        db,
