@@ -439,21 +439,24 @@ func Owners(t *testing.T, newEnv func(t *testing.T) OwnerEnv) {
 		}
 	})
 
-	t.Run("a submission sets every owner PENDING, keeping its last review", func(t *testing.T) {
+	t.Run("a submission sets every owner not approved PENDING, keeping its last review, conditioned on each as read", func(t *testing.T) {
 		e := newEnv(t)
 		b := business(t, e, 1)
 		insert(t, e, b.ID, fullOwner(1))
 		insert(t, e, b.ID, fullOwner(2))
-		c := insert(t, e, b.ID, fullOwner(3))
+		insert(t, e, b.ID, fullOwner(3))
+		c := insert(t, e, b.ID, fullOwner(4))
 		t1 := ownerAt.Add(time.Hour)
 		rej := move(owner(t, c, ownerID(1)), kyc.StatusRejected, t1)
 		rej.RejectType, rej.RejectLabels = "RETRY", []string{"BAD_SELFIE"}
-		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: c.ID, Type: kyc.Business, Owners: []kyc.OwnerMove{rej}}, nil); err != nil {
+		ok := move(owner(t, c, ownerID(4)), kyc.StatusApproved, t1)
+		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: c.ID, Type: kyc.Business, Owners: []kyc.OwnerMove{rej, ok}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		c = read(t, e, c.ID)
-		// A review of owner 2 lands after the submission's read: its last
-		// review stays the newest.
+		// A review of owner 2 lands after the submission's read: the
+		// submission's write fails (it decided on statuses no longer
+		// there); read again, it lands, owner 2's last review the newest.
 		t2 := t1.Add(time.Minute)
 		if err := e.Reviews.ApplyChange(ctx, kyc.Change{CustomerID: c.ID, Type: kyc.Business,
 			Owners: []kyc.OwnerMove{move(owner(t, c, ownerID(2)), kyc.StatusHold, t2)}}, nil); err != nil {
@@ -463,6 +466,11 @@ func Owners(t *testing.T, newEnv func(t *testing.T) OwnerEnv) {
 		v := kyc.Verification{ID: verificationID(1), PlatformID: c.PlatformID, CustomerID: c.ID, Status: kyc.VerificationInProgress,
 			CreatedAt: at, UpdatedAt: at, CustomerVersion: c.Version}
 		if err := e.Verifications.WriteVerification(ctx, kyc.VerificationWrite{Verification: v,
+			Submission: &kyc.Submission{Customer: c, Status: kyc.StatusPending, UpdatedAt: at}}); !errors.Is(err, kyc.ErrChanged) {
+			t.Fatalf("a submission over an owner's review since its read = %v; want ErrChanged", err)
+		}
+		c = read(t, e, c.ID)
+		if err := e.Verifications.WriteVerification(ctx, kyc.VerificationWrite{Verification: v,
 			Submission: &kyc.Submission{Customer: c, Status: kyc.StatusPending, UpdatedAt: at}}); err != nil {
 			t.Fatal(err)
 		}
@@ -470,11 +478,14 @@ func Owners(t *testing.T, newEnv func(t *testing.T) OwnerEnv) {
 		if got.KYBStatus != kyc.StatusPending || got.VerificationID != v.ID {
 			t.Errorf("business after the submission: %s, verification %q; want PENDING, %s", got.KYBStatus, got.VerificationID, v.ID)
 		}
-		for id, last := range map[string]time.Time{ownerID(1): t1, ownerID(2): t2, ownerID(3): {}} {
+		for id, want := range map[string]struct {
+			status kyc.Status
+			last   time.Time
+		}{ownerID(1): {kyc.StatusPending, t1}, ownerID(2): {kyc.StatusPending, t2}, ownerID(3): {kyc.StatusPending, time.Time{}}, ownerID(4): {kyc.StatusApproved, t1}} {
 			o := owner(t, got, id)
-			if o.KYCStatus != kyc.StatusPending || !o.LastReviewAt.Equal(last) || o.RejectType != "" || len(o.RejectLabels) != 0 {
-				t.Errorf("owner %s after the submission: %s at %s, reasons %q %q; want PENDING at %s, no reasons",
-					id, o.KYCStatus, o.LastReviewAt, o.RejectType, o.RejectLabels, last)
+			if o.KYCStatus != want.status || !o.LastReviewAt.Equal(want.last) || o.RejectType != "" || len(o.RejectLabels) != 0 {
+				t.Errorf("owner %s after the submission: %s at %s, reasons %q %q; want %s at %s, no reasons",
+					id, o.KYCStatus, o.LastReviewAt, o.RejectType, o.RejectLabels, want.status, want.last)
 			}
 		}
 		// The owners' data is as it was.
@@ -482,6 +493,14 @@ func Owners(t *testing.T, newEnv func(t *testing.T) OwnerEnv) {
 			if !cmp.Equal(o.IdentifierSealed, c.Owners[i].IdentifierSealed) || o.LastName != c.Owners[i].LastName {
 				t.Errorf("owner %s's data moved: %+v", o.ID, o)
 			}
+		}
+		// An owner cannot join the business now it is under review: the
+		// insert is conditioned on the status read (no version moved).
+		next := c
+		next.Owners = append(kyc.CloneOwners(c.Owners), fullOwner(5))
+		next.Version = c.Version + 1
+		if err := e.Owners.InsertOwner(ctx, c, next, ownerID(5)); !errors.Is(err, kyc.ErrChanged) {
+			t.Errorf("an owner inserted from a read before the submission = %v; want ErrChanged", err)
 		}
 	})
 

@@ -240,6 +240,12 @@ func TestKYBSubmissionOnMoto(t *testing.T) {
 		t.Fatalf("verification = %d %s", w.Code, w.Body)
 	}
 	v := jsonField(t, w.Body.Bytes(), "id")
+	// Under review, the business takes no new owner (it would never be
+	// reviewed with it).
+	if w := s.call(t, "POST", "/beneficial-owners", "application/json", []byte(ownerOnMoto(biz, "UBO", 10, "Late"))); w.Code != 409 ||
+		!strings.Contains(w.Body.String(), "VERIFICATION_IN_PROGRESS") {
+		t.Errorf("an owner added under review = %d %s; want 409 VERIFICATION_IN_PROGRESS", w.Code, w.Body)
+	}
 	s.finished(t, v, "submitted")
 	company, ok := s.fake.Applicant(biz)
 	if !ok || company.Type != "company" || company.ReviewRequests != 1 {

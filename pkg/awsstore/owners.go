@@ -236,20 +236,18 @@ func ownerMoves(c *clauses, mvs []kyc.OwnerMove) {
 	}
 }
 
-// submittedOwners adds a submission's move of owners to c: each PENDING,
-// its last review kept, its reasons dropped (kyc.Submission).
+// submittedOwners adds a submission's move of owners to c, each as
+// kyc.SubmittedOwner leaves it (PENDING, its last review kept, its reasons
+// dropped; an approved one as it is), conditioned on its status and last
+// review as read (a review since makes the submission decide again).
 func submittedOwners(c *clauses, owners []kyc.BeneficialOwner) {
-	if len(owners) == 0 {
-		return
+	mvs := make([]kyc.OwnerMove, 0, len(owners))
+	for _, o := range owners {
+		n := kyc.SubmittedOwner(o)
+		mvs = append(mvs, kyc.OwnerMove{ID: o.ID, Status: n.StatusOf(), ReviewAt: o.LastReviewAt, RejectType: n.RejectType,
+			RejectLabels: n.RejectLabels, WasStatus: o.StatusOf(), WasReviewAt: o.LastReviewAt})
 	}
-	c.values[":opending"] = s(string(kyc.StatusPending))
-	for i, o := range owners {
-		p := "#o" + strconv.Itoa(i)
-		c.names[p+"s"], c.names[p+"t"], c.names[p+"l"] = ownerReviewAttr(o.ID, attrKYCStatus),
-			ownerReviewAttr(o.ID, attrRejectType), ownerReviewAttr(o.ID, attrRejectLabels)
-		c.sets = append(c.sets, p+"s = :opending")
-		c.removes = append(c.removes, p+"t", p+"l")
-	}
+	ownerMoves(c, mvs)
 }
 
 // OwnerCustomerID reads owner ownerID's pointer item (consistent): the id
@@ -277,8 +275,8 @@ func (c *Customers) OwnerCustomerID(ctx context.Context, ownerID string) (string
 // on prev's version and on the customer not being deleted) and owner
 // ownerID's pointer item (conditioned on not existing), in one
 // transaction: kyc.ErrOwnerExists when the pointer exists, checked
-// first; kyc.ErrChanged when the customer moved. The owners' review
-// attributes are not written.
+// first; kyc.ErrChanged when the customer moved (its version or its
+// status). The owners' review attributes are not written.
 func (c *Customers) InsertOwner(ctx context.Context, prev, next kyc.Customer, ownerID string) error {
 	if !kyc.CheckOwnerID(ownerID) {
 		return kyc.Internal(fmt.Errorf("awsstore: %q is not a beneficial owner id", ownerID))
@@ -292,6 +290,14 @@ func (c *Customers) InsertOwner(ctx context.Context, prev, next kyc.Customer, ow
 	u.names["#del"] = attrIsDeleted
 	u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
 	u.cond += " AND (attribute_not_exists(#del) OR #del = :false)"
+	// And its status as read: a submission moves no version, and an owner
+	// must not join a business under review.
+	u.names["#bst"], u.values[":bst"] = statusAttr(prev.Type), s(string(prev.StatusOf()))
+	if prev.StatusOf() == kyc.StatusUnverified {
+		u.cond += " AND (attribute_not_exists(#bst) OR #bst = :bst)"
+	} else {
+		u.cond += " AND #bst = :bst"
+	}
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{TableName: aws.String(c.Table), Key: map[string]types.AttributeValue{attrID: s(prev.ID)},
 			UpdateExpression: aws.String(u.expr), ConditionExpression: aws.String(u.cond),

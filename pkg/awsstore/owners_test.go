@@ -48,7 +48,7 @@ func TestInsertOwnerIsOneTransaction(t *testing.T) {
 		t.Fatalf("transaction %+v; want the customer's Update and the pointer's Put", got)
 	}
 	u := got.TransactItems[0].Update
-	if cond := aws.ToString(u.ConditionExpression); cond != "attribute_exists(#id) AND #v = :was AND (attribute_not_exists(#del) OR #del = :false)" {
+	if cond := aws.ToString(u.ConditionExpression); cond != "attribute_exists(#id) AND #v = :was AND (attribute_not_exists(#del) OR #del = :false) AND (attribute_not_exists(#bst) OR #bst = :bst)" {
 		t.Errorf("the update's condition: %s", cond)
 	}
 	var written []string
@@ -57,7 +57,7 @@ func TestInsertOwnerIsOneTransaction(t *testing.T) {
 	}
 	slices.Sort(written)
 	written = slices.Compact(written) // version is both condition and SET
-	if diff := cmp.Diff([]string{"id", "isDeleted", "owners", "updatedAt", "version", "writeToken"}, written); diff != "" {
+	if diff := cmp.Diff([]string{"id", "isDeleted", "kybStatus", "owners", "updatedAt", "version", "writeToken"}, written); diff != "" {
 		t.Errorf("the update names (-want +got):\n%s", diff)
 	}
 	p := got.TransactItems[1].Put

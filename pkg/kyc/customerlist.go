@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -223,6 +224,7 @@ func (s *Customers) List(ctx context.Context, platformID string, q ListQuery) (C
 	var matched []CustomerView
 	var positions []string
 	lastRead := ""
+	size := 0
 	for range listReads {
 		recs, more, err := s.Store.CustomerRange(ctx, rq)
 		if err != nil {
@@ -234,6 +236,13 @@ func (s *Customers) List(ctx context.Context, platformID string, q ListQuery) (C
 				continue // a store's bug must not leak another platform's customer
 			}
 			if v := s.View(r); q.matches(r, v) {
+				// A page ends early rather than outgrow what Lambda can
+				// answer (businesses carry their owners).
+				if size += viewSize(v); size > MaxListBytes && len(matched) > 0 {
+					out.Data, out.HasMore = matched, true
+					out.NextCursor = sealCursor(key, platformID, q.filters(), positions[len(matched)-1])
+					return out, nil
+				}
 				matched, positions = append(matched, v), append(positions, lastRead)
 				if len(matched) > limit {
 					out.Data, out.HasMore = matched[:limit], true
@@ -254,6 +263,21 @@ func (s *Customers) List(ctx context.Context, platformID string, q ListQuery) (C
 	out.HasMore = true
 	out.NextCursor = sealCursor(key, platformID, q.filters(), lastRead)
 	return out, nil
+}
+
+// MaxListBytes bounds a page of customers' JSON: its answer, JSON-escaped
+// once more in the API Gateway response, stays well within the 6 MB a
+// Lambda invocation answers, whatever its businesses' owners hold. A page
+// reaching it ends early (hasMore, nextCursor); one customer always fits.
+const MaxListBytes = 2 << 20
+
+// viewSize is v's size in a list's JSON.
+func viewSize(v CustomerView) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0 // never for these types; the encoder reports it again
+	}
+	return len(b) + 1
 }
 
 func (s *Customers) cursorKey(ctx context.Context) ([]byte, error) {

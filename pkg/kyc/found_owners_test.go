@@ -214,7 +214,7 @@ func TestFoundOwnershipPercentageInExponentFormIsRefused(t *testing.T) {
 			t.Errorf("ownershipPercentage %s refused: %v", v, err)
 			continue
 		}
-		if in.OwnershipPercentage == nil || *in.OwnershipPercentage != want {
+		if in.OwnershipPercentage == nil || *in.OwnershipPercentage != float64(want) {
 			t.Errorf("ownershipPercentage %s read as %v; want %d", v, in.OwnershipPercentage, want)
 		}
 	}

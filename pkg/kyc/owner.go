@@ -3,6 +3,7 @@ package kyc
 import (
 	"context"
 	"errors"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -102,6 +103,26 @@ func (c Customer) Owner(id string) (BeneficialOwner, bool) {
 	return BeneficialOwner{}, false
 }
 
+// SubmittedOwner is o as a submission of its business leaves it: under
+// review (PENDING, its reasons gone), unless approved already (a decision
+// that stands; the provider is asked again and may move it). The stores
+// write it so.
+func SubmittedOwner(o BeneficialOwner) BeneficialOwner {
+	if o.StatusOf() == StatusApproved {
+		return o
+	}
+	o.KYCStatus, o.RejectType, o.RejectLabels = StatusPending, "", nil
+	return o
+}
+
+// ownerToVerify reports whether a business has an owner no review has
+// seen (added after its decision): an APPROVED business with one may be
+// submitted again, so that no approved business keeps an owner the
+// provider was never given.
+func (c Customer) ownerToVerify() bool {
+	return slices.ContainsFunc(c.Owners, func(o BeneficialOwner) bool { return o.StatusOf() == StatusUnverified })
+}
+
 // CloneOwners copies owners deeply (stores hand out copies).
 func CloneOwners(owners []BeneficialOwner) []BeneficialOwner {
 	if owners == nil {
@@ -172,9 +193,12 @@ func OwnerViews(c Customer) []OwnerView {
 // (BeneficialOwnerUpdateRequest, without customerId). A nil field was not
 // sent.
 type OwnerInput struct {
-	CustomerID          *string            `json:"customerId"`
-	Roles               *[]string          `json:"roles"`
-	OwnershipPercentage *int               `json:"ownershipPercentage"`
+	CustomerID *string   `json:"customerId"`
+	Roles      *[]string `json:"roles"`
+	// OwnershipPercentage is read as a number (JSON Schema's integer is a
+	// number without a fraction, however spelled: 60, 6e1, 60.0) and
+	// checked whole by check.
+	OwnershipPercentage *float64           `json:"ownershipPercentage"`
 	PersonalInfo        *PersonalInfoInput `json:"personalInfo"`
 }
 
@@ -259,7 +283,7 @@ func (in *OwnerInput) check(create bool, now time.Time) error {
 	if in.OwnershipPercentage == nil && create {
 		errs.add("ownershipPercentage", "ownershipPercentage is required: a whole number from 0 to 100.")
 	}
-	if p := in.OwnershipPercentage; p != nil && (*p < 0 || *p > 100) {
+	if p := in.OwnershipPercentage; p != nil && (*p < 0 || *p > 100 || *p != math.Trunc(*p)) {
 		errs.add("ownershipPercentage", "ownershipPercentage must be a whole number from 0 to 100.")
 	}
 	if in.PersonalInfo == nil {
@@ -353,7 +377,7 @@ func (in *OwnerInput) apply(o BeneficialOwner, identifier []byte) BeneficialOwne
 		o.Roles = slices.Clone(*in.Roles)
 	}
 	if in.OwnershipPercentage != nil {
-		o.OwnershipPercentage = *in.OwnershipPercentage
+		o.OwnershipPercentage = int(*in.OwnershipPercentage) // whole, 0–100: check
 	}
 	if p := in.PersonalInfo; p != nil {
 		set(&o.FirstName, p.FirstName)
@@ -396,7 +420,8 @@ type OwnerRecords interface {
 	// InsertOwner writes next (prev with owner ownerID added, its version
 	// prev.Version+1) over prev as UpdateCustomer does, and records the
 	// owner's business, all or nothing: ErrOwnerExists when the owner id
-	// is taken (checked first), ErrChanged when the customer moved.
+	// is taken (checked first), ErrChanged when the customer moved (its
+	// version, or its status: a submission does not move the version).
 	InsertOwner(ctx context.Context, prev, next Customer, ownerID string) error
 }
 

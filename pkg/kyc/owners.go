@@ -82,6 +82,12 @@ func (s *BeneficialOwners) Create(ctx context.Context, platformID string, in Own
 		if o, ok := prev.Owner(id); ok {
 			return OwnerViewOf(prev.ID, o), nil // an earlier attempt of this request
 		}
+		if st := prev.StatusOf(); st == StatusPending || st == StatusHold {
+			// The provider has the business's owners already: one added
+			// now would never be reviewed with it.
+			return OwnerView{}, Conflict(ReasonVerificationInProgress,
+				"The business is being reviewed (kybStatus "+string(st)+"); add owners once its decision is in (a VERIFICATION.* or CUSTOMER.* webhook).")
+		}
 		if len(prev.Owners) >= MaxOwnersPerBusiness {
 			return OwnerView{}, InvalidField("customerId", "The business has %d beneficial owners, the most one business may have; change one with PATCH /beneficial-owners/{beneficialOwnerId} instead.", MaxOwnersPerBusiness)
 		}

@@ -578,3 +578,48 @@ func TestKYBRefusalResetsOwners(t *testing.T) {
 		t.Errorf("verification %+v", fv)
 	}
 }
+
+// TestCustomerPagesStayWithinTheirBudget: businesses carrying many owners
+// fill a page's byte budget before its limit: the page ends early with a
+// cursor, and the pages walk every customer once.
+func TestCustomerPagesStayWithinTheirBudget(t *testing.T) {
+	e := newVerifyEnv(t)
+	ctx := context.Background()
+	long := strings.Repeat("\U0001D504", 250) // 4 bytes each
+	var ids []string
+	for i := range 60 {
+		biz := create(t, e.customers, "p1", strings.Replace(business, `"biz-acme-001"`, fmt.Sprintf(`"biz-%d"`, i), 1))
+		ids = append(ids, biz.ID)
+		for range kyc.MaxOwnersPerBusiness {
+			body := strings.Replace(ownerBody(biz.ID, "DIRECTOR", 0, long), `"firstName":"Jane"`, `"firstName":"`+long+`"`, 1)
+			if _, err := e.owners.Create(ctx, "p1", parseOwner(t, body), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.advance(time.Millisecond)
+	}
+	var seen []string
+	q := kyc.ListQuery{Limit: 100}
+	for pages := 0; ; pages++ {
+		l, err := e.customers.List(ctx, "p1", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := mustJSON(t, l); len(b) > kyc.MaxListBytes+64<<10 {
+			t.Errorf("page %d is %d bytes; the budget is %d", pages, len(b), kyc.MaxListBytes)
+		}
+		for _, c := range l.Data {
+			seen = append(seen, c.ID)
+		}
+		if !l.HasMore {
+			if pages == 0 {
+				t.Error("one page held every business: the budget never applied")
+			}
+			break
+		}
+		q.Cursor = l.NextCursor
+	}
+	if diff := cmp.Diff(ids, seen); diff != "" {
+		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+}

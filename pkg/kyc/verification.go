@@ -212,17 +212,27 @@ func (r *requirements) owner(o BeneficialOwner) {
 				Reason: "Address " + f.name + " is required for beneficial owners"})
 		}
 	}
+	if o.StatusOf() == StatusRejected && o.RejectType != "RETRY" {
+		r.errs = append(r.errs, VerificationError{ResourceID: r.id, Type: ErrApplicantRejected,
+			Reason: "This beneficial owner was rejected with a final decision; the business cannot be verified with it"})
+	}
 	before := len(r.errs)
 	r.identityDocument()
 	if len(r.errs) > before || o.Nationality == "" || o.Nationality == "US" {
 		return
 	}
+	// Besides the passport, a complete second document: both sides of a
+	// national id or driver's license (every other identity document has
+	// two).
 	ids := r.of(IdentityDocuments)
 	passport := slices.ContainsFunc(ids, func(d Document) bool { return d.Type == "PASSPORT" })
-	other := slices.ContainsFunc(ids, func(d Document) bool { return d.Type != "PASSPORT" })
-	if !passport || !other {
+	complete := slices.ContainsFunc(twoSided, func(t string) bool {
+		return slices.ContainsFunc(ids, func(d Document) bool { return string(d.Type) == t && d.Side == SideFront }) &&
+			slices.ContainsFunc(ids, func(d Document) bool { return string(d.Type) == t && d.Side == SideBack })
+	})
+	if !passport || !complete {
 		r.missingDoc(ErrMissingIdentityDoc, IdentityDocuments,
-			"A non-U.S. beneficial owner needs a passport and one more government-issued identity document (a national id or a driver's license)")
+			"A non-U.S. beneficial owner needs a passport and one more government-issued identity document, complete (both sides of a national id or a driver's license)")
 	}
 }
 

@@ -148,7 +148,7 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		docs = append(docs, owned...)
 	}
 	switch st := c.StatusOf(); {
-	case st == StatusApproved:
+	case st == StatusApproved && !c.ownerToVerify():
 		e := Errorf(CodeInvalid, "The customer is APPROVED already; there is nothing to verify.")
 		e.Details = map[string]any{"field": "customerId", "reason": ReasonCustomerApproved}
 		return VerificationWrite{}, e
@@ -168,8 +168,17 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 	now := s.now()
 	v := Verification{ID: id, PlatformID: platformID, CustomerID: customerID, CreatedAt: now, UpdatedAt: now, CustomerVersion: c.Version}
 	w := VerificationWrite{}
-	if len(docs) > MaxSubmittedDocuments {
-		return VerificationWrite{}, InvalidField("customerId", "The customer and its beneficial owners hold %d documents; one verification submits at most %d. Delete the documents the review does not need.", len(docs), MaxSubmittedDocuments)
+	// Documents an earlier submission locked can no longer change: they
+	// go to the provider again but need no lock of their own, so only the
+	// others count against one write's bound (and can be deleted).
+	var unlocked []Document
+	for _, d := range docs {
+		if d.SubmittedIn == "" {
+			unlocked = append(unlocked, d)
+		}
+	}
+	if len(unlocked) > MaxSubmittedDocuments {
+		return VerificationWrite{}, InvalidField("customerId", "The customer and its beneficial owners hold %d documents not yet submitted; one verification submits at most %d new ones. Delete the documents the review does not need.", len(unlocked), MaxSubmittedDocuments)
 	}
 	if errs := Requirements(c, docs, now); len(errs) > 0 {
 		v.Status, v.Errors = VerificationResolveErrors, errs
@@ -180,10 +189,15 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		for _, d := range docs {
 			v.Documents = append(v.Documents, d.ID)
 		}
-		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: docs}
+		w.Submission = &Submission{Customer: c, Status: StatusPending, UpdatedAt: now, Documents: unlocked}
 		after := c
 		after.SetStatus(StatusPending)
 		after.UpdatedAt, after.VerificationID = now, id
+		// The webhook shows the owners as the write leaves them.
+		after.Owners = CloneOwners(c.Owners)
+		for i := range after.Owners {
+			after.Owners[i] = SubmittedOwner(after.Owners[i])
+		}
 		n, err := s.CustomerNotices(after, StatusPending, now)
 		if err != nil {
 			return VerificationWrite{}, fmt.Errorf("kyc: build notice: %w", err)

@@ -263,7 +263,7 @@ func (m *Customers) InsertOwner(_ context.Context, prev, next kyc.Customer, owne
 		return kyc.ErrOwnerExists
 	}
 	e, ok := m.byID[prev.ID]
-	if !ok || e.rec.Version != prev.Version || e.rec.IsDeleted {
+	if !ok || e.rec.Version != prev.Version || e.rec.IsDeleted || e.rec.StatusOf() != prev.StatusOf() {
 		return kyc.ErrChanged
 	}
 	n := clone(next)

@@ -131,6 +131,12 @@ func (m *Customers) WriteVerification(_ context.Context, w kyc.VerificationWrite
 			e.rec.VerificationID != s.Customer.VerificationID || e.rec.IsDeleted {
 			return kyc.ErrChanged
 		}
+		// Each owner as read (a review of one since moves no version).
+		for _, o := range s.Customer.Owners {
+			if cur, ok := e.rec.Owner(o.ID); !ok || cur.StatusOf() != o.StatusOf() || !cur.LastReviewAt.Equal(o.LastReviewAt) {
+				return kyc.ErrChanged
+			}
+		}
 		for _, d := range s.Documents {
 			if cur, ok := m.docs[d.ID]; !ok || cur.Version != d.Version {
 				return kyc.ErrChanged
@@ -146,8 +152,7 @@ func (m *Customers) WriteVerification(_ context.Context, w kyc.VerificationWrite
 		e.rec.VerificationID, e.rec.UpdatedAt = v.ID, s.UpdatedAt
 		e.rec.RejectType, e.rec.RejectLabels = "", nil
 		for i := range e.rec.Owners {
-			o := &e.rec.Owners[i]
-			o.KYCStatus, o.RejectType, o.RejectLabels = kyc.StatusPending, "", nil
+			e.rec.Owners[i] = kyc.SubmittedOwner(e.rec.Owners[i])
 		}
 	}
 	m.verifications[v.ID] = cloneVerification(v)

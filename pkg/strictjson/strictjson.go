@@ -251,7 +251,7 @@ func (w *walker) enter(want reflect.Type, tok json.Token) error {
 		if _, ok := tok.(bool); !ok {
 			return wrong("true or false")
 		}
-	case reflect.Int, reflect.Int64, reflect.Int32:
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
 		// A number; whether it fits (whole, in range) is encoding/json's
 		// to say when it decodes it (a WrongType too).
 		switch tok.(type) {

@@ -117,7 +117,7 @@ func TestDecodeAccepts(t *testing.T) {
 // refusal of the body.
 func TestDecodeMisuse(t *testing.T) {
 	var n struct {
-		N float64 `json:"n"`
+		N uint8 `json:"n"`
 	}
 	var r request
 	for name, err := range map[string]error{
