@@ -8,7 +8,10 @@ package sumsub
 // company's ownership and control structure; Sumsub reviews each applicant
 // on its own (its beneficiary pages: the two "are independent", a
 // beneficiary's status does not move the company's, nor the other way
-// round).
+// round). A link is removed ("Unlink beneficiary from company") with
+// DELETE .../fixedInfo/companyInfo/beneficiaries/{beneficiaryId}, the
+// link's own id: that is how a link whose types or share no longer match
+// the owner's roles is changed (unlinked, then linked anew).
 //
 // What we assumed where the documentation is thin:
 //   - The types are ubo, shareholder, representative and director. A type
@@ -16,10 +19,15 @@ package sumsub
 //   - Sumsub does not say that a second link of the same applicant is
 //     refused, so a link is never sent blindly twice: the company
 //     applicant's fixedInfo.companyInfo.beneficiaries (GET .../one), each
-//     with its applicantId, says who is linked already. A 409 answer to a
-//     link is read as "linked already" only once that list shows it.
+//     with its own id, its applicantId, types and shareSize, says who is
+//     linked already, and how. A 409 answer to a link is read as "linked
+//     already" only once that list shows it.
 //   - The link answers the beneficiary it stored; nothing of the answer is
-//     needed.
+//     needed. The unlink answers {"ok":1}, and a 404 for a link it does not
+//     know ("Company beneficiary not found"): the link is gone, which is
+//     what a repeat after a lost answer finds.
+//   - A link with no shareSize and one with shareSize 0 say the same: no
+//     share to declare.
 
 import (
 	"context"
@@ -27,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 )
 
@@ -41,6 +50,9 @@ const (
 // Beneficiary is one person (an applicant of its own) in a company
 // applicant's ownership and control structure.
 type Beneficiary struct {
+	// ID is the link's own id, as Beneficiaries reads it (the id
+	// UnlinkBeneficiary takes); LinkBeneficiary does not use it.
+	ID          string
 	ApplicantID string
 	// Types are Sumsub's beneficiary types (BeneficiaryUBO, ...): at least
 	// one.
@@ -55,7 +67,7 @@ func beneficiaryPath(companyID string) string {
 }
 
 // Beneficiaries reads the beneficiaries linked to the company applicant
-// (their applicant ids, types and shares).
+// (each link's id, its applicant id, types and share).
 func (c *Client) Beneficiaries(ctx context.Context, creds Credentials, companyID string) ([]Beneficiary, error) {
 	if companyID == "" {
 		return nil, fmt.Errorf("%w: the company applicant id is required", ErrInvalidRequest)
@@ -71,6 +83,7 @@ func beneficiaries(get func(out any) error) ([]Beneficiary, error) {
 		FixedInfo struct {
 			CompanyInfo struct {
 				Beneficiaries []struct {
+					ID          string   `json:"id"`
 					ApplicantID string   `json:"applicantId"`
 					Types       []string `json:"types"`
 					ShareSize   *float64 `json:"shareSize"`
@@ -83,7 +96,7 @@ func beneficiaries(get func(out any) error) ([]Beneficiary, error) {
 	}
 	var out []Beneficiary
 	for _, b := range applicant.FixedInfo.CompanyInfo.Beneficiaries {
-		out = append(out, Beneficiary{ApplicantID: b.ApplicantID, Types: b.Types, ShareSize: b.ShareSize})
+		out = append(out, Beneficiary{ID: b.ID, ApplicantID: b.ApplicantID, Types: b.Types, ShareSize: b.ShareSize})
 	}
 	return out, nil
 }
@@ -108,7 +121,8 @@ func (c *Client) linked(ctx context.Context, creds Credentials, companyID, appli
 // companyID. Retrying after an answer lost in an outage first reads the
 // company's beneficiaries, so the link is not sent again when the first
 // attempt made it. The caller reads Beneficiaries first to skip applicants
-// linked by an earlier run.
+// linked as wanted by an earlier run, and unlinks (UnlinkBeneficiary) one
+// linked otherwise before linking it again.
 func (c *Client) LinkBeneficiary(ctx context.Context, creds Credentials, companyID string, b Beneficiary) error {
 	if companyID == "" || b.ApplicantID == "" || len(b.Types) == 0 {
 		return fmt.Errorf("%w: the company applicant id, the beneficiary's applicant id and its types are required", ErrInvalidRequest)
@@ -138,4 +152,38 @@ func (c *Client) LinkBeneficiary(ctx context.Context, creds Credentials, company
 		}
 	}
 	return scrub(err)
+}
+
+// UnlinkBeneficiary removes the link beneficiaryID (a Beneficiary's ID,
+// not its applicant id) from the company applicant companyID. It is safe
+// to repeat: Sumsub's 404 for a link it does not know means the link is
+// gone, removed by this call's earlier attempt (its answer lost) or an
+// earlier run.
+func (c *Client) UnlinkBeneficiary(ctx context.Context, creds Credentials, companyID, beneficiaryID string) error {
+	if companyID == "" || beneficiaryID == "" {
+		return fmt.Errorf("%w: the company applicant id and the link's id are required", ErrInvalidRequest)
+	}
+	path := beneficiaryPath(companyID) + "/" + url.PathEscape(beneficiaryID)
+	err := c.call(ctx, creds, http.MethodDelete, path, nil, nil)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		return nil
+	}
+	return scrub(err)
+}
+
+// sameLink reports whether link b says what want does: the same types
+// (in any order) and the same share (none and 0 % alike).
+func sameLink(b, want Beneficiary) bool {
+	share := func(p *float64) float64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	if share(b.ShareSize) != share(want.ShareSize) || len(b.Types) != len(want.Types) {
+		return false
+	}
+	got, wanted := slices.Sorted(slices.Values(b.Types)), slices.Sorted(slices.Values(want.Types))
+	return slices.Equal(got, wanted)
 }

@@ -3,12 +3,14 @@ package sumsub_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -225,6 +227,22 @@ func linkPosts(srv *sumsubtest.Server) map[string]int {
 	return n
 }
 
+// unlinks lists the links (their own ids) Sumsub was asked to remove, in
+// order, repeats included.
+func unlinks(srv *sumsubtest.Server) []string {
+	var ids []string
+	for _, r := range srv.Accepted() {
+		if r.Method == http.MethodDelete {
+			dir, id, _ := strings.Cut(r.Path, sumsubtest.BeneficiariesSuffix+"/")
+			if !strings.HasPrefix(dir, sumsubtest.ApplicantsPath+"/") || id == "" {
+				id = "not an unlink: " + r.Path
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // wantKYB is what Sumsub holds once kybSubmission(kybID) is submitted.
 func wantKYB() submitted {
 	return submitted{
@@ -277,6 +295,9 @@ func TestReviewerSubmitsOwners(t *testing.T) {
 	b, _ := srv.Applicant(ownerB)
 	if diff := cmp.Diff(map[string]int{a.ID: 1, b.ID: 1}, linkPosts(srv)); diff != "" {
 		t.Errorf("links sent per applicant (-want +got):\n%s", diff)
+	}
+	if got := unlinks(srv); len(got) != 0 {
+		t.Errorf("links removed though the owners did not change: %v", got)
 	}
 
 	// The first run's order: links, then the owners' reviews, then the
@@ -441,7 +462,8 @@ func TestLinkBeneficiaryConflict(t *testing.T) {
 		t.Errorf("409 for an applicant not linked = %v; want the 409", err)
 	}
 	got, err := c.Beneficiaries(ctx, creds, companyID)
-	if diff := cmp.Diff([]sumsub.Beneficiary{{ApplicantID: linked, Types: []string{"ubo"}, ShareSize: &share}}, got); err != nil || diff != "" {
+	link := srv.Beneficiaries(companyID)[0].ID
+	if diff := cmp.Diff([]sumsub.Beneficiary{{ID: link, ApplicantID: linked, Types: []string{"ubo"}, ShareSize: &share}}, got); err != nil || diff != "" {
 		t.Errorf("Beneficiaries = %v (-want +got):\n%s", err, diff)
 	}
 }
@@ -584,5 +606,224 @@ func TestFakeBeneficiaries(t *testing.T) {
 	want := []sumsubtest.Beneficiary{{ApplicantID: person, Types: []string{"ubo", "director"}, ShareSize: share(42.5)}}
 	if diff := cmp.Diff(want, srv.Beneficiaries(companyID), cmpopts.IgnoreFields(sumsubtest.Beneficiary{}, "ID")); diff != "" {
 		t.Errorf("links (-want +got):\n%s", diff)
+	}
+}
+
+// changedOwners is kybSubmission(id) after the platform's PATCHes of the
+// owners: A now only the control person with no share, B a 70 % UBO.
+func changedOwners(id string) kyc.ProviderSubmission {
+	s := kybSubmission(id)
+	s.Owners[0].Owner.Roles, s.Owners[0].Owner.OwnershipPercentage = []string{kyc.RoleControlPerson}, 0
+	s.Owners[1].Owner.Roles, s.Owners[1].Owner.OwnershipPercentage = []string{kyc.RoleUBO}, 70
+	return s
+}
+
+// TestReviewerRelinksChangedOwnersOnly: an owner whose share changed
+// loses its link and is linked anew with its share; the owner that did
+// not change keeps its link (the same link id), untouched.
+func TestReviewerRelinksChangedOwnersOnly(t *testing.T) {
+	srv := sumsubtest.NewServer(sumsub.Credentials{AppToken: "tok", SecretKey: "key"})
+	defer srv.Close()
+	r := ownersReviewer(srv, &wire{})
+	ctx := context.Background()
+	s := kybSubmission(kybID)
+	if err := r.SubmitForReview(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	company, _ := srv.Applicant(kybID)
+	before := srv.Beneficiaries(company.ID)
+	s.Owners[0].Owner.OwnershipPercentage = 55
+	if err := r.SubmitForReview(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ownerB + " [representative] -", ownerA + " [ubo director] 55"}
+	if diff := cmp.Diff(want, stateOf(t, srv, kybID, ownerA, ownerB).Links); diff != "" {
+		t.Errorf("the company's beneficiaries (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{before[0].ID}, unlinks(srv)); diff != "" {
+		t.Errorf("links removed (-want +got):\n%s", diff)
+	}
+	if after := srv.Beneficiaries(company.ID); after[0].ID != before[1].ID {
+		t.Errorf("B's link is %s, was %s; want it kept", after[0].ID, before[1].ID)
+	}
+}
+
+// TestReviewerRelinkRepeatAfterEachCrash: a submission sent back after
+// the links (Sumsub missed steps), the owners' roles and shares changed,
+// then the submission again, crashing after each of its requests in turn
+// (the unlinks and the new links among them), then once more: Sumsub ends
+// up with each owner linked once, as its new roles say, each old link
+// removed by one request and each owner linked anew by one.
+func TestReviewerRelinkRepeatAfterEachCrash(t *testing.T) {
+	first := func(t *testing.T, srv *sumsubtest.Server) {
+		t.Helper()
+		srv.SetMissingSteps("IDENTITY")
+		if err := ownersReviewer(srv, &wire{}).SubmitForReview(context.Background(), kybSubmission(kybID)); !errors.As(err, new(*kyc.ProviderRefusal)) {
+			t.Fatalf("first submission = %v; want a refusal after the links", err)
+		}
+		srv.SetMissingSteps()
+	}
+	s := changedOwners(kybID)
+	want := wantKYB()
+	want.Links = []string{ownerA + " [representative] -", ownerB + " [ubo] 70"}
+
+	clean := sumsubtest.NewServer(sumsub.Credentials{AppToken: "tok", SecretKey: "key"})
+	first(t, clean)
+	w := &wire{}
+	if err := ownersReviewer(clean, w).SubmitForReview(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, stateOf(t, clean, kybID, ownerA, ownerB)); diff != "" {
+		t.Errorf("a clean run leaves (-want +got):\n%s", diff)
+	}
+	clean.Close()
+	total, seen := w.requests()
+	var deletes int
+	for _, line := range seen {
+		if strings.HasPrefix(line, http.MethodDelete+" ") {
+			deletes++
+		}
+	}
+	if deletes != 2 {
+		t.Fatalf("a clean run sent %d unlinks; want one per owner", deletes)
+	}
+	for k := 1; k <= total; k++ {
+		t.Run(fmt.Sprintf("crash after request %d of %d", k, total), func(t *testing.T) {
+			srv := sumsubtest.NewServer(sumsub.Credentials{AppToken: "tok", SecretKey: "key"})
+			defer srv.Close()
+			first(t, srv)
+			old := srv.Beneficiaries(func() string { c, _ := srv.Applicant(kybID); return c.ID }())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			err := ownersReviewer(srv, &wire{crashAfter: k, crash: cancel}).SubmitForReview(ctx, s)
+			if err == nil {
+				t.Fatal("the crashed run succeeded")
+			}
+			if errors.As(err, new(*kyc.ProviderRefusal)) {
+				t.Fatalf("the crash is a refusal: %v", err)
+			}
+			if err := ownersReviewer(srv, &wire{}).SubmitForReview(context.Background(), s); err != nil {
+				t.Fatalf("the repeat = %v; want success", err)
+			}
+			if diff := cmp.Diff(want, stateOf(t, srv, kybID, ownerA, ownerB)); diff != "" {
+				t.Errorf("Sumsub holds (-want +got):\n%s", diff)
+			}
+			a, _ := srv.Applicant(ownerA)
+			b, _ := srv.Applicant(ownerB)
+			if diff := cmp.Diff(map[string]int{a.ID: 2, b.ID: 2}, linkPosts(srv)); diff != "" {
+				t.Errorf("links sent per applicant, first submission's included (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{old[0].ID, old[1].ID}, unlinks(srv)); diff != "" {
+				t.Errorf("links removed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestUnlinkBeneficiary: an unlink is signed like every call and removes
+// only the link named; it is safe to repeat, an unknown link (Sumsub's 404)
+// being gone already, and an answer lost on the way back is retried to
+// that 404. The fake answers the unlink as Sumsub does.
+func TestUnlinkBeneficiary(t *testing.T) {
+	srv := sumsubtest.NewServer(creds)
+	defer srv.Close()
+	c := client(srv)
+	ctx := context.Background()
+	companyID, err := c.EnsureApplicant(ctx, creds, business("Customer:0195u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var people []string
+	for _, ext := range []string{ownerA, ownerB} {
+		id, err := c.EnsureApplicant(ctx, creds, individual(ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.LinkBeneficiary(ctx, creds, companyID, sumsub.Beneficiary{ApplicantID: id, Types: []string{sumsub.BeneficiaryDirector}}); err != nil {
+			t.Fatal(err)
+		}
+		people = append(people, id)
+	}
+	links, err := c.Beneficiaries(ctx, creds, companyID)
+	if err != nil || len(links) != 2 || links[0].ID == "" || links[1].ID == "" {
+		t.Fatalf("Beneficiaries = %+v, %v; want both links with their ids", links, err)
+	}
+	remaining := func() []string {
+		var ids []string
+		for _, b := range srv.Beneficiaries(companyID) {
+			ids = append(ids, b.ApplicantID)
+		}
+		return ids
+	}
+
+	wrongKey := sumsub.Credentials{AppToken: creds.AppToken, SecretKey: "not-the-key"}
+	var apiErr *sumsub.APIError
+	if err := c.UnlinkBeneficiary(ctx, wrongKey, companyID, links[0].ID); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		t.Errorf("unlink wrongly signed = %v; want HTTP 401", err)
+	}
+	if err := c.UnlinkBeneficiary(ctx, creds, companyID, ""); !errors.Is(err, sumsub.ErrInvalidRequest) {
+		t.Errorf("unlink without a link id = %v; want ErrInvalidRequest", err)
+	}
+	if diff := cmp.Diff(people, remaining()); diff != "" {
+		t.Errorf("links after refused unlinks (-want +got):\n%s", diff)
+	}
+
+	// The first link by its id (not its applicant's), then again.
+	for range 2 {
+		if err := c.UnlinkBeneficiary(ctx, creds, companyID, links[0].ID); err != nil {
+			t.Fatalf("unlink = %v", err)
+		}
+		if diff := cmp.Diff(people[1:], remaining()); diff != "" {
+			t.Errorf("links after the unlink (-want +got):\n%s", diff)
+		}
+	}
+
+	// What the fake answers: 404 for the link it no longer has, ok for one
+	// it has (the answer lost on the way back, then the retry's 404).
+	raw := func(link string) (int, map[string]any) {
+		t.Helper()
+		path := "/resources/applicants/" + companyID + sumsubtest.BeneficiariesSuffix + "/" + link
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req, _ := http.NewRequest(http.MethodDelete, srv.URL+path, nil)
+		req.Header.Set("X-App-Token", creds.AppToken)
+		req.Header.Set("X-App-Access-Ts", ts)
+		req.Header.Set("X-App-Access-Sig", sumsub.Sign(creds.SecretKey, ts, http.MethodDelete, path, nil))
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	if status, body := raw(links[0].ID); status != http.StatusNotFound || !strings.HasPrefix(fmt.Sprint(body["description"]), "Company beneficiary not found") {
+		t.Errorf("unlink of an unknown link: HTTP %d %v; want 404 Company beneficiary not found", status, body)
+	}
+	n := len(unlinks(srv))
+	srv.LoseNextAnswer(http.MethodDelete, sumsubtest.BeneficiariesSuffix, http.StatusBadGateway)
+	if err := c.UnlinkBeneficiary(ctx, creds, companyID, links[1].ID); err != nil {
+		t.Fatalf("unlink whose answer was lost = %v", err)
+	}
+	if got := len(unlinks(srv)) - n; got != 2 || len(remaining()) != 0 {
+		t.Errorf("lost answer: %d requests, links %v; want the retry, no link left", got, remaining())
+	}
+
+	// An outage (twice: both attempts) leaves the link; it is the error.
+	if err := c.LinkBeneficiary(ctx, creds, companyID, sumsub.Beneficiary{ApplicantID: people[0], Types: []string{sumsub.BeneficiaryUBO}}); err != nil {
+		t.Fatal(err)
+	}
+	link := srv.Beneficiaries(companyID)[0].ID
+	for range 2 {
+		srv.FailNext(http.MethodDelete, sumsubtest.BeneficiariesSuffix, http.StatusServiceUnavailable)
+	}
+	if err := c.UnlinkBeneficiary(ctx, creds, companyID, link); !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable {
+		t.Errorf("unlink in an outage = %v; want HTTP 503", err)
+	}
+	if status, body := raw(link); status != http.StatusOK || fmt.Sprint(body["ok"]) != "1" {
+		t.Errorf("unlink of a link: HTTP %d %v; want 200 {\"ok\":1}", status, body)
+	}
+	if got := remaining(); len(got) != 0 {
+		t.Errorf("links left: %v", got)
 	}
 }

@@ -89,8 +89,9 @@ var stepProblems = map[string]string{
 //     refused; asking again on the next submission is "already in review".
 //
 // Each step is safe to repeat: an applicant is found by its
-// externalUserId, a document Sumsub has already is uploaded, a linked
-// owner is not linked again, and a review asked for is asked for.
+// externalUserId, a document Sumsub has already is uploaded, an owner
+// linked as its roles say is not linked again (one linked otherwise is
+// unlinked and linked anew: link), and a review asked for is asked for.
 func (r *Reviewer) SubmitForReview(ctx context.Context, s kyc.ProviderSubmission) error {
 	creds, err := r.Credentials.Get(ctx)
 	if err != nil {
@@ -182,8 +183,13 @@ func (r *Reviewer) upload(ctx context.Context, creds Credentials, applicantID st
 	return problems, nil
 }
 
-// link links each owner's applicant to the company applicant that is not
-// linked already (by an earlier run of this job).
+// link leaves each owner's applicant linked to the company applicant once,
+// with the types and share its current roles give (beneficiary). An owner
+// linked so already (by an earlier run of this job) is left as it is; one
+// linked otherwise (its roles or share changed since: a PATCH after a
+// refused submission), or more than once, loses those links first and is
+// then linked anew. A crash between the two leaves it unlinked, and the
+// next run links it.
 func (r *Reviewer) link(ctx context.Context, creds Credentials, companyID string, owners []ownerApplicant) error {
 	if len(owners) == 0 {
 		return nil
@@ -193,10 +199,24 @@ func (r *Reviewer) link(ctx context.Context, creds Credentials, companyID string
 		return err
 	}
 	for _, o := range owners {
-		if slices.ContainsFunc(linked, func(b Beneficiary) bool { return b.ApplicantID == o.applicantID }) {
+		want := beneficiary(o.owner, o.applicantID)
+		kept := false
+		for _, b := range linked {
+			if b.ApplicantID != o.applicantID {
+				continue
+			}
+			if !kept && sameLink(b, want) {
+				kept = true
+				continue
+			}
+			if err := r.Client.UnlinkBeneficiary(ctx, creds, companyID, b.ID); err != nil {
+				return err
+			}
+		}
+		if kept {
 			continue
 		}
-		if err := r.Client.LinkBeneficiary(ctx, creds, companyID, beneficiary(o.owner, o.applicantID)); err != nil {
+		if err := r.Client.LinkBeneficiary(ctx, creds, companyID, want); err != nil {
 			return err
 		}
 	}

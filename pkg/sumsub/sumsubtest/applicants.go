@@ -24,7 +24,8 @@ import (
 // status, {id}/fixedInfo and {id}/fixedInfo/companyInfo change its data,
 // {id}/info/idDoc adds a document, {id}/status/pending asks for the review,
 // POST {company id}/fixedInfo/companyInfo/beneficiaries links an applicant
-// to a company's (KYB 2.0).
+// to a company's and DELETE {company id}/fixedInfo/companyInfo/beneficiaries/
+// {link id} unlinks it (KYB 2.0).
 const (
 	ApplicantsPath      = "/resources/applicants"
 	IDDocSuffix         = "/info/idDoc"
@@ -37,7 +38,8 @@ var BeneficiaryTypes = []string{"ubo", "shareholder", "representative", "directo
 
 // Beneficiary is one link of a company applicant's structure, as the fake
 // keeps it. The fake keeps every link it is sent, a repeat too: Sumsub
-// does not document refusing one, so a test sees a link sent twice.
+// does not document refusing one, so a test sees a link sent twice. A link
+// is gone once unlinked by its ID.
 type Beneficiary struct {
 	ID          string // the link's own id
 	ApplicantID string
@@ -125,7 +127,8 @@ func (s *Server) SetMissingSteps(steps ...string) {
 // FailNext makes the next applicant request with method whose path ends
 // with pathSuffix answer status (Sumsub's error shape, no errorCode)
 // without acting: an outage. ApplicantsPath as the suffix matches the
-// create.
+// create; BeneficiariesSuffix matches an unlink (DELETE of a link under
+// it) too.
 func (s *Server) FailNext(method, pathSuffix string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -286,6 +289,8 @@ func (s *Server) serveApplicants(w http.ResponseWriter, r *http.Request, body []
 		if reason == "" {
 			h, reason = s.link(recorded)
 		}
+	case r.Method == http.MethodDelete && linkRoute(rt.rest) != "":
+		h = s.unlink(linkRoute(rt.rest))
 	default:
 		WriteError(w, http.StatusNotFound, 0, "not found")
 		return
@@ -302,8 +307,13 @@ func (s *Server) serveApplicants(w http.ResponseWriter, r *http.Request, body []
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var lost *fault
+	faultPath := r.URL.Path
+	if r.Method == http.MethodDelete && linkRoute(rt.rest) != "" {
+		// An unlink is a request about the company's beneficiaries.
+		faultPath = strings.TrimSuffix(faultPath, "/"+linkRoute(rt.rest))
+	}
 	for i, f := range s.api.faults {
-		if f.method == r.Method && strings.HasSuffix(r.URL.Path, f.suffix) {
+		if f.method == r.Method && (strings.HasSuffix(r.URL.Path, f.suffix) || strings.HasSuffix(faultPath, f.suffix)) {
 			s.api.faults = append(s.api.faults[:i:i], s.api.faults[i+1:]...)
 			if !f.after {
 				WriteError(w, f.status, 0, "injected outage")
@@ -531,6 +541,36 @@ func (s *Server) link(in map[string]any) (handler, string) {
 		}
 		writeJSON(w, answer)
 	}, ""
+}
+
+// linkRoute is the link id (unescaped) of a route under an applicant that
+// names one of its links (BeneficiariesSuffix/{link id}, escaped), or "".
+func linkRoute(rest string) string {
+	seg, ok := strings.CutPrefix(rest, BeneficiariesSuffix+"/")
+	if !ok || strings.Contains(seg, "/") {
+		return ""
+	}
+	id, err := url.PathUnescape(seg)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// unlink answers the handler that removes the company's link linkID
+// ("Unlink beneficiary from company", KYB 2.0): {"ok":1}, or a 404 for a
+// link the company does not have (never made, or unlinked already).
+func (s *Server) unlink(linkID string) handler {
+	return func(w http.ResponseWriter, company *Applicant) {
+		links := s.api.links[company.ID]
+		i := slices.IndexFunc(links, func(b Beneficiary) bool { return b.ID == linkID })
+		if i < 0 {
+			WriteError(w, http.StatusNotFound, 0, "Company beneficiary not found: "+linkID)
+			return
+		}
+		s.api.links[company.ID] = slices.Delete(links, i, i+1)
+		writeJSON(w, map[string]int{"ok": 1})
+	}
 }
 
 func writeStatus(w http.ResponseWriter, a *Applicant) {
