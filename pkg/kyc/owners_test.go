@@ -623,3 +623,34 @@ func TestCustomerPagesStayWithinTheirBudget(t *testing.T) {
 		t.Errorf("pages (-want +got):\n%s", diff)
 	}
 }
+
+// TestApprovedBusinessGainsAnOwner: an approved business takes a new
+// owner (ownership changes) and is then verified again with it; without
+// one, it is APPROVED already. Owners approved before keep their
+// decision through the new submission.
+func TestApprovedBusinessGainsAnOwner(t *testing.T) {
+	e := newVerifyEnv(t)
+	ctx := context.Background()
+	biz := e.readyBusiness(t, "biz-gains")
+	ctrl := e.addOwner(t, "p1", biz.ID, "CONTROL_PERSON", 0, "Doe")
+	e.addOwner(t, "p1", biz.ID, "UBO", 60, "Roe")
+	submit(t, e, biz.ID)
+	e.advance(time.Minute)
+	for _, id := range []string{ctrl.ID, biz.ID} {
+		if _, err := e.reviews.Apply(ctx, kyc.Review{CustomerID: id, Status: kyc.StatusApproved, At: e.clock}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.verifications.Submit(ctx, "p1", biz.ID, "")
+	isErr(t, err, kyc.CodeInvalid, kyc.ReasonCustomerApproved)
+	late := e.addOwner(t, "p1", biz.ID, "UBO", 30, "Late")
+	v := submit(t, e, biz.ID)
+	if v.VerificationStatus != kyc.VerificationInProgress {
+		t.Fatalf("an approved business with a new owner: %+v", v)
+	}
+	for id, want := range map[string]kyc.Status{ctrl.ID: kyc.StatusApproved, late.ID: kyc.StatusPending} {
+		if o, _ := e.owners.Get(ctx, "p1", id); o.KYCStatus != want {
+			t.Errorf("owner %s is %s; want %s", id, o.KYCStatus, want)
+		}
+	}
+}
