@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/grid-kyc/kyc-link/pkg/secrets"
 )
@@ -67,7 +68,7 @@ func TestPreloadAll(t *testing.T) {
 			var caches []*secrets.Cached[string]
 			var pre []secrets.Preloadable
 			for _, id := range []string{"a", "b", "c"} {
-				c := &secrets.Cached[string]{Source: tc.src, ID: id, Parse: upper}
+				c := &secrets.Cached[string]{Source: tc.src, ID: id, Parse: upper, MaxAge: time.Hour}
 				caches, pre = append(caches, c), append(pre, c)
 			}
 			err := secrets.PreloadAll(context.Background(), tc.src, pre)
@@ -85,7 +86,9 @@ func TestPreloadAll(t *testing.T) {
 				t.Errorf("single reads %s; want %v", singles, tc.wantSingles)
 			}
 			// What was filled is served without another read.
+			tc.src.mu.Lock()
 			before := len(tc.src.singles)
+			tc.src.mu.Unlock()
 			for i, c := range caches {
 				v, err := c.Get(context.Background())
 				want := map[int]string{0: "X", 1: "Y", 2: "Z"}[i]
@@ -93,7 +96,10 @@ func TestPreloadAll(t *testing.T) {
 					t.Errorf("%s = %q; want %q", c.ID, v, want)
 				}
 			}
-			if !tc.wantErr && len(tc.src.singles) != before {
+			tc.src.mu.Lock()
+			after := len(tc.src.singles)
+			tc.src.mu.Unlock()
+			if !tc.wantErr && after != before {
 				t.Errorf("a preloaded cache read again")
 			}
 		})
