@@ -155,13 +155,7 @@ func (m *Customers) UpdateCustomer(_ context.Context, prev, next kyc.Customer) e
 	if !ok || e.rec.Version != prev.Version {
 		return kyc.ErrChanged
 	}
-	n := clone(next)
-	// The reviews' data is theirs: an update never writes it.
-	n.KYCStatus, n.KYBStatus = e.rec.KYCStatus, e.rec.KYBStatus
-	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
-	n.VerificationID = e.rec.VerificationID
-	n.Owners = keepOwnerReviews(n.Owners, e.rec.Owners)
-	n.Version = prev.Version + 1
+	n := updated(e.rec, next, prev.Version)
 	if n.IsDeleted && !e.rec.IsDeleted {
 		key := [2]string{n.PlatformID, n.PlatformCustomerID}
 		if m.active[key] == n.ID {
@@ -231,6 +225,19 @@ func (m *Customers) ApplyChange(_ context.Context, ch kyc.Change, notice *kyc.No
 
 var _ kyc.OwnerRecords = (*Customers)(nil)
 
+// updated is next as a platform's write leaves it over stored (read at
+// version): the reviews' data (statuses, last reviews, reasons, the
+// current verification, its owners' reviews) is theirs, never written.
+func updated(stored, next kyc.Customer, version int64) kyc.Customer {
+	n := clone(next)
+	n.KYCStatus, n.KYBStatus = stored.KYCStatus, stored.KYBStatus
+	n.LastReviewAt, n.RejectType, n.RejectLabels = stored.LastReviewAt, stored.RejectType, slices.Clone(stored.RejectLabels)
+	n.VerificationID = stored.VerificationID
+	n.Owners = keepOwnerReviews(n.Owners, stored.Owners)
+	n.Version = version + 1
+	return n
+}
+
 // keepOwnerReviews is next's owners with the reviews' data of stored
 // (statuses, last reviews, reasons): a platform's write never sets it.
 func keepOwnerReviews(next, stored []kyc.BeneficialOwner) []kyc.BeneficialOwner {
@@ -266,13 +273,7 @@ func (m *Customers) InsertOwner(_ context.Context, prev, next kyc.Customer, owne
 	if !ok || e.rec.Version != prev.Version || e.rec.IsDeleted || e.rec.StatusOf() != prev.StatusOf() {
 		return kyc.ErrChanged
 	}
-	n := clone(next)
-	n.KYCStatus, n.KYBStatus = e.rec.KYCStatus, e.rec.KYBStatus
-	n.LastReviewAt, n.RejectType, n.RejectLabels = e.rec.LastReviewAt, e.rec.RejectType, slices.Clone(e.rec.RejectLabels)
-	n.VerificationID = e.rec.VerificationID
-	n.Owners = keepOwnerReviews(n.Owners, e.rec.Owners)
-	n.Version = prev.Version + 1
-	e.rec = n
+	e.rec = updated(e.rec, next, prev.Version)
 	m.owners[ownerID] = prev.ID
 	return nil
 }
