@@ -103,8 +103,8 @@ func newAWSStores(ctx context.Context, cfg Config, logger *slog.Logger, tr *tele
 	// plain-HTTP endpoint (moto, make dev) there is none to save, and it
 	// would only cost a call.
 	warm := customers.Warm
-	if e := aws.ToString(awsCfg.BaseEndpoint); strings.HasPrefix(e, "http://") {
-		warm = nil
+	if e := aws.ToString(db.Options().BaseEndpoint); strings.HasPrefix(e, "http://") {
+		warm = nil // the endpoint the DynamoDB client resolved (AWS_ENDPOINT_URL_DYNAMODB too)
 	}
 	return &stores{
 		customers: customers,

@@ -178,6 +178,14 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 		}
 	}
 	if len(unlocked) > MaxSubmittedDocuments {
+		// A range read may not say which are locked (DynamoDB's holder
+		// items do not carry the lock): the customer's earlier complete
+		// verifications do, each listing the documents it locked.
+		if unlocked, err = s.notSubmitted(ctx, platformID, customerID, unlocked); err != nil {
+			return VerificationWrite{}, err
+		}
+	}
+	if len(unlocked) > MaxSubmittedDocuments {
 		return VerificationWrite{}, InvalidField("customerId", "The customer and its beneficial owners hold %d documents not yet submitted; one verification submits at most %d new ones. Delete the documents the review does not need.", len(unlocked), MaxSubmittedDocuments)
 	}
 	if errs := Requirements(c, docs, now); len(errs) > 0 {
@@ -217,6 +225,33 @@ func (s *Verifications) decide(ctx context.Context, platformID, customerID, id s
 	}
 	w.Verification = v
 	return w, nil
+}
+
+// notSubmitted is docs without those an earlier verification of the
+// customer submitted (and so locked). Its verifications are read in pages
+// (an index read may miss the very latest: then its documents count, which
+// errs on the side of the bound).
+func (s *Verifications) notSubmitted(ctx context.Context, platformID, customerID string, docs []Document) ([]Document, error) {
+	submitted := map[string]bool{}
+	q := VerificationRange{PlatformID: platformID, CustomerID: customerID, Limit: MaxListLimit}
+	for {
+		vs, more, err := s.Store.VerificationRange(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if v.CustomerID == customerID && v.PlatformID == platformID {
+				for _, id := range v.Documents {
+					submitted[id] = true
+				}
+			}
+			q.After = v.ListPosition()
+		}
+		if !more || len(vs) == 0 {
+			break
+		}
+	}
+	return slices.DeleteFunc(docs, func(d Document) bool { return submitted[d.ID] }), nil
 }
 
 // ownersDocuments reads the documents of c's owners, side by side.
