@@ -387,20 +387,10 @@ func ParseDocumentListQuery(params map[string][]string) (DocumentListQuery, erro
 // List returns a page of platformID's documents (of one holder when
 // q.Holder is set), oldest first, by range reads of an index.
 func (s *Documents) List(ctx context.Context, platformID string, q DocumentListQuery) (DocumentList, error) {
-	limit := q.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
-	}
-	key, err := listCursorKey(ctx, s.CursorKey)
+	const domain = "kyc-link documents cursor v1"
+	limit, key, after, err := startPage(ctx, s.CursorKey, q.Limit, domain, platformID, q.Holder, q.Cursor)
 	if err != nil {
 		return DocumentList{}, err
-	}
-	const domain = "kyc-link documents cursor v1"
-	after := ""
-	if q.Cursor != "" {
-		if after, err = openCursorIn(domain, key, platformID, q.Holder, q.Cursor); err != nil {
-			return DocumentList{}, err
-		}
 	}
 	docs, _, err := s.Store.DocumentRange(ctx, DocumentRange{PlatformID: platformID, Holder: q.Holder, After: after, Limit: limit + 1})
 	if err != nil {

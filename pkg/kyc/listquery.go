@@ -1,6 +1,7 @@
 package kyc
 
 import (
+	"context"
 	"slices"
 	"strconv"
 )
@@ -49,4 +50,25 @@ func parseCursorParam(errs *fieldErrors, v string) string {
 		errs.add("cursor", "cursor must be a nextCursor from an earlier page.")
 	}
 	return v
+}
+
+// startPage is where a list's page starts: its limit (DefaultListLimit when
+// unset), the key its cursors are signed with, and the position to read
+// after: cursor opened in domain, bound to platformID and filters ("" when
+// none).
+func startPage(ctx context.Context, cursorKey func(context.Context) ([]byte, error), limit int, domain, platformID, filters, cursor string) (int, []byte, string, error) {
+	if limit == 0 {
+		limit = DefaultListLimit
+	}
+	key, err := listCursorKey(ctx, cursorKey)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	after := ""
+	if cursor != "" {
+		if after, err = openCursorIn(domain, key, platformID, filters, cursor); err != nil {
+			return 0, nil, "", err
+		}
+	}
+	return limit, key, after, nil
 }

@@ -249,20 +249,10 @@ func ParseOwnerListQuery(params map[string][]string) (OwnerListQuery, error) {
 // q.CustomerID, oldest first. A customer that is not the platform's
 // business has none: the same empty page, whatever the reason.
 func (s *BeneficialOwners) List(ctx context.Context, platformID string, q OwnerListQuery) (OwnerList, error) {
-	limit := q.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
-	}
-	key, err := listCursorKey(ctx, s.Customers.CursorKey)
+	const domain = "kyc-link beneficial owners cursor v1"
+	limit, key, after, err := startPage(ctx, s.Customers.CursorKey, q.Limit, domain, platformID, q.CustomerID, q.Cursor)
 	if err != nil {
 		return OwnerList{}, err
-	}
-	const domain = "kyc-link beneficial owners cursor v1"
-	after := ""
-	if q.Cursor != "" {
-		if after, err = openCursorIn(domain, key, platformID, q.CustomerID, q.Cursor); err != nil {
-			return OwnerList{}, err
-		}
 	}
 	out := OwnerList{Data: []OwnerView{}}
 	c, err := s.Customers.Store.CustomerRecord(ctx, q.CustomerID)

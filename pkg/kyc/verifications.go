@@ -336,22 +336,13 @@ func ParseVerificationListQuery(params map[string][]string) (VerificationListQue
 // List returns a page of platformID's verifications (of one customer when
 // set, of one status when set), oldest first.
 func (s *Verifications) List(ctx context.Context, platformID string, q VerificationListQuery) (VerificationList, error) {
-	limit := q.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
-	}
-	key, err := listCursorKey(ctx, s.CursorKey)
+	const domain = "kyc-link verifications cursor v1"
+	filters := q.CustomerID + "\x00" + string(q.Status)
+	limit, key, after, err := startPage(ctx, s.CursorKey, q.Limit, domain, platformID, filters, q.Cursor)
 	if err != nil {
 		return VerificationList{}, err
 	}
-	const domain = "kyc-link verifications cursor v1"
-	filters := q.CustomerID + "\x00" + string(q.Status)
-	rq := VerificationRange{PlatformID: platformID, CustomerID: q.CustomerID, Limit: limit + 1}
-	if q.Cursor != "" {
-		if rq.After, err = openCursorIn(domain, key, platformID, filters, q.Cursor); err != nil {
-			return VerificationList{}, err
-		}
-	}
+	rq := VerificationRange{PlatformID: platformID, CustomerID: q.CustomerID, After: after, Limit: limit + 1}
 	if q.Status != "" {
 		rq.Limit = max(rq.Limit, listPage) // the filter drops records
 	}
